@@ -1,0 +1,126 @@
+/**
+ * Encoders for server messages. Hot-path messages (`message`, `push`, `presence`) are built by
+ * string concatenation around payloads that are already JSON text, so a payload is stringified
+ * once when it is accepted and never again. Callers treat returned buffers as immutable: one
+ * buffer goes to many connections.
+ */
+import type { ErrorCode } from './codes.js';
+import type { RequestId } from './frames.js';
+
+/** The newline that separates the lines of a merged frame. */
+export const NEWLINE = Buffer.from('\n');
+
+/**
+ * A room message before its offset is known: `head + offset + tail` is the encoded line.
+ * Brokers assign the offset (the Redis broker does so inside its atomic Lua step).
+ */
+export interface MessageParts {
+  head: string;
+  tail: string;
+}
+
+/** Encodes a JSON value to text once; `undefined` and functions are refused by the caller. */
+export function toJsonText(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+/** Builds the parts of a `message` line: room, then offset, data (JSON text), ts and from. */
+export function messageParts(
+  room: string,
+  dataJson: string,
+  ts: number,
+  from: string | null,
+): MessageParts {
+  return {
+    head: `{"type":"message","room":${JSON.stringify(room)},"offset":`,
+    tail: `,"data":${dataJson},"ts":${ts},"from":${from === null ? 'null' : JSON.stringify(from)}}`,
+  };
+}
+
+/** Joins message parts with the assigned offset into the encoded line. */
+export function messageLine(parts: MessageParts, offset: number): Buffer {
+  return Buffer.from(parts.head + offset + parts.tail);
+}
+
+/** Encodes a `push` line (user push or broadcast). */
+export function pushLine(event: string, dataJson: string, ts: number): Buffer {
+  return Buffer.from(
+    `{"type":"push","event":${JSON.stringify(event)},"data":${dataJson},"ts":${ts}}`,
+  );
+}
+
+/** Encodes a `presence` line. */
+export function presenceLine(room: string, online: number): Buffer {
+  return Buffer.from(`{"type":"presence","room":${JSON.stringify(room)},"online":${online}}`);
+}
+
+/** The server's heartbeat `ping`, shared by every connection. */
+export const PING_LINE = Buffer.from('{"type":"ping"}');
+
+/** Encodes the `welcome` sent on connect. */
+export function welcomeLine(connId: string, heartbeatMs: number, userId: string | null): Buffer {
+  const user = userId === null ? '' : `,"userId":${JSON.stringify(userId)}`;
+  return Buffer.from(
+    `{"type":"welcome","connId":${JSON.stringify(connId)},"heartbeat":${heartbeatMs}${user}}`,
+  );
+}
+
+/** Encodes a reply to a request: `type` plus fields, with the request's `id` when it had one. */
+export function replyLine(
+  type: string,
+  id: RequestId | undefined,
+  fields: Record<string, unknown> = {},
+): Buffer {
+  const body = id === undefined ? { type, ...fields } : { type, id, ...fields };
+  return Buffer.from(JSON.stringify(body));
+}
+
+/** Encodes an `error` reply. */
+export function errorLine(id: RequestId | undefined, code: ErrorCode, message: string): Buffer {
+  return replyLine('error', id, { code, message });
+}
+
+/** What a `joined` reply says about the room and its recovery. */
+export interface JoinedFields {
+  room: string;
+  online: number;
+  offset: number;
+  epoch: string;
+  recovered: boolean;
+  /** Encoded `message` lines, oldest first, inserted as they are (no re-encoding). */
+  messages: readonly Buffer[];
+}
+
+/** Encodes a `joined` reply; the history lines are spliced in as they were encoded. */
+export function joinedLine(id: RequestId | undefined, f: JoinedFields): Buffer {
+  const head = JSON.stringify({
+    type: 'joined',
+    ...(id === undefined ? {} : { id }),
+    room: f.room,
+    online: f.online,
+    offset: f.offset,
+    epoch: f.epoch,
+    recovered: f.recovered,
+  });
+  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"messages":[`)];
+  f.messages.forEach((line, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(line);
+  });
+  parts.push(CLOSE_ARRAY_OBJECT);
+  return Buffer.concat(parts);
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE_ARRAY_OBJECT = Buffer.from(']}');
+
+/** Merges encoded lines into one newline-delimited frame; a single line is returned as is. */
+export function mergeLines(lines: readonly Buffer[]): Buffer {
+  if (lines.length === 1) return lines[0]!;
+  const parts: Buffer[] = new Array(lines.length * 2 - 1);
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) parts[i * 2 - 1] = NEWLINE;
+    parts[i * 2] = lines[i]!;
+  }
+  return Buffer.concat(parts);
+}

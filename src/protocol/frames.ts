@@ -1,0 +1,66 @@
+/** A request id chosen by the client; the reply carries it back unchanged. */
+export type RequestId = number | string;
+
+/** A position in a room's stream: the offset of the last message seen, in the named epoch. */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+/** `auth`: authenticate this connection. */
+export interface AuthCommand {
+  type: 'auth';
+  id?: RequestId;
+  token: string;
+  /** Only pushes of these events reach this connection; absent means all. */
+  events?: string[];
+}
+
+/** `join`: become a member of a room, optionally recovering from `since` or fetching history. */
+export interface JoinCommand {
+  type: 'join';
+  id?: RequestId;
+  room: string;
+  since?: StreamPosition;
+  history?: number;
+}
+
+/** `leave`: stop being a member of a room. */
+export interface LeaveCommand {
+  type: 'leave';
+  id?: RequestId;
+  room: string;
+}
+
+/** `publish`: post a message to a room. */
+export interface PublishCommand {
+  type: 'publish';
+  id?: RequestId;
+  room: string;
+  /** The parsed payload. */
+  data: unknown;
+}
+
+/** `ping`: the client checks the server is alive; answered with `pong`. */
+export interface PingCommand {
+  type: 'ping';
+  id?: RequestId;
+}
+
+/** `pong`: the client's answer to a server `ping`. */
+export interface PongCommand {
+  type: 'pong';
+  id?: RequestId;
+}
+
+/** Every command a client may send, discriminated by `type`. */
+export type ClientCommand =
+  | AuthCommand
+  | JoinCommand
+  | LeaveCommand
+  | PublishCommand
+  | PingCommand
+  | PongCommand;
+
+/** The command type names, in the order of the contract. */
+export const COMMAND_TYPES = ['auth', 'join', 'leave', 'publish', 'ping', 'pong'] as const;
