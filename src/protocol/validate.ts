@@ -4,8 +4,8 @@
 export const ROOM_NAME = /^[A-Za-z0-9_\-:.@/]{1,128}$/;
 /** Event names for pushes: 1 to 64 characters of letters, digits and `_ - : .`. */
 export const EVENT_NAME = /^[A-Za-z0-9_\-:.]{1,64}$/;
-/** User ids: 1 to 128 printable characters, no whitespace. */
-export const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/;
+/** User ids: 1 to 128 visible characters (no whitespace or control characters). */
+export const USER_ID = /^[\x21-\x7e\u00a0-\uffff]{1,128}$/;
 
 /** Explains why a room name is refused, or returns null when it is fine. */
 export function roomNameProblem(room: unknown): string | null {
