@@ -1,0 +1,386 @@
+import { backoffDelay, resolveBackoff, serverRetryAfter } from './backoff.js';
+import { Emitter } from './emitter.js';
+import {
+  BarrageError,
+  closedError,
+  isBarrageError,
+  TERMINAL_CLOSE_CODES,
+  toError,
+} from './errors.js';
+import { frameText, parseFrame } from './frames.js';
+import type { ClientEvents, ClientOptions, ClientState, JoinOptions } from './options.js';
+import { RequestTable } from './requests.js';
+import { detach, safeSend, wsUrl } from './socket.js';
+import { Subscription } from './subscription.js';
+import { tokenExpired } from './token.js';
+import type { JoinedFrame, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
+
+/**
+ * A Barrage connection that reconnects by itself. Requests wait for the connection; rooms are
+ * rejoined from their last offset after every reconnect, and messages reach each subscription in
+ * offset order without duplicates. Create it with {@link connect} or {@link createClient}.
+ */
+export class BarrageClient extends Emitter<ClientEvents> {
+  /** The WebSocket URL. */
+  readonly url: string;
+  /** The current state. */
+  state: ClientState = 'connecting';
+  /** The server's id of the current connection. */
+  connId = '';
+  /** The authenticated user id, or null when anonymous. */
+  userId: string | null = null;
+  /** Heartbeat interval from `welcome`, in ms. */
+  heartbeatMs = 25_000;
+  /** The number of connections made so far (1 after the first). */
+  connections = 0;
+
+  private readonly opts: ClientOptions;
+  private readonly WS: WebSocketConstructor;
+  private readonly backoff;
+  private ws: WebSocketLike | null = null;
+  private token: string | undefined;
+  private attempt = 0;
+  private lastHeard = 0;
+  private retryAfterMs: number | undefined;
+  private readonly requests = new RequestTable();
+  private readonly subs = new Map<string, Subscription>();
+  private readonly joining = new Map<string, Promise<Subscription>>();
+  private waiters: Array<{ resolve: () => void; reject: (err: BarrageError) => void }> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Starts connecting at once; see {@link ClientOptions}. */
+  constructor(url: string, options: ClientOptions = {}) {
+    super();
+    this.url = wsUrl(url);
+    this.opts = options;
+    this.token = options.token;
+    this.backoff = resolveBackoff(options.backoff);
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS) throw new TypeError('No WebSocket: pass options.WebSocket (in Node 20: ws)');
+    this.WS = WS;
+    void this.open();
+  }
+
+  /** Resolves when the client is connected (at once if it is); rejects once it is closed. */
+  ready(timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<void> {
+    if (this.state === 'open') return Promise.resolve();
+    if (this.state === 'closed') return Promise.reject(closedError());
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve: () => done(resolve),
+        reject: (e: BarrageError) => done(() => reject(e)),
+      };
+      const t = setTimeout(
+        () => w.reject(new BarrageError('timeout', 'not connected in time')),
+        timeoutMs,
+      );
+      const done = (fn: () => void) => {
+        clearTimeout(t);
+        this.waiters = this.waiters.filter((x) => x !== w);
+        fn();
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  /** Joins a room (or returns the existing subscription). Rejoined after every reconnect. */
+  join(room: string, options: JoinOptions = {}): Promise<Subscription> {
+    const existing = this.subs.get(room);
+    if (existing) return Promise.resolve(existing);
+    let joining = this.joining.get(room);
+    if (!joining) {
+      joining = this.doJoin(room, options).finally(() => this.joining.delete(room));
+      this.joining.set(room, joining);
+    }
+    return joining;
+  }
+
+  /** Publishes `data` (any JSON) to a room; resolves with the message's offset. */
+  async publish(room: string, data: unknown): Promise<number> {
+    if (data === undefined) throw new TypeError('publish: data is required');
+    const reply = await this.request({ type: 'publish', room, data }, false);
+    return (reply as { offset: number }).offset;
+  }
+
+  /** Leaves a room: its subscription ends and it is not rejoined. */
+  async leave(room: string): Promise<void> {
+    const sub = this.subs.get(room);
+    if (!sub) return;
+    this.subs.delete(room);
+    sub.end(null);
+    if (this.state !== 'open') return; // a new connection will simply not rejoin it
+    await this.request({ type: 'leave', room }, false).catch((err: BarrageError) => {
+      if (err.code !== 'disconnected') throw err;
+    });
+  }
+
+  /** Measures a round trip to the server, in ms. */
+  async ping(): Promise<number> {
+    const start = Date.now();
+    await this.request({ type: 'ping' }, true);
+    return Date.now() - start;
+  }
+
+  /** The rooms joined now. */
+  rooms(): string[] {
+    return [...this.subs.keys()];
+  }
+
+  /** Closes for good: no reconnect; pending requests fail with `closed`. */
+  close(): void {
+    if (this.state === 'closed') return;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) detach(ws, 1000, 'client closed');
+    this.finish(1000, 'client closed', null);
+  }
+
+  // ---- connection cycle -------------------------------------------------------------------
+
+  private async open(): Promise<void> {
+    this.timer = undefined;
+    this.setState('connecting');
+    if (this.opts.getToken && (this.token === undefined || tokenExpired(this.token))) {
+      try {
+        this.token = await this.opts.getToken();
+      } catch (err) {
+        this.emit('error', new BarrageError('unauthorized', `getToken failed: ${String(err)}`));
+        if (this.state === 'connecting') this.retry(4001, 'getToken failed');
+        return;
+      }
+      if (this.state !== 'connecting') return; // closed meanwhile
+    }
+    let ws: WebSocketLike;
+    try {
+      ws = new this.WS(this.url);
+    } catch (err) {
+      this.retry(1006, String(err));
+      return;
+    }
+    this.ws = ws;
+    this.connections++;
+    this.lastHeard = Date.now();
+    ws.onmessage = (ev) => {
+      if (ws === this.ws) this.onText(ws, frameText(ev.data));
+    };
+    ws.onclose = (ev) => {
+      if (ws === this.ws) void this.onClose(ev.code, String(ev.reason ?? ''));
+    };
+    ws.onerror = () => {}; // the close that follows carries the news
+    this.armTimer(this.opts.connectTimeoutMs ?? 10_000);
+  }
+
+  private onText(ws: WebSocketLike, text: string | null): void {
+    this.lastHeard = Date.now();
+    if (text === null) return;
+    for (const frame of parseFrame(text).frames) {
+      if (ws !== this.ws) return;
+      this.onFrame(ws, frame);
+    }
+  }
+
+  private onFrame(ws: WebSocketLike, f: ServerFrame): void {
+    switch (f.type) {
+      case 'message':
+        this.subs.get(f.room)?.deliver(f);
+        return;
+      case 'presence':
+        this.subs.get(f.room)?.setOnline(f.online);
+        this.emit('presence', { room: f.room, online: f.online });
+        return;
+      case 'push':
+        this.emit('push', { event: f.event, data: f.data, ts: f.ts });
+        return;
+      case 'ping':
+        safeSend(
+          ws,
+          JSON.stringify(f.id === undefined ? { type: 'pong' } : { type: 'pong', id: f.id }),
+        );
+        return;
+      case 'welcome':
+        this.connId = f.connId;
+        if (f.heartbeat > 0) this.heartbeatMs = f.heartbeat;
+        this.userId = f.userId ?? null;
+        void this.handshake(ws);
+        return;
+      case 'error':
+        if (f.id !== undefined && this.requests.settle(f.id, f)) return;
+        this.retryAfterMs = serverRetryAfter(f.retryAfterMs) ?? this.retryAfterMs;
+        this.emit('error', toError(f));
+        return;
+      default:
+        if ('id' in f && f.id !== undefined) this.requests.settle(f.id, f);
+    }
+  }
+
+  private async handshake(ws: WebSocketLike): Promise<void> {
+    const token = this.token;
+    if (token !== undefined) {
+      const auth = {
+        type: 'auth',
+        token,
+        ...(this.opts.events ? { events: this.opts.events } : {}),
+      };
+      try {
+        const ok = await this.requests.send(
+          ws,
+          auth,
+          Date.now() + (this.opts.connectTimeoutMs ?? 10_000),
+        );
+        this.userId = (ok as { userId?: string }).userId ?? this.userId;
+      } catch (err) {
+        if (ws !== this.ws || (isBarrageError(err) && err.code === 'disconnected')) return;
+        const code = isBarrageError(err) && err.code === 'unauthorized' ? 4001 : 4000;
+        this.drop(code, (err as Error).message);
+        return;
+      }
+    }
+    if (ws !== this.ws) return;
+    const reconnected = this.connections > 1;
+    for (const sub of this.subs.values()) this.rejoin(ws, sub);
+    this.attempt = 0;
+    this.retryAfterMs = undefined;
+    this.setState('open');
+    this.armTimer(this.heartbeatMs * 2);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve();
+    this.emit('open', { reconnected, connId: this.connId, userId: this.userId });
+  }
+
+  private rejoin(ws: WebSocketLike, sub: Subscription): void {
+    const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
+    this.requests.send(ws, { type: 'join', room: sub.room, since: sub.position() }, deadline).then(
+      (reply) => {
+        if (this.subs.get(sub.room) === sub) sub.applyJoined(reply as JoinedFrame, true);
+      },
+      (err: BarrageError) => {
+        if (err.code === 'disconnected' || this.subs.get(sub.room) !== sub) return;
+        if (err.code === 'timeout') return this.drop(4000, 'rejoin timed out');
+        this.subs.delete(sub.room);
+        sub.end(err);
+        this.emit('error', err);
+      },
+    );
+  }
+
+  /** One timer serves the connect timeout, then the dead-server check (2 x heartbeat). */
+  private armTimer(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.state === 'open') {
+        const quiet = Date.now() - this.lastHeard;
+        if (quiet < this.heartbeatMs * 2) return this.armTimer(this.heartbeatMs * 2 - quiet);
+        return this.drop(4000, 'server silent for 2 heartbeats');
+      }
+      if (this.state === 'connecting') this.drop(4000, 'connect timeout');
+    }, ms);
+  }
+
+  /** Gives up on the current socket (dead or refused) and handles it as a close. */
+  private drop(code: number, reason: string): void {
+    const ws = this.ws;
+    if (ws) detach(ws, code === 4001 ? 4000 : code, reason);
+    void this.onClose(code, reason);
+  }
+
+  private async onClose(code: number, reason: string): Promise<void> {
+    this.ws = null;
+    clearTimeout(this.timer);
+    this.requests.failAll(
+      new BarrageError('disconnected', `connection closed (${code})`, { closeCode: code }),
+    );
+    if (this.state === 'closed') return;
+    this.setState('reconnecting');
+    if (TERMINAL_CLOSE_CODES.includes(code)) {
+      const old = this.token;
+      let fresh: string | undefined;
+      try {
+        fresh = this.opts.getToken ? await this.opts.getToken() : undefined;
+      } catch {
+        fresh = undefined;
+      }
+      if (this.isClosed()) return; // closed by the app while the token was fetched
+      if (fresh === undefined || fresh === old) {
+        const err = new BarrageError(
+          code === 4001 ? 'unauthorized' : 'forbidden',
+          reason || `closed ${code}`,
+          { closeCode: code },
+        );
+        return this.finish(code, reason, err);
+      }
+      this.token = fresh;
+    }
+    if (this.opts.reconnect === false) return this.finish(code, reason, closedError(code));
+    this.retry(code, reason);
+  }
+
+  private retry(code: number, reason: string): void {
+    let delay = backoffDelay(this.attempt++, this.backoff);
+    const asked = serverRetryAfter(reason) ?? this.retryAfterMs;
+    if (asked !== undefined) delay = Math.max(delay, Math.min(asked, this.backoff.maxMs * 4));
+    if (code === 1013) delay = Math.max(delay, this.backoff.initialMs * 4); // overloaded
+    this.setState('reconnecting');
+    this.emit('close', { code, reason, willReconnect: true, delayMs: delay });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.open(), delay);
+  }
+
+  private finish(code: number, reason: string, err: BarrageError | null): void {
+    clearTimeout(this.timer);
+    this.setState('closed');
+    const e = err ?? closedError(code);
+    this.requests.failAll(e);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(e);
+    for (const sub of this.subs.values()) sub.end(err);
+    this.subs.clear();
+    this.emit('close', { code, reason, willReconnect: false, delayMs: 0 });
+    if (err) this.emit('error', err);
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  private async doJoin(room: string, options: JoinOptions): Promise<Subscription> {
+    const sub = new Subscription(room, (r) => this.leave(r));
+    const body: Record<string, unknown> = { type: 'join', room };
+    if (options.history !== undefined) body.history = options.history;
+    if (options.since) {
+      body.since = options.since;
+      sub.resumeFrom(options.since);
+    }
+    const reply = (await this.request(body, true)) as JoinedFrame;
+    if (this.state === 'closed') throw closedError();
+    const { recovered } = sub.applyJoined(reply, options.since !== undefined);
+    sub.recovered = recovered;
+    this.subs.set(room, sub);
+    return sub;
+  }
+
+  /** Sends a request once connected; idempotent ones are resent after a reconnect. */
+  private async request(body: Record<string, unknown>, idempotent: boolean): Promise<ServerFrame> {
+    const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
+    for (let tries = 0; ; tries++) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new BarrageError('timeout', `no reply to ${String(body.type)} in time`);
+      await this.ready(left);
+      try {
+        return await this.requests.send(this.ws!, body, deadline);
+      } catch (err) {
+        if (!idempotent || tries >= 5 || !isBarrageError(err) || err.code !== 'disconnected')
+          throw err;
+      }
+    }
+  }
+
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private setState(state: ClientState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,47 @@
+import { serverRetryAfter } from './backoff.js';
+import type { ErrorCode, ErrorFrame } from './types.js';
+
+/** Close codes after which the client gives up unless `getToken` yields a new token. */
+export const TERMINAL_CLOSE_CODES: readonly number[] = [4001, 1008];
+
+/**
+ * The one exception type of the SDK. `code` is the server's error code (`rate_limited`,
+ * `forbidden`, ...) or one of the SDK's own (`disconnected`, `timeout`, `closed`).
+ */
+export class BarrageError extends Error {
+  /** The error code: switch on this, not on the message. */
+  readonly code: ErrorCode;
+  /** The WebSocket close code, when the error comes from a close. */
+  readonly closeCode: number | undefined;
+  /** How long the server asked to wait before retrying, in ms, when it said so. */
+  readonly retryAfterMs: number | undefined;
+
+  /** Creates an error with a code, a message and optional close code and retry hint. */
+  constructor(
+    code: ErrorCode,
+    message: string,
+    extra: { closeCode?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = 'BarrageError';
+    this.code = code;
+    this.closeCode = extra.closeCode;
+    this.retryAfterMs = extra.retryAfterMs;
+  }
+}
+
+/** True for errors of this SDK (works across bundles, unlike `instanceof` alone). */
+export function isBarrageError(err: unknown): err is BarrageError {
+  return err instanceof BarrageError || (err instanceof Error && err.name === 'BarrageError');
+}
+
+/** The exception for a server `error` frame. */
+export function toError(f: ErrorFrame): BarrageError {
+  const retryAfterMs = serverRetryAfter(f.retryAfterMs);
+  return new BarrageError(f.code, f.message, retryAfterMs === undefined ? {} : { retryAfterMs });
+}
+
+/** The exception for requests on a closed client. */
+export function closedError(code?: number): BarrageError {
+  return new BarrageError('closed', 'client closed', code === undefined ? {} : { closeCode: code });
+}

@@ -1,0 +1,55 @@
+import type { BackoffOptions } from './backoff.js';
+import type { BarrageError } from './errors.js';
+import type { PresenceEvent, PushEvent, WebSocketConstructor } from './types.js';
+
+/** Options of {@link connect} and {@link createClient}. */
+export interface ClientOptions {
+  /** A fixed token (JWT) sent in `auth`. Omit both `token` and `getToken` to stay anonymous. */
+  token?: string;
+  /**
+   * Fetches a token. Called before the first connect, before a reconnect when the current token
+   * has expired (by its `exp`), and after the server refused a token (close 4001).
+   */
+  getToken?: () => string | Promise<string>;
+  /** Only pushes of these events reach this connection (sent in `auth`). */
+  events?: string[];
+  /** The WebSocket constructor. Defaults to `globalThis.WebSocket`; in Node 20 pass `ws`'s. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect back-off. @default { initialMs: 500, maxMs: 30000, factor: 2 } */
+  backoff?: BackoffOptions;
+  /** Reconnect after a connection drops. @default true */
+  reconnect?: boolean;
+  /** Time for a request's reply (waiting for a connection included), in ms. @default 10000 */
+  requestTimeoutMs?: number;
+  /** Time from opening a socket to `welcome` (and `auth` reply), in ms. @default 10000 */
+  connectTimeoutMs?: number;
+  /** `connect()` only: give up when not connected within this many ms. @default 15000 */
+  timeoutMs?: number;
+}
+
+/** Options of `BarrageClient.join`. */
+export interface JoinOptions {
+  /** Deliver up to this many past messages first. */
+  history?: number;
+  /** Resume from a position saved earlier (e.g. before a page reload). */
+  since?: { offset: number; epoch: string };
+}
+
+/** Where the client is: `open` means authenticated and ready for requests. */
+export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Events of a `BarrageClient`. */
+export interface ClientEvents {
+  /** The state changed. */
+  state: ClientState;
+  /** Connected and authenticated; rooms are being rejoined when `reconnected`. */
+  open: { reconnected: boolean; connId: string; userId: string | null };
+  /** The connection closed; `willReconnect` says whether the client tries again, after `delayMs`. */
+  close: { code: number; reason: string; willReconnect: boolean; delayMs: number };
+  /** A targeted push or broadcast. */
+  push: PushEvent;
+  /** A room's online count changed (also sent to that room's subscription). */
+  presence: PresenceEvent;
+  /** A problem not tied to one request: an `error` frame without id, a failed rejoin, getToken. */
+  error: BarrageError;
+}

@@ -1,0 +1,63 @@
+import { BarrageError, toError } from './errors.js';
+import { safeSend } from './socket.js';
+import type { RequestId, ServerFrame, WebSocketLike } from './types.js';
+
+interface Pending {
+  resolve: (frame: ServerFrame) => void;
+  reject: (err: BarrageError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Requests waiting for their reply, by id. Replies match requests by the `id` they carry. */
+export class RequestTable {
+  private readonly pending = new Map<RequestId, Pending>();
+  private nextId = 1;
+
+  /**
+   * Sends `body` with a fresh id on `ws`; resolves with the reply frame, rejects with the
+   * server's error, `timeout` at `deadline` (ms since the epoch) or `disconnected`.
+   */
+  send(ws: WebSocketLike, body: Record<string, unknown>, deadline: number): Promise<ServerFrame> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          this.pending.delete(id);
+          reject(new BarrageError('timeout', `no reply to ${String(body.type)} in time`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.pending.set(id, { resolve, reject, timer });
+      if (!safeSend(ws, JSON.stringify({ ...body, id }))) {
+        this.take(id)?.reject(new BarrageError('disconnected', 'not connected'));
+      }
+    });
+  }
+
+  /** Settles the request `id` with a reply frame; false when no such request waits. */
+  settle(id: RequestId, frame: ServerFrame): boolean {
+    const p = this.take(id);
+    if (!p) return false;
+    if (frame.type === 'error') p.reject(toError(frame));
+    else p.resolve(frame);
+    return true;
+  }
+
+  /** Fails every waiting request with `err`. */
+  failAll(err: BarrageError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+  }
+
+  private take(id: RequestId): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    return p;
+  }
+}
