@@ -1,0 +1,125 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { type Context, Hono, type Next } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createApiKeyCheck, isLoopback } from '../auth/index.js';
+import type { Node } from '../node/index.js';
+import { errorResponse, toErrorResponse } from './errors.js';
+import { broadcastRoute } from './routes/broadcast.js';
+import { type Health, healthRoute } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
+import { publishRoute } from './routes/publish.js';
+import { pushRoute } from './routes/push.js';
+import { roomsRoute } from './routes/rooms.js';
+import { type NodeReport, statsRoute } from './routes/stats.js';
+
+/** What an API authorization hook sees of a request. */
+export interface ApiRequestInfo {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  ip: string | undefined;
+}
+
+/** Everything the HTTP API needs; all of it is supplied by the server's composition root. */
+export interface ApiOptions {
+  node: Node;
+  /** Bearer key for `/api/*` (and `/metrics` unless public); null: loopback callers only. */
+  apiKey: string | null;
+  /** Serve `/metrics` without the key. */
+  metricsPublic: boolean;
+  /** Largest request body, bytes (413 above). */
+  maxBodyBytes: number;
+  /** Extra check of API calls after the key (the seed push service's PushAuth). */
+  authorizeApi?: (request: ApiRequestInfo) => boolean | Promise<boolean>;
+  exposition(): Promise<{ contentType: string; body: string }>;
+  nodes(): Promise<NodeReport[]>;
+  health(): Health;
+  /** Folder of the static pages (demo, dashboard), or null to serve none. */
+  webRoot: string | null;
+  /** Folder of the compiled browser SDK, or null. */
+  sdkRoot: string | null;
+}
+
+/** Builds the HTTP app: API routes, `/metrics`, health, and the static pages. */
+export function createApiApp(options: ApiOptions): Hono {
+  const app = new Hono();
+  const guard = apiGuard(options);
+  app.use('/api/*', guard);
+  if (!options.metricsPublic) app.use('/metrics', guard);
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
+    }),
+  );
+  publishRoute(app, options.node);
+  pushRoute(app, options.node);
+  broadcastRoute(app, options.node);
+  roomsRoute(app, options.node);
+  statsRoute(app, options.nodes);
+  metricsRoute(app, options.exposition);
+  healthRoute(app, options.health);
+  for (const path of ['/api/publish', '/api/push', '/api/broadcast']) {
+    app.all(path, (c) => methodNotAllowed(c, 'POST'));
+  }
+  for (const path of ['/api/stats', '/api/rooms/:room{.+}', '/metrics', '/healthz']) {
+    app.all(path, (c) => methodNotAllowed(c, 'GET'));
+  }
+  app.get('/ws', (c) =>
+    c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
+  );
+  if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);
+  app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => toErrorResponse(c, err));
+  return app;
+}
+
+function apiGuard(options: ApiOptions) {
+  const keyMatches = options.apiKey ? createApiKeyCheck(options.apiKey) : null;
+  return async (c: Context, next: Next) => {
+    const ip = remoteAddress(c);
+    if (keyMatches ? !keyMatches(c.req.header('authorization')) : !isLoopback(ip)) {
+      const why = keyMatches
+        ? 'missing or wrong API key'
+        : 'no API key configured: loopback callers only';
+      return errorResponse(c, 'unauthorized', why);
+    }
+    if (options.authorizeApi) {
+      const info = { method: c.req.method, path: c.req.path, headers: c.req.header(), ip };
+      if (!(await options.authorizeApi(info)))
+        return errorResponse(c, 'forbidden', 'refused by authorizeApi');
+    }
+    await next();
+  };
+}
+
+function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined; // not behind @hono/node-server (in-process app.request() tests)
+  }
+}
+
+function methodNotAllowed(c: Context, allow: string): Response {
+  c.header('Allow', allow);
+  return c.json({ error: { code: 'bad_request', message: `use ${allow}` } }, 405);
+}
+
+function serveWeb(app: Hono, webRoot: string, sdkRoot: string | null): void {
+  app.get('/', serveStatic({ root: webRoot, path: 'index.html' }));
+  app.get('/dashboard', serveStatic({ root: webRoot, path: 'dashboard.html' }));
+  app.use(
+    '/web/*',
+    serveStatic({ root: webRoot, rewriteRequestPath: (p) => p.slice('/web'.length) }),
+  );
+  if (sdkRoot)
+    app.use(
+      '/sdk/*',
+      serveStatic({ root: sdkRoot, rewriteRequestPath: (p) => p.slice('/sdk'.length) }),
+    );
+  // Pages' own assets by relative path (e.g. /demo.js next to /index.html).
+  app.use('/*', serveStatic({ root: webRoot }));
+}

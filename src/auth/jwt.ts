@@ -1,0 +1,112 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { BarrageError } from '../errors.js';
+import type { Identity } from '../session/index.js';
+
+/** How tokens are verified. At least one of `secret` and `publicKeyPem` is required. */
+export interface JwtOptions {
+  /** Shared secret for HS256. */
+  secret?: string;
+  /** PEM public key for RS256 (RSA key) or ES256 (P-256 key). */
+  publicKeyPem?: string;
+  /** Required `aud`, when set. */
+  audience?: string;
+  /** Required `iss`, when set. */
+  issuer?: string;
+  /** Clock skew tolerated on `exp` and `nbf`, seconds. @default 5 */
+  clockToleranceSec?: number;
+}
+
+/** Verifies a token into an identity, or resolves null when it is refused (never throws). */
+export type TokenVerifier = (token: string) => Promise<Identity | null>;
+
+/**
+ * Builds a verifier from validated options, failing at construction on a bad key (as hono's
+ * `jwt()` validates its options up front). Each key is bound to its one algorithm, so `alg: none`
+ * and algorithm confusion (an HS256 token signed with the public key's bytes) are refused.
+ *
+ * Claims: `sub` (required) is the user id; optional `rooms` and `publish` are arrays of room
+ * patterns (`*` wildcards) limiting what the user may join and publish to; `exp`/`nbf` are checked.
+ */
+export function createJwtVerifier(options: JwtOptions): TokenVerifier {
+  const keys = new Map<string, Uint8Array | KeyObject>();
+  if (options.secret) keys.set('HS256', new TextEncoder().encode(options.secret));
+  if (options.publicKeyPem) {
+    const { alg, key } = publicKeyWithAlg(options.publicKeyPem);
+    keys.set(alg, key);
+  }
+  if (keys.size === 0)
+    throw new BarrageError('BARRAGE_ERR_CONFIG', 'JWT verification needs a secret or a public key');
+  const algorithms = [...keys.keys()];
+  const verifyOptions = {
+    algorithms,
+    audience: options.audience,
+    issuer: options.issuer,
+    clockTolerance: options.clockToleranceSec ?? 5,
+  };
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        (header: JWTHeaderParameters) => {
+          const key = keys.get(header.alg ?? '');
+          if (!key) throw new joseErrors.JOSEAlgNotAllowed('algorithm not allowed');
+          return key;
+        },
+        verifyOptions,
+      );
+      return identityFromClaims(payload);
+    } catch {
+      return null;
+    }
+  };
+}
+
+/** Reads a PEM public key file into options, naming the file when it cannot. */
+export function readPublicKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new BarrageError('BARRAGE_ERR_JWT_KEY', `cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function publicKeyWithAlg(pem: string): { alg: string; key: KeyObject } {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (err) {
+    throw new BarrageError(
+      'BARRAGE_ERR_JWT_KEY',
+      `not a PEM public key: ${(err as Error).message}`,
+    );
+  }
+  if (key.asymmetricKeyType === 'rsa') return { alg: 'RS256', key };
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return { alg: 'ES256', key };
+  }
+  throw new BarrageError(
+    'BARRAGE_ERR_JWT_KEY',
+    'the public key must be RSA (RS256) or EC P-256 (ES256)',
+  );
+}
+
+function identityFromClaims(payload: JWTPayload): Identity | null {
+  if (typeof payload.sub !== 'string' || payload.sub === '') return null;
+  const identity: Identity = { userId: payload.sub, claims: payload };
+  const rooms = stringList(payload.rooms);
+  const publish = stringList(payload.publish);
+  if (rooms === null || publish === null) return null;
+  if (rooms) identity.joinRooms = rooms;
+  if (publish) identity.publishRooms = publish;
+  if (typeof payload.exp === 'number') identity.expiresAt = payload.exp * 1000;
+  return identity;
+}
+
+/** An optional list of strings: undefined when absent, null when malformed. */
+function stringList(value: unknown): string[] | undefined | null {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return null;
+  return value as string[];
+}

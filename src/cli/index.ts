@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { BarrageError } from '../errors.js';
+import { UsageError } from './args.js';
+
+const HELP = `Usage: barrage <command> [flags]
+
+Commands:
+  serve     start a server (barrage serve --help lists every flag with its default)
+  push      publish, push or broadcast through a running server's HTTP API
+  bench     run the load generator and scenarios (barrage bench --help)
+  config    'config doc' prints the configuration reference, 'config defaults' a JSON config
+
+Flags:
+  -h, --help       this help
+  -v, --version    print the version
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serve,
+  push: async () => (await import('./push.js')).push,
+  config: async () => (await import('./config-cmd.js')).configCommand,
+  bench: async () => (await import('./bench.js')).runBench,
+};
+
+/** The CLI entry: the only place that touches process.exit. */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '-v' || name === '--version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command "${name}"`);
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (
+      err instanceof UsageError ||
+      (err instanceof BarrageError && err.code === 'BARRAGE_ERR_CONFIG')
+    ) {
+      process.stderr.write(`barrage: ${(err as Error).message}\nTry 'barrage --help'.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`barrage: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

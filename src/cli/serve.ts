@@ -1,0 +1,53 @@
+import { flagsHelp, readConfigFile, resolveConfig } from '../config/index.js';
+import { createServer } from '../server/index.js';
+import { parseFlags, serverFlagOptions, serverOptionsFromFlags } from './args.js';
+
+/** `barrage serve --help`. */
+export const SERVE_HELP = `Usage: barrage serve [flags]
+
+Starts a Barrage node: WebSocket at /ws, HTTP API at /api, demo page at /, dashboard at
+/dashboard, Prometheus metrics at /metrics. With no Redis configured it runs alone on the
+embedded broker. Each flag is also an env var and a key of the --config JSON file;
+precedence: defaults < file < env < flags.
+
+  --config <file>                      JSON config file with camelCase keys
+  -h, --help                           this help
+
+${flagsHelp()}`;
+
+/** Runs the server until SIGTERM or SIGINT; resolves with the exit code. */
+export async function serve(argv: string[]): Promise<number> {
+  const values = parseFlags(
+    argv,
+    serverFlagOptions({ config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }),
+  );
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const file = typeof values.config === 'string' ? readConfigFile(values.config) : undefined;
+  const config = resolveConfig({ file, env: process.env, flags: serverOptionsFromFlags(values) });
+  const server = await createServer({ ...config });
+  await server.listen();
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      const force = setTimeout(() => {
+        process.stderr.write(
+          `barrage: shutdown took longer than ${config.shutdownTimeoutMs} ms, exiting\n`,
+        );
+        resolve(1);
+      }, config.shutdownTimeoutMs);
+      force.unref();
+      server.close().then(
+        () => resolve(signal === 'SIGINT' ? 0 : 0),
+        () => resolve(1),
+      );
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+  });
+}

@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { BarrageError } from '../errors.js';
+import {
+  envOf,
+  flagOf,
+  OPTIONS,
+  type OptionKey,
+  type OptionSpec,
+  type ServerConfig,
+} from './schema.js';
+
+/** Raw values from one source, by option key. Strings from env and flags; typed from a file. */
+export type RawOptions = Partial<Record<OptionKey, unknown>>;
+
+/** The layers a configuration is made of, lowest precedence first after the defaults. */
+export interface ConfigLayers {
+  /** A parsed JSON config file. */
+  file?: Record<string, unknown>;
+  /** The environment (only `BARRAGE_*` variables are read). */
+  env?: NodeJS.ProcessEnv;
+  /** Parsed command-line flags by option key. */
+  flags?: RawOptions;
+  /** Typed values from a library caller (highest precedence). */
+  overrides?: RawOptions;
+}
+
+const KEYS = Object.keys(OPTIONS) as OptionKey[];
+
+/**
+ * Merges defaults < file < env < flags < overrides, validates every value and the rules between
+ * them, and freezes the result. Throws BarrageError BARRAGE_ERR_CONFIG naming the bad input.
+ */
+export function resolveConfig(layers: ConfigLayers = {}): ServerConfig {
+  const values: Record<string, unknown> = {};
+  for (const key of KEYS) values[key] = OPTIONS[key].default;
+  if (layers.file) {
+    for (const [key, raw] of Object.entries(layers.file)) {
+      if (!(key in OPTIONS)) throw configError(`config file: unknown option "${key}"`);
+      values[key] = coerce(key as OptionKey, raw, `config file "${key}"`);
+    }
+  }
+  if (layers.env) {
+    for (const key of KEYS) {
+      const raw = layers.env[envOf(key)];
+      if (raw !== undefined && raw !== '') values[key] = coerce(key, raw, envOf(key));
+    }
+  }
+  for (const [layer, label] of [
+    [layers.flags, (k: string) => `--${flagOf(k)}`],
+    [layers.overrides, (k: string) => `option ${k}`],
+  ] as const) {
+    if (!layer) continue;
+    for (const [key, raw] of Object.entries(layer)) {
+      if (raw === undefined) continue;
+      if (!(key in OPTIONS)) throw configError(`unknown option "${key}"`);
+      values[key] = coerce(key as OptionKey, raw, label(key));
+    }
+  }
+  const config = values as ServerConfig;
+  checkRelations(config);
+  return Object.freeze(config);
+}
+
+/** Reads and parses a JSON config file, naming the file on failure. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw configError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw configError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
+  }
+}
+
+/** Converts one raw value to the option's type, or throws naming the source. */
+export function coerce(key: OptionKey, raw: unknown, source: string): unknown {
+  const spec: OptionSpec = OPTIONS[key];
+  const bad = (expected: string) =>
+    configError(`${source}: expected ${expected}, got ${JSON.stringify(raw)}`);
+  switch (spec.type) {
+    case 'string':
+      if (typeof raw !== 'string') throw bad('a string');
+      return raw;
+    case 'enum':
+      if (typeof raw !== 'string' || !spec.values?.includes(raw))
+        throw bad(`one of ${spec.values?.join(', ')}`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw bad('true or false');
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+      if (!items?.every((i) => typeof i === 'string')) throw bad('a comma-separated list');
+      return Object.freeze(items.map((i: string) => i.trim()).filter((i: string) => i !== ''));
+    }
+    case 'int':
+    case 'number': {
+      const n =
+        typeof raw === 'number'
+          ? raw
+          : typeof raw === 'string' && raw.trim() !== ''
+            ? Number(raw)
+            : Number.NaN;
+      const range = `from ${spec.min} to ${spec.max}`;
+      if (!Number.isFinite(n) || (spec.type === 'int' && !Number.isInteger(n))) {
+        throw bad(`${spec.type === 'int' ? 'an integer' : 'a number'} ${range}`);
+      }
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        throw bad(`a value ${range}`);
+      }
+      return n;
+    }
+  }
+}
+
+function checkRelations(config: ServerConfig): void {
+  if (config.sendSoftLimitBytes >= config.sendHardLimitBytes) {
+    throw configError('sendSoftLimitBytes must be below sendHardLimitBytes');
+  }
+  for (const origin of config.origins) {
+    if (origin === '*') continue;
+    try {
+      new URL(origin);
+    } catch {
+      throw configError(`origins: "${origin}" is not an origin like https://site.example`);
+    }
+  }
+  parseRoomPolicies(config.roomPolicies);
+  if (config.redisUrl && config.redisCluster.length > 0) {
+    throw configError('set redisUrl or redisCluster, not both');
+  }
+}
+
+/** One parsed room policy. */
+export interface RoomPolicyRule {
+  pattern: string;
+  mergeWindowMs: number;
+  lossy: boolean;
+}
+
+const POLICY = /^([^=]+)=(\d+)(?:\/(lossy|reliable))?$/;
+
+/** Parses `PATTERN=WINDOW_MS[/lossy|reliable]` rules, throwing on a malformed one. */
+export function parseRoomPolicies(rules: readonly string[]): RoomPolicyRule[] {
+  return rules.map((rule) => {
+    const m = POLICY.exec(rule);
+    const window = m ? Number(m[2]) : Number.NaN;
+    if (!m || window > 10_000) {
+      throw configError(
+        `roomPolicies: "${rule}" is not PATTERN=MERGE_WINDOW_MS[/lossy|reliable] with a window up to 10000`,
+      );
+    }
+    return { pattern: m[1]!, mergeWindowMs: window, lossy: m[3] === 'lossy' };
+  });
+}
+
+function configError(message: string): BarrageError {
+  return new BarrageError('BARRAGE_ERR_CONFIG', message);
+}

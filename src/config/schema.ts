@@ -1,0 +1,304 @@
+/**
+ * Every server option, once: its type, default, bounds and help. Flags (`--kebab-case`), env
+ * vars (`BARRAGE_SNAKE_CASE`), config-file keys (camelCase), `--help` and docs/configuration.md
+ * all come from this table.
+ */
+
+/** The kinds of value an option takes. */
+export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'list' | 'enum';
+
+/** One option's definition. */
+export interface OptionSpec {
+  type: OptionType;
+  default: string | number | boolean | readonly string[];
+  help: string;
+  /** Inclusive bounds for numbers. */
+  min?: number;
+  max?: number;
+  /** Allowed values for `enum`. */
+  values?: readonly string[];
+  /** Never printed (keys, secrets). */
+  secret?: boolean;
+  /** Group heading in help and docs. */
+  group: 'Network' | 'Security' | 'Limits' | 'Rooms and history' | 'Cluster' | 'Operations';
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** The option table. Keep it in sync with `ServerConfig` below (the type check enforces it). */
+export const OPTIONS = {
+  host: {
+    type: 'string',
+    default: '127.0.0.1',
+    group: 'Network',
+    help: 'Address to listen on (0.0.0.0 for every interface)',
+  },
+  port: {
+    type: 'int',
+    default: 8080,
+    min: 0,
+    max: 65535,
+    group: 'Network',
+    help: 'Port to listen on (0 picks a free one)',
+  },
+  origins: {
+    type: 'list',
+    default: [],
+    group: 'Security',
+    help: 'Allowed browser Origins, comma-separated; * allows any. Same-origin pages are always allowed; with none set, localhost origins are too',
+  },
+  apiKey: {
+    type: 'string',
+    default: '',
+    secret: true,
+    group: 'Security',
+    help: 'Bearer key for the HTTP API; without one the API answers loopback callers only',
+  },
+  jwtSecret: {
+    type: 'string',
+    default: '',
+    secret: true,
+    group: 'Security',
+    help: 'HS256 secret for client tokens',
+  },
+  jwtPublicKey: {
+    type: 'string',
+    default: '',
+    group: 'Security',
+    help: 'PEM file of an RSA (RS256) or EC P-256 (ES256) public key for client tokens',
+  },
+  jwtAudience: {
+    type: 'string',
+    default: '',
+    group: 'Security',
+    help: 'Required token audience (aud), if set',
+  },
+  jwtIssuer: {
+    type: 'string',
+    default: '',
+    group: 'Security',
+    help: 'Required token issuer (iss), if set',
+  },
+  allowAnonymousPublish: {
+    type: 'bool',
+    default: false,
+    group: 'Security',
+    help: 'Let unauthenticated connections publish (implied, with a warning, when no JWT secret or key is set)',
+  },
+  requireAuth: {
+    type: 'bool',
+    default: false,
+    group: 'Security',
+    help: 'Connections must authenticate within --auth-timeout-ms (close 4002) before joining',
+  },
+  authTimeoutMs: {
+    type: 'int',
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    group: 'Security',
+    help: 'Time a connection has to authenticate when auth is required, ms',
+  },
+  metricsPublic: {
+    type: 'bool',
+    default: false,
+    group: 'Security',
+    help: 'Serve /metrics without the API key',
+  },
+  heartbeatMs: {
+    type: 'int',
+    default: 25_000,
+    min: 100,
+    max: 600_000,
+    group: 'Limits',
+    help: 'Server ping after this much quiet, ms; a client silent for twice this is dropped',
+  },
+  maxFrameBytes: {
+    type: 'int',
+    default: 64 * KiB,
+    min: 256,
+    max: 16 * MiB,
+    group: 'Limits',
+    help: 'Largest client message, bytes (close 1009 above)',
+  },
+  maxConnections: {
+    type: 'int',
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    group: 'Limits',
+    help: 'Connections per node (503 at the handshake above)',
+  },
+  maxConnectionsPerIp: {
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 10_000_000,
+    group: 'Limits',
+    help: 'Connections per client IP (429 at the handshake above)',
+  },
+  maxRoomsPerConnection: {
+    type: 'int',
+    default: 100,
+    min: 1,
+    max: 100_000,
+    group: 'Limits',
+    help: 'Rooms one connection may be in',
+  },
+  publishRate: {
+    type: 'number',
+    default: 10,
+    min: 0.01,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Publishes per second per connection (token bucket; rate_limited above)',
+  },
+  publishBurst: {
+    type: 'int',
+    default: 20,
+    min: 1,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Publish burst per connection',
+  },
+  commandRate: {
+    type: 'number',
+    default: 100,
+    min: 1,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Commands of any kind per second per connection',
+  },
+  commandBurst: {
+    type: 'int',
+    default: 200,
+    min: 1,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Command burst per connection',
+  },
+  sendSoftLimitBytes: {
+    type: 'int',
+    default: 256 * KiB,
+    min: 1 * KiB,
+    max: 1024 * MiB,
+    group: 'Limits',
+    help: 'Queued bytes over which lossy messages are skipped for a connection',
+  },
+  sendHardLimitBytes: {
+    type: 'int',
+    default: 1 * MiB,
+    min: 2 * KiB,
+    max: 1024 * MiB,
+    group: 'Limits',
+    help: 'Queued bytes over which a connection is closed with 4008',
+  },
+  maxBodyBytes: {
+    type: 'int',
+    default: 64 * KiB,
+    min: 256,
+    max: 16 * MiB,
+    group: 'Limits',
+    help: 'Largest HTTP API request body, bytes (413 above)',
+  },
+  roomPolicies: {
+    type: 'list',
+    default: ['live:*=50/lossy'],
+    group: 'Rooms and history',
+    help: 'Delivery per room pattern: PATTERN=MERGE_WINDOW_MS/lossy|reliable, first match wins; other rooms send at once, reliably',
+  },
+  historySize: {
+    type: 'int',
+    default: 200,
+    min: 0,
+    max: 100_000,
+    group: 'Rooms and history',
+    help: 'Messages kept per room for recovery and history',
+  },
+  historyTtlMs: {
+    type: 'int',
+    default: 300_000,
+    min: 1000,
+    max: 7 * 86_400_000,
+    group: 'Rooms and history',
+    help: 'How long a message stays in history, ms',
+  },
+  presenceIntervalMs: {
+    type: 'int',
+    default: 1000,
+    min: 50,
+    max: 60_000,
+    group: 'Rooms and history',
+    help: 'How often online counts are shared and presence sent, ms',
+  },
+  redisUrl: {
+    type: 'string',
+    default: '',
+    group: 'Cluster',
+    help: 'Redis URL (redis://host:port/db): nodes form a cluster over it',
+  },
+  redisCluster: {
+    type: 'list',
+    default: [],
+    group: 'Cluster',
+    help: 'Redis Cluster seed nodes host:port,...: sharded pub/sub',
+  },
+  redisPrefix: {
+    type: 'string',
+    default: 'barrage',
+    group: 'Cluster',
+    help: 'Prefix of every Redis key and channel',
+  },
+  nodeId: {
+    type: 'string',
+    default: '',
+    group: 'Cluster',
+    help: 'This node id (default: host name, pid and a random suffix)',
+  },
+  logLevel: {
+    type: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    group: 'Operations',
+    help: 'Log level',
+  },
+  web: {
+    type: 'bool',
+    default: true,
+    group: 'Operations',
+    help: 'Serve the demo page at / and the dashboard at /dashboard',
+  },
+  shutdownTimeoutMs: {
+    type: 'int',
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    group: 'Operations',
+    help: 'Longest graceful shutdown before exit, ms',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** An option's name (camelCase). */
+export type OptionKey = keyof typeof OPTIONS;
+
+type ValueOf<S extends OptionSpec> = S['type'] extends 'bool'
+  ? boolean
+  : S['type'] extends 'int' | 'number'
+    ? number
+    : S['type'] extends 'list'
+      ? readonly string[]
+      : string;
+
+/** The validated, frozen configuration: one field per option. */
+export type ServerConfig = { readonly [K in OptionKey]: ValueOf<(typeof OPTIONS)[K]> };
+
+/** `--kebab-case` flag name of an option. */
+export function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `BARRAGE_SNAKE_CASE` env var of an option. */
+export function envOf(key: string): string {
+  return `BARRAGE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}

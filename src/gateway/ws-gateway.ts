@@ -1,0 +1,181 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocketServer } from 'ws';
+import type { Logger } from '../log.js';
+import type { Node } from '../node/index.js';
+import type { Identity } from '../session/index.js';
+import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
+import { createOriginCheck } from './origin.js';
+import { WsTransport } from './ws-transport.js';
+
+/** Options of the WebSocket edge. */
+export interface GatewayOptions {
+  /** The upgrade path. @default '/ws' */
+  path: string;
+  /** Largest accepted message (a fragmented one counts whole); over it ws closes with 1009. */
+  maxFrameBytes: number;
+  /** Origin allowlist (see createOriginCheck). */
+  origins: readonly string[];
+  /** Connections this node accepts; past it, 503 with Retry-After at the handshake. */
+  maxConnections: number;
+  /** Connections one IP may hold; past it, 429 at the handshake. */
+  maxConnectionsPerIp: number;
+  /** How long a closing socket may take before it is destroyed, ms. */
+  closeGraceMs: number;
+  /** Seconds a refused client is told to wait (Retry-After). */
+  retryAfterSec: number;
+}
+
+/**
+ * The WebSocket edge, and the only server part that imports `ws`: checks each upgrade (shape,
+ * origin, caps, token) and answers refusals in plain HTTP before a WebSocket exists, then wraps
+ * the socket as a Transport and hands it to the node.
+ */
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
+  private readonly perIp = new Map<string, number>();
+  private pending = 0;
+  private open = 0;
+  private accepting = true;
+
+  constructor(
+    private readonly node: Node,
+    private readonly options: GatewayOptions,
+    private readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.wss.on('error', (err) => this.log.warn({ err: err.message }, 'websocket server error'));
+    this.originAllowed = createOriginCheck(options.origins);
+  }
+
+  /** Connections currently open through this gateway. */
+  get connections(): number {
+    return this.open;
+  }
+
+  /** Refuses every new upgrade from now on (shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** The HTTP server's `upgrade` listener. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const refusal = this.admission(req, ip);
+    if (refusal) {
+      refuse(socket, refusal);
+      return;
+    }
+    this.count(ip, 1);
+    this.pending++;
+    const token = tokenOf(req.url);
+    if (token === null) {
+      this.accept(req, socket, head, ip, null);
+      return;
+    }
+    this.node
+      .authenticate(token, { connId: '', ip, identity: null })
+      .then((identity) => {
+        if (identity) {
+          this.accept(req, socket, head, ip, identity);
+          return;
+        }
+        this.release(ip);
+        refuse(socket, { status: 401, message: 'invalid token' });
+      })
+      .catch((err: Error) => {
+        this.release(ip);
+        this.log.error({ err: err.message }, 'authenticate hook failed');
+        refuse(socket, { status: 500, message: 'authentication failed' });
+      });
+  }
+
+  /** Why an upgrade is refused, in order: shape, origin, shutdown, node cap, per-IP cap. */
+  private admission(req: IncomingMessage, ip: string): Refusal | null {
+    const malformed = malformedUpgrade(req, this.options.path);
+    if (malformed) return malformed;
+    if (!this.originAllowed(req.headers.origin, req.headers.host)) {
+      return { status: 403, message: 'origin not allowed' };
+    }
+    const headers = { 'Retry-After': String(this.options.retryAfterSec) };
+    if (!this.accepting) return { status: 503, message: 'shutting down', headers };
+    if (this.open + this.pending >= this.options.maxConnections) {
+      return { status: 503, message: 'server full', headers };
+    }
+    if ((this.perIp.get(ip) ?? 0) >= this.options.maxConnectionsPerIp) {
+      return { status: 429, message: 'too many connections from this address', headers };
+    }
+    return null;
+  }
+
+  private accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ip: string,
+    identity: Identity | null,
+  ): void {
+    // ws destroys a socket that closed mid-handshake without calling back: release its slot then.
+    let settled = false;
+    const onEarlyClose = () => {
+      if (settled) return;
+      settled = true;
+      this.release(ip);
+    };
+    socket.once('close', onEarlyClose);
+    if (socket.destroyed) {
+      onEarlyClose();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      settled = true;
+      socket.off('close', onEarlyClose);
+      this.pending--;
+      this.open++;
+      const session = this.node.connect(
+        new WsTransport(ws, this.options.closeGraceMs),
+        ip,
+        identity,
+      );
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (isBinary) session.close(1003, 'text frames only');
+        else this.node.handleFrame(session, rawToString(data));
+      });
+      ws.on('pong', () => {
+        session.lastHeardAt = Date.now();
+      });
+      ws.on('error', (err) =>
+        this.log.debug({ err: err.message, connId: session.id }, 'socket error'),
+      );
+      ws.once('close', (code) => {
+        this.open--;
+        this.count(ip, -1);
+        this.node.disconnect(session, code);
+      });
+    });
+  }
+
+  private release(ip: string): void {
+    this.pending--;
+    this.count(ip, -1);
+  }
+
+  private count(ip: string, delta: number): void {
+    const n = (this.perIp.get(ip) ?? 0) + delta;
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

@@ -1,0 +1,248 @@
+import { mergeLines } from '../protocol/index.js';
+import { SendResult, type Session } from '../session/index.js';
+import { type HeldFrame, Room, type RoomPolicy } from './room.js';
+
+/** Counters of the local fan-out, cumulative. */
+export interface HubCounters {
+  /** Messages handed to sessions (one per message per member). */
+  messagesOut: number;
+  /** Frames written to sockets. */
+  framesOut: number;
+  /** Messages skipped for sessions over their soft mark. */
+  droppedSlow: number;
+  /** Sessions closed because they went over their hard mark. */
+  closedSlow: number;
+}
+
+/** Options of the hub. */
+export interface HubOptions {
+  /** The delivery policy of a room, decided once when the room is created on this node. */
+  policyFor(room: string): RoomPolicy;
+  /** Called after each room frame is written: messages merged, sessions reached, ms waited. */
+  onFlush?(room: Room, messages: number, sessions: number, waitedMs: number): void;
+  /** Clock, ms. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * This process's rooms and users and the local fan-out. A room's messages are merged per window
+ * into one frame, built once, and the same buffer is offered to every member.
+ */
+export class Hub {
+  readonly rooms = new Map<string, Room>();
+  readonly users = new Map<string, Set<Session>>();
+  readonly sessions = new Set<Session>();
+  readonly counters: HubCounters = { messagesOut: 0, framesOut: 0, droppedSlow: 0, closedSlow: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly options: HubOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Registers a connected session. */
+  addSession(session: Session): void {
+    this.sessions.add(session);
+  }
+
+  /**
+   * Forgets a session everywhere. Returns the rooms it left empty and whether its user has no
+   * connection left here, so the caller can unsubscribe the broker.
+   */
+  removeSession(session: Session): { emptiedRooms: string[]; lastOfUser: boolean } {
+    this.sessions.delete(session);
+    const emptiedRooms: string[] = [];
+    for (const name of session.rooms) {
+      if (this.leave(name, session)) emptiedRooms.push(name);
+    }
+    session.rooms.clear();
+    const lastOfUser = this.removeUser(session);
+    return { emptiedRooms, lastOfUser };
+  }
+
+  /** Indexes an authenticated session under its user; true when it is the user's first here. */
+  addUser(session: Session): boolean {
+    const userId = session.userId;
+    if (userId === null) return false;
+    let set = this.users.get(userId);
+    const first = set === undefined;
+    if (!set) {
+      set = new Set();
+      this.users.set(userId, set);
+    }
+    set.add(session);
+    return first;
+  }
+
+  /** Removes a session from its user's index; true when it was the user's last here. */
+  removeUser(session: Session): boolean {
+    const userId = session.userId;
+    if (userId === null) return false;
+    const set = this.users.get(userId);
+    if (!set?.delete(session)) return false;
+    if (set.size > 0) return false;
+    this.users.delete(userId);
+    return true;
+  }
+
+  /** The room, created with its policy if this node had none; `created` tells which. */
+  room(name: string): { room: Room; created: boolean } {
+    const existing = this.rooms.get(name);
+    if (existing) return { room: existing, created: false };
+    const room = new Room(name, this.options.policyFor(name));
+    this.rooms.set(name, room);
+    return { room, created: true };
+  }
+
+  /**
+   * Starts a join: the session receives nothing live yet, but frames flushed meanwhile are held
+   * so that `completeJoin` can pass on exactly those after the offset its `joined` covered.
+   */
+  beginJoin(room: Room, session: Session): void {
+    room.joining.set(session, []);
+  }
+
+  /**
+   * Ends a join after the `joined` reply was sent: held frames with offsets above `offset` are
+   * sent (a straddling frame is rebuilt from its lines), and the session becomes a member.
+   * Returns false when the join was cancelled meanwhile (leave or disconnect).
+   */
+  completeJoin(room: Room, session: Session, offset: number): boolean {
+    const held = room.joining.get(session);
+    if (held === undefined) return false;
+    room.joining.delete(session);
+    const now = this.now();
+    for (const h of held) sendHeldAfter(session, h, offset, room.policy.lossy, now);
+    room.members.add(session);
+    return true;
+  }
+
+  /** Removes a session from a room (member or joining); true when the room became empty. */
+  leave(name: string, session: Session): boolean {
+    const room = this.rooms.get(name);
+    if (!room) return false;
+    room.members.delete(session);
+    room.joining.delete(session);
+    if (!room.isEmpty) return false;
+    this.dropRoom(room);
+    return true;
+  }
+
+  /**
+   * A room message arrived (from the broker): merge it into the room's batch, or send it at once
+   * when the room has no window. A line at or below the room's last offset is a duplicate (e.g.
+   * replayed by a broker after a reconnect) and is skipped. Continuity is the broker's job.
+   */
+  deliver(name: string, offset: number, line: Buffer): void {
+    const room = this.rooms.get(name);
+    if (!room || offset <= room.lastOffset) return;
+    room.lastOffset = offset;
+    room.messagesIn++;
+    if (room.pendingLines.length === 0) room.pendingSince = this.now();
+    room.pendingLines.push(line);
+    room.pendingOffsets.push(offset);
+    if (room.policy.mergeWindowMs <= 0) this.flush(room);
+    else if (room.timer === null) {
+      room.timer = setTimeout(() => this.flush(room), room.policy.mergeWindowMs);
+    }
+  }
+
+  /** Writes the room's pending batch as one frame to every member. */
+  flush(room: Room): void {
+    if (room.timer !== null) {
+      clearTimeout(room.timer);
+      room.timer = null;
+    }
+    const lines = room.pendingLines;
+    if (lines.length === 0) return;
+    const offsets = room.pendingOffsets;
+    room.pendingLines = [];
+    room.pendingOffsets = [];
+    const frame = mergeLines(lines);
+    const lossy = room.policy.lossy;
+    const now = this.now();
+    let sent = 0;
+    let dropped = 0;
+    let closed = 0;
+    for (const session of room.members) {
+      const result = session.send(frame, lossy, now);
+      if (result === SendResult.Sent) sent++;
+      else if (result === SendResult.Dropped) dropped++;
+      else if (result === SendResult.ClosedSlow) closed++;
+    }
+    for (const held of room.joining.values()) held.push({ frame, lines, offsets });
+    const c = this.counters;
+    c.framesOut += sent;
+    c.messagesOut += sent * lines.length;
+    c.droppedSlow += dropped * lines.length;
+    c.closedSlow += closed;
+    this.options.onFlush?.(room, lines.length, sent, now - room.pendingSince);
+  }
+
+  /** Sends one frame to every member of a room (e.g. `presence`); returns sessions reached. */
+  sendToRoom(name: string, frame: Buffer, lossy: boolean): number {
+    const room = this.rooms.get(name);
+    if (!room) return 0;
+    return this.sendToAll(room.members, frame, lossy, null);
+  }
+
+  /** Sends a push to every connection of a user that takes the event; returns how many took it. */
+  pushToUser(userId: string, event: string, frame: Buffer): number {
+    const set = this.users.get(userId);
+    return set ? this.sendToAll(set, frame, false, event) : 0;
+  }
+
+  /** Sends a push to every connection that takes the event; returns how many took it. */
+  broadcast(event: string, frame: Buffer): number {
+    return this.sendToAll(this.sessions, frame, false, event);
+  }
+
+  /** Flushes every pending batch now (before shutdown). */
+  flushAll(): void {
+    for (const room of this.rooms.values()) this.flush(room);
+  }
+
+  private sendToAll(
+    sessions: Iterable<Session>,
+    frame: Buffer,
+    lossy: boolean,
+    event: string | null,
+  ): number {
+    const now = this.now();
+    let sent = 0;
+    let closed = 0;
+    for (const session of sessions) {
+      if (event !== null && !session.accepts(event)) continue;
+      const result = session.send(frame, lossy, now);
+      if (result === SendResult.Sent) sent++;
+      else if (result === SendResult.ClosedSlow) closed++;
+    }
+    this.counters.framesOut += sent;
+    this.counters.messagesOut += sent;
+    this.counters.closedSlow += closed;
+    return sent;
+  }
+
+  private dropRoom(room: Room): void {
+    if (room.timer !== null) clearTimeout(room.timer);
+    room.timer = null;
+    this.rooms.delete(room.name);
+  }
+}
+
+/** Sends the part of a held frame that comes after `offset`. */
+function sendHeldAfter(
+  session: Session,
+  held: HeldFrame,
+  offset: number,
+  lossy: boolean,
+  now: number,
+): void {
+  const { offsets, lines } = held;
+  if (offsets[offsets.length - 1]! <= offset) return;
+  if (offsets[0]! > offset) {
+    session.send(held.frame, lossy, now);
+    return;
+  }
+  const after = lines.filter((_, i) => offsets[i]! > offset);
+  session.send(mergeLines(after), lossy, now);
+}

@@ -1,0 +1,52 @@
+import type { Session } from '../session/index.js';
+
+/** How a room's messages are delivered. */
+export interface RoomPolicy {
+  /** Messages arriving within this window are merged into one frame; 0 sends each at once. */
+  mergeWindowMs: number;
+  /** Lossy (danmaku) messages are skipped for a session over its soft mark; reliable ones never. */
+  lossy: boolean;
+}
+
+/** A frame a joining session must see or skip once it knows the offset its `joined` covers. */
+export interface HeldFrame {
+  frame: Buffer;
+  lines: readonly Buffer[];
+  offsets: readonly number[];
+}
+
+/** One room on this node: its members, its pending batch and the sessions mid-join. */
+export class Room {
+  /** Sessions that receive the room's frames. */
+  readonly members = new Set<Session>();
+  /** Sessions waiting for their `joined` reply, with the frames flushed meanwhile. */
+  readonly joining = new Map<Session, HeldFrame[]>();
+  /** Lines of the batch being merged, with their offsets, oldest first. */
+  pendingLines: Buffer[] = [];
+  pendingOffsets: number[] = [];
+  /** When the oldest pending line arrived, ms. */
+  pendingSince = 0;
+  /** The flush timer of a merge window, when one is running. */
+  timer: NodeJS.Timeout | null = null;
+  /** The highest offset seen live, to detect gaps. */
+  lastOffset = 0;
+  /** Messages received for this room since it was created on this node. */
+  messagesIn = 0;
+  /** The online count last announced in a `presence` message. */
+  announcedOnline = -1;
+
+  constructor(
+    readonly name: string,
+    readonly policy: RoomPolicy,
+  ) {}
+
+  /** Members plus sessions mid-join: the node's local online count for the room. */
+  get localCount(): number {
+    return this.members.size + this.joining.size;
+  }
+
+  /** Whether nobody on this node is in the room any more. */
+  get isEmpty(): boolean {
+    return this.members.size === 0 && this.joining.size === 0;
+  }
+}

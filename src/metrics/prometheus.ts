@@ -1,0 +1,102 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CounterSnapshot, MetricsSink } from './types.js';
+
+/**
+ * Prometheus exporter (prom-client). The engine counts in plain numbers; this reads them at
+ * scrape time, so the fan-out path never touches prom-client. Only the per-batch fan-out
+ * latency is observed as it happens.
+ */
+export class PrometheusMetrics implements MetricsSink {
+  readonly registry = new Registry();
+  private readonly fanoutSeconds: Histogram;
+  private readonly mergedMessages: Histogram;
+
+  constructor(read: () => CounterSnapshot, labels: Record<string, string> = {}) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: this.registry, prefix: 'barrage_' });
+    const gauge = (name: string, help: string, pick: (s: CounterSnapshot) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick(read()));
+        },
+      });
+    const counter = (name: string, help: string, pick: (s: CounterSnapshot) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(pick(read()));
+        },
+      });
+    const labelled = (
+      name: string,
+      help: string,
+      label: string,
+      pick: (s: CounterSnapshot) => Record<string, number>,
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          this.reset();
+          for (const [value, n] of Object.entries(pick(read()))) this.inc({ [label]: value }, n);
+        },
+      });
+    gauge('barrage_connections', 'Open WebSocket connections', (s) => s.connections);
+    gauge('barrage_rooms', 'Rooms with members on this node', (s) => s.rooms);
+    gauge('barrage_users', 'Authenticated users with connections on this node', (s) => s.users);
+    counter(
+      'barrage_messages_in_total',
+      'Messages accepted for publishing through this node',
+      (s) => s.messagesIn,
+    );
+    counter(
+      'barrage_messages_out_total',
+      'Messages handed to connections (one per message per connection)',
+      (s) => s.messagesOut,
+    );
+    counter(
+      'barrage_frames_out_total',
+      'WebSocket frames written (merged frames carry many messages)',
+      (s) => s.framesOut,
+    );
+    counter(
+      'barrage_pushes_total',
+      'User pushes and broadcasts sent through this node',
+      (s) => s.pushes,
+    );
+    labelled('barrage_drops_total', 'Messages not delivered, by reason', 'reason', (s) => s.drops);
+    labelled('barrage_closes_total', 'Connections closed, by close code', 'code', (s) => s.closes);
+    labelled('barrage_errors_total', 'Error replies sent, by code', 'code', (s) => s.errors);
+    this.fanoutSeconds = new Histogram({
+      name: 'barrage_fanout_latency_seconds',
+      help: 'Time from a message reaching the node to its frame being written to every member',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.mergedMessages = new Histogram({
+      name: 'barrage_frame_messages',
+      help: 'Messages merged into one room frame',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+  }
+
+  fanout(waitedMs: number, messages: number): void {
+    this.fanoutSeconds.observe(waitedMs / 1000);
+    this.mergedMessages.observe(messages);
+  }
+
+  /** The exposition text and its content type. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

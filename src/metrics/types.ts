@@ -1,0 +1,22 @@
+/**
+ * What the engine reports as it happens, beyond the counters it keeps itself (which the metrics
+ * exporter reads on scrape). Called per frame batch, never per delivery.
+ */
+export interface MetricsSink {
+  /** A room's batch was written: how long its oldest message waited, and how many it merged. */
+  fanout(waitedMs: number, messages: number, sessions: number): void;
+}
+
+/** The engine's cumulative counters as the exporter reads them on each scrape. */
+export interface CounterSnapshot {
+  connections: number;
+  rooms: number;
+  users: number;
+  messagesIn: number;
+  messagesOut: number;
+  framesOut: number;
+  pushes: number;
+  drops: Record<string, number>;
+  closes: Record<string, number>;
+  errors: Record<string, number>;
+}

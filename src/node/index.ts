@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './hooks.js';
+export * from './node.js';
+export * from './options.js';
+export type { NodeStats, RoomStat } from './stats.js';

@@ -1,0 +1,28 @@
+import type { RoomPolicy } from '../hub/index.js';
+import type { ParseLimits } from '../protocol/index.js';
+import type { SessionLimits } from '../session/index.js';
+import type { NodeHooks } from './hooks.js';
+
+/** The engine's options; the server fills them from the validated config. */
+export interface NodeOptions extends SessionLimits {
+  /** This node's id, unique in a cluster. */
+  nodeId: string;
+  /** Interval between server pings on a quiet connection, ms; a peer silent for two is dropped. */
+  heartbeatMs: number;
+  /** A connection must authenticate within this many ms; null when auth is not required. */
+  authTimeoutMs: number | null;
+  /** Anonymous connections may publish. */
+  allowAnonymousPublish: boolean;
+  /** Most rooms one connection may be in at once. */
+  maxRoomsPerConnection: number;
+  /** Most messages a `joined` reply carries back. */
+  maxHistory: number;
+  /** How often online counts are shared and `presence` messages sent, ms. */
+  presenceIntervalMs: number;
+  /** The delivery policy of a room name. */
+  policyFor(room: string): RoomPolicy;
+  /** Bounds of the client frame parser. */
+  parseLimits: ParseLimits;
+  /** The embedding application's hooks. */
+  hooks: NodeHooks;
+}

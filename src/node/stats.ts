@@ -1,0 +1,82 @@
+import type { Hub } from '../hub/index.js';
+import type { LatencySamples } from './latency.js';
+
+/** One room among the busiest on a node. */
+export interface RoomStat {
+  room: string;
+  members: number;
+  /** Messages received for the room since it appeared on this node. */
+  messagesIn: number;
+}
+
+/** A snapshot of one node's counters; counters are cumulative, rates are differences. */
+export interface NodeStats {
+  nodeId: string;
+  broker: string;
+  uptimeMs: number;
+  connections: number;
+  rooms: number;
+  users: number;
+  /** Messages accepted for publishing through this node. */
+  messagesIn: number;
+  /** Messages handed to connections (one per message per connection). */
+  messagesOut: number;
+  /** WebSocket frames written (a merged frame carries many messages). */
+  framesOut: number;
+  pushes: number;
+  /** Messages not delivered, by reason. */
+  drops: Record<string, number>;
+  /** Connections closed, by close code. */
+  closes: Record<string, number>;
+  /** Error replies sent, by code. */
+  errors: Record<string, number>;
+  /** p99 of how long a message waited in its room's batch before its frame was written, ms. */
+  fanoutP99Ms: number;
+  /** The busiest rooms by members and by messages, at most 20. */
+  topRooms: RoomStat[];
+}
+
+/** What `nodeStats` reads from the engine. */
+export interface StatsSource {
+  options: { nodeId: string };
+  broker: { kind: string };
+  hub: Hub;
+  startedAt: number;
+  fanoutLatency: LatencySamples;
+  counters: {
+    messagesIn: number;
+    pushes: number;
+    errors: Record<string, number>;
+    closes: Record<string, number>;
+  };
+}
+
+/** Builds the snapshot; O(rooms) for the top lists, so meant for polling, not the hot path. */
+export function nodeStats(source: StatsSource, topN = 10): NodeStats {
+  const { hub, counters } = source;
+  const rooms: RoomStat[] = [];
+  for (const room of hub.rooms.values()) {
+    rooms.push({ room: room.name, members: room.members.size, messagesIn: room.messagesIn });
+  }
+  const byMembers = [...rooms].sort((a, b) => b.members - a.members).slice(0, topN);
+  const byMessages = [...rooms].sort((a, b) => b.messagesIn - a.messagesIn).slice(0, topN);
+  const top = new Map<string, RoomStat>();
+  for (const r of [...byMembers, ...byMessages]) top.set(r.room, r);
+  return {
+    nodeId: source.options.nodeId,
+    broker: source.broker.kind,
+    uptimeMs: Date.now() - source.startedAt,
+    connections: hub.sessions.size,
+    rooms: hub.rooms.size,
+    users: hub.users.size,
+    messagesIn: counters.messagesIn,
+    messagesOut: hub.counters.messagesOut,
+    framesOut: hub.counters.framesOut,
+    pushes: counters.pushes,
+    drops: { slow: hub.counters.droppedSlow },
+    closes: { ...counters.closes },
+    errors: { ...counters.errors },
+    fanoutP99Ms: source.fanoutLatency.quantile(0.99),
+    topRooms: [...top.values()],
+  };
+}

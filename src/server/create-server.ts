@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import { type ApiRequestInfo, createApiApp } from '../api/index.js';
+import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
+import { MemoryBroker } from '../broker/memory/broker.js';
+import type { Broker } from '../broker/types.js';
+import {
+  parseRoomPolicies,
+  type RawOptions,
+  resolveConfig,
+  type ServerConfig,
+} from '../config/index.js';
+import { BarrageError } from '../errors.js';
+import { WsGateway } from '../gateway/index.js';
+import type { Logger } from '../log.js';
+import { EventLoopDelay } from '../metrics/event-loop.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
+import { Node, type NodeHooks } from '../node/index.js';
+import { createLogger } from './logger.js';
+import { packageRoot } from './paths.js';
+import { policyResolver } from './policies.js';
+import { counterSnapshot } from './snapshot.js';
+
+/** Hooks of an embedded server: the engine's, plus a check of HTTP API calls. */
+export interface ServerHooks extends NodeHooks {
+  /** Extra check of every API call after the API key (the seed push service's PushAuth). */
+  authorizeApi?(request: ApiRequestInfo): boolean | Promise<boolean>;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Options of `createServer`: any config option, plus what only code can give. */
+export type CreateServerOptions = Partial<Mutable<ServerConfig>> & {
+  /** A broker instance to use instead of the one the config picks. */
+  broker?: Broker;
+  /** Application hooks: authentication, authorization, message filters. */
+  hooks?: ServerHooks;
+  /** A logger instead of pino on stdout. */
+  logger?: Logger;
+};
+
+/** A Barrage server: listen, close, and the engine for embedding. */
+export interface BarrageServer {
+  readonly config: ServerConfig;
+  readonly node: Node;
+  readonly http: Server;
+  /** The bound port, after `listen`. */
+  readonly port: number;
+  /** `http://host:port`, after `listen`. */
+  readonly url: string;
+  listen(): Promise<void>;
+  /** Graceful shutdown: stop accepting, close every client with 1001, release the broker. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: validates options, picks the broker, wires node, gateway and API onto one
+ * HTTP server. The only place that chooses between the embedded broker and Redis.
+ */
+export async function createServer(options: CreateServerOptions = {}): Promise<BarrageServer> {
+  const { broker: givenBroker, hooks: givenHooks = {}, logger: givenLogger, ...raw } = options;
+  const config = resolveConfig({ overrides: raw as RawOptions });
+  const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const log = givenLogger ?? createLogger(config.logLevel, nodeId);
+  const hooks: ServerHooks = { ...givenHooks };
+  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey);
+  if (!hooks.authenticate && jwtConfigured) {
+    const verify = createJwtVerifier({
+      secret: config.jwtSecret || undefined,
+      publicKeyPem: config.jwtPublicKey ? readPublicKeyFile(config.jwtPublicKey) : undefined,
+      audience: config.jwtAudience || undefined,
+      issuer: config.jwtIssuer || undefined,
+    });
+    hooks.authenticate = (token) => verify(token);
+  }
+  const anonymousPublish = config.allowAnonymousPublish || !hooks.authenticate;
+  if (anonymousPublish && !config.allowAnonymousPublish) {
+    log.warn({}, 'no JWT secret or key configured: anonymous clients may publish (dev mode)');
+  }
+  if (!config.apiKey)
+    log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');
+
+  const broker =
+    givenBroker ??
+    new MemoryBroker({ historySize: config.historySize, historyTtlMs: config.historyTtlMs });
+  let node: Node | null = null;
+  const metrics = new PrometheusMetrics(() => counterSnapshot(node!), { node: nodeId });
+  node = new Node(
+    {
+      nodeId,
+      heartbeatMs: config.heartbeatMs,
+      authTimeoutMs: config.requireAuth ? config.authTimeoutMs : null,
+      allowAnonymousPublish: anonymousPublish,
+      maxRoomsPerConnection: config.maxRoomsPerConnection,
+      maxHistory: config.historySize,
+      presenceIntervalMs: config.presenceIntervalMs,
+      policyFor: policyResolver(parseRoomPolicies(config.roomPolicies)),
+      parseLimits: { maxTokenLength: 8192, maxEvents: 32, maxHistory: 100_000 },
+      sendSoftLimitBytes: config.sendSoftLimitBytes,
+      sendHardLimitBytes: config.sendHardLimitBytes,
+      publishRate: config.publishRate,
+      publishBurst: config.publishBurst,
+      commandRate: config.commandRate,
+      commandBurst: config.commandBurst,
+      hooks,
+    },
+    broker,
+    log,
+    metrics,
+  );
+  await node.start();
+  const engine = node;
+  const eventLoop = new EventLoopDelay();
+  const gateway = new WsGateway(
+    engine,
+    {
+      path: '/ws',
+      maxFrameBytes: config.maxFrameBytes,
+      origins: config.origins,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      closeGraceMs: 2000,
+      retryAfterSec: 5,
+    },
+    log,
+  );
+  let shuttingDown = false;
+  const root = packageRoot();
+  const app = createApiApp({
+    node: engine,
+    apiKey: config.apiKey || null,
+    metricsPublic: config.metricsPublic,
+    maxBodyBytes: config.maxBodyBytes,
+    authorizeApi: hooks.authorizeApi,
+    exposition: () => metrics.exposition(),
+    nodes: async () => [
+      { ...engine.stats(), eventLoopP99Ms: eventLoop.p99Ms(), rssBytes: process.memoryUsage.rss() },
+    ],
+    health: () => {
+      const b = broker.health();
+      return { ok: b.ok && !shuttingDown, broker: { kind: broker.kind, ...b }, shuttingDown };
+    },
+    webRoot: config.web ? join(root, 'web') : null,
+    sdkRoot: config.web ? join(root, 'dist', 'client') : null,
+  });
+  const http = createHttpServer(getRequestListener(app.fetch));
+  http.headersTimeout = 10_000; // slowloris on the upgrade or an API call
+  http.requestTimeout = 30_000;
+  http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  let port = 0;
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    node: engine,
+    http,
+    get port() {
+      return port;
+    },
+    get url() {
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return `http://${host}:${port}`;
+    },
+    listen: () =>
+      new Promise<void>((resolve, reject) => {
+        http.once('error', (err) =>
+          reject(
+            new BarrageError('BARRAGE_ERR_LISTEN', `${config.host}:${config.port}: ${err.message}`),
+          ),
+        );
+        http.listen(config.port, config.host, () => {
+          const address = http.address();
+          port = typeof address === 'object' && address ? address.port : config.port;
+          log.info(
+            { url: `http://${config.host}:${port}`, broker: broker.kind },
+            'barrage listening',
+          );
+          resolve();
+        });
+      }),
+    close: () => {
+      closing ??= (async () => {
+        shuttingDown = true;
+        gateway.stopAccepting();
+        http.close();
+        await engine.shutdown();
+        const deadline = Date.now() + config.shutdownTimeoutMs - 500;
+        while (gateway.connections > 0 && Date.now() < deadline) await sleep(20);
+        http.closeAllConnections();
+        await broker.close();
+        eventLoop.stop();
+        log.info({}, 'barrage stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

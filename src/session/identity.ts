@@ -1,0 +1,16 @@
+/**
+ * Who is behind a connection once it authenticated. Declared here because a session carries it;
+ * `auth/` produces it and `node/` reads it.
+ */
+export interface Identity {
+  /** The user id (a JWT's `sub`). One user may hold many connections. */
+  userId: string;
+  /** Room patterns the user may join (`*` wildcards); absent means any room. */
+  joinRooms?: readonly string[];
+  /** Room patterns the user may publish to; absent means any room. */
+  publishRooms?: readonly string[];
+  /** When the credential expires, ms since the epoch; the connection is closed with 4001 then. */
+  expiresAt?: number;
+  /** Extra claims for hooks; never logged. */
+  claims?: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,4 @@
+export * from './identity.js';
+export * from './session.js';
+export * from './token-bucket.js';
+export * from './transport.js';

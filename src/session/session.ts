@@ -1,0 +1,148 @@
+import type { CloseSpec } from '../protocol/index.js';
+import type { Identity } from './identity.js';
+import { TokenBucket } from './token-bucket.js';
+import type { Transport } from './transport.js';
+
+/** Limits of one session's send path and commands. */
+export interface SessionLimits {
+  /** Over this many queued bytes, lossy messages are skipped for this session. */
+  sendSoftLimitBytes: number;
+  /** Over this many queued bytes, the session is closed with 4008. */
+  sendHardLimitBytes: number;
+  /** Client publishes allowed per second, and the burst above that. */
+  publishRate: number;
+  publishBurst: number;
+  /** Client commands of any kind allowed per second, and the burst above that. */
+  commandRate: number;
+  commandBurst: number;
+}
+
+/** The outcome of offering a frame to a session. */
+export enum SendResult {
+  /** Queued on the socket. */
+  Sent = 0,
+  /** Lossy and the session is over its soft mark: skipped and counted. */
+  Dropped = 1,
+  /** The session went over its hard mark and was closed with 4008. */
+  ClosedSlow = 2,
+  /** The session was already closed. */
+  Closed = 3,
+}
+
+/** What the heartbeat sweep should do with a session. */
+export enum Liveness {
+  Fine = 0,
+  /** Nothing sent for a heartbeat: send an app-level ping. */
+  NeedsPing = 1,
+  /** Nothing heard for two heartbeats: terminate. */
+  Dead = 2,
+  /** No auth within the auth timeout where auth is required. */
+  AuthTimeout = 3,
+  /** The identity's credential expired. */
+  Expired = 4,
+}
+
+/**
+ * One client connection, independent of the socket library: identity, rooms, heartbeat clocks,
+ * rate limits and the byte-counted send path with its two marks.
+ */
+export class Session {
+  /** The authenticated identity, or null for an anonymous connection. */
+  identity: Identity | null = null;
+  /** Pushes of these events only; null takes every event. */
+  events: ReadonlySet<string> | null = null;
+  /** Rooms joined or being joined. */
+  readonly rooms = new Set<string>();
+  /** Last time a frame was queued to the client, ms. */
+  lastSentAt: number;
+  /** Last time anything was heard from the client, ms. */
+  lastHeardAt: number;
+  /** Lossy messages skipped for this session because it was over its soft mark. */
+  dropped = 0;
+  /** Set once the session is closing or closed; nothing is sent after that. */
+  closed = false;
+  /** The close code when the server closed it. */
+  closeCode = 0;
+  readonly publishBucket: TokenBucket;
+  readonly commandBucket: TokenBucket;
+
+  constructor(
+    /** Unique id of the connection on this node. */
+    readonly id: string,
+    /** The peer's address, for per-IP accounting and logs. */
+    readonly ip: string,
+    private readonly transport: Transport,
+    private readonly limits: SessionLimits,
+    /** When the connection was accepted, ms. */
+    readonly connectedAt: number,
+  ) {
+    this.lastSentAt = connectedAt;
+    this.lastHeardAt = connectedAt;
+    this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst, connectedAt);
+    this.commandBucket = new TokenBucket(limits.commandRate, limits.commandBurst, connectedAt);
+  }
+
+  /** The user id, or null when anonymous. */
+  get userId(): string | null {
+    return this.identity === null ? null : this.identity.userId;
+  }
+
+  /** Whether a push of this event is for this connection. */
+  accepts(event: string): boolean {
+    return this.events === null || this.events.has(event);
+  }
+
+  /**
+   * Offers a frame. Over the hard mark the session is closed with 4008 whatever the class; a
+   * lossy frame is skipped over the soft mark; a reliable one is queued up to the hard mark.
+   */
+  send(frame: Buffer, lossy: boolean, now: number): SendResult {
+    if (this.closed) return SendResult.Closed;
+    const queued = this.transport.bufferedAmount;
+    if (queued + frame.length > this.limits.sendHardLimitBytes && queued > 0) {
+      this.close(4008, 'too slow');
+      return SendResult.ClosedSlow;
+    }
+    if (lossy && queued > this.limits.sendSoftLimitBytes) {
+      this.dropped++;
+      return SendResult.Dropped;
+    }
+    this.transport.send(frame);
+    this.lastSentAt = now;
+    return SendResult.Sent;
+  }
+
+  /** Judges the session's clocks for the heartbeat sweep. */
+  liveness(now: number, heartbeatMs: number, authDeadline: number | null): Liveness {
+    if (now - this.lastHeardAt > 2 * heartbeatMs) return Liveness.Dead;
+    if (authDeadline !== null && this.identity === null && now > authDeadline) {
+      return Liveness.AuthTimeout;
+    }
+    const expiresAt = this.identity?.expiresAt;
+    if (expiresAt !== undefined && now >= expiresAt) return Liveness.Expired;
+    if (now - this.lastSentAt >= heartbeatMs) return Liveness.NeedsPing;
+    return Liveness.Fine;
+  }
+
+  /** Closes with a code of the catalogue. Idempotent. */
+  closeWith(spec: CloseSpec, reason: string = spec.reason): void {
+    this.close(spec.code, reason);
+  }
+
+  /** Closes with a code and reason. Idempotent: later calls do nothing. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeCode = code;
+    this.transport.close(code, reason);
+  }
+
+  /** Destroys the connection without a closing handshake (dead peer). Idempotent. */
+  terminate(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.closeCode = 1006;
+    }
+    this.transport.terminate();
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * What a session needs from its socket. The gateway wraps a `ws` WebSocket in this, so the session
+ * never sees `ws` (the nats.js transport pattern) and tests can use any socket.
+ */
+export interface Transport {
+  /** Queues one text frame. The buffer may be shared with other sessions: never mutated. */
+  send(frame: Buffer): void;
+  /** Bytes queued in user space and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  /** Starts a closing handshake with this code; the socket is destroyed if it does not finish soon. */
+  close(code: number, reason: string): void;
+  /** Destroys the socket at once (a dead peer gets no closing handshake). */
+  terminate(): void;
+}
