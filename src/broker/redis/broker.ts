@@ -1,0 +1,344 @@
+/**
+ * The Redis broker: the cluster engine behind the `Broker` interface, with the same semantics as
+ * the memory broker (offsets from 1 per room, all-or-nothing recovery, epochs), shared by every
+ * node on one Redis or one Redis Cluster.
+ *
+ * Guarantees:
+ * - A publish is acknowledged only after Redis ran publish.lua, which in one atomic step assigns
+ *   the room's next offset, appends the line to the room's stream (exact count bound, TTL) and
+ *   PUBLISHes (SPUBLISHes) it: every node sees the room's messages in history order. A publish
+ *   Redis did not answer rejects with `BrokerUnavailableError` (it may still have happened, as
+ *   with any timeout; it is never sent twice).
+ * - Each node delivers a room's messages to its handler in offset order without duplicates;
+ *   a gap or a lost subscription is repaired from the stream, or reported with `onResync`
+ *   (see feed.ts). A room Redis lost gets a new epoch, so recovery across it says
+ *   `recovered: false`.
+ * - Subscriptions follow the rooms and users with local members (see subscriptions.ts) and come
+ *   back by themselves after Redis does.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import {
+  type Broker,
+  type BrokerHandler,
+  type BrokerHealth,
+  BrokerUnavailableError,
+  type HistoryRequest,
+  type HistoryResult,
+  type PublishInput,
+  type PublishResult,
+  type PushTarget,
+} from '../types.js';
+import { RoomFeed } from './feed.js';
+import { RedisKeys } from './keys.js';
+import { createLink, type RedisLink } from './link.js';
+import { loadLuaScripts } from './lua.js';
+import {
+  type RedisBrokerOptions,
+  type ResolvedRedisOptions,
+  resolveRedisOptions,
+} from './options.js';
+import { Presence } from './presence.js';
+import { PushRequests } from './push.js';
+import { LuaScript } from './scripts.js';
+import { Subscriptions } from './subscriptions.js';
+import { decodePush, decodeReply, decodeRoomFrame, encodePush, encodeReply } from './wire.js';
+
+/** What a subscribed channel is about. */
+type ChannelRef =
+  | { kind: 'room'; room: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'all' }
+  | { kind: 'reply' };
+
+/** How often wanted-but-not-held subscriptions are retried, ms. */
+const REPAIR_EVERY_MS = 1000;
+
+function unavailable(err: unknown): BrokerUnavailableError {
+  if (err instanceof BrokerUnavailableError) return err;
+  return new BrokerUnavailableError(`redis: ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** The Redis implementation of `Broker`. Build it with `createRedisBroker`. */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis';
+  private readonly options: ResolvedRedisOptions;
+  private readonly keys: RedisKeys;
+  private readonly link: RedisLink;
+  private readonly cmd: Redis | Cluster;
+  private readonly publishScript: LuaScript;
+  private readonly historyScript: LuaScript;
+  private readonly subs: Subscriptions;
+  private readonly feed: RoomFeed;
+  private readonly pushes: PushRequests;
+  private readonly presence: Presence;
+  private readonly channels = new Map<string, ChannelRef>();
+  private readonly epochSeed = randomBytes(6).toString('base64url');
+  private epochSeq = 0;
+  private handler: BrokerHandler | null = null;
+  private repairTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(options: RedisBrokerOptions) {
+    this.options = resolveRedisOptions(options);
+    const o = this.options;
+    this.keys = new RedisKeys(o.prefix);
+    const scripts = loadLuaScripts();
+    this.publishScript = new LuaScript(scripts.publish);
+    this.historyScript = new LuaScript(scripts.history);
+    this.link = createLink(
+      {
+        url: o.url,
+        cluster: o.cluster,
+        commandTimeoutMs: o.commandTimeoutMs,
+        connectTimeoutMs: o.connectTimeoutMs,
+        name: `barrage:${o.nodeId}`,
+      },
+      {
+        message: (channel, payload) => this.onMessage(channel, payload),
+        subscriberReady: () => this.onSubscriberReady(),
+        subscriberLost: () => this.onSubscriberLost(),
+      },
+    );
+    this.cmd = this.link.cmd;
+    this.subs = new Subscriptions(this.link, (channels) => this.onConfirmed(channels));
+    this.feed = new RoomFeed({
+      fetchSince: (room, epoch, offset) => this.history({ room, since: { epoch, offset } }),
+      deliver: (room, offset, line) => this.handler?.onPublication(room, offset, line),
+      resync: (room) => this.handler?.onResync?.(room),
+    });
+    this.pushes = new PushRequests(o.pushTimeoutMs);
+    this.presence = new Presence(this.cmd, this.keys, o.nodeId, o.presenceTtlMs);
+  }
+
+  /** This broker's node id. */
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  async start(handler: BrokerHandler): Promise<void> {
+    this.handler = handler;
+    try {
+      await this.link.connect(this.options.connectTimeoutMs);
+      await Promise.all([
+        this.want(this.keys.allChannel, { kind: 'all' }),
+        this.want(this.keys.replyChannel(this.options.nodeId), { kind: 'reply' }),
+      ]);
+    } catch (err) {
+      await this.link.close();
+      throw unavailable(err);
+    }
+    this.repairTimer = setInterval(() => this.repair(), REPAIR_EVERY_MS);
+    this.repairTimer.unref();
+  }
+
+  async publish(input: PublishInput): Promise<PublishResult> {
+    const o = this.options;
+    const room = input.room;
+    try {
+      const reply = (await this.publishScript.run(
+        this.cmd,
+        [this.keys.roomMeta(room), this.keys.roomStream(room)],
+        [
+          input.parts.head,
+          input.parts.tail,
+          input.ts,
+          o.historySize,
+          o.historyTtlMs,
+          o.metaTtlMs,
+          this.newEpoch(),
+          this.keys.roomChannel(room),
+          this.link.publishCommand,
+        ],
+      )) as [number, string];
+      return { offset: Number(reply[0]), epoch: String(reply[1]) };
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async history(request: HistoryRequest): Promise<HistoryResult> {
+    const o = this.options;
+    const since = request.since;
+    const usable =
+      since !== undefined &&
+      typeof since.epoch === 'string' &&
+      since.epoch.length > 0 &&
+      Number.isSafeInteger(since.offset) &&
+      since.offset >= 0;
+    const limit = Math.min(Math.max(0, Math.floor(request.limit ?? 0)), o.historySize);
+    let reply: [Buffer, number, number, ...Buffer[]];
+    try {
+      reply = (await this.historyScript.run(
+        this.cmd,
+        [this.keys.roomMeta(request.room), this.keys.roomStream(request.room)],
+        [
+          this.newEpoch(),
+          o.metaTtlMs,
+          usable ? since.epoch : '',
+          usable ? since.offset : 0,
+          Number.isFinite(limit) ? limit : 0,
+          Date.now() - o.historyTtlMs,
+        ],
+        true,
+      )) as [Buffer, number, number, ...Buffer[]];
+    } catch (err) {
+      throw unavailable(err);
+    }
+    return {
+      epoch: reply[0].toString(),
+      offset: Number(reply[1]),
+      recovered: Number(reply[2]) === 1,
+      lines: reply.slice(3) as Buffer[],
+    };
+  }
+
+  async subscribeRoom(room: string): Promise<void> {
+    this.feed.add(room);
+    await this.want(this.keys.roomChannel(room), { kind: 'room', room });
+  }
+
+  async unsubscribeRoom(room: string): Promise<void> {
+    this.feed.remove(room);
+    await this.unwant(this.keys.roomChannel(room));
+  }
+
+  async subscribeUser(userId: string): Promise<void> {
+    await this.want(this.keys.userChannel(userId), { kind: 'user', userId });
+  }
+
+  async unsubscribeUser(userId: string): Promise<void> {
+    await this.unwant(this.keys.userChannel(userId));
+  }
+
+  async push(target: PushTarget, event: string, line: Buffer): Promise<number> {
+    const id = this.pushes.begin();
+    const header =
+      target.kind === 'user'
+        ? { r: id, n: this.options.nodeId, e: event, u: target.userId }
+        : { r: id, n: this.options.nodeId, e: event };
+    const channel =
+      target.kind === 'user' ? this.keys.userChannel(target.userId) : this.keys.allChannel;
+    let receivers: number;
+    try {
+      receivers = await this.link.publish(channel, encodePush(header, line));
+    } catch (err) {
+      this.pushes.cancel(id);
+      throw unavailable(err);
+    }
+    return await this.pushes.wait(id, receivers);
+  }
+
+  async reportOnline(counts: ReadonlyMap<string, number>): Promise<void> {
+    try {
+      await this.presence.report(counts);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async remoteOnline(rooms: readonly string[]): Promise<Map<string, number>> {
+    try {
+      return await this.presence.remote(rooms);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  health(): BrokerHealth {
+    if (this.closed) return { ok: false, detail: 'closed' };
+    if (!this.handler) return { ok: false, detail: 'not started' };
+    return this.link.health();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.repairTimer) clearInterval(this.repairTimer);
+    this.repairTimer = null;
+    this.pushes.finishAll();
+    // Best effort: our presence goes at once instead of after its TTL.
+    await this.presence.clear().catch(() => {});
+    this.handler = null;
+    await this.link.close();
+  }
+
+  private newEpoch(): string {
+    return `${this.epochSeed}${(++this.epochSeq).toString(36)}`;
+  }
+
+  private async want(channel: string, ref: ChannelRef): Promise<void> {
+    this.channels.set(channel, ref);
+    await this.subs.want(channel);
+  }
+
+  private async unwant(channel: string): Promise<void> {
+    this.channels.delete(channel);
+    try {
+      await this.subs.unwant(channel);
+    } catch {
+      // Not wanted any more: the repair loop or the next reconnect settles it.
+    }
+  }
+
+  private onMessage(channelBytes: Buffer, payload: Buffer): void {
+    const ref = this.channels.get(channelBytes.toString());
+    if (!ref || !this.handler) return;
+    if (ref.kind === 'room') {
+      const frame = decodeRoomFrame(payload);
+      if (frame) this.feed.onMessage(ref.room, frame.offset, frame.epoch, frame.line);
+    } else if (ref.kind === 'reply') {
+      const reply = decodeReply(payload);
+      if (reply) this.pushes.reply(reply.requestId, reply.delivered);
+    } else {
+      this.onPushFrame(ref, payload);
+    }
+  }
+
+  private onPushFrame(ref: ChannelRef, payload: Buffer): void {
+    const push = decodePush(payload);
+    if (!push || !this.handler) return;
+    const { header, line } = push;
+    const target: PushTarget =
+      ref.kind === 'user' ? { kind: 'user', userId: ref.userId } : { kind: 'all' };
+    let delivered = 0;
+    try {
+      delivered = this.handler.onPush(target, header.e, line);
+    } catch {
+      delivered = 0; // the handler's failure must not stop the reply
+    }
+    if (header.n === this.options.nodeId) {
+      this.pushes.reply(header.r, delivered);
+    } else {
+      this.link
+        .publish(this.keys.replyChannel(header.n), encodeReply(header.r, delivered))
+        .catch(() => {}); // the requester times out and counts without us
+    }
+  }
+
+  /** Channels confirmed by Redis: rooms whose subscription had been lost catch up now. */
+  private onConfirmed(channels: readonly string[]): void {
+    for (const channel of channels) {
+      const ref = this.channels.get(channel);
+      if (ref?.kind === 'room') this.feed.recover(ref.room);
+    }
+  }
+
+  private onSubscriberLost(): void {
+    this.feed.markAllStale();
+    this.subs.lost();
+  }
+
+  private onSubscriberReady(): void {
+    if (this.closed) return;
+    // Standalone: the new connection holds nothing. Cluster: ioredis resubscribed on its own,
+    // but asking again (idempotent) tells us when each channel is really back.
+    this.onSubscriberLost();
+    this.repair();
+  }
+
+  private repair(): void {
+    if (this.closed || !this.subs.pending) return;
+    this.subs.flush().catch(() => {}); // retried on the next tick or reconnect
+  }
+}

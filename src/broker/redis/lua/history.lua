@@ -1,0 +1,62 @@
+-- Barrage: a room's position and history, read atomically with the position.
+-- All or nothing: with a matching epoch, every message after `since` or none of them.
+--
+-- KEYS[1]  room meta hash (e = epoch, s = last offset)
+-- KEYS[2]  room history stream (entry id = OFFSET-0, fields t = ts, d = line)
+-- ARGV[1]  epoch to create if the room has none (so the answer's epoch is the one later
+--          publishes will use)
+-- ARGV[2]  meta ttl, ms
+-- ARGV[3]  since epoch ('' when no since)
+-- ARGV[4]  since offset (ignored when ARGV[3] is '')
+-- ARGV[5]  limit: the last N messages when not recovered (0: none)
+-- ARGV[6]  oldest ts still held, ms (entries accepted before it count as expired)
+-- Returns { epoch, offset, recovered (0 or 1), line, line, ... } with lines oldest first.
+
+local meta = redis.call('HMGET', KEYS[1], 'e', 's')
+local epoch = meta[1]
+local offset = tonumber(meta[2]) or 0
+if not epoch then
+  epoch = ARGV[1]
+  offset = 0
+  redis.call('HSET', KEYS[1], 'e', epoch, 's', 0)
+  redis.call('DEL', KEYS[2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+
+local min_ts = tonumber(ARGV[6])
+local out = { epoch, offset, 0 }
+
+if ARGV[3] == epoch then
+  local since = tonumber(ARGV[4])
+  if since == offset then
+    out[3] = 1
+    return out
+  end
+  if since < offset then
+    local from = (since + 1) .. '-0'
+    local entries = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', offset - since)
+    local first = entries[1]
+    -- Offsets in the stream are consecutive: if the next one is held and fresh, all are.
+    if first and first[1] == from and tonumber(first[2][2]) >= min_ts then
+      out[3] = 1
+      for i = 1, #entries do
+        out[#out + 1] = entries[i][2][4]
+      end
+      return out
+    end
+  end
+end
+
+local limit = tonumber(ARGV[5])
+if limit > 0 then
+  local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', limit)
+  -- Newest first; keep the run of entries that have not expired.
+  local keep = 0
+  while keep < #entries and tonumber(entries[keep + 1][2][2]) >= min_ts do
+    keep = keep + 1
+  end
+  for i = keep, 1, -1 do
+    out[#out + 1] = entries[i][2][4]
+  end
+end
+return out

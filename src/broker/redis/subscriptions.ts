@@ -1,0 +1,133 @@
+/**
+ * Desired versus actual pub/sub subscriptions. Callers only say what they want; one loop at a time
+ * sends SUBSCRIBE / UNSUBSCRIBE for the difference, in batches. That makes subscribe and
+ * unsubscribe idempotent and safe to race (a subscribe still in flight when the unsubscribe comes
+ * is followed by an UNSUBSCRIBE in the next pass), and lets a lost connection be repaired by
+ * marking everything wanted as not held and running the loop again.
+ */
+import { BrokerUnavailableError } from '../types.js';
+
+/** The commands the manager needs. */
+export interface SubscribeCommands {
+  subscribe(channels: readonly string[]): Promise<void>;
+  unsubscribe(channels: readonly string[]): Promise<void>;
+}
+
+/** Most passes of one loop; each pass waits for Redis, so this only bounds a pathological race. */
+const MAX_PASSES = 1000;
+/** Most channels per SUBSCRIBE / UNSUBSCRIBE command. */
+const BATCH = 500;
+
+/** Keeps Redis subscriptions equal to the wanted set. */
+export class Subscriptions {
+  private readonly desired = new Set<string>();
+  private readonly actual = new Set<string>();
+  /** Channels whose actual state may differ from the desired one. */
+  private readonly dirty = new Set<string>();
+  private running: Promise<void> | null = null;
+  /** Bumped on every loss, so a reply from the old connection is not taken as current. */
+  private generation = 0;
+
+  /**
+   * @param commands where SUBSCRIBE / UNSUBSCRIBE go
+   * @param confirmed called with channels Redis has just confirmed as subscribed
+   */
+  constructor(
+    private readonly commands: SubscribeCommands,
+    private readonly confirmed: (channels: readonly string[]) => void,
+  ) {}
+
+  /** Wants a channel; resolves once Redis holds it, rejects (still wanted) if Redis is away. */
+  async want(channel: string): Promise<void> {
+    this.desired.add(channel);
+    if (this.actual.has(channel)) return;
+    this.dirty.add(channel);
+    await this.flush();
+    if (this.desired.has(channel) && !this.actual.has(channel)) {
+      throw new BrokerUnavailableError('redis: subscription not confirmed');
+    }
+  }
+
+  /** No longer wants a channel; resolves once Redis dropped it (or the connection is gone). */
+  async unwant(channel: string): Promise<void> {
+    this.desired.delete(channel);
+    if (!this.actual.has(channel)) {
+      this.dirty.delete(channel);
+      return;
+    }
+    this.dirty.add(channel);
+    await this.flush();
+  }
+
+  /** Whether a channel is wanted. */
+  wants(channel: string): boolean {
+    return this.desired.has(channel);
+  }
+
+  /** Whether Redis has confirmed the channel (and no loss was seen since). */
+  holds(channel: string): boolean {
+    return this.actual.has(channel);
+  }
+
+  /** The subscriber connection was lost: nothing is held any more, everything wanted is dirty. */
+  lost(): void {
+    this.generation++;
+    this.actual.clear();
+    this.dirty.clear();
+    for (const channel of this.desired) this.dirty.add(channel);
+  }
+
+  /** Whether some channel still waits for its (un)subscribe. */
+  get pending(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** Channels wanted. */
+  get size(): number {
+    return this.desired.size;
+  }
+
+  /** Runs the loop until nothing is dirty; rejects with the first Redis failure. */
+  flush(): Promise<void> {
+    if (!this.running) {
+      this.running = this.loop().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    for (let pass = 0; pass < MAX_PASSES && this.dirty.size > 0; pass++) {
+      const add: string[] = [];
+      const remove: string[] = [];
+      for (const channel of this.dirty) {
+        const wanted = this.desired.has(channel);
+        if (wanted && !this.actual.has(channel)) add.push(channel);
+        else if (!wanted && this.actual.has(channel)) remove.push(channel);
+        this.dirty.delete(channel);
+        if (add.length + remove.length >= BATCH) break;
+      }
+      const generation = this.generation;
+      try {
+        if (add.length > 0) {
+          await this.commands.subscribe(add);
+          if (generation !== this.generation) continue; // lost meanwhile: lost() re-dirtied them
+          for (const channel of add) this.actual.add(channel);
+          this.confirmed(add);
+        }
+        if (remove.length > 0) {
+          await this.commands.unsubscribe(remove);
+          if (generation !== this.generation) continue;
+          for (const channel of remove) this.actual.delete(channel);
+        }
+      } catch (err) {
+        if (generation !== this.generation) continue;
+        // Not done: keep them for the next flush (repair timer or reconnect).
+        for (const channel of add) if (!this.actual.has(channel)) this.dirty.add(channel);
+        for (const channel of remove) this.dirty.add(channel);
+        throw new BrokerUnavailableError(`redis: ${(err as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Real redis-server processes for tests: one standalone server or a small Cluster of masters,
+ * each on free loopback ports, with persistence off (`--save '' --appendonly no`), killed by PID.
+ * Nothing here is mocked: tests talk to the processes over TCP.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A standalone redis-server the test owns. */
+export interface RedisProcess {
+  port: number;
+  /** `redis://127.0.0.1:PORT`. */
+  url: string;
+  /** PID of the running process (undefined while killed). */
+  readonly pid: number | undefined;
+  /** Kills the process (SIGKILL) and waits for it to exit; the port stays reserved for restart. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty (nothing is persisted). */
+  restart(): Promise<void>;
+  /** Kills it for good and removes its temp dir. */
+  stop(): Promise<void>;
+}
+
+/** A Redis Cluster of masters the test owns. */
+export interface RedisClusterProcess {
+  /** Master ports, in creation order. */
+  ports: number[];
+  /** `127.0.0.1:PORT` seed addresses for a cluster client. */
+  nodes: string[];
+  /** Kills every node and removes the temp dir. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+/** A TCP port that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sends one inline command and resolves with the raw reply text (enough for PING and INFO). */
+export async function rawCommand(port: number, command: string, timeoutMs = 1000): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
+    const socket = createConnection({ host: HOST, port });
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`redis on ${port}: no reply to ${command}`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+      // A simple string, an error, an integer, or a complete bulk string.
+      const bulk = /^\$(\d+)\r\n/.exec(text);
+      const done = bulk
+        ? text.length >= bulk[0].length + Number(bulk[1]) + 2
+        : text.endsWith('\r\n');
+      if (done) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(text);
+      }
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Polls `check` every 50 ms until it returns true, for at most `timeoutMs`. */
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function pings(port: number): Promise<boolean> {
+  return (await rawCommand(port, 'PING', 500)).startsWith('+PONG');
+}
+
+/** Children still running, killed if the test process exits without stopping them. */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+
+function spawnRedis(args: string[], cwd: string): ChildProcess {
+  const child = spawn('redis-server', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const c of live) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
+    });
+  }
+  return child;
+}
+
+async function killChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  await exited;
+}
+
+/** Starts a standalone redis-server on a free port and waits until it answers PING. */
+export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisProcess> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-redis-'));
+  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'];
+  if (options.cluster) {
+    const busPort = await freePort();
+    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
+    args.push('--cluster-port', String(busPort));
+  }
+  let child: ChildProcess | null = null;
+  const launch = async () => {
+    child = spawnRedis(args, dir);
+    await waitFor(`redis-server on ${port}`, () => pings(port));
+  };
+  await launch();
+  const kill = async () => {
+    await killChild(child);
+    child = null;
+  };
+  return {
+    port,
+    url: `redis://${HOST}:${port}`,
+    get pid() {
+      return (child as ChildProcess | null)?.pid;
+    },
+    kill,
+    async restart() {
+      await kill();
+      rmSync(join(dir, 'nodes.conf'), { force: true });
+      await launch();
+    },
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts `count` cluster-enabled masters on free ports (each with its own config file in a temp
+ * dir), joins them with `redis-cli --cluster create --cluster-replicas 0 --cluster-yes`, and waits
+ * until every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(count = 3): Promise<RedisClusterProcess> {
+  const nodes: RedisProcess[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await startRedis({ cluster: true }));
+    const addresses = nodes.map((n) => `${HOST}:${n.port}`);
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    if (created.status !== 0) {
+      throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    }
+    for (const node of nodes) {
+      await waitFor(`cluster_state:ok on ${node.port}`, async () =>
+        (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
+      );
+    }
+    return { ports: nodes.map((n) => n.port), nodes: addresses, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
