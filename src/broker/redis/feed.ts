@@ -101,7 +101,7 @@ export class RoomFeed {
     }
     if (state.epoch === null) {
       this.deps.resync(room);
-      this.drain(room, state);
+      this.drain(room, state, true);
       return;
     }
     void this.catchUp(room, state);
@@ -116,10 +116,15 @@ export class RoomFeed {
       else state.overflowed = true;
       return;
     }
-    this.accept(room, state, offset, epoch, line);
+    this.accept(room, state, { offset, epoch, line });
   }
 
-  private accept(room: string, state: RoomState, offset: number, epoch: string, line: Buffer) {
+  /**
+   * Delivers one live message in order. `mayCatchUp` is false right after a catch-up: a gap then
+   * means the stream itself does not hold the range, so it is a resync, not another fetch.
+   */
+  private accept(room: string, state: RoomState, m: Live, mayCatchUp = true): void {
+    const { offset, epoch, line } = m;
     if (state.epoch === null || epoch !== state.epoch) {
       // First message, or a new epoch: Redis lost the room's history.
       if (state.epoch !== null) this.deps.resync(room);
@@ -134,7 +139,13 @@ export class RoomFeed {
       this.deps.deliver(room, offset, line);
       return;
     }
-    state.buffered.push({ offset, epoch, line });
+    if (!mayCatchUp) {
+      this.deps.resync(room);
+      state.last = offset;
+      this.deps.deliver(room, offset, line);
+      return;
+    }
+    state.buffered.push(m);
     void this.catchUp(room, state);
   }
 
@@ -173,17 +184,17 @@ export class RoomFeed {
       return;
     }
     state.recheck = false;
-    this.drain(room, state);
+    this.drain(room, state, false);
   }
 
   /** Delivers the buffered live messages in arrival order (a new gap starts a new catch-up). */
-  private drain(room: string, state: RoomState): void {
+  private drain(room: string, state: RoomState, mayCatchUp: boolean): void {
     const buffered = state.buffered;
     state.buffered = [];
     for (let i = 0; i < buffered.length; i++) {
       const m = buffered[i]!;
       if (state.catchingUp) state.buffered.push(m);
-      else this.accept(room, state, m.offset, m.epoch, m.line);
+      else this.accept(room, state, m, mayCatchUp);
     }
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * The Redis broker on a real 3-master Redis Cluster (sharded pub/sub): rooms that hash to
+ * different shards, delivered across two brokers in order, with history, pushes and presence;
+ * then the whole broker contract in Cluster mode.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createRedisBroker } from '../../src/broker/redis/index.js';
+import { RedisKeys } from '../../src/broker/redis/keys.js';
+import type { Broker } from '../../src/broker/types.js';
+import { pushLine } from '../../src/protocol/index.js';
+import {
+  brokerContract,
+  CONTRACT_HISTORY_SIZE,
+  CONTRACT_HISTORY_TTL_MS,
+  CONTRACT_PRESENCE_TTL_MS,
+  eventually,
+  partsOf,
+  Recorder,
+  roomName,
+} from '../contract/broker-contract.js';
+import { startRedisCluster } from '../support/redis-server.js';
+
+const cluster = await startRedisCluster(3);
+/** One plain connection per master, by port. */
+const masters = new Map<number, Redis>();
+const brokers: Broker[] = [];
+const recorders: Recorder[] = [];
+const keys = new RedisKeys('cl');
+
+before(async () => {
+  for (const port of cluster.ports) {
+    const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+    r.on('error', () => {});
+    await r.connect();
+    masters.set(port, r);
+  }
+  for (const nodeId of ['a', 'b']) {
+    const broker = createRedisBroker({
+      cluster: cluster.nodes,
+      prefix: 'cl',
+      nodeId,
+      historySize: 100,
+      historyTtlMs: 60_000,
+      presenceTtlMs: 2000,
+    });
+    const rec = new Recorder();
+    await broker.start(rec);
+    brokers.push(broker);
+    recorders.push(rec);
+  }
+});
+
+after(async () => {
+  await Promise.all(brokers.map((b) => b.close()));
+  for (const r of masters.values()) r.disconnect();
+  await cluster.stop();
+});
+
+/** The master port serving a key's slot. */
+async function ownerOf(key: string): Promise<number> {
+  const any = masters.values().next().value!;
+  const slot = Number(await any.call('CLUSTER', 'KEYSLOT', key));
+  const ranges = (await any.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  const range = ranges.find(([lo, hi]) => slot >= lo && slot <= hi);
+  assert.ok(range, `no owner for slot ${slot}`);
+  return Number(range[2][1]);
+}
+
+/** One room per master. */
+async function roomsOnEveryShard(): Promise<Map<number, string>> {
+  const byPort = new Map<number, string>();
+  for (let i = 0; i < 200 && byPort.size < cluster.ports.length; i++) {
+    const room = roomName('shard');
+    const port = await ownerOf(keys.roomMeta(room));
+    if (!byPort.has(port)) byPort.set(port, room);
+  }
+  assert.equal(byPort.size, cluster.ports.length);
+  return byPort;
+}
+
+describe('redis broker on Redis Cluster', () => {
+  it('delivers rooms of different shards across nodes, in order, with history', async () => {
+    const [a, b] = brokers;
+    const [recA, recB] = recorders;
+    const rooms = await roomsOnEveryShard();
+    for (const room of rooms.values()) await b!.subscribeRoom(room);
+    const perRoom = 20;
+    await Promise.all(
+      [...rooms.values()].flatMap((room) =>
+        Array.from({ length: perRoom }, (_, i) =>
+          a!.publish({ room, parts: partsOf(room, i), ts: Date.now() }),
+        ),
+      ),
+    );
+    for (const [port, room] of rooms) {
+      await eventually(`room on ${port}`, () => recB!.of(room).length === perRoom);
+      assert.deepEqual(
+        recB!.of(room).map((p) => p.offset),
+        Array.from({ length: perRoom }, (_, i) => i + 1),
+      );
+      assert.equal(recA!.of(room).length, 0);
+      // The room's meta and stream live on the shard its hash tag names.
+      assert.equal(await masters.get(port)!.exists(keys.roomMeta(room), keys.roomStream(room)), 2);
+      const { epoch } = await b!.history({ room });
+      const h = await b!.history({ room, since: { offset: 15, epoch } });
+      assert.equal(h.recovered, true);
+      assert.deepEqual(
+        h.lines.map(String),
+        recB!
+          .of(room)
+          .slice(15)
+          .map((p) => p.line),
+      );
+    }
+  });
+
+  it('sums push deliveries and presence across nodes', async () => {
+    const [a, b] = brokers;
+    const [recA, recB] = recorders;
+    recA!.connections.set('carol', 1);
+    recB!.connections.set('carol', 2);
+    recA!.connections.set('*', 3);
+    recB!.connections.set('*', 4);
+    await a!.subscribeUser('carol');
+    await b!.subscribeUser('carol');
+    const line = pushLine('dm', '{}', Date.now());
+    assert.equal(await a!.push({ kind: 'user', userId: 'carol' }, 'dm', line), 3);
+    assert.equal(await b!.push({ kind: 'all' }, 'news', line), 7);
+
+    const room = roomName();
+    await a!.reportOnline(new Map([[room, 5]]));
+    await b!.reportOnline(new Map([[room, 6]]));
+    assert.equal((await a!.remoteOnline([room])).get(room), 6);
+    assert.equal((await b!.remoteOnline([room])).get(room), 5);
+    assert.deepEqual(a!.health(), { ok: true });
+  });
+});
+
+let run = 0;
+brokerContract('redis (2 nodes, cluster of 3 masters)', async () => {
+  const prefix = `contract${++run}`;
+  const made = ['n1', 'n2'].map((nodeId) =>
+    createRedisBroker({
+      cluster: cluster.nodes,
+      prefix,
+      nodeId,
+      historySize: CONTRACT_HISTORY_SIZE,
+      historyTtlMs: CONTRACT_HISTORY_TTL_MS,
+      presenceTtlMs: CONTRACT_PRESENCE_TTL_MS,
+    }),
+  );
+  return { brokers: made, cleanup: async () => {} };
+});
