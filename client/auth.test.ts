@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import type { BarrageServer } from '../src/server/index.js';
+import { startServer, TcpProxy, waitFor, wsUrl } from '../test/e2e/support/server.js';
+import { type BarrageClient, BarrageError, type ClientOptions, connect } from './index.js';
+
+const SECRET = 'test-secret-that-is-long-enough-for-hs256';
+const base: ClientOptions = {
+  WebSocket,
+  requestTimeoutMs: 5000,
+  backoff: { initialMs: 50, maxMs: 400 },
+};
+
+/** Signs an HS256 token for `sub` that expires in `seconds`. */
+async function sign(sub: string, seconds: number, secret = SECRET): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+describe('authentication and token refresh', () => {
+  let server: BarrageServer;
+  let proxy: TcpProxy;
+  const clients: BarrageClient[] = [];
+  const open = async (options: ClientOptions) => {
+    const c = await connect(wsUrl(proxy.port), { ...base, ...options });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    server = await startServer({ jwtSecret: SECRET, requireAuth: true });
+    proxy = await TcpProxy.start(server.port);
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await proxy.close();
+    await server.close();
+  });
+
+  it('authenticates with getToken and fetches a fresh token when the old one expired', async () => {
+    let calls = 0;
+    const client = await open({
+      getToken: async () => {
+        calls++;
+        return sign('alice', 2); // inside the client's 5 s margin: stale by the next connect
+      },
+    });
+    assert.equal(client.userId, 'alice');
+    const sub = await client.join('chat:auth');
+    assert.equal(calls, 1);
+    proxy.cut();
+    await waitFor(() => client.connections === 2 && client.state === 'open', 10_000, 'reconnect');
+    assert.equal(calls, 2);
+    assert.equal(client.userId, 'alice');
+    assert.equal(sub.active, true);
+    assert.deepEqual(client.rooms(), ['chat:auth']);
+  });
+
+  it('keeps a token that is still valid across reconnects', async () => {
+    let calls = 0;
+    const client = await open({
+      getToken: async () => {
+        calls++;
+        return sign('bob', 3600);
+      },
+    });
+    proxy.cut();
+    await waitFor(() => client.connections === 2 && client.state === 'open', 10_000, 'reconnect');
+    assert.equal(calls, 1);
+  });
+
+  it('asks getToken again after the server refuses a token (close 4001)', async () => {
+    const handed: string[] = [];
+    const client = await open({
+      getToken: async () => {
+        // The first token is signed with the wrong secret, so the server refuses it.
+        const token = await sign(
+          'carol',
+          3600,
+          handed.length === 0 ? 'wrong-secret-wrong-secret' : SECRET,
+        );
+        handed.push(token);
+        return token;
+      },
+    });
+    assert.equal(handed.length, 2);
+    assert.equal(client.userId, 'carol');
+    assert.equal(client.state, 'open');
+  });
+
+  it('gives up on a refused token when there is no way to get another', async () => {
+    const bad = await sign('dave', 3600, 'wrong-secret-wrong-secret');
+    await assert.rejects(connect(wsUrl(proxy.port), { ...base, token: bad }), (err: unknown) => {
+      assert.ok(err instanceof BarrageError);
+      assert.equal(err.code, 'unauthorized');
+      assert.equal(err.closeCode, 4001);
+      return true;
+    });
+    let calls = 0;
+    await assert.rejects(
+      connect(wsUrl(proxy.port), {
+        ...base,
+        getToken: () => {
+          calls++;
+          return bad; // the same refused token again: terminal
+        },
+      }),
+      (err: BarrageError) => err.code === 'unauthorized',
+    );
+    assert.equal(calls, 2);
+  });
+});

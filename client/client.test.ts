@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import type { BarrageServer } from '../src/server/index.js';
+import { startServer, waitFor, wsUrl } from '../test/e2e/support/server.js';
+import {
+  type BarrageClient,
+  BarrageError,
+  type ClientOptions,
+  connect,
+  createClient,
+  type RoomMessage,
+} from './index.js';
+
+const base: ClientOptions = { WebSocket, requestTimeoutMs: 5000 };
+
+describe('BarrageClient against a real server', () => {
+  let server: BarrageServer;
+  const clients: BarrageClient[] = [];
+  const open = async (options: ClientOptions = {}) => {
+    const c = await connect(wsUrl(server), { ...base, ...options });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    server = await startServer({ publishRate: 5, publishBurst: 5, heartbeatMs: 200 });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  it('joins, publishes and receives in offset order', async () => {
+    const a = await open();
+    const b = await open();
+    const subA = await a.join('chat:basic');
+    const got: RoomMessage[] = [];
+    subA.on('message', (m) => got.push(m));
+    const offsets: number[] = [];
+    for (let i = 0; i < 3; i++) offsets.push(await b.publish('chat:basic', { text: `m${i}` }));
+    assert.deepEqual(offsets, [offsets[0]!, offsets[0]! + 1, offsets[0]! + 2]);
+    await waitFor(() => got.length === 3, 5000, 'three messages');
+    assert.deepEqual(
+      got.map((m) => m.offset),
+      offsets,
+    );
+    assert.deepEqual(got[2]!.data, { text: 'm2' });
+    assert.equal(got[0]!.room, 'chat:basic');
+    assert.equal(typeof got[0]!.ts, 'number');
+  });
+
+  it('delivers history first, then live messages, to a late listener', async () => {
+    const a = await open();
+    for (let i = 0; i < 4; i++) await a.publish('chat:history', i);
+    const b = await open();
+    const sub = await b.join('chat:history', { history: 3 });
+    await a.publish('chat:history', 4);
+    await new Promise((r) => setTimeout(r, 100)); // the live one arrives before a listener exists
+    const got: unknown[] = [];
+    sub.on('message', (m) => got.push(m.data));
+    await waitFor(() => got.length === 4, 5000, 'history and live');
+    assert.deepEqual(got, [1, 2, 3, 4]);
+  });
+
+  it('splits merged frames of a live:* room (50 ms windows) and loses nothing', async () => {
+    let merged = 0;
+    // A real `ws` socket that also counts the frames holding more than one line.
+    class CountingWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        this.on('message', (data) => {
+          if (String(data).includes('\n')) merged++;
+        });
+      }
+    }
+    const a = await open({ WebSocket: CountingWebSocket });
+    const b = await open();
+    const sub = await a.join('live:merge');
+    const got: RoomMessage[] = [];
+    sub.on('message', (m) => got.push(m));
+    await Promise.all([0, 1, 2, 3, 4].map((i) => b.publish('live:merge', i)));
+    await waitFor(() => got.length === 5, 5000, 'five merged messages');
+    assert.ok(merged >= 1, 'the server merged lines into one frame');
+    assert.deepEqual(
+      got.map((m) => m.data),
+      [0, 1, 2, 3, 4],
+    );
+    const offsets = got.map((m) => m.offset);
+    assert.ok(offsets.every((o, i) => i === 0 || o === offsets[i - 1]! + 1));
+  });
+
+  it('tracks the online count through joined and presence', async () => {
+    const a = await open();
+    const sub = await a.join('chat:presence');
+    assert.equal(sub.online, 1);
+    const b = await open();
+    await b.join('chat:presence');
+    await waitFor(() => sub.online === 2, 5000, 'online 2');
+    b.close();
+    await waitFor(() => sub.online === 1, 5000, 'online back to 1');
+  });
+
+  it('raises typed errors carrying the server code', async () => {
+    const a = await open();
+    await assert.rejects(a.publish('bad room name!', 1), (err: unknown) => {
+      assert.ok(err instanceof BarrageError);
+      assert.equal(err.code, 'bad_request');
+      return true;
+    });
+    const codes: string[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        a.publish('chat:limit', i).catch((err: BarrageError) => codes.push(err.code)),
+      ),
+    );
+    assert.ok(codes.length >= 5, `expected rate limiting, got ${codes.length} errors`);
+    assert.ok(codes.every((c) => c === 'rate_limited'));
+  });
+
+  it('answers server pings, so an idle connection stays up over many heartbeats', async () => {
+    const a = await open();
+    await new Promise((r) => setTimeout(r, 1200)); // 6 heartbeats of 200 ms
+    assert.equal(a.state, 'open');
+    assert.equal(a.connections, 1);
+    assert.ok((await a.ping()) >= 0);
+  });
+
+  it('leaves a room: no more messages, not rejoined', async () => {
+    const a = await open();
+    const b = await open();
+    const sub = await a.join('chat:leave');
+    let count = 0;
+    sub.on('message', () => count++);
+    await sub.leave();
+    assert.equal(sub.active, false);
+    assert.deepEqual(a.rooms(), []);
+    await b.publish('chat:leave', 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(count, 0);
+  });
+
+  it('needs a WebSocket constructor in Node 20 and fails requests once closed', async () => {
+    assert.throws(() => createClient(wsUrl(server)), TypeError);
+    const a = await open();
+    a.close();
+    assert.equal(a.state, 'closed');
+    await assert.rejects(a.publish('chat:x', 1), (err: BarrageError) => err.code === 'closed');
+  });
+});
