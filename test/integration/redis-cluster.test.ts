@@ -116,6 +116,38 @@ describe('redis broker on Redis Cluster', () => {
     }
   });
 
+  it('catches up after its sharded subscriber connections are killed', async () => {
+    const [a, b] = brokers;
+    const [recA, recB] = recorders;
+    const room = roomName();
+    await a!.subscribeRoom(room);
+    await b!.subscribeRoom(room);
+    for (let i = 0; i < 3; i++) await a!.publish({ room, parts: partsOf(room, i), ts: Date.now() });
+    await eventually(
+      'first 3 on both',
+      () => recA!.of(room).length === 3 && recB!.of(room).length === 3,
+    );
+    const master = masters.get(await ownerOf(keys.roomChannel(room)))!;
+    assert.ok(Number(await master.call('CLIENT', 'KILL', 'TYPE', 'pubsub')) >= 2);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        a!.publish({ room, parts: partsOf(room, 3 + i), ts: Date.now() }),
+      ),
+    );
+    await eventually(
+      'all 23 on both',
+      () => recA!.of(room).length === 23 && recB!.of(room).length === 23,
+      8000,
+    );
+    for (const rec of [recA!, recB!]) {
+      assert.deepEqual(
+        rec.of(room).map((p) => p.offset),
+        Array.from({ length: 23 }, (_, i) => i + 1),
+      );
+      assert.deepEqual(rec.resyncs, []);
+    }
+  });
+
   it('sums push deliveries and presence across nodes', async () => {
     const [a, b] = brokers;
     const [recA, recB] = recorders;

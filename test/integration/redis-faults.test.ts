@@ -99,6 +99,28 @@ describe('redis broker faults', () => {
     }
   });
 
+  it('catches up a quiet room from the position its join read, no resync', async () => {
+    const { a, b, recA, close } = await pair();
+    try {
+      const room = roomName();
+      await b.publish({ room, parts: partsOf(room, 0), ts: Date.now() });
+      // As the node joins: subscribe, then read the room's position; nothing delivered yet.
+      await a.subscribeRoom(room);
+      const joined = await a.history({ room, limit: 0 });
+      assert.equal(joined.offset, 1);
+      await killSubscriber('a');
+      await publishAll(b, room, 1, 10);
+      await eventually('the 10 missed', () => recA.of(room).length === 10);
+      assert.deepEqual(
+        recA.of(room).map((p) => p.offset),
+        Array.from({ length: 10 }, (_, i) => i + 2),
+      );
+      assert.deepEqual(recA.resyncs, []);
+    } finally {
+      await close();
+    }
+  });
+
   it('calls onResync when the missed range is no longer in history', async () => {
     const { a, b, recA, close } = await pair({ historySize: 5 });
     try {

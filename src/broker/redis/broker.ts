@@ -104,8 +104,17 @@ export class RedisBroker implements Broker {
     this.subs = new Subscriptions(this.link, (channels) => this.onConfirmed(channels));
     this.feed = new RoomFeed({
       fetchSince: (room, epoch, offset) => this.history({ room, since: { epoch, offset } }),
-      deliver: (room, offset, line) => this.handler?.onPublication(room, offset, line),
-      resync: (room) => this.handler?.onResync?.(room),
+      // A throwing handler must not break the subscriber connection's reader.
+      deliver: (room, offset, line) => {
+        try {
+          this.handler?.onPublication(room, offset, line);
+        } catch {}
+      },
+      resync: (room) => {
+        try {
+          this.handler?.onResync?.(room);
+        } catch {}
+      },
     });
     this.pushes = new PushRequests(o.pushTimeoutMs);
     this.presence = new Presence(this.cmd, this.keys, o.nodeId, o.presenceTtlMs);
@@ -167,6 +176,9 @@ export class RedisBroker implements Broker {
       Number.isSafeInteger(since.offset) &&
       since.offset >= 0;
     const limit = Math.min(Math.max(0, Math.floor(request.limit ?? 0)), o.historySize);
+    const channel = this.keys.roomChannel(request.room);
+    const held = this.subs.holds(channel);
+    const epochBefore = this.subs.epoch;
     let reply: [Buffer, number, number, ...Buffer[]];
     try {
       reply = (await this.historyScript.run(
@@ -185,12 +197,17 @@ export class RedisBroker implements Broker {
     } catch (err) {
       throw unavailable(err);
     }
-    return {
+    const result: HistoryResult = {
       epoch: reply[0].toString(),
       offset: Number(reply[1]),
       recovered: Number(reply[2]) === 1,
       lines: reply.slice(3) as Buffer[],
     };
+    // Read while the room's subscription was held throughout: a floor for its feed.
+    if (held && this.subs.epoch === epochBefore && this.subs.holds(channel)) {
+      this.feed.observe(request.room, result.epoch, result.offset);
+    }
+    return result;
   }
 
   async subscribeRoom(room: string): Promise<void> {
@@ -330,10 +347,9 @@ export class RedisBroker implements Broker {
   }
 
   private onSubscriberReady(): void {
-    if (this.closed) return;
-    // Standalone: the new connection holds nothing. Cluster: ioredis resubscribed on its own,
-    // but asking again (idempotent) tells us when each channel is really back.
-    this.onSubscriberLost();
+    // The loss was seen first (standalone 'close', Cluster '-subscriber') and marked every channel
+    // not held: subscribing again now (idempotent in Cluster mode, where ioredis restores its
+    // own) tells exactly when each room is back, and its catch-up starts from there.
     this.repair();
   }
 

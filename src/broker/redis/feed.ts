@@ -12,8 +12,8 @@
  *   range (trimmed, expired, or a new epoch), `resync(room)` is called instead and delivery
  *   continues from the room's current position.
  * - a new epoch on the channel: Redis lost the room; `resync(room)`, then delivery goes on.
- * - lost subscription of a room that had delivered nothing yet: nothing to catch up from, so
- *   `resync(room)`.
+ * - lost subscription of a room that had delivered nothing yet: catch up from the position the
+ *   node's history call read after subscribing (`observe`), or, without one, `resync(room)`.
  */
 import type { HistoryResult } from '../types.js';
 
@@ -43,6 +43,11 @@ interface RoomState {
   buffered: Live[];
   /** Messages were dropped from a full buffer. */
   overflowed: boolean;
+  /**
+   * A position read after the subscription was confirmed, while nothing was delivered yet: a
+   * lost subscription can then catch up from it instead of asking for a resync.
+   */
+  floor: { epoch: string; offset: number } | null;
   /** Recovered while a catch-up ran: run one more after it, the first may have been too early. */
   recheck: boolean;
 }
@@ -67,6 +72,7 @@ export class RoomFeed {
       buffered: [],
       overflowed: false,
       recheck: false,
+      floor: null,
     });
   }
 
@@ -85,6 +91,17 @@ export class RoomFeed {
     return this.rooms.size;
   }
 
+  /**
+   * A position of the room read while its subscription was held (by the node's history call on
+   * join): remembered as the floor to catch up from if nothing gets delivered before a loss.
+   */
+  observe(room: string, epoch: string, offset: number): void {
+    const state = this.rooms.get(room);
+    if (!state || state.epoch !== null || state.stale) return;
+    if (state.floor && state.floor.epoch === epoch && state.floor.offset >= offset) return;
+    state.floor = { epoch, offset };
+  }
+
   /** Every subscription was lost (subscriber connection down): mark all rooms stale. */
   markAllStale(): void {
     for (const state of this.rooms.values()) state.stale = true;
@@ -99,7 +116,13 @@ export class RoomFeed {
       state.recheck = true;
       return;
     }
+    if (state.epoch === null && state.floor) {
+      state.epoch = state.floor.epoch;
+      state.last = state.floor.offset;
+    }
+    state.floor = null;
     if (state.epoch === null) {
+      // Nothing delivered and no position known: what was missed cannot be told.
       this.deps.resync(room);
       this.drain(room, state, true);
       return;

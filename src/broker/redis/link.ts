@@ -21,7 +21,7 @@ export interface LinkEvents {
   message(channel: Buffer, payload: Buffer): void;
   /**
    * The subscriber connection is (again) ready. Standalone: it holds no subscriptions (they are
-   * not restored automatically). Cluster: ioredis restored its own, the broker re-checks.
+   * not restored automatically). Cluster: ioredis restored its own; the broker asks again anyway.
    */
   subscriberReady(): void;
   /** The subscriber connection (or one shard's) went away: messages may be missed. */
@@ -169,8 +169,10 @@ class ClusterLink implements RedisLink {
     this.cmd.on('smessageBuffer', (channel: Buffer, payload: Buffer) =>
       events.message(channel, payload),
     );
+    // A sharded subscriber connection ended (or lost its slots): the group drops it ('-subscriber')
+    // before creating its replacement and resubscribing ('subscribersReady').
+    this.cmd.on('-subscriber', () => events.subscriberLost());
     this.cmd.on('subscribersReady', () => events.subscriberReady());
-    this.cmd.on('-node', () => events.subscriberLost());
   }
 
   async connect(timeoutMs: number): Promise<void> {
@@ -199,7 +201,7 @@ class ClusterLink implements RedisLink {
 
   async close(): Promise<void> {
     this.cmd.removeAllListeners('subscribersReady');
-    this.cmd.removeAllListeners('-node');
+    this.cmd.removeAllListeners('-subscriber');
     this.cmd.disconnect();
   }
 }

@@ -77,6 +77,11 @@ export class Subscriptions {
     for (const channel of this.desired) this.dirty.add(channel);
   }
 
+  /** Changes on every loss of the subscriber connection. */
+  get epoch(): number {
+    return this.generation;
+  }
+
   /** Whether some channel still waits for its (un)subscribe. */
   get pending(): boolean {
     return this.dirty.size > 0;
