@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TokenBucket } from './token-bucket.js';
+
+const T0 = 5_000;
+
+/** Takes `n` times at `now` and returns how many succeeded. */
+function takeMany(bucket: TokenBucket, n: number, now: number): number {
+  let ok = 0;
+  for (let i = 0; i < n; i++) if (bucket.take(now)) ok++;
+  return ok;
+}
+
+describe('TokenBucket', () => {
+  describe('#take', () => {
+    it('starts full: a burst of takes succeeds at once, the next one fails', () => {
+      const bucket = new TokenBucket(10, 20, T0);
+      assert.equal(takeMany(bucket, 20, T0), 20);
+      assert.equal(bucket.take(T0), false);
+    });
+
+    it('refills one token per 1/rate seconds', () => {
+      const bucket = new TokenBucket(10, 5, T0);
+      takeMany(bucket, 5, T0);
+      assert.equal(bucket.take(T0 + 99), false);
+      assert.equal(bucket.take(T0 + 100), true);
+      assert.equal(bucket.take(T0 + 100), false);
+      assert.equal(bucket.take(T0 + 200), true);
+    });
+
+    it('accumulates fractional refill across calls', () => {
+      const bucket = new TokenBucket(10, 1, T0);
+      bucket.take(T0);
+      assert.equal(bucket.take(T0 + 50), false);
+      assert.equal(bucket.take(T0 + 100), true, 'two half tokens make one');
+    });
+
+    it('does not charge for refused takes', () => {
+      const bucket = new TokenBucket(10, 1, T0);
+      bucket.take(T0);
+      for (let t = 1; t < 100; t++) assert.equal(bucket.take(T0 + t), false);
+      assert.equal(bucket.take(T0 + 100), true);
+    });
+
+    it('refills no more than the burst after a long idle time', () => {
+      const bucket = new TokenBucket(10, 3, T0);
+      takeMany(bucket, 3, T0);
+      assert.equal(takeMany(bucket, 10, T0 + 3_600_000), 3);
+    });
+
+    it('sustains exactly the rate over time', () => {
+      const bucket = new TokenBucket(50, 1, T0);
+      let ok = 0;
+      for (let t = 0; t <= 10_000; t += 5) if (bucket.take(T0 + t)) ok++;
+      // 1 from the initial burst + 50/s for 10 s.
+      assert.equal(ok, 501);
+    });
+
+    it('supports rates below one per second', () => {
+      const bucket = new TokenBucket(0.5, 1, T0);
+      bucket.take(T0);
+      assert.equal(bucket.take(T0 + 1999), false);
+      assert.equal(bucket.take(T0 + 2000), true);
+    });
+
+    it('grants nothing when the clock goes backwards', () => {
+      const bucket = new TokenBucket(10, 2, T0);
+      takeMany(bucket, 2, T0);
+      assert.equal(bucket.take(T0 - 10_000), false);
+      assert.equal(bucket.take(T0 + 99), false, 'the step back did not move the refill base');
+      assert.equal(bucket.take(T0 + 100), true);
+    });
+  });
+});
