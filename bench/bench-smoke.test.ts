@@ -1,0 +1,90 @@
+/**
+ * Smoke test of `barrage bench`: a tiny hot-room run against Barrage (the built CLI as a child
+ * process) and both peers, checking that the tool opens, delivers, measures and reports. It
+ * checks that the tool works, not how fast anything is.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseBenchArgs, UsageError } from './cli.js';
+import { runAll, runBench } from './index.js';
+import { writeDocs } from './report/docs.js';
+import { renderText } from './report/table.js';
+import { repoRoot } from './servers/spawn.js';
+
+describe('barrage bench', () => {
+  it('rejects unknown flags and scenarios with exit code 2', async () => {
+    assert.throws(() => parseBenchArgs(['--no-such-flag']), UsageError);
+    assert.throws(() => parseBenchArgs(['warp-speed']), UsageError);
+    assert.throws(() => parseBenchArgs(['--rate', 'fast']), UsageError);
+    assert.equal(await runBench(['--no-such-flag']), 2);
+  });
+
+  it('applies per-scenario defaults and flags', () => {
+    const o = parseBenchArgs(['hot-room', 'sweep', '--rate', '30', '--pin']);
+    assert.deepEqual(o.scenarios, ['hot-room', 'sweep']);
+    assert.equal(o.params['hot-room'].rate, 30);
+    assert.equal(o.params['many-rooms'].rooms, 100);
+    assert.equal(o.serverCpus, '0');
+    assert.equal(o.clientCpus, '1');
+    assert.deepEqual(parseBenchArgs(['--peers']).targets, ['barrage', 'ws-hub', 'socketio']);
+  });
+
+  it('runs hot-room against Barrage and both peers and reports every figure', async () => {
+    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
+    assert.ok(existsSync(cli), `${cli} is missing: run npm run build first`);
+    const o = parseBenchArgs([
+      'hot-room',
+      '--peers',
+      '-n',
+      '20',
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--publishers',
+      '2',
+      '--drain',
+      '2',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const report = await runAll(o, 'test');
+    assert.equal(report.runs.length, 3);
+    for (const run of report.runs) {
+      assert.equal(run.error, null, `${run.target}: ${run.error}`);
+      assert.equal(run.connections.opened, 20, run.target);
+      const phase = run.phases[0];
+      assert.ok(phase, run.target);
+      assert.ok(phase.published >= 15, `${run.target} published ${phase.published}`);
+      assert.equal(phase.expected, phase.published * 20, run.target);
+      assert.ok(phase.received > 0, `${run.target} received nothing`);
+      assert.ok(phase.lossPct < 50, `${run.target} lost ${phase.lossPct}%`);
+      assert.ok(phase.latencyMs.p99 > 0 && phase.latencyMs.p99 >= phase.latencyMs.p50);
+      assert.ok(phase.latencyMs.max < 10_000, `${run.target} max ${phase.latencyMs.max} ms`);
+      assert.ok(phase.serverCpuPct !== null && phase.serverCpuPct >= 0, run.target);
+      assert.ok(run.memory.connectedKiB !== null && run.memory.connectedKiB > 1024, run.target);
+      assert.ok(phase.genCpuPct > 0, run.target);
+    }
+    assert.deepEqual(
+      report.runs.map((r) => r.target),
+      ['barrage', 'ws-hub', 'socketio'],
+    );
+    assert.equal(report.comparisons.length, 2);
+    const text = renderText(report);
+    assert.match(text, /hot-room\s+barrage\s+20/);
+    assert.match(text, /Barrage \/ peer/);
+    const dir = mkdtempSync(join(tmpdir(), 'bench-docs-'));
+    try {
+      const md = readFileSync(writeDocs(report, dir), 'utf8');
+      assert.match(md, /# Benchmarks/);
+      assert.match(md, /!\[.*\]\(bench\/efficiency\.svg\)/);
+      assert.match(readFileSync(join(dir, 'bench', 'efficiency.svg'), 'utf8'), /^<svg /);
+      assert.equal(JSON.parse(readFileSync(join(dir, 'bench', 'latest.json'), 'utf8')).version, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,236 @@
+/**
+ * The flags of `barrage bench`: parsing with node:util parseArgs, per-scenario defaults, and the
+ * help text (every flag with its default). Unknown flags are an error (exit code 2).
+ */
+import { parseArgs } from 'node:util';
+import type { TargetKind } from './loadgen/dialects.js';
+import { type RunParams, SCENARIOS, type ScenarioName } from './scenarios/types.js';
+
+/** Everything a bench invocation asked for. */
+export interface BenchOptions {
+  scenarios: ScenarioName[];
+  targets: TargetKind[];
+  /** Per scenario: its parameters after defaults and flags. */
+  params: Record<ScenarioName, RunParams>;
+  target: string | null;
+  serverPids: number[];
+  apiKey: string | null;
+  jwtSecret: string | null;
+  clientsProcs: number;
+  sourceIps: number;
+  connectConcurrency: number;
+  connectTimeoutMs: number;
+  serverCpus: string | null;
+  clientCpus: string | null;
+  nodes: number;
+  redisUrl: string | null;
+  serveArgs: string[];
+  json: string | null;
+  writeDocs: boolean;
+  docsDir: string | null;
+  progress: boolean;
+  help: boolean;
+  /** Wait after connecting before memory is read, ms (no flag: tests shorten it). */
+  settleMs: number;
+}
+
+/** Per-scenario defaults, used for each flag the user did not give. */
+export const SCENARIO_DEFAULTS: Record<
+  ScenarioName,
+  { connections: number; rooms: number; rate: number; durationS: number }
+> = {
+  idle: { connections: 5000, rooms: 100, rate: 0, durationS: 10 },
+  'hot-room': { connections: 5000, rooms: 1, rate: 400, durationS: 10 },
+  'many-rooms': { connections: 5000, rooms: 100, rate: 2000, durationS: 10 },
+  push: { connections: 5000, rooms: 0, rate: 2000, durationS: 10 },
+  cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
+  sweep: { connections: 2000, rooms: 100, rate: 50, durationS: 5 },
+};
+
+const options = {
+  all: { type: 'boolean' },
+  connections: { type: 'string', short: 'n' },
+  rooms: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  drain: { type: 'string', default: '3' },
+  publishers: { type: 'string', default: '4' },
+  'payload-bytes': { type: 'string', default: '64' },
+  target: { type: 'string' },
+  'server-pid': { type: 'string', multiple: true },
+  'api-key': { type: 'string' },
+  'jwt-secret': { type: 'string' },
+  targets: { type: 'string', default: 'barrage' },
+  peers: { type: 'boolean' },
+  'clients-procs': { type: 'string', default: '1' },
+  'source-ips': { type: 'string', default: '0' },
+  'connect-concurrency': { type: 'string', default: '200' },
+  'connect-timeout': { type: 'string', default: '20' },
+  'server-cpus': { type: 'string' },
+  'client-cpus': { type: 'string' },
+  pin: { type: 'boolean' },
+  nodes: { type: 'string', default: '3' },
+  'redis-url': { type: 'string' },
+  'serve-arg': { type: 'string', multiple: true },
+  'sweep-of': { type: 'string', default: 'hot-room' },
+  'sweep-factor': { type: 'string', default: '1.5' },
+  'sweep-steps': { type: 'string', default: '10' },
+  'max-loss': { type: 'string', default: '1' },
+  'max-p99': { type: 'string', default: '500' },
+  json: { type: 'string' },
+  'write-docs': { type: 'boolean' },
+  'docs-dir': { type: 'string' },
+  'no-progress': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The help text of `barrage bench`. */
+export const HELP = `Usage: barrage bench [scenario ...] [options]
+
+Runs load scenarios against Barrage (started here as a child process unless --target) and,
+with --peers, against a Socket.IO 4 server and a plain ws hub, then prints a table.
+
+Scenarios (default hot-room):
+  idle         N connections in R rooms, nothing published: memory per connection, idle CPU
+  hot-room     N members of one room, P messages/s
+  many-rooms   N connections over R rooms, P messages/s in total
+  push         N users (JWT auth), P HTTP pushes/s (POST /api/push) to random users
+  cluster      hot-room over --nodes Barrage nodes and a Redis (Barrage only)
+  sweep        raise P (x --sweep-factor per step) until loss or p99 breaks; reports the
+               largest sustained delivery rate
+
+Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
+many-rooms 5000/100/2000/10, push 5000/-/2000/10, cluster 3000/1/200/10, sweep 2000/100/50/5.
+
+Load:
+  -n, --connections N      receiving connections (default: per scenario)
+  --rooms R                rooms for idle and many-rooms (default: per scenario)
+  --rate P                 messages/s in total; sweep: the first step (default: per scenario)
+  --duration S             seconds of publishing per phase, idle: seconds measured (default: per scenario)
+  --drain S                most seconds to wait for in-flight deliveries (default 3)
+  --publishers K           publishing connections (default 4)
+  --payload-bytes B        approximate size of each message's data (default 64)
+  --all                    run idle, hot-room, many-rooms, push and sweep
+
+Targets:
+  --targets LIST           comma list of barrage, ws-hub, socketio (default barrage)
+  --peers                  same as --targets barrage,ws-hub,socketio
+  --target URL             drive an already running Barrage at URL (http://host:port)
+  --server-pid PID         with --target: its PID, for CPU and RSS (repeatable)
+  --api-key KEY            with --target: API key for POST /api/push (default none)
+  --jwt-secret S           with --target: HS256 secret to sign user tokens (default none)
+  --serve-arg ARG          extra argument for \`barrage serve\` (repeatable), e.g.
+                           --serve-arg=--room-policy --serve-arg='live:*=0/lossy'
+  --nodes K                cluster: Barrage nodes (default 3)
+  --redis-url URL          cluster: use this Redis (default: spawn redis-server on a free port)
+
+Load generator:
+  --clients-procs K        receiver processes (default 1: all in this process)
+  --source-ips K           loopback source addresses 127.0.0.1..K (default 0 = one per 20000)
+  --connect-concurrency C  connections being opened at once (default 200)
+  --connect-timeout S      seconds for one connection to open and join (default 20)
+  --server-cpus LIST       run servers under \`taskset -c LIST\` (default: not pinned)
+  --client-cpus LIST       pin the load generator with taskset (default: not pinned)
+  --pin                    same as --server-cpus 0 --client-cpus 1
+
+Sweep:
+  --sweep-of NAME          layout swept: hot-room or many-rooms (default hot-room)
+  --sweep-factor F         rate multiplier per step (default 1.5)
+  --sweep-steps K          most steps (default 10)
+  --max-loss PCT           a phase with more loss fails (default 1)
+  --max-p99 MS             a phase with a higher p99 latency fails (default 500)
+
+Output:
+  --json FILE              write the JSON report to FILE (- = stdout, table then on stderr)
+  --write-docs             write docs/benchmarks.md and docs/bench/*.svg from this run
+  --docs-dir DIR           where --write-docs writes (default: <repo>/docs)
+  --no-progress            no progress bar (it is drawn only when stderr is a TTY anyway)
+  -h, --help               this text
+
+Exit codes: 0 done, 1 a run failed, 2 bad usage.`;
+
+/** A usage error (exit code 2). */
+export class UsageError extends Error {}
+
+function num(name: string, text: string | undefined, min: number, max: number): number {
+  const v = Number(text);
+  if (text === undefined || !Number.isFinite(v) || v < min || v > max) {
+    throw new UsageError(`--${name} must be a number in [${min}, ${max}], got ${text}`);
+  }
+  return v;
+}
+
+/** Parses argv (the words after `bench`); throws UsageError on bad usage. */
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  const scenarios: ScenarioName[] = [];
+  for (const p of parsed.positionals) {
+    if (!(SCENARIOS as readonly string[]).includes(p))
+      throw new UsageError(`unknown scenario: ${p}`);
+    scenarios.push(p as ScenarioName);
+  }
+  if (v.all) scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep');
+  if (scenarios.length === 0) scenarios.push('hot-room');
+  const targets = (v.peers ? 'barrage,ws-hub,socketio' : v.targets).split(',').map((s) => s.trim());
+  for (const t of targets) {
+    if (t !== 'barrage' && t !== 'ws-hub' && t !== 'socketio')
+      throw new UsageError(`unknown target: ${t}`);
+  }
+  const sweepOf = v['sweep-of'];
+  if (sweepOf !== 'hot-room' && sweepOf !== 'many-rooms')
+    throw new UsageError('--sweep-of: hot-room or many-rooms');
+  const params = {} as Record<ScenarioName, RunParams>;
+  for (const s of SCENARIOS) {
+    const d = SCENARIO_DEFAULTS[s];
+    params[s] = {
+      scenario: s,
+      connections:
+        v.connections === undefined
+          ? d.connections
+          : num('connections', v.connections, 1, 1_000_000),
+      rooms: v.rooms === undefined ? d.rooms : num('rooms', v.rooms, 1, 1_000_000),
+      rate: v.rate === undefined ? d.rate : num('rate', v.rate, 0.1, 10_000_000),
+      durationMs:
+        (v.duration === undefined ? d.durationS : num('duration', v.duration, 0.1, 3600)) * 1000,
+      drainMs: num('drain', v.drain, 0, 600) * 1000,
+      publishers: num('publishers', v.publishers, 1, 1000),
+      payloadBytes: num('payload-bytes', v['payload-bytes'], 0, 60000),
+      sweepOf,
+      sweepFactor: num('sweep-factor', v['sweep-factor'], 1.01, 100),
+      sweepSteps: num('sweep-steps', v['sweep-steps'], 1, 100),
+      maxLossPct: num('max-loss', v['max-loss'], 0, 100),
+      maxP99Ms: num('max-p99', v['max-p99'], 0, 3_600_000),
+    };
+  }
+  const serverPids = (v['server-pid'] ?? []).map((p) => num('server-pid', p, 1, 2 ** 22));
+  return {
+    scenarios: [...new Set(scenarios)],
+    targets: [...new Set(targets)] as TargetKind[],
+    params,
+    target: v.target ?? null,
+    serverPids,
+    apiKey: v['api-key'] ?? null,
+    jwtSecret: v['jwt-secret'] ?? null,
+    clientsProcs: num('clients-procs', v['clients-procs'], 1, 64),
+    sourceIps: num('source-ips', v['source-ips'], 0, 250),
+    connectConcurrency: num('connect-concurrency', v['connect-concurrency'], 1, 10_000),
+    connectTimeoutMs: num('connect-timeout', v['connect-timeout'], 1, 600) * 1000,
+    serverCpus: v['server-cpus'] ?? (v.pin ? '0' : null),
+    clientCpus: v['client-cpus'] ?? (v.pin ? '1' : null),
+    nodes: num('nodes', v.nodes, 1, 16),
+    redisUrl: v['redis-url'] ?? null,
+    serveArgs: v['serve-arg'] ?? [],
+    json: v.json ?? null,
+    writeDocs: v['write-docs'] === true,
+    docsDir: v['docs-dir'] ?? null,
+    progress: v['no-progress'] !== true,
+    help: v.help === true,
+    settleMs: 1000,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * `barrage bench`: the load generator and scenario runner. For each scenario and each target it
+ * starts the server as a child process (or uses --target), runs the scenario, stops the server,
+ * and then prints the table (and writes JSON and docs when asked). Entry: runBench(argv).
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
+import { Progress } from './report/progress.js';
+import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
+import { type GenOptions, runScenario } from './scenarios/run.js';
+import type { RunResult, ScenarioName } from './scenarios/types.js';
+import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
+import { machineInfo } from './stats/proc.js';
+
+export type { BenchReport } from './report/table.js';
+export type { RunResult } from './scenarios/types.js';
+
+/** Source addresses used when --source-ips is 0: one per 20000 connections. */
+export function autoSourceIps(connections: number): number {
+  return Math.max(1, Math.ceil(connections / 20_000));
+}
+
+function pinSelf(cpus: string, progress: Progress): void {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    progress.log(`warning: could not pin the load generator to ${cpus}: ${(err as Error).message}`);
+  }
+}
+
+async function targetFor(
+  kind: BenchOptions['targets'][number],
+  scenario: ScenarioName,
+  o: BenchOptions,
+): Promise<Target> {
+  if (o.target && kind === 'barrage') {
+    return externalTarget('barrage', o.target, o.serverPids, o.apiKey, o.jwtSecret);
+  }
+  return startTarget(kind, {
+    serverCpus: o.serverCpus,
+    serveArgs: o.serveArgs,
+    nodes: scenario === 'cluster' ? o.nodes : 1,
+    redisUrl: o.redisUrl,
+    startTimeoutMs: 20_000,
+  });
+}
+
+function summary(r: RunResult): string {
+  const p = mainPhase(r);
+  if (r.error) return `${r.scenario} ${r.target}: error: ${r.error}`;
+  if (!p)
+    return `${r.scenario} ${r.target}: ${r.connections.opened} conns, ${r.memory.kibPerConn ?? 'n/a'} KiB/conn, idle CPU ${r.idleCpuPct ?? 'n/a'}%`;
+  return `${r.scenario} ${r.target}: ${si(p.deliveriesPerSec)} deliv/s, loss ${p.lossPct}%, p99 ${p.latencyMs.p99} ms, server CPU ${p.serverCpuPct ?? 'n/a'}%`;
+}
+
+/** Runs every scenario against every target; returns the report. */
+export async function runAll(o: BenchOptions, command: string): Promise<BenchReport> {
+  const progress = new Progress(o.progress);
+  if (o.clientCpus) pinSelf(o.clientCpus, progress);
+  const maxConns = Math.max(...o.scenarios.map((s) => o.params[s].connections));
+  await raiseFdLimit(process.pid, Math.max(65536, maxConns * 2 + 1024));
+  const startedAt = new Date().toISOString();
+  const runs: RunResult[] = [];
+  for (const scenario of o.scenarios) {
+    const params = o.params[scenario];
+    const gen: GenOptions = {
+      clientsProcs: o.clientsProcs,
+      sourceIps: o.sourceIps > 0 ? o.sourceIps : autoSourceIps(params.connections),
+      connectConcurrency: o.connectConcurrency,
+      connectTimeoutMs: o.connectTimeoutMs,
+      settleMs: o.settleMs,
+    };
+    // Peers have no cluster mode: the cluster scenario runs against Barrage only.
+    const kinds = scenario === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
+    for (const kind of kinds) {
+      let target: Target | null = null;
+      let result: RunResult;
+      try {
+        progress.update(0, `${scenario} ${kind}: starting server`);
+        target = await targetFor(kind, scenario, o);
+        for (const pid of target.pids)
+          await raiseFdLimit(pid, Math.max(65536, params.connections * 2 + 1024));
+        result = await runScenario(target, params, gen, progress);
+      } catch (err) {
+        result = emptyResult(kind, params, (err as Error).message);
+      } finally {
+        await target?.stop();
+      }
+      runs.push(result);
+      progress.log(summary(result));
+    }
+  }
+  return {
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command,
+    machine: machineInfo(),
+    pinning: { serverCpus: o.serverCpus, clientCpus: o.clientCpus },
+    runs,
+    comparisons: compare(runs),
+  };
+}
+
+function emptyResult(kind: string, params: RunResult['params'], error: string): RunResult {
+  return {
+    target: kind,
+    kind,
+    scenario: params.scenario,
+    params,
+    connections: { requested: params.connections, opened: 0, failed: 0, errors: [], connectMs: 0 },
+    memory: { baselineKiB: null, connectedKiB: null, kibPerConn: null },
+    idleCpuPct: null,
+    phases: [],
+    best: null,
+    error,
+  };
+}
+
+/** `barrage bench ARGV`: runs, prints, writes; resolves to the exit code (0, 1 failure, 2 usage). */
+export async function runBench(argv: string[]): Promise<number> {
+  let o: BenchOptions;
+  try {
+    o = parseBenchArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`barrage bench: ${err.message}\n(see barrage bench --help)\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (o.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const command = ['barrage', 'bench', ...argv].join(' ');
+  const report = await runAll(o, command);
+  const text = renderText(report);
+  if (o.json === '-') {
+    process.stderr.write(`${text}\n`);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${text}\n`);
+    if (o.json) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  if (o.writeDocs) {
+    const { writeDocs } = await import('./report/docs.js');
+    const path = writeDocs(report, o.docsDir);
+    process.stderr.write(`wrote ${path}\n`);
+  }
+  return report.runs.some((r) => r.error !== null) ? 1 : 0;
+}

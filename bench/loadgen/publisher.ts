@@ -1,0 +1,213 @@
+/**
+ * Publishers at a fixed total rate: a few dedicated connections (or HTTP requests for `push`)
+ * that send `{"t":<ms>,"s":seq,"p":publisher,"x":padding}` as each message's data. The schedule
+ * is by elapsed time (messages due = rate x elapsed), so timer jitter does not lower the rate;
+ * a publisher that cannot keep up is reported as `behind`, never silently slower.
+ */
+import type WebSocket from 'ws';
+import { type ConnSpec, openClient } from './clients.js';
+import { nowMs } from './counter.js';
+import { dialectOf, type TargetKind } from './dialects.js';
+
+/** Totals of one publishing phase. */
+export interface PublishResult {
+  /** Messages sent (or HTTP pushes answered). */
+  sent: number;
+  /** Messages sent per room index. */
+  perRoom: number[];
+  /** Error replies per room index (index -1 errors land in `errors` only). */
+  errorsPerRoom: number[];
+  errors: number;
+  /** Messages due by the schedule but never sent (the publisher fell behind). */
+  behind: number;
+  /** For push: connections the server reported reaching, summed. */
+  delivered: number;
+  /** Wall time of the phase in ms. */
+  ms: number;
+}
+
+/** Builds the JSON text of one message's data. */
+export function messageData(seq: number, publisher: number, pad: string): string {
+  return `{"t":${nowMs()},"s":${seq},"p":${publisher}${pad}}`;
+}
+
+/** Padding (as a JSON field) that makes a message's data about `bytes` long. */
+export function padding(bytes: number): string {
+  const n = Math.max(0, bytes - 48);
+  return n === 0 ? '' : `,"x":"${'x'.repeat(n)}"`;
+}
+
+const TICK_MS = 5;
+
+/** Runs `send(k)` for k = 0.. at `rate` per second for `durationMs`; bounded per tick. */
+export function schedule(
+  rate: number,
+  durationMs: number,
+  send: (k: number) => void,
+  onTick?: (elapsedMs: number, sent: number) => void,
+): Promise<{ sent: number; behind: number; ms: number }> {
+  const start = nowMs();
+  const maxPerTick = Math.max(1, Math.ceil(rate / 20));
+  let sent = 0;
+  return new Promise((resolve) => {
+    const tick = (): void => {
+      const elapsed = Math.min(nowMs() - start, durationMs);
+      const due = Math.floor((rate * elapsed) / 1000);
+      const n = Math.min(due - sent, maxPerTick);
+      for (let i = 0; i < n; i++) send(sent++);
+      onTick?.(elapsed, sent);
+      if (elapsed >= durationMs) {
+        clearInterval(timer);
+        const total = Math.floor((rate * durationMs) / 1000);
+        resolve({ sent, behind: Math.max(0, total - sent), ms: nowMs() - start });
+      }
+    };
+    const timer = setInterval(tick, TICK_MS);
+  });
+}
+
+/** Publishing connections for room scenarios. */
+export class RoomPublishers {
+  private sockets: WebSocket[] = [];
+  private errorsPerRoom: number[] = [];
+  private errors = 0;
+
+  constructor(
+    private readonly kind: TargetKind,
+    private readonly rooms: string[],
+    private readonly payloadBytes: number,
+  ) {}
+
+  /** Opens the publishing connections (they join no room). */
+  async open(conns: ConnSpec[], sourceIps: number, timeoutMs: number): Promise<void> {
+    const d = dialectOf(this.kind);
+    this.sockets = await Promise.all(
+      conns.map((c, i) => openClient({ kind: this.kind, sourceIps, timeoutMs }, c, i)),
+    );
+    for (const ws of this.sockets) {
+      ws.on('error', () => {});
+      ws.on('message', (data: Buffer) => {
+        const text = data.toString();
+        const pong = d.pongFor(text);
+        if (pong !== null) return void ws.send(pong);
+        for (const id of d.errorIds(text)) {
+          this.errors++;
+          if (id >= 0 && id < this.rooms.length)
+            this.errorsPerRoom[id] = (this.errorsPerRoom[id] ?? 0) + 1;
+        }
+      });
+    }
+  }
+
+  /** Publishes at `rate` messages/s in total, round-robin over rooms and connections. */
+  async run(
+    rate: number,
+    durationMs: number,
+    onTick?: (elapsedMs: number, sent: number) => void,
+  ): Promise<PublishResult> {
+    const d = dialectOf(this.kind);
+    const pad = padding(this.payloadBytes);
+    const perRoom = new Array<number>(this.rooms.length).fill(0);
+    this.errorsPerRoom = new Array<number>(this.rooms.length).fill(0);
+    this.errors = 0;
+    const nConn = this.sockets.length;
+    const nRoom = this.rooms.length;
+    const r = await schedule(
+      rate,
+      durationMs,
+      (k) => {
+        const room = k % nRoom;
+        const p = k % nConn;
+        perRoom[room] = (perRoom[room] ?? 0) + 1;
+        this.sockets[p]!.send(d.publishFrame(this.rooms[room]!, messageData(k, p, pad), room));
+      },
+      onTick,
+    );
+    // Replies to the last messages arrive after the schedule ends.
+    await new Promise((res) => setTimeout(res, 200));
+    return {
+      sent: r.sent,
+      perRoom,
+      errorsPerRoom: this.errorsPerRoom.slice(),
+      errors: this.errors,
+      behind: r.behind,
+      delivered: 0,
+      ms: r.ms,
+    };
+  }
+
+  /** Closes the publishing connections. */
+  close(): void {
+    for (const ws of this.sockets) ws.terminate();
+    this.sockets = [];
+  }
+}
+
+/** HTTP pushes to random users (`POST /api/push`), at most `maxInFlight` requests at once. */
+export async function runPushes(opts: {
+  httpUrl: string;
+  apiKey: string | null;
+  users: string[];
+  rate: number;
+  durationMs: number;
+  payloadBytes: number;
+  maxInFlight: number;
+  onTick?: (elapsedMs: number, sent: number) => void;
+}): Promise<PublishResult> {
+  const pad = padding(opts.payloadBytes);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  let inFlight = 0;
+  let answered = 0;
+  let errors = 0;
+  let skipped = 0;
+  let delivered = 0;
+  const all = new Set<Promise<void>>();
+  let seed = 12345;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const push = async (k: number): Promise<void> => {
+    const user = opts.users[Math.floor(random() * opts.users.length)]!;
+    const body = `{"userId":${JSON.stringify(user)},"event":"bench","data":${messageData(k, 0, pad)}}`;
+    try {
+      const res = await fetch(`${opts.httpUrl}/api/push`, { method: 'POST', headers, body });
+      const text = await res.text();
+      if (!res.ok) errors++;
+      else {
+        answered++;
+        delivered += Number(/"delivered":(\d+)/.exec(text)?.[1] ?? 0);
+      }
+    } catch {
+      errors++;
+    }
+  };
+  const r = await schedule(
+    opts.rate,
+    opts.durationMs,
+    (k) => {
+      if (inFlight >= opts.maxInFlight) {
+        skipped++;
+        return;
+      }
+      inFlight++;
+      const p = push(k).finally(() => {
+        inFlight--;
+        all.delete(p);
+      });
+      all.add(p);
+    },
+    opts.onTick,
+  );
+  await Promise.race([Promise.all(all), new Promise((res) => setTimeout(res, 10_000))]);
+  return {
+    sent: answered,
+    perRoom: [],
+    errorsPerRoom: [],
+    errors,
+    behind: r.behind + skipped,
+    delivered,
+    ms: r.ms,
+  };
+}

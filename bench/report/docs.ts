@@ -1,0 +1,175 @@
+/**
+ * Writes docs/benchmarks.md (machine, command, tables, methodology) and its SVG charts in
+ * docs/bench/ from one bench report, plus the raw JSON as docs/bench/latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../scenarios/types.js';
+import { repoRoot } from '../servers/spawn.js';
+import { barChart, lineChart } from './svg.js';
+import {
+  type BenchReport,
+  COMPARISON_HEADERS,
+  comparisonRows,
+  HEADERS,
+  mainPhase,
+  markdownTable,
+  rows,
+} from './table.js';
+
+/** One chart: its file name (in docs/bench/), alt text and SVG text. */
+export interface Chart {
+  file: string;
+  alt: string;
+  svg: string;
+}
+
+const PHASED = ['hot-room', 'many-rooms', 'push', 'cluster', 'sweep'];
+
+/** The charts a report yields (only those it has data for). */
+export function charts(report: BenchReport): Chart[] {
+  const ok = report.runs.filter((r) => !r.error);
+  const targets = [...new Set(ok.map((r) => r.target))];
+  const scenarios = PHASED.filter((s) => ok.some((r) => r.scenario === s && r.phases.length > 0));
+  const pick = (s: string, t: string): RunResult | undefined =>
+    ok.find((r) => r.scenario === s && r.target === t);
+  const out: Chart[] = [];
+  const bars = (
+    file: string,
+    title: string,
+    unit: string,
+    f: (r: RunResult) => number | null,
+  ): void => {
+    const series = targets.map((t) => ({
+      name: t,
+      values: scenarios.map((s) => {
+        const r = pick(s, t);
+        return r ? f(r) : null;
+      }),
+    }));
+    if (series.some((s) => s.values.some((v) => v !== null))) {
+      out.push({ file, alt: title, svg: barChart(title, unit, scenarios, series) });
+    }
+  };
+  if (scenarios.length > 0) {
+    bars(
+      'efficiency.svg',
+      'Deliveries per server CPU-second (higher is better)',
+      'deliveries / CPU-s',
+      (r) => mainPhase(r)?.deliveriesPerCpuSec ?? null,
+    );
+    bars(
+      'latency-p99.svg',
+      'Latency p99, publish to delivery (lower is better)',
+      'ms',
+      (r) => mainPhase(r)?.latencyMs.p99 ?? null,
+    );
+    bars(
+      'server-cpu.svg',
+      'Server CPU (% of one core, lower is better)',
+      '% CPU',
+      (r) => mainPhase(r)?.serverCpuPct ?? null,
+    );
+  }
+  const memScen = ok.some((r) => r.scenario === 'idle')
+    ? ['idle']
+    : [...new Set(ok.map((r) => r.scenario))].slice(0, 1);
+  const memSeries = targets.map((t) => ({
+    name: t,
+    values: memScen.map((s) => pick(s, t)?.memory.kibPerConn ?? null),
+  }));
+  if (memSeries.some((s) => s.values.some((v) => v !== null))) {
+    out.push({
+      file: 'memory.svg',
+      alt: 'Server memory per connection',
+      svg: barChart(
+        'Server memory per connection (KiB, lower is better)',
+        'KiB / connection',
+        memScen.map((s) => `${s} N=${pick(s, targets[0] ?? '')?.connections.opened ?? ''}`),
+        memSeries,
+      ),
+    });
+  }
+  const sweeps = ok.filter((r) => r.scenario === 'sweep' && r.phases.length > 0);
+  if (sweeps.length > 0) {
+    out.push({
+      file: 'sweep.svg',
+      alt: 'Sweep: delivered vs offered rate',
+      svg: lineChart(
+        'Sweep: deliveries/s as the publish rate rises',
+        'offered messages/s',
+        'deliveries/s',
+        sweeps.map((r) => ({
+          name: r.target,
+          points: r.phases.map((p) => [p.rate, p.deliveriesPerSec] as [number, number]),
+        })),
+      ),
+    });
+  }
+  return out;
+}
+
+const METHOD = `## How it is measured
+
+- Each scenario starts a fresh server as a child process (\`barrage serve\`, or a peer from
+  \`dist/bench/peers/\`), so its CPU (utime+stime from \`/proc/PID/stat\`) and resident memory
+  (\`VmRSS\` from \`/proc/PID/status\`) are its own. KiB/conn = (RSS with all clients joined -
+  RSS before) / connections.
+- Receivers are \`ws\` clients (permessage-deflate off) that join their rooms and wait for the
+  confirmation; publishers are separate connections sending \`{"t":<ms>,"s":seq,"p":id,"x":pad}\`
+  at a fixed total rate. A delivery is a line carrying \`"t":\`; latency = receive time - \`t\`
+  (same clock, one machine). Loss = 1 - received / (accepted publishes x room members).
+- "gen CPU%" is the load generator's own CPU; a phase whose busiest generator process is near a
+  full core is flagged CLIENT-BOUND: its throughput is the client's limit, not the server's.
+- Peers: **ws-hub** is a plain \`ws\` server written the way a typical Node developer writes one
+  (rooms as Sets, \`JSON.stringify\` per message per client); **socketio** is Socket.IO 4 with
+  \`io.to(room).emit('message', ...)\`, WebSocket transport only. The generator speaks Socket.IO's
+  wire format directly so every target costs the client the same.
+- Barrage runs with its default room policy for \`live:*\` rooms (50 ms merge window, lossy),
+  which trades up to one window of latency for far fewer frames; benches raise the publish rate
+  limit and connections-per-IP limit so the limits do not shape the numbers.
+- sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
+  limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
+
+/** The Markdown text of docs/benchmarks.md. */
+export function markdown(report: BenchReport, chartList: Chart[]): string {
+  const m = report.machine;
+  const parts = [
+    '# Benchmarks',
+    '',
+    'Generated by `barrage bench` (`npm run bench:docs`); do not edit by hand, run it again.',
+    '',
+    `- Date: ${report.startedAt} to ${report.finishedAt}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memMiB} MiB RAM, Linux ${m.kernel}, Node ${m.node}`,
+    `- Pinning: server ${report.pinning.serverCpus ? `taskset -c ${report.pinning.serverCpus}` : 'not pinned'}, load generator ${report.pinning.clientCpus ? `taskset -c ${report.pinning.clientCpus}` : 'not pinned'}`,
+    `- Command: \`${report.command}\``,
+    '',
+    '## Results',
+    '',
+    markdownTable(HEADERS, rows(report.runs)),
+    '',
+  ];
+  if (report.comparisons.length > 0) {
+    parts.push('## Barrage compared with the peers', '', 'Ratios above 1 favour Barrage.', '');
+    parts.push(markdownTable(COMPARISON_HEADERS, comparisonRows(report.comparisons)), '');
+  }
+  if (chartList.length > 0) {
+    parts.push('## Charts', '');
+    for (const c of chartList) parts.push(`![${c.alt}](bench/${c.file})`, '');
+  }
+  parts.push(METHOD, '', 'Raw numbers: [bench/latest.json](bench/latest.json).', '');
+  return parts.join('\n');
+}
+
+/** Writes benchmarks.md, bench/*.svg and bench/latest.json under `docsDir`; returns the .md path. */
+export function writeDocs(report: BenchReport, docsDir: string | null): string {
+  const dir = docsDir ?? join(repoRoot(), 'docs');
+  const chartDir = join(dir, 'bench');
+  mkdirSync(chartDir, { recursive: true });
+  const list = charts(report);
+  for (const c of list) writeFileSync(join(chartDir, c.file), `${c.svg}\n`);
+  writeFileSync(join(chartDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const path = join(dir, 'benchmarks.md');
+  writeFileSync(path, markdown(report, list));
+  return path;
+}

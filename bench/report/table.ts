@@ -1,0 +1,221 @@
+/**
+ * The report as text: one row per run and phase, then Barrage's ratios to each peer. Columns are
+ * fixed so diffs of two runs line up; "n/a" where a figure could not be measured.
+ */
+import type { PhaseResult, RunResult } from '../scenarios/types.js';
+
+/** The JSON report of a bench invocation. */
+export interface BenchReport {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: { cpu: string; cores: number; memMiB: number; kernel: string; node: string };
+  pinning: { serverCpus: string | null; clientCpus: string | null };
+  runs: RunResult[];
+  comparisons: Comparison[];
+}
+
+/** Barrage against one peer in one scenario (ratios > 1 favour Barrage). */
+export interface Comparison {
+  scenario: string;
+  peer: string;
+  /** Barrage deliveries per server CPU-second / the peer's. */
+  efficiency: number | null;
+  /** Peer p99 / Barrage p99. */
+  p99: number | null;
+  /** Peer KiB per connection / Barrage's. */
+  memory: number | null;
+  /** Sweep: Barrage's largest sustained delivery rate / the peer's. */
+  maxRate: number | null;
+  /** Barrage deliveries/s / the peer's. */
+  throughput: number | null;
+}
+
+const fmt = (x: number | null | undefined, digits = 0): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+
+/** Thousands as "12.3k", millions as "1.23M". */
+export function si(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return 'n/a';
+  if (Math.abs(x) >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (Math.abs(x) >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+/** The phase a run is summed up by: the only one, or a sweep's best passing step. */
+export function mainPhase(run: RunResult): PhaseResult | null {
+  if (run.phases.length === 0) return null;
+  if (run.best) return run.phases.find((p) => p.rate === run.best?.rate) ?? run.phases[0]!;
+  return run.phases[0]!;
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a === null || a === undefined || b === null || b === undefined || b === 0
+    ? null
+    : Math.round((a / b) * 100) / 100;
+
+/** Barrage's ratios to each peer, per scenario both ran. */
+export function compare(runs: RunResult[]): Comparison[] {
+  const out: Comparison[] = [];
+  for (const b of runs.filter((r) => r.kind === 'barrage' && !r.error)) {
+    for (const p of runs.filter(
+      (r) => r.kind !== 'barrage' && r.scenario === b.scenario && !r.error,
+    )) {
+      const bp = mainPhase(b);
+      const pp = mainPhase(p);
+      out.push({
+        scenario: b.scenario,
+        peer: p.target,
+        efficiency: ratio(bp?.deliveriesPerCpuSec, pp?.deliveriesPerCpuSec),
+        p99: ratio(pp?.latencyMs.p99, bp?.latencyMs.p99),
+        memory: ratio(p.memory.kibPerConn, b.memory.kibPerConn),
+        maxRate: ratio(b.best?.deliveriesPerSec, p.best?.deliveriesPerSec),
+        throughput: ratio(bp?.deliveriesPerSec, pp?.deliveriesPerSec),
+      });
+    }
+  }
+  return out;
+}
+
+/** Column headers of the main table. */
+export const HEADERS = [
+  'scenario',
+  'target',
+  'N',
+  'rooms',
+  'P/s',
+  'deliv/s',
+  'loss%',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+  'srv CPU%',
+  'deliv/CPU-s',
+  'RSS MiB',
+  'KiB/conn',
+  'gen CPU%',
+  'note',
+];
+
+/** The rows of the main table (a sweep shows each step). */
+export function rows(runs: RunResult[]): string[][] {
+  const out: string[][] = [];
+  for (const r of runs) {
+    const base = [r.scenario, r.target, String(r.connections.opened), roomsOf(r)];
+    const rss = r.memory.connectedKiB === null ? 'n/a' : fmt(r.memory.connectedKiB / 1024, 1);
+    if (r.phases.length === 0) {
+      const idle = r.idleCpuPct === null ? '' : `idle CPU ${fmt(r.idleCpuPct, 1)}%`;
+      out.push([
+        ...base,
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        fmt(r.idleCpuPct, 1),
+        '-',
+        rss,
+        fmt(r.memory.kibPerConn, 1),
+        '-',
+        r.error ? `error: ${r.error.slice(0, 60)}` : idle,
+      ]);
+      continue;
+    }
+    for (const p of r.phases) {
+      const notes: string[] = [];
+      if (p.clientBound) notes.push('CLIENT-BOUND');
+      if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
+      if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
+      const closes = Object.entries(p.closes)
+        .map(([c, n]) => `${n}x${c}`)
+        .join(' ');
+      if (closes) notes.push(`closed ${closes}`);
+      if (r.best && p.rate === r.best.rate) notes.push('BEST');
+      if (!p.ok) notes.push('FAIL');
+      if (r.connections.failed > 0) notes.push(`${r.connections.failed} conn failed`);
+      if (r.error) notes.push(`error: ${r.error.slice(0, 60)}`);
+      out.push([
+        ...base,
+        fmt(p.rate),
+        si(p.deliveriesPerSec),
+        fmt(p.lossPct, 2),
+        fmt(p.latencyMs.p50, 1),
+        fmt(p.latencyMs.p99, 1),
+        fmt(p.latencyMs.max, 1),
+        fmt(p.serverCpuPct, 0),
+        si(p.deliveriesPerCpuSec),
+        rss,
+        fmt(r.memory.kibPerConn, 1),
+        fmt(p.genCpuPct, 0),
+        notes.join(', '),
+      ]);
+    }
+  }
+  return out;
+}
+
+function roomsOf(r: RunResult): string {
+  if (r.scenario === 'push') return '-';
+  const s = r.scenario === 'sweep' ? r.params.sweepOf : r.scenario;
+  return s === 'hot-room' || s === 'cluster'
+    ? '1'
+    : String(Math.min(r.params.rooms, r.params.connections));
+}
+
+/** Rows of the comparison table. */
+export function comparisonRows(cs: Comparison[]): string[][] {
+  const x = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}x`);
+  return cs.map((c) => [
+    c.scenario,
+    c.peer,
+    x(c.throughput),
+    x(c.efficiency),
+    x(c.p99),
+    x(c.memory),
+    x(c.maxRate),
+  ]);
+}
+
+/** Headers of the comparison table. */
+export const COMPARISON_HEADERS = [
+  'scenario',
+  'vs peer',
+  'deliv/s',
+  'deliv per CPU-s',
+  'p99 (peer/barrage)',
+  'KiB/conn (peer/barrage)',
+  'max rate',
+];
+
+/** Pads columns into a plain-text table. */
+export function textTable(headers: string[], body: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** A Markdown table. */
+export function markdownTable(headers: string[], body: string[][]): string {
+  const esc = (c: string): string => c.replace(/\|/g, '\\|');
+  return [
+    `| ${headers.map(esc).join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...body.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** The whole text report: main table, then comparisons when there are any. */
+export function renderText(report: BenchReport): string {
+  const parts = [textTable(HEADERS, rows(report.runs))];
+  if (report.comparisons.length > 0) {
+    parts.push('', 'Barrage / peer (higher is better for Barrage):');
+    parts.push(textTable(COMPARISON_HEADERS, comparisonRows(report.comparisons)));
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,72 @@
+/**
+ * Who connects where: receivers, their rooms and users, for each scenario. Room names start with
+ * `live:` so Barrage applies its danmaku policy (merge window, lossy) to them.
+ */
+import { SignJWT } from 'jose';
+import type { ConnSpec } from '../loadgen/clients.js';
+import type { Target } from '../servers/targets.js';
+import type { RunParams } from './types.js';
+
+/** The rooms of a layout and the receivers. */
+export interface Layout {
+  rooms: string[];
+  receivers: ConnSpec[];
+  /** Push: the user ids of the receivers. */
+  users: string[];
+  /** Whether messages are published to rooms (false for idle and push). */
+  publishes: boolean;
+}
+
+/** Signs an HS256 JWT for `user`, valid for two hours. */
+export async function signToken(secret: string, user: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(user)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Builds the layout of a scenario against a target (receivers spread over its nodes). */
+export async function layoutOf(params: RunParams, target: Target): Promise<Layout> {
+  const n = params.connections;
+  const urls = target.wsUrls;
+  const scenario = params.scenario === 'sweep' ? params.sweepOf : params.scenario;
+  if (scenario === 'push') {
+    const users = Array.from({ length: n }, (_, i) => `u${i}`);
+    const receivers: ConnSpec[] = [];
+    for (let i = 0; i < n; i++) {
+      const user = users[i]!;
+      const conn: ConnSpec = { url: urls[i % urls.length]!, rooms: [], user };
+      if (target.kind === 'barrage') {
+        if (!target.jwtSecret) throw new Error('push against Barrage needs --jwt-secret');
+        conn.token = await signToken(target.jwtSecret, user);
+      }
+      receivers.push(conn);
+    }
+    return { rooms: [], receivers, users, publishes: false };
+  }
+  const hot = scenario === 'hot-room' || scenario === 'cluster';
+  const r = hot ? 1 : Math.max(1, Math.min(params.rooms, n));
+  const prefix = scenario === 'idle' ? 'live:idle-' : 'live:r';
+  const rooms = hot ? ['live:hot'] : Array.from({ length: r }, (_, i) => `${prefix}${i}`);
+  const receivers = Array.from({ length: n }, (_, i) => ({
+    url: urls[i % urls.length]!,
+    rooms: [rooms[i % rooms.length]!],
+  }));
+  return { rooms, receivers, users: [], publishes: scenario !== 'idle' };
+}
+
+/** The publishing connections (spread over the nodes, last node first so a cluster crosses). */
+export async function publisherConns(params: RunParams, target: Target): Promise<ConnSpec[]> {
+  const urls = target.wsUrls;
+  const out: ConnSpec[] = [];
+  for (let i = 0; i < Math.max(1, params.publishers); i++) {
+    const conn: ConnSpec = { url: urls[(urls.length - 1 + i) % urls.length]!, rooms: [] };
+    if (target.kind === 'barrage' && target.jwtSecret) {
+      conn.token = await signToken(target.jwtSecret, `publisher-${i}`);
+    }
+    out.push(conn);
+  }
+  return out;
+}

@@ -1,0 +1,257 @@
+/**
+ * Runs one scenario against one target: open the receivers, measure memory, then one publishing
+ * phase (a sweep: several, raising the rate until loss or p99 breaks), measuring deliveries,
+ * latency, server CPU (from /proc) and load-generator CPU for each.
+ */
+
+import { ClientPool } from '../loadgen/pool.js';
+import { type PublishResult, RoomPublishers, runPushes } from '../loadgen/publisher.js';
+import type { Progress } from '../report/progress.js';
+import type { Target } from '../servers/targets.js';
+import type { Histogram } from '../stats/histogram.js';
+import { totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
+import { type Layout, layoutOf, publisherConns } from './layout.js';
+import type { LatencyMs, PhaseResult, RunParams, RunResult } from './types.js';
+
+/** How the load generator itself is set up. */
+export interface GenOptions {
+  clientsProcs: number;
+  sourceIps: number;
+  connectConcurrency: number;
+  connectTimeoutMs: number;
+  /** Wait after the clients joined before reading the server's RSS (default 1000 ms). */
+  settleMs?: number;
+}
+
+/** Busiest-process CPU (% of a core) above which a phase is flagged client-bound. */
+export const CLIENT_BOUND_PCT = 85;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const mainCpu = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+};
+
+function latencyOf(h: Histogram): LatencyMs {
+  const ms = (us: number): number => Math.round(us) / 1000;
+  return {
+    p50: ms(h.quantile(0.5)),
+    p90: ms(h.quantile(0.9)),
+    p99: ms(h.quantile(0.99)),
+    max: ms(h.max),
+    mean: ms(h.mean()),
+  };
+}
+
+async function genCpu(pool: ClientPool): Promise<number[]> {
+  const snap = await pool.snapshot();
+  return pool.workerPids.length === 0 ? snap.cpuSeconds : [mainCpu(), ...snap.cpuSeconds];
+}
+
+/** Runs `params.scenario` against `target`; never throws (errors land in `error`). */
+export async function runScenario(
+  target: Target,
+  params: RunParams,
+  gen: GenOptions,
+  progress: Progress,
+): Promise<RunResult> {
+  const result: RunResult = {
+    target: target.name,
+    kind: target.kind,
+    scenario: params.scenario,
+    params,
+    connections: { requested: params.connections, opened: 0, failed: 0, errors: [], connectMs: 0 },
+    memory: { baselineKiB: null, connectedKiB: null, kibPerConn: null },
+    idleCpuPct: null,
+    phases: [],
+    best: null,
+    error: null,
+  };
+  const pool = new ClientPool(gen.clientsProcs);
+  let publishers: RoomPublishers | null = null;
+  const label = `${params.scenario} ${target.name}`;
+  try {
+    await sleep(300);
+    result.memory.baselineKiB = totalRssKiB(target.pids);
+    const layout = await layoutOf(params, target);
+    progress.update(0, `${label}: connecting ${layout.receivers.length}`);
+    const opened = await pool.open(
+      {
+        kind: target.kind,
+        sourceIps: gen.sourceIps,
+        concurrency: gen.connectConcurrency,
+        timeoutMs: gen.connectTimeoutMs,
+      },
+      layout.receivers,
+    );
+    Object.assign(result.connections, {
+      opened: opened.opened,
+      failed: opened.failed,
+      errors: opened.errors,
+      connectMs: opened.ms,
+    });
+    if (opened.opened === 0) throw new Error(`no connection opened: ${opened.errors.join('; ')}`);
+    await sleep(gen.settleMs ?? 1000);
+    result.memory.connectedKiB = totalRssKiB(target.pids);
+    if (result.memory.baselineKiB !== null && result.memory.connectedKiB !== null) {
+      const grown = result.memory.connectedKiB - result.memory.baselineKiB;
+      result.memory.kibPerConn = Math.round((grown / opened.opened) * 100) / 100;
+    }
+    if (params.scenario === 'idle') {
+      result.idleCpuPct = await measureIdle(target, params.durationMs, progress, label);
+      return result;
+    }
+    if (layout.publishes) {
+      publishers = new RoomPublishers(target.kind, layout.rooms, params.payloadBytes);
+      await publishers.open(
+        await publisherConns(params, target),
+        gen.sourceIps,
+        gen.connectTimeoutMs,
+      );
+    }
+    const rates = ratesOf(params);
+    for (let step = 0; step < rates.length; step++) {
+      const rate = rates[step]!;
+      const stepLabel =
+        rates.length > 1 ? `${label} step ${step + 1} P=${rate}` : `${label} P=${rate}`;
+      const phase = await runPhase(
+        target,
+        params,
+        layout,
+        opened.joined,
+        pool,
+        publishers,
+        rate,
+        progress,
+        stepLabel,
+      );
+      result.phases.push(phase);
+      if (params.scenario === 'sweep') {
+        if (!phase.ok || phase.behind > phase.published * 0.01) break;
+        if (!result.best || phase.deliveriesPerSec > result.best.deliveriesPerSec) {
+          result.best = { rate, deliveriesPerSec: phase.deliveriesPerSec };
+        }
+        await sleep(1000);
+      }
+    }
+  } catch (err) {
+    result.error = (err as Error).message;
+  } finally {
+    progress.clear();
+    publishers?.close();
+    await pool.close();
+  }
+  return result;
+}
+
+/** The offered rates of a run: one, or the sweep's geometric steps. */
+export function ratesOf(params: RunParams): number[] {
+  if (params.scenario !== 'sweep') return [params.rate];
+  const out: number[] = [];
+  let r = params.rate;
+  for (let i = 0; i < Math.max(1, params.sweepSteps); i++) {
+    out.push(Math.round(r));
+    r *= params.sweepFactor;
+  }
+  return out;
+}
+
+async function measureIdle(
+  target: Target,
+  durationMs: number,
+  progress: Progress,
+  label: string,
+): Promise<number | null> {
+  const cpu0 = totalCpuSeconds(target.pids);
+  const t0 = Date.now();
+  const end = t0 + durationMs;
+  while (Date.now() < end) {
+    progress.update((Date.now() - t0) / durationMs, `${label}: idle`);
+    await sleep(Math.min(200, Math.max(1, end - Date.now())));
+  }
+  const cpu1 = totalCpuSeconds(target.pids);
+  if (cpu0 === null || cpu1 === null) return null;
+  return Math.round(((cpu1 - cpu0) / ((Date.now() - t0) / 1000)) * 10000) / 100;
+}
+
+async function runPhase(
+  target: Target,
+  params: RunParams,
+  layout: Layout,
+  joined: Record<string, number>,
+  pool: ClientPool,
+  publishers: RoomPublishers | null,
+  rate: number,
+  progress: Progress,
+  label: string,
+): Promise<PhaseResult> {
+  const t0 = Date.now();
+  await pool.reset(t0);
+  const srv0 = totalCpuSeconds(target.pids);
+  const gen0 = await genCpu(pool);
+  const onTick = (elapsed: number, sent: number): void =>
+    progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
+  let pub: PublishResult;
+  if (publishers) pub = await publishers.run(rate, params.durationMs, onTick);
+  else {
+    pub = await runPushes({
+      httpUrl: target.httpUrl,
+      apiKey: target.apiKey,
+      users: layout.users,
+      rate,
+      durationMs: params.durationMs,
+      payloadBytes: params.payloadBytes,
+      maxInFlight: 64,
+      onTick,
+    });
+  }
+  const expected = publishers
+    ? layout.rooms.reduce(
+        (sum, room, i) =>
+          sum + ((pub.perRoom[i] ?? 0) - (pub.errorsPerRoom[i] ?? 0)) * (joined[room] ?? 0),
+        0,
+      )
+    : pub.delivered;
+  // Drain: wait until everything expected arrived, or arrivals stop, or the drain time is up.
+  const drainEnd = Date.now() + params.drainMs;
+  let snap = await pool.snapshot();
+  let last = -1;
+  let still = 0;
+  while (Date.now() < drainEnd && snap.received < expected && still < 4) {
+    progress.update(1, `${label}: draining ${snap.received}/${expected}`);
+    await sleep(250);
+    snap = await pool.snapshot();
+    still = snap.received === last ? still + 1 : 0;
+    last = snap.received;
+  }
+  const wallS = (Date.now() - t0) / 1000;
+  const srv1 = totalCpuSeconds(target.pids);
+  const gen1 = await genCpu(pool);
+  const genDelta = gen1.map((c, i) => c - (gen0[i] ?? 0));
+  const srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
+  const pubS = Math.max(0.001, pub.ms / 1000);
+  const latency = latencyOf(snap.latency);
+  const lossPct = expected > 0 ? Math.max(0, (1 - snap.received / expected) * 100) : 0;
+  const genMax = (Math.max(0, ...genDelta) / wallS) * 100;
+  const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+  return {
+    rate,
+    published: pub.sent,
+    publishErrors: pub.errors,
+    behind: pub.behind,
+    expected,
+    received: snap.received,
+    frames: snap.frames,
+    deliveriesPerSec: Math.round(snap.received / pubS),
+    lossPct: round(lossPct, 3),
+    latencyMs: latency,
+    serverCpuPct: srvCpu === null ? null : round((srvCpu / wallS) * 100),
+    deliveriesPerCpuSec: srvCpu === null || srvCpu <= 0 ? null : Math.round(snap.received / srvCpu),
+    genCpuPct: round((genDelta.reduce((a, b) => a + b, 0) / wallS) * 100),
+    genCpuMaxPct: round(genMax),
+    clientBound: genMax >= CLIENT_BOUND_PCT,
+    closes: snap.closes,
+    timeline: snap.timeline.slice(0, Math.ceil(params.durationMs / 1000)),
+    ok: lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,
+  };
+}

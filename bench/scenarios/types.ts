@@ -1,0 +1,98 @@
+/** Shapes shared by the scenarios, the runner and the reports. */
+
+/** The scenarios `barrage bench` runs. */
+export const SCENARIOS = ['idle', 'hot-room', 'many-rooms', 'push', 'cluster', 'sweep'] as const;
+/** One scenario name. */
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** Parameters of one scenario run. */
+export interface RunParams {
+  scenario: ScenarioName;
+  /** Receiving connections. */
+  connections: number;
+  /** Rooms the receivers are spread over (hot-room and push ignore it). */
+  rooms: number;
+  /** Messages per second, in total over all rooms (sweep: the first step). */
+  rate: number;
+  /** Publishing time per phase (idle: the measured idle time). */
+  durationMs: number;
+  /** Longest wait for in-flight deliveries after publishing stops. */
+  drainMs: number;
+  /** Publishing connections. */
+  publishers: number;
+  /** Approximate size of each message's data in bytes. */
+  payloadBytes: number;
+  /** Sweep: layout of the swept scenario. */
+  sweepOf: 'hot-room' | 'many-rooms';
+  /** Sweep: rate multiplier per step. */
+  sweepFactor: number;
+  /** Sweep: most steps. */
+  sweepSteps: number;
+  /** Loss (%) above which a phase fails (sweep stops). */
+  maxLossPct: number;
+  /** p99 latency (ms) above which a phase fails (sweep stops). */
+  maxP99Ms: number;
+}
+
+/** Latency percentiles in milliseconds. */
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** One publishing phase (a sweep has several). */
+export interface PhaseResult {
+  /** Offered messages/s. */
+  rate: number;
+  published: number;
+  publishErrors: number;
+  /** Messages due but not sent by the publisher (it could not keep up). */
+  behind: number;
+  expected: number;
+  received: number;
+  frames: number;
+  deliveriesPerSec: number;
+  lossPct: number;
+  latencyMs: LatencyMs;
+  /** Server CPU, % of one core (can exceed 100 with several processes). */
+  serverCpuPct: number | null;
+  deliveriesPerCpuSec: number | null;
+  /** Load-generator CPU, % of one core, summed over its processes. */
+  genCpuPct: number;
+  /** The busiest load-generator process, % of one core. */
+  genCpuMaxPct: number;
+  /** True when the generator was near a full core: the numbers may be the client's limit. */
+  clientBound: boolean;
+  /** Connections closed by the server during the phase, by code. */
+  closes: Record<string, number>;
+  /** Deliveries per second of the phase, second by second. */
+  timeline: number[];
+  /** Whether the phase met the loss and p99 limits. */
+  ok: boolean;
+}
+
+/** One scenario against one target. */
+export interface RunResult {
+  target: string;
+  kind: string;
+  scenario: ScenarioName;
+  params: RunParams;
+  connections: {
+    requested: number;
+    opened: number;
+    failed: number;
+    errors: string[];
+    connectMs: number;
+  };
+  memory: { baselineKiB: number | null; connectedKiB: number | null; kibPerConn: number | null };
+  /** Server CPU % with every connection open and nothing published (idle scenario). */
+  idleCpuPct: number | null;
+  phases: PhaseResult[];
+  /** Sweep: the largest sustained delivery rate and the offered rate that gave it. */
+  best: { rate: number; deliveriesPerSec: number } | null;
+  /** Why the run failed, when it did. */
+  error: string | null;
+}
