@@ -20,6 +20,8 @@ export interface HubOptions {
   policyFor(room: string): RoomPolicy;
   /** Called after each room frame is written: messages merged, sessions reached, ms waited. */
   onFlush?(room: Room, messages: number, sessions: number, waitedMs: number): void;
+  /** A windowed room's batch is flushed early once it holds this many bytes. @default 65536 */
+  maxBatchBytes?: number;
   /** Clock, ms. @default Date.now */
   now?: () => number;
 }
@@ -34,9 +36,11 @@ export class Hub {
   readonly sessions = new Set<Session>();
   readonly counters: HubCounters = { messagesOut: 0, framesOut: 0, droppedSlow: 0, closedSlow: 0 };
   private readonly now: () => number;
+  private readonly maxBatchBytes: number;
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
+    this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024;
   }
 
   /** Registers a connected session. */
@@ -140,7 +144,8 @@ export class Hub {
     if (room.pendingLines.length === 0) room.pendingSince = this.now();
     room.pendingLines.push(line);
     room.pendingOffsets.push(offset);
-    if (room.policy.mergeWindowMs <= 0) this.flush(room);
+    room.pendingBytes += line.length + 1;
+    if (room.policy.mergeWindowMs <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
     else if (room.timer === null) {
       room.timer = setTimeout(() => this.flush(room), room.policy.mergeWindowMs);
     }
@@ -157,6 +162,7 @@ export class Hub {
     const offsets = room.pendingOffsets;
     room.pendingLines = [];
     room.pendingOffsets = [];
+    room.pendingBytes = 0;
     const frame = mergeLines(lines);
     const lossy = room.policy.lossy;
     const now = this.now();

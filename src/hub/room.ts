@@ -24,6 +24,8 @@ export class Room {
   /** Lines of the batch being merged, with their offsets, oldest first. */
   pendingLines: Buffer[] = [];
   pendingOffsets: number[] = [];
+  /** Bytes of the pending batch, to flush early before a frame grows too large. */
+  pendingBytes = 0;
   /** When the oldest pending line arrived, ms. */
   pendingSince = 0;
   /** The flush timer of a merge window, when one is running. */

@@ -93,19 +93,22 @@ export class Session {
   }
 
   /**
-   * Offers a frame. Over the hard mark the session is closed with 4008 whatever the class; a
-   * lossy frame is skipped over the soft mark; a reliable one is queued up to the hard mark.
+   * Offers a frame. A lossy frame is skipped while the queue is over the soft mark (so lossy
+   * traffic alone never grows it past the soft mark plus one frame); a reliable frame that would
+   * take the queue over the hard mark closes the session with 4008 instead. A frame is always
+   * accepted into an empty queue, whatever its size.
    */
   send(frame: Buffer, lossy: boolean, now: number): SendResult {
     if (this.closed) return SendResult.Closed;
     const queued = this.transport.bufferedAmount;
-    if (queued + frame.length > this.limits.sendHardLimitBytes && queued > 0) {
+    if (lossy) {
+      if (queued > this.limits.sendSoftLimitBytes) {
+        this.dropped++;
+        return SendResult.Dropped;
+      }
+    } else if (queued > 0 && queued + frame.length > this.limits.sendHardLimitBytes) {
       this.close(4008, 'too slow');
       return SendResult.ClosedSlow;
-    }
-    if (lossy && queued > this.limits.sendSoftLimitBytes) {
-      this.dropped++;
-      return SendResult.Dropped;
     }
     this.transport.send(frame);
     this.lastSentAt = now;

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestClient } from '../support/client.js';
+import { rawExchange, upgradeRequest } from '../support/raw.js';
+import { startServer } from '../support/server.js';
+import { signToken, TEST_SECRET } from '../support/tokens.js';
+
+// Who may do what once a JWT secret is configured.
+describe('Authentication and permissions', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  const clients: TestClient[] = [];
+  const connect = async (query = '') => {
+    const c = await TestClient.connect(server.wsUrl + query);
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    server = await startServer({ jwtSecret: TEST_SECRET });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  it('lets anonymous clients join and read but not publish', async () => {
+    const c = await connect();
+    assert.equal((await c.request({ type: 'join', room: 'chat:open' })).type, 'joined');
+    const reply = await c.request({ type: 'publish', room: 'chat:open', data: 1 });
+    assert.equal(reply.code, 'unauthorized');
+  });
+
+  it('refuses an invalid ?token= at the handshake with 401', async () => {
+    const reply = await rawExchange(server.port, upgradeRequest({}, '/ws?token=garbage'));
+    assert.match(reply, /^HTTP\/1\.1 401/);
+    const expired = await signToken('eve', {}, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    assert.match(
+      await rawExchange(server.port, upgradeRequest({}, `/ws?token=${expired}`)),
+      /^HTTP\/1\.1 401/,
+    );
+  });
+
+  it('refuses expired, not-yet-valid and wrongly signed tokens in auth', async () => {
+    const bad = [
+      await signToken('eve', {}, { expiresIn: Math.floor(Date.now() / 1000) - 60 }),
+      await signToken('eve', {}, { notBefore: Math.floor(Date.now() / 1000) + 3600 }),
+      await signToken('eve', {}, { secret: 'another-secret-another-secret-0000' }),
+    ];
+    for (const token of bad) {
+      const c = await connect();
+      assert.equal((await c.request({ type: 'auth', token })).code, 'unauthorized');
+      assert.equal(await c.closed(), 4001);
+    }
+  });
+
+  it('applies the token room claims to join and publish', async () => {
+    const token = await signToken('frank', {
+      rooms: ['live:*', 'team:frank'],
+      publish: ['team:frank'],
+    });
+    const c = await connect(`?token=${token}`);
+    assert.equal((await c.request({ type: 'join', room: 'live:1' })).type, 'joined');
+    assert.equal((await c.request({ type: 'join', room: 'team:frank' })).type, 'joined');
+    assert.equal((await c.request({ type: 'join', room: 'team:other' })).code, 'forbidden');
+    assert.equal((await c.request({ type: 'publish', room: 'team:frank', data: 1 })).type, 'ok');
+    assert.equal((await c.request({ type: 'publish', room: 'live:1', data: 1 })).code, 'forbidden');
+  });
+
+  it('refuses to switch a connection to another user', async () => {
+    const c = await connect(`?token=${await signToken('gina')}`);
+    const reply = await c.request({ type: 'auth', token: await signToken('hank') });
+    assert.equal(reply.code, 'bad_request');
+    const same = await c.request({ type: 'auth', token: await signToken('gina') });
+    assert.equal(same.type, 'ok', 're-auth of the same user (token refresh) is fine');
+  });
+
+  it('closes a connection with 4001 when its token expires', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const c = await connect(`?token=${await signToken('ivy', {}, { expiresIn: exp })}`);
+    // The verifier tolerates 5 s of clock skew at auth, but the connection ends at exp itself.
+    assert.equal(await c.closed(6000), 4001);
+    assert.equal(c.closeReason, 'token expired');
+  });
+});
+
+describe('Required authentication', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+
+  before(async () => {
+    server = await startServer({ jwtSecret: TEST_SECRET, requireAuth: true, authTimeoutMs: 300 });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('closes a connection that does not authenticate in time with 4002', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    assert.equal(await c.closed(3000), 4002);
+  });
+
+  it('refuses joins before auth, and keeps an authenticated connection', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    assert.equal((await c.request({ type: 'join', room: 'r' })).code, 'unauthorized');
+    await c.request({ type: 'auth', token: await signToken('jane') });
+    assert.equal((await c.request({ type: 'join', room: 'r' })).type, 'joined');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(c.closeCode, null);
+    c.close();
+  });
+});

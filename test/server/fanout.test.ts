@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestClient } from '../support/client.js';
+import { api, startServer } from '../support/server.js';
+
+// The fan-out path: merge windows and one frame per batch.
+describe('Fan-out', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  const clients: TestClient[] = [];
+  const connect = async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    server = await startServer({
+      roomPolicies: ['live:*=100/lossy'],
+      publishRate: 1000,
+      publishBurst: 1000,
+    });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  it('merges the messages of a windowed room into fewer frames, same content, in order', async () => {
+    const viewers = await Promise.all([connect(), connect(), connect()]);
+    for (const v of viewers) await v.request({ type: 'join', room: 'live:merge' });
+    const poster = await connect();
+    for (let i = 0; i < 30; i++) poster.send({ type: 'publish', room: 'live:merge', data: { i } });
+    for (const v of viewers) {
+      await v.next((m) => m.type === 'message' && (m.data as { i: number }).i === 29);
+      const messages = v.all('message');
+      assert.deepEqual(
+        messages.map((m) => (m.data as { i: number }).i),
+        Array.from({ length: 30 }, (_, i) => i),
+      );
+      const frames = v.frames.filter((f) => f.includes('"type":"message"'));
+      assert.ok(frames.length < 10, `expected merged frames, got ${frames.length}`);
+      assert.ok(frames.some((f) => f.split('\n').length > 1));
+    }
+  });
+
+  it('sends each message of an unwindowed room in its own frame at once', async () => {
+    const v = await connect();
+    await v.request({ type: 'join', room: 'chat:instant' });
+    for (let i = 0; i < 5; i++)
+      await api(server, 'POST', '/api/publish', { room: 'chat:instant', data: i });
+    await v.next((m) => m.type === 'message' && m.data === 4);
+    const frames = v.frames.filter((f) => f.includes('"type":"message"'));
+    assert.equal(frames.length, 5);
+  });
+
+  it('counts frames and deliveries in stats and metrics', async () => {
+    const stats = await api(server, 'GET', '/api/stats');
+    const node = (stats.body.nodes as { messagesOut: number; framesOut: number }[])[0]!;
+    assert.ok(node.messagesOut >= 95);
+    assert.ok(node.framesOut < node.messagesOut, 'merged frames carry several messages');
+    const res = await fetch(`${server.url}/metrics`);
+    const text = await res.text();
+    assert.match(text, /barrage_messages_out_total\{[^}]*\} \d+/);
+    assert.match(text, /barrage_fanout_latency_seconds_bucket/);
+    assert.match(text, /barrage_drops_total\{[^}]*reason="slow"/);
+  });
+});

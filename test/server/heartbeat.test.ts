@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { TestClient } from '../support/client.js';
+import { startServer, waitFor } from '../support/server.js';
+
+// Liveness both ways: the server pings a quiet connection and drops a silent one.
+describe('Heartbeat', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+
+  before(async () => {
+    server = await startServer({ heartbeatMs: 200 });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('announces the heartbeat in welcome and pings after that much quiet', async () => {
+    const c = await TestClient.connect(server.wsUrl);
+    assert.equal(c.lines[0]!.heartbeat, 200);
+    await c.next((m) => m.type === 'ping', 1000);
+    // TestClient answers pings with pong: it stays connected across many intervals.
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(c.closeCode, null);
+    assert.ok(c.all('ping').length >= 2);
+    c.close();
+  });
+
+  it('terminates a connection it has heard nothing from for two intervals', async () => {
+    const silent = new WebSocket(server.wsUrl, { autoPong: false });
+    let closed = false;
+    silent.on('close', () => {
+      closed = true;
+    });
+    silent.on('error', () => {});
+    // Never answers the app-level ping (and ws is told not to answer protocol pings either).
+    await waitFor(() => closed, 'the silent connection to be dropped', 3000);
+    assert.ok(closed);
+  });
+});

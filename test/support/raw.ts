@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+
+/** Sends raw bytes to the server and resolves with everything it answers until it closes. */
+export function rawExchange(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 3000,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(request);
+  });
+}
+
+/** An upgrade request's text with overridable headers (null removes one). */
+export function upgradeRequest(
+  overrides: Record<string, string | null> = {},
+  path = '/ws',
+  version = '1.1',
+): string {
+  const headers: Record<string, string | null> = {
+    Host: '127.0.0.1',
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+    'Sec-WebSocket-Version': '13',
+    ...overrides,
+  };
+  const lines = Object.entries(headers)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}: ${v}`);
+  return `GET ${path} HTTP/${version}\r\n${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * Opens a WebSocket by hand and then never reads from it: the kernel buffers fill and the
+ * server's send queue for it grows. Resolves once the upgrade was answered.
+ */
+export function stalledClient(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    socket.once('error', reject);
+    socket.once('data', (d) => {
+      if (!d.toString('latin1').startsWith('HTTP/1.1 101')) reject(new Error('upgrade refused'));
+      socket.pause();
+      resolve(socket);
+    });
+    socket.write(upgradeRequest());
+  });
+}
+
+/** A masked client frame with the given opcode and payload (RFC 6455 section 5.2). */
+export function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  const mask = randomBytes(4);
+  const len = payload.length;
+  const head = len < 126 ? Buffer.alloc(2) : len < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  head[0] = (fin ? 0x80 : 0) | opcode;
+  if (len < 126) head[1] = 0x80 | len;
+  else if (len < 65536) {
+    head[1] = 0x80 | 126;
+    head.writeUInt16BE(len, 2);
+  } else {
+    head[1] = 0x80 | 127;
+    head.writeBigUInt64BE(BigInt(len), 2);
+  }
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i++) body[i] = body[i]! ^ mask[i % 4]!;
+  return Buffer.concat([head, mask, body]);
+}
