@@ -10,7 +10,7 @@ import { createRedisBroker, type RedisBrokerOptions } from '../../src/broker/red
 import { RedisKeys } from '../../src/broker/redis/keys.js';
 import { type Broker, BrokerUnavailableError } from '../../src/broker/types.js';
 import { eventually, partsOf, Recorder, roomName } from '../contract/broker-contract.js';
-import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import { freePort, type RedisProcess, startRedis } from '../support/redis-server.js';
 
 let redis: RedisProcess;
 let admin: Redis;
@@ -205,6 +205,47 @@ describe('redis broker faults', () => {
         [1, 1],
       );
     } finally {
+      await close();
+    }
+  });
+
+  it('does not start without Redis, and fails quickly', async () => {
+    const broker = createRedisBroker({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      nodeId: 'lonely',
+      historySize: 10,
+      historyTtlMs: 1000,
+      connectTimeoutMs: 1000,
+    });
+    const t0 = Date.now();
+    await assert.rejects(broker.start(new Recorder()), BrokerUnavailableError);
+    assert.ok(Date.now() - t0 < 2500, `start took ${Date.now() - t0} ms to fail`);
+    assert.equal(broker.health().ok, false);
+    await broker.close();
+  });
+
+  it('times out commands against a hung Redis and reports it in health', async () => {
+    const { a, close } = await pair({ commandTimeoutMs: 300 });
+    const pid = redis.pid!;
+    try {
+      const room = roomName();
+      await a.publish({ room, parts: partsOf(room, 0), ts: Date.now() });
+      process.kill(pid, 'SIGSTOP');
+      const t0 = Date.now();
+      await assert.rejects(
+        a.publish({ room, parts: partsOf(room, 1), ts: Date.now() }),
+        BrokerUnavailableError,
+      );
+      assert.ok(Date.now() - t0 < 1500, `publish took ${Date.now() - t0} ms to fail`);
+      assert.equal(a.health().ok, false);
+      assert.match(a.health().detail ?? '', /timed out/i);
+      process.kill(pid, 'SIGCONT');
+      await eventually('health back after SIGCONT', () => a.health().ok, 5000);
+      const r = await a.publish({ room, parts: partsOf(room, 2), ts: Date.now() });
+      // The timed-out publish may or may not have run; it was never acknowledged nor resent.
+      assert.ok(r.offset === 2 || r.offset === 3, `offset ${r.offset}`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
       await close();
     }
   });

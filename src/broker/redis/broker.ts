@@ -51,8 +51,8 @@ type ChannelRef =
   | { kind: 'all' }
   | { kind: 'reply' };
 
-/** How often wanted-but-not-held subscriptions are retried, ms. */
-const REPAIR_EVERY_MS = 1000;
+/** How often Redis is pinged and wanted-but-not-held subscriptions are retried, ms. */
+const HEARTBEAT_MS = 1000;
 
 function unavailable(err: unknown): BrokerUnavailableError {
   if (err instanceof BrokerUnavailableError) return err;
@@ -78,6 +78,8 @@ export class RedisBroker implements Broker {
   private handler: BrokerHandler | null = null;
   private repairTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Why the last Redis call failed; null once one succeeded again. */
+  private failure: string | null = null;
 
   constructor(options: RedisBrokerOptions) {
     this.options = resolveRedisOptions(options);
@@ -137,15 +139,15 @@ export class RedisBroker implements Broker {
       await this.link.close();
       throw unavailable(err);
     }
-    this.repairTimer = setInterval(() => this.repair(), REPAIR_EVERY_MS);
+    this.repairTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     this.repairTimer.unref();
   }
 
   async publish(input: PublishInput): Promise<PublishResult> {
     const o = this.options;
     const room = input.room;
-    try {
-      const reply = (await this.publishScript.run(
+    const reply = (await this.call(() =>
+      this.publishScript.run(
         this.cmd,
         [this.keys.roomMeta(room), this.keys.roomStream(room)],
         [
@@ -159,11 +161,9 @@ export class RedisBroker implements Broker {
           this.keys.roomChannel(room),
           this.link.publishCommand,
         ],
-      )) as [number, string];
-      return { offset: Number(reply[0]), epoch: String(reply[1]) };
-    } catch (err) {
-      throw unavailable(err);
-    }
+      ),
+    )) as [number, string];
+    return { offset: Number(reply[0]), epoch: String(reply[1]) };
   }
 
   async history(request: HistoryRequest): Promise<HistoryResult> {
@@ -179,9 +179,8 @@ export class RedisBroker implements Broker {
     const channel = this.keys.roomChannel(request.room);
     const held = this.subs.holds(channel);
     const epochBefore = this.subs.epoch;
-    let reply: [Buffer, number, number, ...Buffer[]];
-    try {
-      reply = (await this.historyScript.run(
+    const reply = (await this.call(() =>
+      this.historyScript.run(
         this.cmd,
         [this.keys.roomMeta(request.room), this.keys.roomStream(request.room)],
         [
@@ -193,10 +192,8 @@ export class RedisBroker implements Broker {
           Date.now() - o.historyTtlMs,
         ],
         true,
-      )) as [Buffer, number, number, ...Buffer[]];
-    } catch (err) {
-      throw unavailable(err);
-    }
+      ),
+    )) as [Buffer, number, number, ...Buffer[]];
     const result: HistoryResult = {
       epoch: reply[0].toString(),
       offset: Number(reply[1]),
@@ -238,34 +235,32 @@ export class RedisBroker implements Broker {
       target.kind === 'user' ? this.keys.userChannel(target.userId) : this.keys.allChannel;
     let receivers: number;
     try {
-      receivers = await this.link.publish(channel, encodePush(header, line));
+      receivers = await this.call(() => this.link.publish(channel, encodePush(header, line)));
     } catch (err) {
       this.pushes.cancel(id);
-      throw unavailable(err);
+      throw err;
     }
     return await this.pushes.wait(id, receivers);
   }
 
   async reportOnline(counts: ReadonlyMap<string, number>): Promise<void> {
-    try {
-      await this.presence.report(counts);
-    } catch (err) {
-      throw unavailable(err);
-    }
+    await this.call(() => this.presence.report(counts));
   }
 
   async remoteOnline(rooms: readonly string[]): Promise<Map<string, number>> {
-    try {
-      return await this.presence.remote(rooms);
-    } catch (err) {
-      throw unavailable(err);
-    }
+    return await this.call(() => this.presence.remote(rooms));
   }
 
+  /**
+   * Not ok while a connection is down, or while the last Redis call failed (a hung Redis keeps
+   * its TCP connection; a PING every second notices it within the command timeout).
+   */
   health(): BrokerHealth {
     if (this.closed) return { ok: false, detail: 'closed' };
     if (!this.handler) return { ok: false, detail: 'not started' };
-    return this.link.health();
+    const link = this.link.health();
+    if (!link.ok || this.failure === null) return link;
+    return { ok: false, detail: this.failure };
   }
 
   async close(): Promise<void> {
@@ -278,6 +273,25 @@ export class RedisBroker implements Broker {
     await this.presence.clear().catch(() => {});
     this.handler = null;
     await this.link.close();
+  }
+
+  /** Runs a Redis call, records its outcome for health(), and maps failures to unavailable. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const value = await fn();
+      this.failure = null;
+      return value;
+    } catch (err) {
+      const e = unavailable(err);
+      this.failure = e.message;
+      throw e;
+    }
+  }
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    this.call(() => this.link.ping()).catch(() => {});
+    this.repair();
   }
 
   private newEpoch(): string {

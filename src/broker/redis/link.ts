@@ -41,6 +41,8 @@ export interface RedisLink {
   unsubscribe(channels: readonly string[]): Promise<void>;
   /** Publishes; resolves with the number of subscribers (nodes) that received it. */
   publish(channel: string, payload: Buffer | string): Promise<number>;
+  /** PINGs the command connection (and the subscriber, where it is ours). */
+  ping(): Promise<void>;
   health(): BrokerHealth;
   close(): Promise<void>;
 }
@@ -135,6 +137,10 @@ class StandaloneLink implements RedisLink {
     return await this.cmd.publish(channel, payload);
   }
 
+  async ping(): Promise<void> {
+    await Promise.all([this.cmd.ping(), this.sub.ping()]);
+  }
+
   health(): BrokerHealth {
     if (this.cmd.status !== 'ready') return { ok: false, detail: `redis: ${this.cmd.status}` };
     if (this.sub.status !== 'ready') {
@@ -197,6 +203,10 @@ class ClusterLink implements RedisLink {
   async publish(channel: string, payload: Buffer | string): Promise<number> {
     // A sharded channel lives on one shard: the count is every node subscribed to it.
     return Number(await this.cmd.spublish(channel, payload));
+  }
+
+  async ping(): Promise<void> {
+    await this.cmd.ping();
   }
 
   health(): BrokerHealth {
