@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import WebSocket from 'ws';
+import { type BarrageClient, connect } from '../../client/index.js';
+import type { BarrageServer } from '../../src/server/index.js';
+import { ensureSdkBuilt, launchBrowser, screenshot, watchErrors } from './support/browser.js';
+import { startServer, wsUrl } from './support/server.js';
+
+const API_KEY = 'dashboard-test-key';
+
+describe('dashboard in Chromium', () => {
+  let server: BarrageServer;
+  let browser: Browser;
+  const clients: BarrageClient[] = [];
+  let traffic: ReturnType<typeof setInterval> | undefined;
+
+  before(async () => {
+    ensureSdkBuilt();
+    server = await startServer({ apiKey: API_KEY, publishRate: 1000, publishBurst: 1000 });
+    browser = await launchBrowser();
+    // Real traffic: three viewers in two rooms and a publisher at ~50 messages a second.
+    for (let i = 0; i < 4; i++) clients.push(await connect(wsUrl(server), { WebSocket }));
+    await clients[0]!.join('live:dash');
+    await clients[1]!.join('live:dash');
+    await clients[2]!.join('chat:dash');
+    let n = 0;
+    traffic = setInterval(() => {
+      const room = n % 4 === 0 ? 'chat:dash' : 'live:dash';
+      for (let i = 0; i < 5; i++) clients[3]!.publish(room, { text: `m${n++}` }).catch(() => {});
+    }, 100);
+  });
+  after(async () => {
+    clearInterval(traffic);
+    for (const c of clients) c.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('asks for the API key, then charts non-zero traffic per node', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector('#key-form:not([hidden])', { timeout: 5000 });
+    assert.equal(await page.textContent('#poll'), 'API key needed');
+
+    await page.fill('#key', API_KEY);
+    await page.press('#key', 'Enter');
+    await page.waitForFunction(() => Number(document.body.dataset.polls) >= 4, null, {
+      timeout: 10_000,
+    });
+    assert.equal(await page.isHidden('#key-form'), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('barrage.apiKey')), API_KEY);
+
+    const last = (id: string) =>
+      page.evaluate(
+        (sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.last),
+        `#chart-${id}`,
+      );
+    const max = (id: string) =>
+      page.evaluate(
+        (sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.max),
+        `#chart-${id}`,
+      );
+    assert.ok((await last('connections')) >= 4, 'connections');
+    assert.ok((await max('messages-in')) > 10, 'messages in / s');
+    assert.ok((await max('messages-out')) > 10, 'messages out / s');
+    assert.ok((await max('frames-out')) > 0, 'frames out / s');
+    assert.ok((await page.locator('#chart-event-loop').getAttribute('data-max')) !== null);
+    // Every chart drew a line for the node.
+    const lines = await page.locator('.chart polyline').count();
+    assert.ok(lines >= 6, `${lines} lines drawn`);
+    // Top rooms: the busy rooms are listed for the node, with their members.
+    const rooms = await page.textContent('#rooms');
+    assert.match(rooms ?? '', /live:dash/);
+    assert.match(rooms ?? '', /chat:dash/);
+    assert.match((await page.textContent('#nodes-info')) ?? '', /1 node/);
+
+    await screenshot(page, 'dashboard');
+    assert.deepEqual(
+      errors.filter((e) => !e.includes('401')),
+      [],
+    );
+    await page.close();
+  });
+});

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { type BarrageClient, connect } from '../../client/index.js';
+import type { BarrageServer } from '../../src/server/index.js';
+import { ensureSdkBuilt, launchBrowser, screenshot, watchErrors } from './support/browser.js';
+import { startServer, wsUrl } from './support/server.js';
+
+const ROOM = 'live:lobby';
+
+/** Reads the demo page's state through the objects it exposes on `window.barrageDemo`. */
+function demoState(page: Page) {
+  return page.evaluate(() => {
+    // biome-ignore lint/suspicious/noExplicitAny: the page's own debugging handle
+    const d = (window as any).barrageDemo; // any: plain-JS page object
+    return {
+      status: document.getElementById('status')?.dataset.state ?? '',
+      online: Number(document.getElementById('online')?.textContent),
+      reconnects: d.state.reconnects as number,
+      longTasks: d.state.longTasks as number,
+      stats: { ...d.stage.stats } as Record<string, number>,
+      // Each flying comment's lane (its y) and its span on the x axis.
+      spans: d.stage.active.map((a: { x: number; w: number; y: number }) => [a.y, a.x, a.x + a.w]),
+    };
+  });
+}
+
+/** Comments in one lane never overlap: sorted by x, each starts after the previous ends. */
+function overlaps(spans: number[][]): number {
+  const byLane = new Map<number, number[][]>();
+  for (const s of spans) byLane.set(s[0]!, [...(byLane.get(s[0]!) ?? []), s]);
+  let bad = 0;
+  for (const lane of byLane.values()) {
+    lane.sort((a, b) => a[1]! - b[1]!);
+    for (let i = 1; i < lane.length; i++) if (lane[i]![1]! < lane[i - 1]![2]! - 0.5) bad++;
+  }
+  return bad;
+}
+
+describe('demo page in Chromium', () => {
+  let server: BarrageServer;
+  let browser: Browser;
+  let port = 0;
+  const nodeClients: BarrageClient[] = [];
+  const options = { presenceIntervalMs: 200 };
+
+  before(async () => {
+    ensureSdkBuilt();
+    server = await startServer(options);
+    port = server.port;
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const c of nodeClients) c.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  const openDemo = async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'open');
+    return { page, errors };
+  };
+
+  it('connects and shows the room with its online count', async () => {
+    const { page, errors } = await openDemo();
+    const s = await demoState(page);
+    assert.equal(s.status, 'open');
+    assert.equal(s.online, 1);
+    assert.equal(await page.inputValue('#room'), ROOM);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('flies a comment posted in one page across another page', async () => {
+    const a = await openDemo();
+    const b = await openDemo();
+    const text = `hello from A ${Date.now()}`;
+    await a.page.fill('#text', text);
+    await a.page.press('#text', 'Enter');
+    const xOf = () =>
+      b.page.evaluate((t) => {
+        // biome-ignore lint/suspicious/noExplicitAny: the page's own debugging handle
+        const d = (window as any).barrageDemo; // any: plain-JS page object
+        return d.stage.active.find((c: { text: string }) => c.text === t)?.x as number | undefined;
+      }, text);
+    await b.page.waitForFunction(
+      (t) => Array.from(document.querySelectorAll('.dm')).some((e) => e.textContent === t),
+      text,
+      { timeout: 5000 },
+    );
+    const x1 = await xOf();
+    await b.page.waitForTimeout(500);
+    const x2 = await xOf();
+    assert.ok(x1 !== undefined && x2 !== undefined, 'the comment is on the stage');
+    assert.ok(x2 < x1 - 20, `it moves left: ${x1} -> ${x2}`);
+    // The sender sees its own comment, outlined.
+    await a.page.waitForSelector('.dm.mine', { timeout: 5000 });
+    await screenshot(b.page, 'demo-comment');
+    assert.deepEqual([...a.errors, ...b.errors], []);
+    await a.page.close();
+    await b.page.close();
+  });
+
+  it('updates the online count as pages open and close', async () => {
+    const a = await openDemo();
+    const b = await openDemo();
+    await a.page.waitForFunction(() => document.getElementById('online')?.textContent === '2');
+    const c = await openDemo();
+    await a.page.waitForFunction(() => document.getElementById('online')?.textContent === '3');
+    await c.page.close();
+    await b.page.close();
+    await a.page.waitForFunction(() => document.getElementById('online')?.textContent === '1');
+    assert.equal((await demoState(a.page)).online, 1);
+    await a.page.close();
+  });
+
+  it('stays smooth under a 200 comments/s flood, without overlaps in a lane', async () => {
+    const { page, errors } = await openDemo();
+    const before = await demoState(page);
+    await page.selectOption('#flood-rate', '200');
+    await page.click('#flood');
+    let worst = 0;
+    let minFps = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 8; i++) {
+      await page.waitForTimeout(500);
+      const s = await demoState(page);
+      worst = Math.max(worst, overlaps(s.spans));
+      if (i >= 2) minFps = Math.min(minFps, s.stats.fps!);
+      assert.ok(s.stats.onScreen! <= 300, 'the on-screen cap holds');
+    }
+    const after = await demoState(page);
+    await screenshot(page, 'demo-flood');
+    const received = after.stats.received! - before.stats.received!;
+    assert.ok(received >= 300, `received ${received} comments`);
+    assert.ok(after.stats.sampled! > 0, 'a flood is sampled, not queued without end');
+    assert.equal(worst, 0, 'no two comments overlap in a lane');
+    assert.ok(minFps >= 20, `fps stayed at ${minFps} or more`);
+    const longTasks = after.longTasks - before.longTasks;
+    assert.ok(longTasks <= 5, `${longTasks} long tasks`);
+    await page.waitForFunction(() =>
+      /\d+ sent/.test(document.getElementById('flood-status')?.textContent ?? ''),
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('recovers after the server restarts', async () => {
+    const { page } = await openDemo();
+    await server.close();
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state !== 'open');
+    server = await startServer({ ...options, port });
+    await page.waitForFunction(
+      () => document.getElementById('status')?.dataset.state === 'open',
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
+    const publisher = await connect(wsUrl(server), { WebSocket });
+    nodeClients.push(publisher);
+    const text = `after restart ${Date.now()}`;
+    // The page rejoins right after it reconnects; publish until it has shown the comment.
+    let shown = false;
+    for (let i = 0; i < 20 && !shown; i++) {
+      await publisher.publish(ROOM, { text, color: '#ffd740' });
+      shown = await page
+        .waitForFunction(
+          (t) => Array.from(document.querySelectorAll('.dm')).some((e) => e.textContent === t),
+          text,
+          { timeout: 500 },
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+    }
+    assert.ok(shown, 'a comment published after the restart reached the page');
+    const s = await demoState(page);
+    assert.equal(s.status, 'open');
+    assert.ok(s.reconnects >= 1);
+    await page.close();
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Browser test support: real Chromium through playwright-core, the compiled SDK the server serves
+ * at /sdk/, and a folder for screenshots.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/** The repository root. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** Where tests save screenshots (gitignored). */
+export const ARTIFACTS = join(ROOT, 'test-results');
+
+/** Launches headless Chromium from /usr/bin/chromium with the flags CI needs. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * Makes sure dist/client/ holds the SDK compiled from the current client/ sources (the server
+ * serves it at /sdk/). `npm test` builds first; when run alone, a stale SDK is compiled here
+ * with the project's tsc (client files only, so it takes a couple of seconds).
+ */
+export function ensureSdkBuilt(): void {
+  const src = join(ROOT, 'client');
+  const sources = readdirSync(src).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  const built = join(ROOT, 'dist', 'client', 'index.js');
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const stale = sources.some((f) => {
+    const out = join(ROOT, 'dist', 'client', f.replace(/\.ts$/, '.js'));
+    return !existsSync(out) || statSync(join(src, f)).mtimeMs > statSync(out).mtimeMs;
+  });
+  if (builtAt > 0 && !stale) return;
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const flags = ['--outDir', join(ROOT, 'dist', 'client'), '--rootDir', src];
+  const options = '--module NodeNext --moduleResolution NodeNext --target ES2022 --lib ES2023,DOM';
+  execFileSync(
+    process.execPath,
+    [
+      tsc,
+      ...sources.map((f) => join(src, f)),
+      ...flags,
+      ...options.split(' '),
+      '--declaration',
+      '--sourceMap',
+      '--strict',
+      '--skipLibCheck',
+      '--types',
+      'node',
+    ],
+    { stdio: 'inherit', timeout: 60_000 },
+  );
+}
+
+/** Saves a screenshot of `page` as test-results/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Collects page errors and console errors, so a test can assert there were none. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  return errors;
+}
