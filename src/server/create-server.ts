@@ -200,6 +200,24 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   };
 }
 
+/**
+ * The embedded broker unless Redis is configured. The Redis engine is loaded only then, so a
+ * single node never loads ioredis.
+ */
+async function pickBroker(config: ServerConfig, nodeId: string): Promise<Broker> {
+  const history = { historySize: config.historySize, historyTtlMs: config.historyTtlMs };
+  if (!config.redisUrl && config.redisCluster.length === 0) return new MemoryBroker(history);
+  const { createRedisBroker } = await import('../broker/redis/index.js');
+  return createRedisBroker({
+    ...history,
+    url: config.redisUrl || undefined,
+    cluster: config.redisCluster.length > 0 ? [...config.redisCluster] : undefined,
+    prefix: config.redisPrefix,
+    nodeId,
+    presenceTtlMs: 3 * config.presenceIntervalMs + 1000,
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
