@@ -1,6 +1,8 @@
-import { flagsHelp, readConfigFile, resolveConfig } from '../config/index.js';
+import cluster from 'node:cluster';
+import { flagsHelp, readConfigFile, resolveConfig, workerCount } from '../config/index.js';
 import { createServer } from '../server/index.js';
 import { parseFlags, serverFlagOptions, serverOptionsFromFlags } from './args.js';
+import { superviseWorkers, workerIndex } from './workers.js';
 
 /** `barrage serve --help`. */
 export const SERVE_HELP = `Usage: barrage serve [flags]
@@ -27,10 +29,14 @@ export async function serve(argv: string[]): Promise<number> {
   }
   const file = typeof values.config === 'string' ? readConfigFile(values.config) : undefined;
   const config = resolveConfig({ file, env: process.env, flags: serverOptionsFromFlags(values) });
-  const server = await createServer({ ...config });
+  const workers = workerCount(config.workers);
+  if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, config.shutdownTimeoutMs);
+  const index = workerIndex();
+  const nodeId = index === null || !config.nodeId ? config.nodeId : `${config.nodeId}-w${index}`;
+  const server = await createServer({ ...config, nodeId });
   await server.listen();
   return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
+    const stop = () => {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       const force = setTimeout(() => {
@@ -41,12 +47,12 @@ export async function serve(argv: string[]): Promise<number> {
       }, config.shutdownTimeoutMs);
       force.unref();
       server.close().then(
-        () => resolve(signal === 'SIGINT' ? 0 : 0),
+        () => resolve(0),
         () => resolve(1),
       );
     };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop();
+    const onInt = () => stop();
     process.once('SIGTERM', onTerm);
     process.once('SIGINT', onInt);
   });

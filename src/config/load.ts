@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { BarrageError } from '../errors.js';
 import {
   envOf,
@@ -138,6 +139,24 @@ function checkRelations(config: ServerConfig): void {
   if (config.redisUrl && config.redisCluster.length > 0) {
     throw configError('set redisUrl or redisCluster, not both');
   }
+  const workers = workerCount(config.workers);
+  if (workers > 1 && !config.redisUrl && config.redisCluster.length === 0) {
+    throw configError(
+      `workers: ${workers} processes need a broker between them; add --redis-url (or --redis-cluster), or run --workers 1 on the embedded broker`,
+    );
+  }
+}
+
+/** The number of worker processes `workers` asks for (`auto`: one per core). */
+export function workerCount(workers: string): number {
+  if (workers === 'auto') return Math.max(1, availableParallelism());
+  const n = Number(workers);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw configError(
+      `workers: expected a number from 1 to 256 or auto, got ${JSON.stringify(workers)}`,
+    );
+  }
+  return n;
 }
 
 /** One parsed room policy. */

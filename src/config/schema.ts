@@ -256,6 +256,12 @@ export const OPTIONS = {
     group: 'Cluster',
     help: 'This node id (default: host name, pid and a random suffix)',
   },
+  workers: {
+    type: 'string',
+    default: '1',
+    group: 'Cluster',
+    help: 'Node processes on this machine sharing the port: a number, or auto for one per core; more than 1 needs Redis',
+  },
   logLevel: {
     type: 'enum',
     default: 'info',

@@ -83,9 +83,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   if (!config.apiKey)
     log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');
 
-  const broker =
-    givenBroker ??
-    new MemoryBroker({ historySize: config.historySize, historyTtlMs: config.historyTtlMs });
+  const broker = givenBroker ?? (await pickBroker(config, nodeId));
   let node: Node | null = null;
   const metrics = new PrometheusMetrics(() => counterSnapshot(node!), { node: nodeId });
   node = new Node(
