@@ -316,16 +316,26 @@ export function brokerContract(name: string, makeBrokers: () => Promise<BrokerSe
       await Promise.all([b!.subscribeRoom(room), b!.unsubscribeRoom(room), b!.subscribeRoom(room)]);
       await b!.publish({ room, parts: partsOf(room, 0), ts: Date.now() });
       await eventually('delivery after raced subscribe', () => rec!.of(room).length === 1);
+      // Unsubscribe still in flight when the subscribe comes: the subscribe wins.
+      await Promise.all([b!.unsubscribeRoom(room), b!.subscribeRoom(room)]);
+      await b!.publish({ room, parts: partsOf(room, 1), ts: Date.now() });
+      await eventually(
+        'delivery after unsubscribe then subscribe',
+        () => rec!.of(room).length === 2,
+      );
+      // Subscribe still in flight when the unsubscribe comes: the unsubscribe wins.
+      await b!.unsubscribeRoom(room);
+      await Promise.all([b!.subscribeRoom(room), b!.unsubscribeRoom(room)]);
       await Promise.all([
         b!.unsubscribeRoom(room),
         b!.subscribeRoom(room),
         b!.unsubscribeRoom(room),
       ]);
-      await b!.publish({ room, parts: partsOf(room, 1), ts: Date.now() });
+      await b!.publish({ room, parts: partsOf(room, 2), ts: Date.now() });
       await b!.publish({ room: marker, parts: partsOf(marker, 0), ts: Date.now() });
       await eventually('marker delivery', () => rec!.of(marker).length === 1);
       await sleep(50);
-      assert.equal(rec!.of(room).length, 1);
+      assert.equal(rec!.of(room).length, 2);
     });
 
     run('push to a user and to all counts the connections handlers report', async (env) => {

@@ -60,8 +60,8 @@ function positiveInt(name: string, value: number, min = 1): number {
 
 /** Applies defaults and checks the options; throws on a bad value. */
 export function resolveRedisOptions(o: RedisBrokerOptions): ResolvedRedisOptions {
-  if (typeof o.nodeId !== 'string' || !/^[\x21-\x7a\x7c\x7e]{1,64}$/.test(o.nodeId)) {
-    throw new Error(`Redis broker nodeId must be 1-64 visible ASCII characters without braces`);
+  if (typeof o.nodeId !== 'string' || !/^[\x21-\x7a\x7c\x7e]{1,200}$/.test(o.nodeId)) {
+    throw new Error(`Redis broker nodeId must be 1-200 visible ASCII characters without braces`);
   }
   const historyTtlMs = positiveInt('historyTtlMs', o.historyTtlMs, 0);
   const cluster = o.cluster && o.cluster.length > 0 ? [...o.cluster] : null;

@@ -40,7 +40,8 @@ export class Subscriptions {
   /** Wants a channel; resolves once Redis holds it, rejects (still wanted) if Redis is away. */
   async want(channel: string): Promise<void> {
     this.desired.add(channel);
-    if (this.actual.has(channel)) return;
+    // Held and nothing in flight that could be dropping it: done.
+    if (this.actual.has(channel) && this.running === null) return;
     this.dirty.add(channel);
     await this.flush();
     if (this.desired.has(channel) && !this.actual.has(channel)) {
@@ -51,7 +52,8 @@ export class Subscriptions {
   /** No longer wants a channel; resolves once Redis dropped it (or the connection is gone). */
   async unwant(channel: string): Promise<void> {
     this.desired.delete(channel);
-    if (!this.actual.has(channel)) {
+    // Not held and nothing in flight that could be adding it: done.
+    if (!this.actual.has(channel) && this.running === null) {
       this.dirty.delete(channel);
       return;
     }
@@ -94,45 +96,59 @@ export class Subscriptions {
 
   /** Runs the loop until nothing is dirty; rejects with the first Redis failure. */
   flush(): Promise<void> {
-    if (!this.running) {
-      this.running = this.loop().finally(() => {
-        this.running = null;
-      });
-    }
+    if (!this.running) this.running = this.loop();
     return this.running;
   }
 
   private async loop(): Promise<void> {
-    for (let pass = 0; pass < MAX_PASSES && this.dirty.size > 0; pass++) {
-      const add: string[] = [];
-      const remove: string[] = [];
-      for (const channel of this.dirty) {
-        const wanted = this.desired.has(channel);
-        if (wanted && !this.actual.has(channel)) add.push(channel);
-        else if (!wanted && this.actual.has(channel)) remove.push(channel);
-        this.dirty.delete(channel);
-        if (add.length + remove.length >= BATCH) break;
-      }
-      const generation = this.generation;
-      try {
-        if (add.length > 0) {
-          await this.commands.subscribe(add);
-          if (generation !== this.generation) continue; // lost meanwhile: lost() re-dirtied them
-          for (const channel of add) this.actual.add(channel);
-          this.confirmed(add);
+    await null; // `running` is assigned before this can finish
+    try {
+      for (let pass = 0; pass < MAX_PASSES && this.dirty.size > 0; pass++) await this.pass();
+    } finally {
+      // Cleared before any awaiter resumes: a caller that finds it set may rely on the loop
+      // looking at `dirty` again.
+      this.running = null;
+    }
+  }
+
+  /** One batch of SUBSCRIBE / UNSUBSCRIBE for dirty channels. */
+  private async pass(): Promise<void> {
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const channel of this.dirty) {
+      const wanted = this.desired.has(channel);
+      if (wanted && !this.actual.has(channel)) add.push(channel);
+      else if (!wanted && this.actual.has(channel)) remove.push(channel);
+      this.dirty.delete(channel);
+      if (add.length + remove.length >= BATCH) break;
+    }
+    const generation = this.generation;
+    try {
+      if (add.length > 0) {
+        await this.commands.subscribe(add);
+        if (generation !== this.generation) return; // lost meanwhile: lost() re-dirtied them
+        for (const channel of add) {
+          this.actual.add(channel);
+          // Unwanted while the SUBSCRIBE was in flight: undo in a later pass.
+          if (!this.desired.has(channel)) this.dirty.add(channel);
         }
-        if (remove.length > 0) {
-          await this.commands.unsubscribe(remove);
-          if (generation !== this.generation) continue;
-          for (const channel of remove) this.actual.delete(channel);
-        }
-      } catch (err) {
-        if (generation !== this.generation) continue;
-        // Not done: keep them for the next flush (repair timer or reconnect).
-        for (const channel of add) if (!this.actual.has(channel)) this.dirty.add(channel);
-        for (const channel of remove) this.dirty.add(channel);
-        throw new BrokerUnavailableError(`redis: ${(err as Error).message}`);
+        this.confirmed(add.filter((channel) => this.desired.has(channel)));
       }
+      if (remove.length > 0) {
+        await this.commands.unsubscribe(remove);
+        if (generation !== this.generation) return;
+        for (const channel of remove) {
+          this.actual.delete(channel);
+          // Wanted again while the UNSUBSCRIBE was in flight: subscribe in a later pass.
+          if (this.desired.has(channel)) this.dirty.add(channel);
+        }
+      }
+    } catch (err) {
+      if (generation !== this.generation) return;
+      // Not done: keep them for the next flush (heartbeat or reconnect).
+      for (const channel of add) if (!this.actual.has(channel)) this.dirty.add(channel);
+      for (const channel of remove) this.dirty.add(channel);
+      throw new BrokerUnavailableError(`redis: ${(err as Error).message}`);
     }
   }
 }
