@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
 import { Progress } from './report/progress.js';
 import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
@@ -16,9 +17,13 @@ import { machineInfo } from './stats/proc.js';
 export type { BenchReport } from './report/table.js';
 export type { RunResult } from './scenarios/types.js';
 
-/** Source addresses used when --source-ips is 0: one per 20000 connections. */
-export function autoSourceIps(connections: number): number {
-  return Math.max(1, Math.ceil(connections / 20_000));
+/**
+ * Source addresses used when --source-ips is 0: one per 20000 connections (ephemeral ports),
+ * and for a server not started here, one per 900 so its default 1000 connections per IP holds.
+ */
+export function autoSourceIps(connections: number, external: boolean): number {
+  const per = external ? 900 : 20_000;
+  return Math.min(250, Math.max(1, Math.ceil(connections / per)));
 }
 
 function pinSelf(cpus: string, progress: Progress): void {
@@ -61,12 +66,14 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const maxConns = Math.max(...o.scenarios.map((s) => o.params[s].connections));
   await raiseFdLimit(process.pid, Math.max(65536, maxConns * 2 + 1024));
   const startedAt = new Date().toISOString();
+  const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
   for (const scenario of o.scenarios) {
     const params = o.params[scenario];
     const gen: GenOptions = {
       clientsProcs: o.clientsProcs,
-      sourceIps: o.sourceIps > 0 ? o.sourceIps : autoSourceIps(params.connections),
+      sourceIps:
+        o.sourceIps > 0 ? o.sourceIps : autoSourceIps(params.connections, o.target !== null),
       connectConcurrency: o.connectConcurrency,
       connectTimeoutMs: o.connectTimeoutMs,
       settleMs: o.settleMs,
@@ -97,6 +104,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
     finishedAt: new Date().toISOString(),
     command,
     machine: machineInfo(),
+    loadAvgAtStart,
     pinning: { serverCpus: o.serverCpus, clientCpus: o.clientCpus },
     runs,
     comparisons: compare(runs),

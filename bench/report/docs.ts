@@ -14,6 +14,7 @@ import {
   HEADERS,
   mainPhase,
   markdownTable,
+  NOISY_PCT,
   rows,
 } from './table.js';
 
@@ -143,6 +144,7 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memMiB} MiB RAM, Linux ${m.kernel}, Node ${m.node}`,
     `- Pinning: server ${report.pinning.serverCpus ? `taskset -c ${report.pinning.serverCpus}` : 'not pinned'}, load generator ${report.pinning.clientCpus ? `taskset -c ${report.pinning.clientCpus}` : 'not pinned'}`,
     `- Command: \`${report.command}\``,
+    `- Load average when it started: ${report.loadAvgAtStart} (other work on the machine; phases where it took over ${NOISY_PCT}% of a core are marked NOISY)`,
     '',
     '## Results',
     '',

@@ -11,6 +11,8 @@ export interface BenchReport {
   finishedAt: string;
   command: string;
   machine: { cpu: string; cores: number; memMiB: number; kernel: string; node: string };
+  /** 1-minute load average when the run started (other work on the machine skews numbers). */
+  loadAvgAtStart: number;
   pinning: { serverCpus: string | null; clientCpus: string | null };
   runs: RunResult[];
   comparisons: Comparison[];
@@ -78,6 +80,9 @@ export function compare(runs: RunResult[]): Comparison[] {
   return out;
 }
 
+/** Other processes' CPU (% of one core) during a phase above which it is flagged NOISY. */
+export const NOISY_PCT = 25;
+
 /** Column headers of the main table. */
 export const HEADERS = [
   'scenario',
@@ -126,13 +131,16 @@ export function rows(runs: RunResult[]): string[][] {
     for (const p of r.phases) {
       const notes: string[] = [];
       if (p.clientBound) notes.push('CLIENT-BOUND');
+      if ((p.otherCpuPct ?? 0) > NOISY_PCT) notes.push(`NOISY (other load ${p.otherCpuPct}%)`);
       if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
       if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
       const closes = Object.entries(p.closes)
         .map(([c, n]) => `${n}x${c}`)
         .join(' ');
       if (closes) notes.push(`closed ${closes}`);
-      if (r.best && p.rate === r.best.rate) notes.push('BEST');
+      if (r.best && p.rate === r.best.rate) {
+        notes.push(r.best.clientBound ? 'BEST (a lower bound: client-bound)' : 'BEST');
+      }
       if (!p.ok) notes.push('FAIL');
       if (r.connections.failed > 0) notes.push(`${r.connections.failed} conn failed`);
       if (r.error) notes.push(`error: ${r.error.slice(0, 60)}`);

@@ -9,7 +9,7 @@ import { type PublishResult, RoomPublishers, runPushes } from '../loadgen/publis
 import type { Progress } from '../report/progress.js';
 import type { Target } from '../servers/targets.js';
 import type { Histogram } from '../stats/histogram.js';
-import { totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
+import { systemCpuSeconds, totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
 import { type Layout, layoutOf, publisherConns } from './layout.js';
 import type { LatencyMs, PhaseResult, RunParams, RunResult } from './types.js';
 
@@ -129,8 +129,14 @@ export async function runScenario(
       if (params.scenario === 'sweep') {
         if (!phase.ok || phase.behind > phase.published * 0.01) break;
         if (!result.best || phase.deliveriesPerSec > result.best.deliveriesPerSec) {
-          result.best = { rate, deliveriesPerSec: phase.deliveriesPerSec };
+          result.best = {
+            rate,
+            deliveriesPerSec: phase.deliveriesPerSec,
+            clientBound: phase.clientBound,
+          };
         }
+        // Past this point the generator, not the server, would set the limit.
+        if (phase.clientBound) break;
         await sleep(1000);
       }
     }
@@ -188,6 +194,7 @@ async function runPhase(
   const t0 = Date.now();
   await pool.reset(t0);
   const srv0 = totalCpuSeconds(target.pids);
+  const sys0 = systemCpuSeconds();
   const gen0 = await genCpu(pool);
   const onTick = (elapsed: number, sent: number): void =>
     progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
@@ -226,6 +233,7 @@ async function runPhase(
   }
   const wallS = (Date.now() - t0) / 1000;
   const srv1 = totalCpuSeconds(target.pids);
+  const sys1 = systemCpuSeconds();
   const gen1 = await genCpu(pool);
   const genDelta = gen1.map((c, i) => c - (gen0[i] ?? 0));
   const srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
@@ -234,6 +242,9 @@ async function runPhase(
   const lossPct = expected > 0 ? Math.max(0, (1 - snap.received / expected) * 100) : 0;
   const genMax = (Math.max(0, ...genDelta) / wallS) * 100;
   const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+  const genSum = genDelta.reduce((a, b) => a + b, 0);
+  const other =
+    sys0 && sys1 && srvCpu !== null ? Math.max(0, sys1.busy - sys0.busy - srvCpu - genSum) : null;
   return {
     rate,
     published: pub.sent,
@@ -247,7 +258,8 @@ async function runPhase(
     latencyMs: latency,
     serverCpuPct: srvCpu === null ? null : round((srvCpu / wallS) * 100),
     deliveriesPerCpuSec: srvCpu === null || srvCpu <= 0 ? null : Math.round(snap.received / srvCpu),
-    genCpuPct: round((genDelta.reduce((a, b) => a + b, 0) / wallS) * 100),
+    genCpuPct: round((genSum / wallS) * 100),
+    otherCpuPct: other === null ? null : round((other / wallS) * 100),
     genCpuMaxPct: round(genMax),
     clientBound: genMax >= CLIENT_BOUND_PCT,
     closes: snap.closes,

@@ -64,6 +64,11 @@ export interface PhaseResult {
   genCpuPct: number;
   /** The busiest load-generator process, % of one core. */
   genCpuMaxPct: number;
+  /**
+   * CPU used on the machine by everything else (% of one core): other load makes the numbers
+   * noisy, so a phase with much of it is flagged NOISY.
+   */
+  otherCpuPct: number | null;
   /** True when the generator was near a full core: the numbers may be the client's limit. */
   clientBound: boolean;
   /** Connections closed by the server during the phase, by code. */
@@ -92,7 +97,7 @@ export interface RunResult {
   idleCpuPct: number | null;
   phases: PhaseResult[];
   /** Sweep: the largest sustained delivery rate and the offered rate that gave it. */
-  best: { rate: number; deliveriesPerSec: number } | null;
+  best: { rate: number; deliveriesPerSec: number; clientBound: boolean } | null;
   /** Why the run failed, when it did. */
   error: string | null;
 }

@@ -118,3 +118,27 @@ export interface MachineInfo {
   kernel: string;
   node: string;
 }
+
+/** CPU seconds of the whole machine so far (all cores), from the first line of /proc/stat. */
+export function systemCpuSeconds(): { busy: number; total: number } | null {
+  let text: string;
+  try {
+    text = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return null;
+  }
+  const f = (text.split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+  if (f.length < 8 || f.some((x) => !Number.isFinite(x))) return null;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy: busy / clkTck(), total: (busy + idle + iowait) / clkTck() };
+}
