@@ -1,0 +1,292 @@
+/**
+ * The `barrage` command line, run as a real process: `node --import tsx src/cli/index.ts` from
+ * the repository root. Servers it starts listen on 127.0.0.1 port 0 and are stopped by PID.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { configurationMarkdown, defaultText, envOf, flagOf, OPTIONS } from '../src/config/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = ['--import', 'tsx', 'src/cli/index.ts'];
+
+/** The test's environment without any BARRAGE_ variable, plus `extra`. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BARRAGE_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion (killed after `timeoutMs`). */
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: cleanEnv(env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`barrage ${args.join(' ')} did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A running `barrage serve`, its URL read from the "barrage listening" log line. */
+interface Served {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: () => string;
+}
+
+const running = new Set<ChildProcess>();
+
+async function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [...CLI, 'serve', '--host', '127.0.0.1', ...args], {
+    cwd: ROOT,
+    env: cleanEnv(env),
+  });
+  running.add(child);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line in 15 s; stderr: ${stderr}`)),
+      15_000,
+    );
+    void exited.then(({ code }) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let entry: { msg?: string; url?: string };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (entry.msg === 'barrage listening' && entry.url) {
+        clearTimeout(timer);
+        resolve(entry.url);
+      }
+    });
+  });
+  return { child, url, exited, stderr: () => stderr };
+}
+
+/** Stops a server by PID with SIGTERM and resolves with how it exited and how long it took. */
+async function stop(s: Served): Promise<{ code: number | null; ms: number }> {
+  const started = Date.now();
+  s.child.kill('SIGTERM');
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('no exit within 10 s of SIGTERM')), 10_000).unref(),
+  );
+  const { code } = await Promise.race([s.exited, timeout]);
+  return { code, ms: Date.now() - started };
+}
+
+/** Opens a WebSocket to a server and resolves with it and its first (welcome) message. */
+async function openSocket(
+  url: string,
+): Promise<{ ws: WebSocket; welcome: Record<string, unknown> }> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    ws.once('message', (data) => resolve(JSON.parse(String(data).split('\n')[0]!)));
+    ws.once('error', reject);
+    setTimeout(() => reject(new Error('no welcome within 5 s')), 5000).unref();
+  });
+  return { ws, welcome };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'barrage-cli-'));
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('barrage CLI', () => {
+  describe('help and usage', { concurrency: 4 }, () => {
+    it('prints the commands on --help and exits 0', async () => {
+      const r = await run(['--help']);
+      assert.equal(r.code, 0, r.stderr);
+      for (const command of ['serve', 'push', 'bench', 'config']) {
+        assert.match(r.stdout, new RegExp(`^\\s+${command}\\s`, 'm'), `--help lacks ${command}`);
+      }
+    });
+
+    it('prints the help and exits 2 without a command', async () => {
+      const r = await run([]);
+      assert.equal(r.code, 2);
+      assert.ok(r.stdout.includes('Usage: barrage <command>'));
+    });
+
+    it('exits 2 naming an unknown command', async () => {
+      const r = await run(['srve']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('unknown command "srve"'), r.stderr);
+    });
+
+    it('lists every option of serve with its flag, default and env var', async () => {
+      const r = await run(['serve', '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split('\n');
+      for (const [key, spec] of Object.entries(OPTIONS)) {
+        const line = lines.find(
+          (l) => l.trimStart().startsWith(`--${flagOf(key)} `) || l.trim() === `--${flagOf(key)}`,
+        );
+        assert.ok(line, `serve --help lacks --${flagOf(key)}`);
+        assert.ok(line.includes(`[default: ${defaultText(spec)}]`), `--${flagOf(key)}: ${line}`);
+        assert.ok(line.includes(`(${envOf(key)})`), `--${flagOf(key)}: ${line}`);
+      }
+      assert.ok(r.stdout.includes('--config <file>'));
+    });
+
+    it('exits 2 naming an unknown flag', async () => {
+      const r = await run(['serve', '--prot', '80']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('--prot'), r.stderr);
+    });
+
+    it('exits 2 naming --port when its value is not a number', async () => {
+      const r = await run(['serve', '--port', 'abc']);
+      assert.equal(r.code, 2);
+      assert.ok(
+        r.stderr.includes('--port: expected an integer from 0 to 65535, got "abc"'),
+        r.stderr,
+      );
+    });
+
+    it('exits 2 naming a flag that lacks its value', async () => {
+      const r = await run(['serve', '--port']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('--port'), r.stderr);
+    });
+
+    it('exits 2 naming BARRAGE_PORT when it is not a number', async () => {
+      const r = await run(['serve'], { BARRAGE_PORT: 'abc' });
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('BARRAGE_PORT: expected an integer'), r.stderr);
+    });
+
+    it('exits 2 naming a config file it cannot read', async () => {
+      const path = join(dir, 'missing.json');
+      const r = await run(['serve', '--config', path]);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes(`cannot read config file ${path}`), r.stderr);
+    });
+
+    it('exits 2 naming an unknown key of the config file', async () => {
+      const path = join(dir, 'unknown-key.json');
+      writeFileSync(path, JSON.stringify({ prot: 80 }));
+      const r = await run(['serve', '--config', path]);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('config file: unknown option "prot"'), r.stderr);
+    });
+
+    it('prints docs/configuration.md on config doc', async () => {
+      const r = await run(['config', 'doc']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8'));
+      assert.equal(r.stdout, configurationMarkdown());
+    });
+
+    it('prints a JSON config of the defaults, secrets blank, on config defaults', async () => {
+      const r = await run(['config', 'defaults']);
+      assert.equal(r.code, 0, r.stderr);
+      const defaults = JSON.parse(r.stdout) as Record<string, unknown>;
+      assert.deepStrictEqual(Object.keys(defaults).sort(), Object.keys(OPTIONS).sort());
+      assert.equal(defaults.port, 8080);
+      assert.equal(defaults.apiKey, '');
+      assert.deepStrictEqual(defaults.roomPolicies, ['live:*=50/lossy']);
+    });
+
+    it('exits 2 on an unknown config subcommand', async () => {
+      const r = await run(['config', 'docs']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('usage: barrage config doc|defaults'), r.stderr);
+    });
+  });
+
+  describe('serve', () => {
+    it('listens on port 0, answers /healthz, and on SIGTERM closes clients with 1001 and exits 0', async () => {
+      const s = await serve(['--port', '0']);
+      const port = Number(new URL(s.url).port);
+      assert.ok(port > 0 && port !== 8080, s.url);
+      const health = await fetch(`${s.url}/healthz`);
+      assert.equal(health.status, 200);
+      await health.arrayBuffer();
+      const { ws, welcome } = await openSocket(s.url);
+      assert.equal(welcome.type, 'welcome');
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      const { code, ms } = await stop(s);
+      assert.equal(code, 0, s.stderr());
+      assert.ok(ms < 10_000, `took ${ms} ms`);
+      assert.equal(await closed, 1001);
+    });
+
+    it('takes a flag over the config file, and the file over the default', async () => {
+      const path = join(dir, 'barrage.json');
+      writeFileSync(path, JSON.stringify({ port: 1, heartbeatMs: 1234, logLevel: 'info' }));
+      const s = await serve(['--config', path, '--port', '0']);
+      try {
+        assert.notEqual(new URL(s.url).port, '1', 'the flag --port 0 beats the file port 1');
+        const { ws, welcome } = await openSocket(s.url);
+        assert.equal(welcome.heartbeat, 1234, 'the file heartbeat beats the default');
+        ws.close();
+      } finally {
+        assert.equal((await stop(s)).code, 0);
+      }
+    });
+
+    it('takes env over the config file, and a flag over env', async () => {
+      const path = join(dir, 'layers.json');
+      writeFileSync(path, JSON.stringify({ heartbeatMs: 1111, presenceIntervalMs: 500 }));
+      const env = { BARRAGE_HEARTBEAT_MS: '2222', BARRAGE_PORT: '0' };
+      const envOnly = await serve(['--config', path], env);
+      const flagged = await serve(['--config', path, '--heartbeat-ms', '3333'], env);
+      try {
+        const a = await openSocket(envOnly.url);
+        const b = await openSocket(flagged.url);
+        assert.equal(a.welcome.heartbeat, 2222);
+        assert.equal(b.welcome.heartbeat, 3333);
+        a.ws.close();
+        b.ws.close();
+      } finally {
+        assert.equal((await stop(envOnly)).code, 0);
+        assert.equal((await stop(flagged)).code, 0);
+      }
+    });
+  });
+});
