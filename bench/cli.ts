@@ -42,7 +42,7 @@ export const SCENARIO_DEFAULTS: Record<
   idle: { connections: 5000, rooms: 100, rate: 0, durationS: 10 },
   'hot-room': { connections: 5000, rooms: 1, rate: 400, durationS: 10 },
   'many-rooms': { connections: 5000, rooms: 100, rate: 2000, durationS: 10 },
-  push: { connections: 5000, rooms: 0, rate: 2000, durationS: 10 },
+  push: { connections: 5000, rooms: 0, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
   sweep: { connections: 2000, rooms: 100, rate: 50, durationS: 5 },
 };
@@ -100,7 +100,7 @@ Scenarios (default hot-room):
                largest sustained delivery rate
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
-many-rooms 5000/100/2000/10, push 5000/-/2000/10, cluster 3000/1/200/10, sweep 2000/100/50/5.
+many-rooms 5000/100/2000/10, push 5000/-/1000/10, cluster 3000/1/200/10, sweep 2000/100/50/5.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)

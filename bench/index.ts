@@ -68,6 +68,10 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const startedAt = new Date().toISOString();
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
+  const kindsOf = (s: ScenarioName): BenchOptions['targets'] =>
+    // Peers have no cluster mode: the cluster scenario runs against Barrage only.
+    s === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
+  const total = o.scenarios.reduce((n, s) => n + kindsOf(s).length, 0);
   for (const scenario of o.scenarios) {
     const params = o.params[scenario];
     const gen: GenOptions = {
@@ -78,9 +82,8 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
       connectTimeoutMs: o.connectTimeoutMs,
       settleMs: o.settleMs,
     };
-    // Peers have no cluster mode: the cluster scenario runs against Barrage only.
-    const kinds = scenario === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
-    for (const kind of kinds) {
+    for (const kind of kindsOf(scenario)) {
+      progress.prefix = `[${runs.length + 1}/${total}] `;
       let target: Target | null = null;
       let result: RunResult;
       try {

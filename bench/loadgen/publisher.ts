@@ -47,7 +47,7 @@ export function schedule(
   onTick?: (elapsedMs: number, sent: number) => void,
 ): Promise<{ sent: number; behind: number; ms: number }> {
   const start = nowMs();
-  const maxPerTick = Math.max(1, Math.ceil(rate / 20));
+  const maxPerTick = Math.max(1, Math.ceil(rate / 10));
   let sent = 0;
   return new Promise((resolve) => {
     const tick = (): void => {

@@ -4,6 +4,8 @@
 export class Progress {
   private readonly enabled: boolean;
   private lastDraw = 0;
+  /** Text put before every label, e.g. "[2/9] ". */
+  prefix = '';
 
   constructor(enabled: boolean) {
     this.enabled = enabled && process.stderr.isTTY === true;
@@ -19,7 +21,10 @@ export class Progress {
     const f = Math.max(0, Math.min(1, fraction));
     const done = Math.round(f * width);
     const cols = process.stderr.columns ?? 100;
-    const line = `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${label}`.slice(0, cols - 1);
+    const line = `${this.prefix}[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${label}`.slice(
+      0,
+      cols - 1,
+    );
     process.stderr.write(`\r\x1b[2K${line}`);
   }
 

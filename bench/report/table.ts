@@ -30,6 +30,8 @@ export interface Comparison {
   memory: number | null;
   /** Sweep: Barrage's largest sustained delivery rate / the peer's. */
   maxRate: number | null;
+  /** Sweep: Barrage's best step was client-bound, so maxRate is a lower bound. */
+  maxRateLowerBound: boolean;
   /** Barrage deliveries/s / the peer's. */
   throughput: number | null;
 }
@@ -73,6 +75,7 @@ export function compare(runs: RunResult[]): Comparison[] {
         p99: ratio(pp?.latencyMs.p99, bp?.latencyMs.p99),
         memory: ratio(p.memory.kibPerConn, b.memory.kibPerConn),
         maxRate: ratio(b.best?.deliveriesPerSec, p.best?.deliveriesPerSec),
+        maxRateLowerBound: b.best?.clientBound === true,
         throughput: ratio(bp?.deliveriesPerSec, pp?.deliveriesPerSec),
       });
     }
@@ -182,7 +185,7 @@ export function comparisonRows(cs: Comparison[]): string[][] {
     x(c.efficiency),
     x(c.p99),
     x(c.memory),
-    x(c.maxRate),
+    c.maxRateLowerBound && c.maxRate !== null ? `>= ${x(c.maxRate)}` : x(c.maxRate),
   ]);
 }
 
