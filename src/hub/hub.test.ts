@@ -58,11 +58,12 @@ interface Flush {
 }
 
 /** A hub on a settable clock, with sessions on in-memory transports. */
-function setup(t: TestContext) {
+function setup(t: TestContext, extra: Partial<HubOptions> = {}) {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   let clock = 1_000;
   const flushes: Flush[] = [];
   const options: HubOptions = {
+    ...extra,
     policyFor: (name) => POLICIES[name.split(':')[0]!] ?? POLICIES.instant!,
     onFlush: (room, messages, sessions, waitedMs) =>
       flushes.push({ room: room.name, messages, sessions, waitedMs }),
@@ -97,6 +98,17 @@ function setup(t: TestContext) {
 /** An encoded message line of a room at an offset. */
 const line = (room: string, offset: number): Buffer =>
   messageLine(messageParts(room, JSON.stringify({ n: offset }), 1, null), offset);
+
+/** An encoded message line of exactly `size` bytes (for offsets below 10). */
+function sized(room: string, offset: number, size: number): Buffer {
+  const base = messageLine(messageParts(room, '""', 1, null), offset).length;
+  const l = messageLine(
+    messageParts(room, JSON.stringify('x'.repeat(size - base)), 1, null),
+    offset,
+  );
+  assert.equal(l.length, size);
+  return l;
+}
 
 describe('Hub', () => {
   describe('#deliver and #flush', () => {
@@ -149,6 +161,30 @@ describe('Hub', () => {
       hub.deliver('merged:r', 3, line('merged:r', 3));
       advance(WINDOW);
       assert.deepStrictEqual(a.transport.offsets(), [[1, 2], [3]]);
+    });
+
+    it('flushes a batch early once it holds maxBatchBytes, and windows the rest', (t) => {
+      const { hub, connect, member, advance } = setup(t, { maxBatchBytes: 300 });
+      const a = connect();
+      member('merged:r', a.session);
+      // Each line counts its bytes plus a newline: 100 + 1 per line, so the third reaches 303.
+      for (let o = 1; o <= 2; o++) hub.deliver('merged:r', o, sized('merged:r', o, 100));
+      assert.equal(a.transport.sent.length, 0);
+      hub.deliver('merged:r', 3, sized('merged:r', 3, 100));
+      assert.deepStrictEqual(a.transport.offsets(), [[1, 2, 3]], 'flushed without waiting');
+      hub.deliver('merged:r', 4, sized('merged:r', 4, 100));
+      assert.equal(a.transport.sent.length, 1);
+      advance(WINDOW);
+      assert.deepStrictEqual(a.transport.offsets(), [[1, 2, 3], [4]]);
+    });
+
+    it('caps merged frames at 64 KiB by default', (t) => {
+      const { hub, connect, member } = setup(t);
+      const a = connect();
+      member('merged:r', a.session);
+      for (let o = 1; o <= 9; o++) hub.deliver('merged:r', o, sized('merged:r', o, 8 * 1024));
+      assert.deepStrictEqual(a.transport.offsets(), [[1, 2, 3, 4, 5, 6, 7, 8]]);
+      assert.ok(a.transport.sent[0]!.length <= 64 * 1024 + 8);
     });
 
     it('sends each line at once, one frame each, with a window of 0', (t) => {

@@ -117,12 +117,29 @@ describe('Session', () => {
       assert.equal(t.sent.length, 0);
     });
 
-    it('closes with 4008 over the hard mark for a lossy frame too', () => {
+    it('drops a lossy frame over the hard mark instead of closing the session', () => {
       const { s, t } = open();
-      t.queued = HARD;
-      assert.equal(s.send(bytes(1), true, T0), SendResult.ClosedSlow);
+      t.queued = HARD + 1;
+      assert.equal(s.send(bytes(1), true, T0), SendResult.Dropped);
+      assert.equal(s.closed, false);
+      assert.equal(t.closes.length, 0);
+      assert.equal(s.dropped, 1);
+    });
+
+    it('takes a lossy frame at the soft mark even when it goes past the hard mark', () => {
+      const { s, t } = open();
+      t.queued = SOFT;
+      assert.equal(s.send(bytes(HARD), true, T0), SendResult.Sent);
+      assert.equal(s.closed, false);
+      assert.equal(s.send(bytes(1), true, T0), SendResult.Dropped, 'but nothing lossy after it');
+    });
+
+    it('closes with 4008 on a reliable frame once lossy traffic filled the queue', () => {
+      const { s, t } = open();
+      t.queued = SOFT;
+      s.send(bytes(HARD), true, T0);
+      assert.equal(s.send(bytes(1), false, T0), SendResult.ClosedSlow);
       assert.equal(s.closeCode, 4008);
-      assert.equal(s.dropped, 0);
     });
 
     it('sends one frame larger than the hard mark when nothing is queued', () => {
