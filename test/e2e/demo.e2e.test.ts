@@ -118,6 +118,39 @@ describe('demo page in Chromium', () => {
     await a.page.close();
   });
 
+  it('switches rooms: leaves the old one and shows only the new one', async () => {
+    const { page, errors } = await openDemo();
+    const publisher = await connect(wsUrl(server), { WebSocket });
+    nodeClients.push(publisher);
+    await page.fill('#room', 'live:music');
+    await page.press('#room', 'Enter');
+    await page.waitForFunction(() => location.search === '?room=live%3Amusic');
+    await page.waitForFunction(() => {
+      // biome-ignore lint/suspicious/noExplicitAny: the page's own debugging handle
+      const d = (window as any).barrageDemo; // any: plain-JS page object
+      return d.state.sub?.room === 'live:music';
+    });
+    await publisher.publish(ROOM, { text: 'for the lobby only' });
+    await publisher.publish('live:music', { text: 'for the music room' });
+    await page.waitForFunction(
+      (t) => Array.from(document.querySelectorAll('.dm')).some((e) => e.textContent === t),
+      'for the music room',
+      { timeout: 5000 },
+    );
+    const texts: string[] = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('.dm')).map((e) => e.textContent ?? ''),
+    );
+    assert.ok(!texts.includes('for the lobby only'), 'the old room is left');
+    assert.equal((await demoState(page)).online, 1);
+    const rooms = await page.evaluate(() => {
+      // biome-ignore lint/suspicious/noExplicitAny: the page's own debugging handle
+      return (window as any).barrageDemo.client.rooms() as string[]; // any: plain-JS page object
+    });
+    assert.deepEqual(rooms, ['live:music']);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('stays smooth under a 200 comments/s flood, without overlaps in a lane', async () => {
     const { page, errors } = await openDemo();
     const before = await demoState(page);
