@@ -132,6 +132,16 @@ const IDS: Row[] = [
     error: { message: '"id" must be a number or a string of at most 64 characters' },
   },
   {
+    name: 'a bare NaN id (not JSON at all)',
+    line: '{"type":"ping","id":NaN}',
+    error: { message: 'invalid JSON' },
+  },
+  {
+    name: 'a negative overflow id (-Infinity)',
+    line: '{"type":"ping","id":-1e400}',
+    error: { message: '"id" must be' },
+  },
+  {
     name: 'an id that overflows to Infinity',
     line: '{"type":"ping","id":1e400}',
     error: { message: '"id" must be' },
