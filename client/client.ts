@@ -15,6 +15,9 @@ import { Subscription } from './subscription.js';
 import { tokenExpired } from './token.js';
 import type { JoinedFrame, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
 
+/** The longest back-off the client accepts from a server hint (a guard against nonsense). */
+const MAX_SERVER_DELAY_MS = 600_000;
+
 /**
  * A Barrage connection that reconnects by itself. Requests wait for the connection; rooms are
  * rejoined from their last offset after every reconnect, and messages reach each subscription in
@@ -145,7 +148,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
         this.token = await this.opts.getToken();
       } catch (err) {
         this.emit('error', new BarrageError('unauthorized', `getToken failed: ${String(err)}`));
-        if (this.state === 'connecting') this.retry(4001, 'getToken failed');
+        if (this.state === 'connecting') this.retry(4000, 'getToken failed');
         return;
       }
       if (this.state !== 'connecting') return; // closed meanwhile
@@ -318,7 +321,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private retry(code: number, reason: string): void {
     let delay = backoffDelay(this.attempt++, this.backoff);
     const asked = serverRetryAfter(reason) ?? this.retryAfterMs;
-    if (asked !== undefined) delay = Math.max(delay, Math.min(asked, this.backoff.maxMs * 4));
+    if (asked !== undefined) delay = Math.max(delay, Math.min(asked, MAX_SERVER_DELAY_MS));
     if (code === 1013) delay = Math.max(delay, this.backoff.initialMs * 4); // overloaded
     this.setState('reconnecting');
     this.emit('close', { code, reason, willReconnect: true, delayMs: delay });

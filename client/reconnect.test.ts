@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import type { BarrageServer } from '../src/server/index.js';
 import { freePort, startServer, TcpProxy, waitFor, wsUrl } from '../test/e2e/support/server.js';
 import {
@@ -124,5 +124,45 @@ describe('reconnect and recovery', () => {
     cleanup.push(() => server.close());
     await client.ready(5000);
     assert.equal(client.state, 'open');
+  });
+
+  it('waits at least as long as the server asks (close reason or error retryAfterMs)', async () => {
+    // Barrage refuses an overloaded upgrade with HTTP 503 + Retry-After, which browsers cannot
+    // read; these hints come in a close reason or an error frame. A scripted peer on a real
+    // socket sends them: the first connection gets a close reason, the second an error frame.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    const connectedAt: number[] = [];
+    wss.on('connection', (socket) => {
+      connectedAt.push(Date.now());
+      socket.send('{"type":"welcome","connId":"c","heartbeat":25000}');
+      if (connectedAt.length === 1) socket.close(1013, 'overloaded; retry after 600');
+      else if (connectedAt.length === 2) {
+        socket.send(
+          '{"type":"error","code":"unavailable","message":"draining","retryAfterMs":700}',
+        );
+        socket.close(1011, 'draining');
+      }
+    });
+    const port = (wss.address() as { port: number }).port;
+    const client = track(
+      createClient(wsUrl(port), { ...base, backoff: { initialMs: 20, maxMs: 100 } }),
+    );
+    const closes: ClientEvents['close'][] = [];
+    client.on('close', (e) => closes.push(e));
+    await waitFor(
+      () => connectedAt.length === 3 && client.state === 'open',
+      10_000,
+      'third connection',
+    );
+    assert.equal(closes[0]!.code, 1013);
+    assert.ok(closes[0]!.delayMs >= 600, `asked 600 ms, waited ${closes[0]!.delayMs}`);
+    assert.ok(closes[1]!.delayMs >= 700, `asked 700 ms, waited ${closes[1]!.delayMs}`);
+    assert.ok(
+      connectedAt[1]! - connectedAt[0]! >= 550,
+      'the second try came after the asked delay',
+    );
+    assert.ok(connectedAt[2]! - connectedAt[1]! >= 650, 'the third try came after the asked delay');
   });
 });
