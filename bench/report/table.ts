@@ -94,6 +94,7 @@ export const HEADERS = [
   'rooms',
   'P/s',
   'deliv/s',
+  'per frame',
   'loss%',
   'p50 ms',
   'p99 ms',
@@ -122,6 +123,7 @@ export function rows(runs: RunResult[]): string[][] {
         '-',
         '-',
         '-',
+        '-',
         fmt(r.idleCpuPct, 1),
         '-',
         rss,
@@ -141,6 +143,8 @@ export function rows(runs: RunResult[]): string[][] {
         .map(([c, n]) => `${n}x${c}`)
         .join(' ');
       if (closes) notes.push(`closed ${closes}`);
+      const drops = Object.entries(p.server?.drops ?? {}).map(([k, n]) => `${n} ${k}`);
+      if (drops.length > 0) notes.push(`server dropped ${drops.join(' ')}`);
       if (r.best && p.rate === r.best.rate) {
         notes.push(r.best.clientBound ? 'BEST (a lower bound: client-bound)' : 'BEST');
       }
@@ -151,6 +155,7 @@ export function rows(runs: RunResult[]): string[][] {
         ...base,
         fmt(p.rate),
         si(p.deliveriesPerSec),
+        p.frames > 0 ? fmt(p.received / p.frames, 1) : 'n/a',
         fmt(p.lossPct, 2),
         fmt(p.latencyMs.p50, 1),
         fmt(p.latencyMs.p99, 1),

@@ -7,6 +7,7 @@
 import { ClientPool } from '../loadgen/pool.js';
 import { type PublishResult, RoomPublishers, runPushes } from '../loadgen/publisher.js';
 import type { Progress } from '../report/progress.js';
+import { diffCounters, readCounters } from '../servers/stats.js';
 import type { Target } from '../servers/targets.js';
 import type { Histogram } from '../stats/histogram.js';
 import { systemCpuSeconds, totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
@@ -191,6 +192,8 @@ async function runPhase(
   progress: Progress,
   label: string,
 ): Promise<PhaseResult> {
+  const httpUrls = target.wsUrls.map((u) => u.replace(/^ws/, 'http'));
+  const counters0 = target.kind === 'barrage' ? await readCounters(httpUrls, target.apiKey) : null;
   const t0 = Date.now();
   await pool.reset(t0);
   const srv0 = totalCpuSeconds(target.pids);
@@ -235,6 +238,7 @@ async function runPhase(
   const srv1 = totalCpuSeconds(target.pids);
   const sys1 = systemCpuSeconds();
   const gen1 = await genCpu(pool);
+  const counters1 = counters0 ? await readCounters(httpUrls, target.apiKey) : null;
   const genDelta = gen1.map((c, i) => c - (gen0[i] ?? 0));
   const srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
   const pubS = Math.max(0.001, pub.ms / 1000);
@@ -262,6 +266,7 @@ async function runPhase(
     otherCpuPct: other === null ? null : round((other / wallS) * 100),
     genCpuMaxPct: round(genMax),
     clientBound: genMax >= CLIENT_BOUND_PCT,
+    server: counters0 && counters1 ? diffCounters(counters0, counters1) : null,
     closes: snap.closes,
     timeline: snap.timeline.slice(0, Math.ceil(params.durationMs / 1000)),
     ok: lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,

@@ -1,4 +1,5 @@
 /** Shapes shared by the scenarios, the runner and the reports. */
+import type { ServerCounters } from '../servers/stats.js';
 
 /** The scenarios `barrage bench` runs. */
 export const SCENARIOS = ['idle', 'hot-room', 'many-rooms', 'push', 'cluster', 'sweep'] as const;
@@ -71,6 +72,8 @@ export interface PhaseResult {
   otherCpuPct: number | null;
   /** True when the generator was near a full core: the numbers may be the client's limit. */
   clientBound: boolean;
+  /** Barrage only: the server's own counters over the phase (from GET /api/stats). */
+  server: ServerCounters | null;
   /** Connections closed by the server during the phase, by code. */
   closes: Record<string, number>;
   /** Deliveries per second of the phase, second by second. */
