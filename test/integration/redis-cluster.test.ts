@@ -20,7 +20,9 @@ import {
   Recorder,
   roomName,
 } from '../contract/broker-contract.js';
+import { TestClient } from '../support/client.js';
 import { startRedisCluster } from '../support/redis-server.js';
+import { startServer } from '../support/server.js';
 
 const cluster = await startRedisCluster(3);
 /** One plain connection per master, by port. */
@@ -167,6 +169,40 @@ describe('redis broker on Redis Cluster', () => {
     assert.equal((await a!.remoteOnline([room])).get(room), 6);
     assert.equal((await b!.remoteOnline([room])).get(room), 5);
     assert.deepEqual(a!.health(), { ok: true });
+  });
+});
+
+describe('servers configured with redisCluster', () => {
+  it('deliver a room across nodes over WebSockets, in order', async () => {
+    const servers = await Promise.all(
+      ['s1', 's2'].map((nodeId) =>
+        startServer({ nodeId, redisCluster: cluster.nodes, redisPrefix: 'srv', roomPolicies: [] }),
+      ),
+    );
+    const clients: TestClient[] = [];
+    try {
+      const [x, y] = await Promise.all(servers.map((s) => TestClient.connect(s.wsUrl)));
+      clients.push(x!, y!);
+      const room = roomName('srv');
+      assert.equal((await x!.request({ type: 'join', room })).type, 'joined');
+      const acks = [];
+      for (let i = 0; i < 5; i++) acks.push(await y!.request({ type: 'publish', room, data: i }));
+      assert.deepEqual(
+        acks.map((a) => a.offset),
+        [1, 2, 3, 4, 5],
+      );
+      for (let i = 0; i < 5; i++) {
+        const m = await x!.next((l) => l.type === 'message' && l.room === room);
+        assert.deepEqual([m.offset, m.data], [i + 1, i]);
+      }
+      const health = (await (await fetch(`${servers[0]!.url}/healthz`)).json()) as {
+        broker?: { kind?: string; ok?: boolean };
+      };
+      assert.deepEqual([health.broker?.kind, health.broker?.ok], ['redis', true]);
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all(servers.map((s) => s.close()));
+    }
   });
 });
 
