@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
@@ -74,6 +76,14 @@ export function createApiApp(options: ApiOptions): Hono {
   app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => toErrorResponse(c, err));
   return app;
+}
+
+/** The API as a `node:http` request listener. */
+export function createApiListener(
+  options: ApiOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const listener = getRequestListener(createApiApp(options).fetch);
+  return (req, res) => void listener(req, res);
 }
 
 function apiGuard(options: ApiOptions) {

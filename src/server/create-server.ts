@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
-import { type ApiRequestInfo, createApiApp } from '../api/index.js';
+import { type ApiRequestInfo, createApiListener } from '../api/index.js';
 import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
 import type { Broker } from '../broker/types.js';
@@ -127,7 +126,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   );
   let shuttingDown = false;
   const root = packageRoot();
-  const app = createApiApp({
+  const listener = createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
     metricsPublic: config.metricsPublic,
@@ -144,7 +143,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     webRoot: config.web ? join(root, 'web') : null,
     sdkRoot: config.web ? join(root, 'dist', 'client') : null,
   });
-  const http = createHttpServer(getRequestListener(app.fetch));
+  const http = createHttpServer(listener);
   http.headersTimeout = 10_000; // slowloris on the upgrade or an API call
   http.requestTimeout = 30_000;
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
