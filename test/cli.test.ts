@@ -163,9 +163,8 @@ describe('barrage CLI', () => {
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
       for (const [key, spec] of Object.entries(OPTIONS)) {
-        const line = lines.find(
-          (l) => l.trimStart().startsWith(`--${flagOf(key)} `) || l.trim() === `--${flagOf(key)}`,
-        );
+        const flag = `--${spec.type === 'bool' ? '[no-]' : ''}${flagOf(key)} `;
+        const line = lines.find((l) => l.trimStart().startsWith(flag));
         assert.ok(line, `serve --help lacks --${flagOf(key)}`);
         assert.ok(line.includes(`[default: ${defaultText(spec)}]`), `--${flagOf(key)}: ${line}`);
         assert.ok(line.includes(`(${envOf(key)})`), `--${flagOf(key)}: ${line}`);

@@ -56,7 +56,7 @@ export function createJwtVerifier(options: JwtOptions): TokenVerifier {
         },
         verifyOptions,
       );
-      return identityFromClaims(payload);
+      return identityFromClaims(payload, verifyOptions.clockTolerance);
     } catch {
       return null;
     }
@@ -92,7 +92,7 @@ function publicKeyWithAlg(pem: string): { alg: string; key: KeyObject } {
   );
 }
 
-function identityFromClaims(payload: JWTPayload): Identity | null {
+function identityFromClaims(payload: JWTPayload, toleranceSec: number): Identity | null {
   if (typeof payload.sub !== 'string' || payload.sub === '') return null;
   const identity: Identity = { userId: payload.sub, claims: payload };
   const rooms = stringList(payload.rooms);
@@ -100,7 +100,8 @@ function identityFromClaims(payload: JWTPayload): Identity | null {
   if (rooms === null || publish === null) return null;
   if (rooms) identity.joinRooms = rooms;
   if (publish) identity.publishRooms = publish;
-  if (typeof payload.exp === 'number') identity.expiresAt = payload.exp * 1000;
+  // The same tolerance that let the token in decides when the connection ends.
+  if (typeof payload.exp === 'number') identity.expiresAt = (payload.exp + toleranceSec) * 1000;
   return identity;
 }
 

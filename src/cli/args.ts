@@ -31,7 +31,7 @@ export function parseFlags(argv: string[], options: ParseOptions): Record<string
 export function serverOptionsFromFlags(values: Record<string, unknown>): RawOptions {
   const raw: RawOptions = {};
   for (const key of Object.keys(OPTIONS) as OptionKey[]) {
-    const value = values[flagOf(key)];
+    const value = values[`no-${flagOf(key)}`] === true ? false : values[flagOf(key)];
     if (value === undefined) continue;
     raw[key] = Array.isArray(value) ? value.join(',') : value;
   }

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { BarrageError } from '../errors.js';
 import { UsageError } from './args.js';
 
@@ -33,8 +32,8 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '-v' || name === '--version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
-    process.stdout.write(`${pkg.version}\n`);
+    const { packageVersion } = await import('../server/index.js');
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const load = COMMANDS[name];

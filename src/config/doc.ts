@@ -23,7 +23,7 @@ export function flagsHelp(): string {
     lines.push(`${group}:`);
     for (const [key, spec] of Object.entries(OPTIONS) as [OptionKey, OptionSpec][]) {
       if (spec.group !== group) continue;
-      const flag = `--${flagOf(key)}${spec.type === 'bool' ? '' : ' <value>'}`;
+      const flag = spec.type === 'bool' ? `--[no-]${flagOf(key)}` : `--${flagOf(key)} <value>`;
       lines.push(
         `  ${flag.padEnd(36)} ${spec.help} [default: ${defaultText(spec)}] (${envOf(key)})`,
       );
@@ -58,7 +58,7 @@ export function configurationMarkdown(): string {
       const type = spec.type === 'enum' ? spec.values?.join(' \\| ') : spec.type;
       const range = spec.min !== undefined ? ` (${spec.min}–${spec.max})` : '';
       out.push(
-        `| \`${key}\` | \`--${flagOf(key)}\` | \`${envOf(key)}\` | ${type}${range} | \`${defaultText(spec)}\` | ${spec.help.replace(/\|/g, '\\|')} |`,
+        `| \`${key}\` | \`--${spec.type === 'bool' ? '[no-]' : ''}${flagOf(key)}\` | \`${envOf(key)}\` | ${type}${range} | \`${defaultText(spec)}\` | ${spec.help.replace(/\|/g, '\\|')} |`,
       );
     }
     out.push('');

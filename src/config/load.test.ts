@@ -358,8 +358,9 @@ describe('docs/configuration.md', () => {
   });
   it('documents every option with its flag, env var and default', () => {
     const doc = configurationMarkdown();
-    for (const key of Object.keys(OPTIONS)) {
-      assert.ok(doc.includes(`| \`${key}\` | \`--${flagOf(key)}\` | \`${envOf(key)}\` |`), key);
+    for (const [key, spec] of Object.entries(OPTIONS)) {
+      const flag = `--${spec.type === 'bool' ? '[no-]' : ''}${flagOf(key)}`;
+      assert.ok(doc.includes(`| \`${key}\` | \`${flag}\` | \`${envOf(key)}\` |`), key);
     }
   });
 });

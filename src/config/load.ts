@@ -36,7 +36,7 @@ export function resolveConfig(layers: ConfigLayers = {}): ServerConfig {
   for (const key of KEYS) values[key] = OPTIONS[key].default;
   if (layers.file) {
     for (const [key, raw] of Object.entries(layers.file)) {
-      if (!(key in OPTIONS)) throw configError(`config file: unknown option "${key}"`);
+      if (!Object.hasOwn(OPTIONS, key)) throw configError(`config file: unknown option "${key}"`);
       values[key] = coerce(key as OptionKey, raw, `config file "${key}"`);
     }
   }
@@ -53,7 +53,7 @@ export function resolveConfig(layers: ConfigLayers = {}): ServerConfig {
     if (!layer) continue;
     for (const [key, raw] of Object.entries(layer)) {
       if (raw === undefined) continue;
-      if (!(key in OPTIONS)) throw configError(`unknown option "${key}"`);
+      if (!Object.hasOwn(OPTIONS, key)) throw configError(`unknown option "${key}"`);
       values[key] = coerce(key as OptionKey, raw, label(key));
     }
   }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
+import { CLOSE } from '../protocol/index.js';
 import type { Identity } from '../session/index.js';
 import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
 import { createOriginCheck } from './origin.js';
@@ -145,12 +146,15 @@ export class WsGateway {
         identity,
       );
       ws.on('message', (data: RawData, isBinary: boolean) => {
-        if (isBinary) session.close(1003, 'text frames only');
+        if (isBinary) session.closeWith(CLOSE.binaryFrame);
         else this.node.handleFrame(session, rawToString(data));
       });
-      ws.on('pong', () => {
+      // Protocol-level pings and pongs count as signs of life too.
+      const heard = () => {
         session.lastHeardAt = Date.now();
-      });
+      };
+      ws.on('pong', heard);
+      ws.on('ping', heard);
       ws.on('error', (err) =>
         this.log.debug({ err: err.message, connId: session.id }, 'socket error'),
       );

@@ -22,6 +22,10 @@ export class WsTransport implements Transport {
     return this.ws.bufferedAmount;
   }
 
+  ping(): void {
+    this.ws.ping();
+  }
+
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
     const ws = this.ws;

@@ -23,6 +23,7 @@ class MemoryTransport implements Transport {
   close(code: number): void {
     this.closes.push(code);
   }
+  ping(): void {}
   terminate(): void {}
   /** Offsets of every message line received, frame by frame. */
   offsets(): number[][] {
@@ -334,7 +335,7 @@ describe('Hub', () => {
       advance(WINDOW);
       assert.equal(old.transport.sent.length, 1);
       assert.equal(late.transport.sent.length, 0);
-      assert.equal(room.joining.get(late.session)?.length, 1);
+      assert.equal(room.joining.get(late.session)?.held.length, 1);
       assert.equal(room.localCount, 2);
     });
 

@@ -102,20 +102,27 @@ export class Hub {
    * so that `completeJoin` can pass on exactly those after the offset its `joined` covered.
    */
   beginJoin(room: Room, session: Session): void {
-    room.joining.set(session, []);
+    room.joining.set(session, { held: [], readyAfter: null });
   }
 
   /**
    * Ends a join after the `joined` reply was sent: held frames with offsets above `offset` are
-   * sent (a straddling frame is rebuilt from its lines), and the session becomes a member.
-   * Returns false when the join was cancelled meanwhile (leave or disconnect).
+   * sent (a straddling frame is rebuilt from its lines). If a batch is pending, it may hold lines
+   * the reply already covered, so the session waits for that flush and takes only the lines after
+   * `offset`; otherwise it becomes a member at once. Returns false when the join was cancelled
+   * meanwhile (leave or disconnect).
    */
   completeJoin(room: Room, session: Session, offset: number): boolean {
-    const held = room.joining.get(session);
-    if (held === undefined) return false;
-    room.joining.delete(session);
+    const state = room.joining.get(session);
+    if (state === undefined) return false;
     const now = this.now();
-    for (const h of held) sendHeldAfter(session, h, offset, room.policy.lossy, now);
+    for (const h of state.held) sendHeldAfter(session, h, offset, room.policy.lossy, now);
+    if (room.pendingLines.length > 0) {
+      state.held = [];
+      state.readyAfter = offset;
+      return true;
+    }
+    room.joining.delete(session);
     room.members.add(session);
     return true;
   }
@@ -175,7 +182,7 @@ export class Hub {
       else if (result === SendResult.Dropped) dropped++;
       else if (result === SendResult.ClosedSlow) closed++;
     }
-    for (const held of room.joining.values()) held.push({ frame, lines, offsets });
+    if (room.joining.size > 0) this.passToJoining(room, { frame, lines, offsets }, now);
     const c = this.counters;
     c.framesOut += sent;
     c.messagesOut += sent * lines.length;
@@ -205,6 +212,19 @@ export class Hub {
   /** Flushes every pending batch now (before shutdown). */
   flushAll(): void {
     for (const room of this.rooms.values()) this.flush(room);
+  }
+
+  /** Holds a flushed frame for sessions mid-join, or hands it over to those ready for it. */
+  private passToJoining(room: Room, held: HeldFrame, now: number): void {
+    for (const [session, state] of room.joining) {
+      if (state.readyAfter === null) {
+        state.held.push(held);
+        continue;
+      }
+      sendHeldAfter(session, held, state.readyAfter, room.policy.lossy, now);
+      room.joining.delete(session);
+      room.members.add(session);
+    }
   }
 
   private sendToAll(

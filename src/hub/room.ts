@@ -15,12 +15,22 @@ export interface HeldFrame {
   offsets: readonly number[];
 }
 
+/**
+ * A session mid-join: frames flushed while its history is fetched are held; once its `joined`
+ * went out with offset `readyAfter`, it waits for the batch pending at that moment to flush,
+ * takes the lines of it after `readyAfter`, and becomes a member.
+ */
+export interface JoinState {
+  held: HeldFrame[];
+  readyAfter: number | null;
+}
+
 /** One room on this node: its members, its pending batch and the sessions mid-join. */
 export class Room {
   /** Sessions that receive the room's frames. */
   readonly members = new Set<Session>();
-  /** Sessions waiting for their `joined` reply, with the frames flushed meanwhile. */
-  readonly joining = new Map<Session, HeldFrame[]>();
+  /** Sessions mid-join (see JoinState). */
+  readonly joining = new Map<Session, JoinState>();
   /** Lines of the batch being merged, with their offsets, oldest first. */
   pendingLines: Buffer[] = [];
   pendingOffsets: number[] = [];

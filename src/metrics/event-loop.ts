@@ -16,7 +16,8 @@ export class EventLoopDelay {
   /** p99 of the event-loop delay in the current window, ms. */
   p99Ms(): number {
     // Samples include the sampling interval itself (resolution 10 ms): subtract it.
-    const value = this.histogram.count > 0 ? Math.max(0, this.histogram.percentile(99) / 1e6 - 10) : 0;
+    const value =
+      this.histogram.count > 0 ? Math.max(0, this.histogram.percentile(99) / 1e6 - 10) : 0;
     if (Date.now() - this.windowStart >= this.windowMs) {
       this.histogram.reset();
       this.windowStart = Date.now();

@@ -78,7 +78,7 @@ export class PrometheusMetrics implements MetricsSink {
     labelled('barrage_errors_total', 'Error replies sent, by code', 'code', (s) => s.errors);
     this.fanoutSeconds = new Histogram({
       name: 'barrage_fanout_latency_seconds',
-      help: 'Time from a message reaching the node to its frame being written to every member',
+      help: 'How long a message waited in its room batch on this node before its frame was written',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });

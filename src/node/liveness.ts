@@ -4,6 +4,7 @@ import { Liveness, type Session } from '../session/index.js';
 /** What one sweep did, for counters and logs. */
 export interface SweepResult {
   pinged: number;
+  probed: number;
   dead: number;
   authTimeouts: number;
   expired: number;
@@ -20,7 +21,7 @@ export function sweepSessions(
   heartbeatMs: number,
   authTimeoutMs: number | null,
 ): SweepResult {
-  const result: SweepResult = { pinged: 0, dead: 0, authTimeouts: 0, expired: 0 };
+  const result: SweepResult = { pinged: 0, probed: 0, dead: 0, authTimeouts: 0, expired: 0 };
   for (const session of sessions) {
     if (session.closed) continue;
     const deadline = authTimeoutMs === null ? null : session.connectedAt + authTimeoutMs;
@@ -28,6 +29,10 @@ export function sweepSessions(
       case Liveness.NeedsPing:
         session.send(PING_LINE, false, now);
         result.pinged++;
+        break;
+      case Liveness.NeedsProbe:
+        session.probe(now);
+        result.probed++;
         break;
       case Liveness.Dead:
         session.terminate();

@@ -115,9 +115,13 @@ export class Node implements BrokerHandler {
     for (const room of emptiedRooms) this.roomEmptied(room);
     if (lastOfUser && session.userId !== null)
       this.quietly(this.broker.unsubscribeUser(session.userId));
-    const key = String(session.closeCode || code);
-    this.counters.closes[key] = (this.counters.closes[key] ?? 0) + 1;
-    this.options.hooks.onDisconnect?.(this.info(session), code);
+    const finalCode = session.closeCode || code;
+    this.counters.closes[finalCode] = (this.counters.closes[finalCode] ?? 0) + 1;
+    try {
+      this.options.hooks.onDisconnect?.(this.info(session), finalCode);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'onDisconnect hook threw');
+    }
   }
 
   /** Handles one text frame from a client: each line is a command, answered in order. */

@@ -19,6 +19,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const CLOSE = {
   /** The server is shutting down or restarting; reconnect (to another node) with back-off. */
   shuttingDown: { code: 1001, reason: 'server shutting down', reconnect: true },
+  /** The client sent a binary frame; the protocol is text only. */
+  binaryFrame: { code: 1003, reason: 'text frames only', reconnect: false },
   /** Policy violation: a foreign Origin, or abuse. Do not retry as is. */
   policy: { code: 1008, reason: 'policy violation', reconnect: false },
   /** A frame over the size limit. */

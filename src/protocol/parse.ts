@@ -8,7 +8,7 @@ export interface ParseLimits {
   maxTokenLength: number;
   /** Most event names in one `auth`. */
   maxEvents: number;
-  /** Largest `history` a join may ask for (larger asks are refused, not clamped). */
+  /** Largest `history` a join may ask for; larger asks are refused (the node caps the rest at what it holds). */
   maxHistory: number;
 }
 

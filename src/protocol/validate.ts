@@ -4,8 +4,8 @@
 export const ROOM_NAME = /^[A-Za-z0-9_\-:.@/]{1,128}$/;
 /** Event names for pushes: 1 to 64 characters of letters, digits and `_ - : .`. */
 export const EVENT_NAME = /^[A-Za-z0-9_\-:.]{1,64}$/;
-/** User ids: 1 to 128 visible characters (no whitespace or control characters). */
-export const USER_ID = /^[\x21-\x7e\u00a0-\uffff]{1,128}$/;
+/** User ids: 1 to 128 visible characters (no whitespace of any script, no control or format characters). */
+export const USER_ID = /^[^\s\p{C}]{1,128}$/u;
 
 /** Explains why a room name is refused, or returns null when it is fine. */
 export function roomNameProblem(room: unknown): string | null {
@@ -33,19 +33,40 @@ export function userIdProblem(userId: unknown): string | null {
 
 /**
  * Compiles room patterns (`*` matches any run of characters, e.g. `live:*`) into one test.
- * An empty list matches nothing; `['*']` matches everything.
+ * An empty list matches nothing; `['*']` matches everything. Matching is a linear-time wildcard
+ * walk, never a backtracking regular expression: room names come from clients.
  */
 export function compileRoomPatterns(patterns: readonly string[]): (room: string) => boolean {
   if (patterns.includes('*')) return () => true;
   if (patterns.length === 0) return () => false;
-  const source = patterns
-    .map((p) => p.split('*').map(escapeRegExp).join('.*'))
-    .map((p) => `(?:${p})`)
-    .join('|');
-  const re = new RegExp(`^(?:${source})$`);
-  return (room) => re.test(room);
+  const exact = new Set(patterns.filter((p) => !p.includes('*')));
+  const globs = patterns.filter((p) => p.includes('*'));
+  return (room) => exact.has(room) || globs.some((glob) => wildcardMatch(glob, room));
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/**
+ * Whether `text` matches `pattern` where `*` stands for any run of characters. The classic
+ * two-pointer walk that remembers only the last star: O(pattern x text) at worst, no recursion.
+ */
+export function wildcardMatch(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = t;
+    } else if (star !== -1) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }

@@ -23,3 +23,4 @@ export {
   createServer,
   type ServerHooks,
 } from './create-server.js';
+export { packageVersion } from './paths.js';

@@ -16,3 +16,8 @@ export function packageRoot(): string {
   }
   throw new Error('cannot find the barrage package root');
 }
+
+/** The package's version, from its package.json. */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+}

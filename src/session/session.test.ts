@@ -13,6 +13,7 @@ class MemoryTransport implements Transport {
   readonly sent: Buffer[] = [];
   readonly closes: { code: number; reason: string }[] = [];
   terminations = 0;
+  pings = 0;
   queued = 0;
   get bufferedAmount(): number {
     return this.queued;
@@ -23,6 +24,9 @@ class MemoryTransport implements Transport {
   }
   close(code: number, reason: string): void {
     this.closes.push({ code, reason });
+  }
+  ping(): void {
+    this.pings++;
   }
   terminate(): void {
     this.terminations++;
@@ -244,6 +248,20 @@ describe('Session', () => {
   });
 
   describe('#liveness', () => {
+    it('probes a busy listener it has heard nothing from for a heartbeat, once per heartbeat', () => {
+      const { s, t } = open();
+      // The server keeps sending (a busy room), the client only listens.
+      s.lastSentAt = T0 + HB;
+      assert.equal(s.liveness(T0 + HB, HB, null), Liveness.NeedsProbe);
+      s.probe(T0 + HB);
+      assert.equal(t.pings, 1);
+      assert.equal(s.liveness(T0 + HB + 1, HB, null), Liveness.Fine);
+      // Its WebSocket stack answers the protocol ping: heard again, nothing more to do.
+      s.lastHeardAt = T0 + HB + 5;
+      s.lastSentAt = T0 + 2 * HB;
+      assert.equal(s.liveness(T0 + 2 * HB, HB, null), Liveness.Fine);
+    });
+
     it('is fine right after connecting', () => {
       const { s } = open();
       assert.equal(s.liveness(T0, HB, null), Liveness.Fine);

@@ -34,6 +34,8 @@ export enum Liveness {
   Fine = 0,
   /** Nothing sent for a heartbeat: send an app-level ping. */
   NeedsPing = 1,
+  /** Frames are going out but nothing was heard for a heartbeat: send a protocol ping. */
+  NeedsProbe = 5,
   /** Nothing heard for two heartbeats: terminate. */
   Dead = 2,
   /** No auth within the auth timeout where auth is required. */
@@ -57,6 +59,8 @@ export class Session {
   lastSentAt: number;
   /** Last time anything was heard from the client, ms. */
   lastHeardAt: number;
+  /** Last time a protocol ping was sent, ms. */
+  lastProbeAt: number;
   /** Lossy messages skipped for this session because it was over its soft mark. */
   dropped = 0;
   /** Set once the session is closing or closed; nothing is sent after that. */
@@ -78,6 +82,7 @@ export class Session {
   ) {
     this.lastSentAt = connectedAt;
     this.lastHeardAt = connectedAt;
+    this.lastProbeAt = connectedAt;
     this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst, connectedAt);
     this.commandBucket = new TokenBucket(limits.commandRate, limits.commandBurst, connectedAt);
   }
@@ -124,7 +129,19 @@ export class Session {
     const expiresAt = this.identity?.expiresAt;
     if (expiresAt !== undefined && now >= expiresAt) return Liveness.Expired;
     if (now - this.lastSentAt >= heartbeatMs) return Liveness.NeedsPing;
+    // A client that only listens to a busy room never gets an app ping (the server is not quiet)
+    // and so never pongs: probe it with a protocol ping, which its WebSocket stack answers.
+    if (now - this.lastHeardAt >= heartbeatMs && now - this.lastProbeAt >= heartbeatMs) {
+      return Liveness.NeedsProbe;
+    }
     return Liveness.Fine;
+  }
+
+  /** Sends a protocol ping (see Liveness.NeedsProbe). */
+  probe(now: number): void {
+    if (this.closed) return;
+    this.lastProbeAt = now;
+    this.transport.ping();
   }
 
   /** Closes with a code of the catalogue. Idempotent. */

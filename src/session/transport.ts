@@ -7,6 +7,11 @@ export interface Transport {
   send(frame: Buffer): void;
   /** Bytes queued in user space and not yet handed to the kernel. */
   readonly bufferedAmount: number;
+  /**
+   * Sends a WebSocket protocol ping; the peer's WebSocket stack answers it by itself (browsers
+   * too), which proves a busy listener alive without any application message.
+   */
+  ping(): void;
   /** Starts a closing handshake with this code; the socket is destroyed if it does not finish soon. */
   close(code: number, reason: string): void;
   /** Destroys the socket at once (a dead peer gets no closing handshake). */

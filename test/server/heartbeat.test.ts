@@ -26,6 +26,26 @@ describe('Heartbeat', () => {
     c.close();
   });
 
+  it('keeps a listener of a busy room that never sends a frame (protocol pings prove it alive)', async () => {
+    const listener = await TestClient.connect(server.wsUrl);
+    await listener.request({ type: 'join', room: 'chat:busy' });
+    const poster = await TestClient.connect(server.wsUrl);
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      poster.send({ type: 'publish', room: 'chat:busy', data: 'tick' });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    assert.equal(listener.closeCode, null, 'five heartbeats without a frame from the listener');
+    assert.equal(
+      listener.all('ping').length,
+      0,
+      'the server was never quiet, so no app-level ping',
+    );
+    assert.ok(listener.all('message').length > 10);
+    listener.close();
+    poster.close();
+  });
+
   it('terminates a connection it has heard nothing from for two intervals', async () => {
     const silent = new WebSocket(server.wsUrl, { autoPong: false });
     let closed = false;
