@@ -1,12 +1,13 @@
 /**
  * Counts deliveries on the hot path without parsing JSON: every delivered message carries
- * `"t":<send time in ms>` in its data, so a frame is scanned for that key with Buffer.indexOf and
- * the number after it is read digit by digit. One clock read per frame, not per message.
+ * `"t":<send time in ms>` in its data, so a frame is scanned byte by byte for that key and the
+ * number after it is read digit by digit, resuming the scan after the number. One clock read per
+ * frame, not per message. (A plain JS scan measured ~2x faster here than one Buffer.indexOf call
+ * per line, whose native-call overhead dominates on 100-200 byte lines.)
  */
 import { performance } from 'node:perf_hooks';
 import { Histogram, type HistogramData } from '../stats/histogram.js';
 
-const T_KEY = Buffer.from('"t":');
 const MAX_SECONDS = 3600;
 
 /** Wall-clock milliseconds comparable across processes on one machine. */
@@ -73,16 +74,36 @@ export class DeliveryCounter {
 
   /** Scans one frame; returns how many deliveries it held (0 = a control frame). */
   onFrame(buf: Buffer): number {
-    let i = buf.indexOf(T_KEY);
-    if (i < 0) return 0;
-    const now = nowMs();
     let n = 0;
-    while (i >= 0) {
-      const t = readNumber(buf, i + 4);
-      if (!Number.isNaN(t)) this.latency.record((now - t) * 1000);
+    let now = 0;
+    const end = buf.length - 3;
+    // Looks for `"t":` (34 116 34 58), testing the rarest byte first.
+    for (let i = 1; i < end; i++) {
+      if (buf[i] !== 116 || buf[i + 2] !== 58 || buf[i - 1] !== 34 || buf[i + 1] !== 34) continue;
+      if (n === 0) now = nowMs();
+      let j = i + 3;
+      let t = 0;
+      let digits = 0;
+      let c = buf[j]!;
+      while (c >= 48 && c <= 57 && digits < 20) {
+        t = t * 10 + (c - 48);
+        c = buf[++j] ?? 0;
+        digits++;
+      }
+      if (c === 46) {
+        let scale = 0.1;
+        c = buf[++j] ?? 0;
+        while (c >= 48 && c <= 57 && scale > 1e-9) {
+          t += (c - 48) * scale;
+          scale /= 10;
+          c = buf[++j] ?? 0;
+        }
+      }
+      if (digits > 0) this.latency.record((now - t) * 1000);
       n++;
-      i = buf.indexOf(T_KEY, i + 4);
+      i = j;
     }
+    if (n === 0) return 0;
     this.received += n;
     this.frames++;
     const sec = Math.floor((now - this.startMs) / 1000);

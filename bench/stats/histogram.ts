@@ -12,11 +12,12 @@ export const BUCKETS = LINEAR + MAX_EXP * SUB;
 
 /** Bucket index of a non-negative integer value. */
 export function bucketOf(value: number): number {
-  const v = value <= 0 ? 0 : Math.floor(value);
+  // Clamped to 2^31 - 1 so that integer bit operations apply (2^31 us is 35 minutes).
+  const v = value <= 0 ? 0 : value >= 0x7fffffff ? 0x7fffffff : value | 0;
   if (v < LINEAR) return v;
-  const e = Math.min(MAX_EXP, 31 - Math.clz32(Math.min(v, 0x7fffffff)) - 7);
-  const sub = Math.min(SUB - 1, Math.floor(v / 2 ** e) - SUB);
-  return LINEAR + (e - 1) * SUB + sub;
+  // e = position of the top bit - 7, so v >>> e is in [128, 255].
+  const e = 24 - Math.clz32(v);
+  return LINEAR + (e - 1) * SUB + ((v >>> e) - SUB);
 }
 
 /** The value a bucket stands for (the middle of its range). */
