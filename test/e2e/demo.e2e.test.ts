@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { type BarrageClient, connect } from '../../client/index.js';
 import type { BarrageServer } from '../../src/server/index.js';
-import { ensureSdkBuilt, launchBrowser, screenshot, watchErrors } from './support/browser.js';
+import { ensureSdkBuilt, launchBrowser, ROOT, screenshot, watchErrors } from './support/browser.js';
 import { startServer, wsUrl } from './support/server.js';
 
 const ROOM = 'live:lobby';
@@ -180,6 +182,27 @@ describe('demo page in Chromium', () => {
     await page.waitForFunction(() =>
       /\d+ sent/.test(document.getElementById('flood-status')?.textContent ?? ''),
     );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('runs the browser example of client/README.md as written', async () => {
+    const readme = readFileSync(join(ROOT, 'client', 'README.md'), 'utf8');
+    const html = readme.slice(
+      readme.indexOf('```html\n') + 8,
+      readme.indexOf('\n```', readme.indexOf('```html\n')),
+    );
+    const code = html.replace(/^\s*<script type="module">/, '').replace(/<\/script>\s*$/, '');
+    const { page, errors } = await openDemo();
+    const logs: string[] = [];
+    page.on('console', (msg) => logs.push(msg.text()));
+    await page.addScriptTag({ type: 'module', content: code });
+    const deadline = Date.now() + 5000;
+    while (!logs.includes('message hi from the browser') && Date.now() < deadline) {
+      await page.waitForTimeout(50);
+    }
+    assert.ok(logs.includes('message hi from the browser'), logs.join(' | '));
+    assert.ok(logs.includes('state open'));
     assert.deepEqual(errors, []);
     await page.close();
   });
