@@ -115,4 +115,48 @@ describe('authentication and token refresh', () => {
     );
     assert.equal(calls, 2);
   });
+
+  it('reconnects with a fresh token when the server closes an expired connection', async () => {
+    const expiring = await startServer({
+      jwtSecret: SECRET,
+      heartbeatMs: 200,
+      publishRate: 1000,
+      publishBurst: 1000,
+    });
+    try {
+      let calls = 0;
+      const viewer = await connect(wsUrl(expiring), {
+        ...base,
+        getToken: () => {
+          calls++;
+          return sign('erin', 1); // the server closes the connection with 4001 once it expires
+        },
+      });
+      clients.push(viewer);
+      const publisher = await connect(wsUrl(expiring), {
+        ...base,
+        token: await sign('frank', 3600),
+      });
+      clients.push(publisher);
+      const sub = await viewer.join('chat:expiry');
+      const offsets: number[] = [];
+      sub.on('message', (m) => offsets.push(m.offset));
+      const closes: number[] = [];
+      viewer.on('close', (e) => closes.push(e.code));
+      const published: number[] = [];
+      const deadline = Date.now() + 15_000;
+      while (!(closes.includes(4001) && viewer.state === 'open') && Date.now() < deadline) {
+        published.push(await publisher.publish('chat:expiry', published.length));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (let i = 0; i < 3; i++) published.push(await publisher.publish('chat:expiry', i));
+      await waitFor(() => offsets.length >= published.length, 5000, 'every message');
+      assert.ok(closes.includes(4001), `closes: ${closes.join(',')}`);
+      assert.equal(viewer.state, 'open');
+      assert.ok(calls >= 2 && calls <= 3, `${calls} tokens fetched`);
+      assert.deepEqual(offsets, published, 'no gap and no duplicate across the expiry');
+    } finally {
+      await expiring.close();
+    }
+  });
 });

@@ -42,6 +42,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private readonly backoff;
   private ws: WebSocketLike | null = null;
   private token: string | undefined;
+  private freshToken = false;
   private attempt = 0;
   private lastHeard = 0;
   private retryAfterMs: number | undefined;
@@ -143,7 +144,9 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private async open(): Promise<void> {
     this.timer = undefined;
     this.setState('connecting');
-    if (this.opts.getToken && (this.token === undefined || tokenExpired(this.token))) {
+    const stale = this.token === undefined || (!this.freshToken && tokenExpired(this.token));
+    this.freshToken = false;
+    if (this.opts.getToken && stale) {
       try {
         this.token = await this.opts.getToken();
       } catch (err) {
@@ -313,6 +316,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
         return this.finish(code, reason, err);
       }
       this.token = fresh;
+      this.freshToken = true; // just fetched: use it even if it is short-lived
     }
     if (this.opts.reconnect === false) return this.finish(code, reason, closedError(code));
     this.retry(code, reason);
