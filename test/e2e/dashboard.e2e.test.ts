@@ -83,4 +83,27 @@ describe('dashboard in Chromium', () => {
     );
     await page.close();
   });
+
+  it('shows stats at once when the server has no API key (loopback callers only)', async () => {
+    const open = await startServer();
+    const viewer = await connect(wsUrl(open), { WebSocket });
+    try {
+      await viewer.join('chat:open');
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors = watchErrors(page);
+      await page.goto(`${open.url}/dashboard`);
+      await page.waitForFunction(() => Number(document.body.dataset.polls) >= 2, null, {
+        timeout: 10_000,
+      });
+      assert.equal(await page.isHidden('#key-form'), true);
+      assert.equal(await page.textContent('#poll'), 'live');
+      assert.equal(await page.textContent('#t-connections'), '1');
+      assert.match((await page.textContent('#rooms')) ?? '', /chat:open/);
+      assert.deepEqual(errors, []);
+      await page.close();
+    } finally {
+      viewer.close();
+      await open.close();
+    }
+  });
 });
