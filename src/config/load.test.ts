@@ -278,12 +278,16 @@ describe('resolveConfig', () => {
 });
 
 describe('parseRoomPolicies', () => {
-  it('parses pattern, window and class, reliable by default', () => {
-    assert.deepStrictEqual(parseRoomPolicies(['live:*=50/lossy', 'chat:*=0/reliable', 'x=10000']), [
-      { pattern: 'live:*', mergeWindowMs: 50, lossy: true },
-      { pattern: 'chat:*', mergeWindowMs: 0, lossy: false },
-      { pattern: 'x', mergeWindowMs: 10000, lossy: false },
-    ]);
+  it('parses pattern, window and class, reliable and adaptive by default', () => {
+    assert.deepStrictEqual(
+      parseRoomPolicies(['live:*=50/lossy', 'chat:*=0/reliable', 'x=10000', 'y=20/lossy/fixed']),
+      [
+        { pattern: 'live:*', mergeWindowMs: 50, lossy: true, adaptive: true },
+        { pattern: 'chat:*', mergeWindowMs: 0, lossy: false, adaptive: true },
+        { pattern: 'x', mergeWindowMs: 10000, lossy: false, adaptive: true },
+        { pattern: 'y', mergeWindowMs: 20, lossy: true, adaptive: false },
+      ],
+    );
   });
   it('keeps the rules in order (first match wins downstream)', () => {
     const rules = parseRoomPolicies(['b=1', 'a=2', 'c=3']);

@@ -164,21 +164,28 @@ export interface RoomPolicyRule {
   pattern: string;
   mergeWindowMs: number;
   lossy: boolean;
+  /** The window adapts to the room's rate (the default); `fixed` waits the whole window. */
+  adaptive: boolean;
 }
 
-const POLICY = /^([^=]+)=(\d+)(?:\/(lossy|reliable))?$/;
+const POLICY = /^([^=]+)=(\d+)(?:\/(lossy|reliable))?(?:\/(adaptive|fixed))?$/;
 
-/** Parses `PATTERN=WINDOW_MS[/lossy|reliable]` rules, throwing on a malformed one. */
+/** Parses `PATTERN=WINDOW_MS[/lossy|reliable][/adaptive|fixed]` rules, throwing on a malformed one. */
 export function parseRoomPolicies(rules: readonly string[]): RoomPolicyRule[] {
   return rules.map((rule) => {
     const m = POLICY.exec(rule);
     const window = m ? Number(m[2]) : Number.NaN;
     if (!m || window > 10_000) {
       throw configError(
-        `roomPolicies: "${rule}" is not PATTERN=MERGE_WINDOW_MS[/lossy|reliable] with a window up to 10000`,
+        `roomPolicies: "${rule}" is not PATTERN=MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed] with a window up to 10000`,
       );
     }
-    return { pattern: m[1]!, mergeWindowMs: window, lossy: m[3] === 'lossy' };
+    return {
+      pattern: m[1]!,
+      mergeWindowMs: window,
+      lossy: m[3] === 'lossy',
+      adaptive: m[4] !== 'fixed',
+    };
   });
 }
 

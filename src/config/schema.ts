@@ -206,7 +206,7 @@ export const OPTIONS = {
     type: 'list',
     default: ['live:*=50/lossy'],
     group: 'Rooms and history',
-    help: 'Delivery per room pattern: PATTERN=MERGE_WINDOW_MS/lossy|reliable, first match wins; other rooms send at once, reliably',
+    help: 'Delivery per room pattern: PATTERN=MAX_MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed], first match wins. The window adapts to the room rate (0 when quiet) unless fixed; other rooms send at once, reliably',
   },
   historySize: {
     type: 'int',

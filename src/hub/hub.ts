@@ -1,5 +1,6 @@
 import { mergeLines } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
+import { adaptiveWindowMs } from './rate.js';
 import { type HeldFrame, Room, type RoomPolicy } from './room.js';
 
 /** Counters of the local fan-out, cumulative. */
@@ -146,16 +147,24 @@ export class Hub {
   deliver(name: string, offset: number, line: Buffer): void {
     const room = this.rooms.get(name);
     if (!room || offset <= room.lastOffset) return;
+    const now = this.now();
     room.lastOffset = offset;
     room.messagesIn++;
-    if (room.pendingLines.length === 0) room.pendingSince = this.now();
+    room.rate.add(now);
+    if (room.pendingLines.length === 0) room.pendingSince = now;
     room.pendingLines.push(line);
     room.pendingOffsets.push(offset);
     room.pendingBytes += line.length + 1;
-    if (room.policy.mergeWindowMs <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
-    else if (room.timer === null) {
-      room.timer = setTimeout(() => this.flush(room), room.policy.mergeWindowMs);
+    if (room.timer !== null) {
+      if (room.pendingBytes >= this.maxBatchBytes) this.flush(room);
+      return;
     }
+    const { mergeWindowMs, adaptive } = room.policy;
+    const window = adaptive
+      ? adaptiveWindowMs(room.rate.perSecond(now), mergeWindowMs)
+      : mergeWindowMs;
+    if (window <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
+    else room.timer = setTimeout(() => this.flush(room), window);
   }
 
   /** Writes the room's pending batch as one frame to every member. */
@@ -183,6 +192,8 @@ export class Hub {
       else if (result === SendResult.ClosedSlow) closed++;
     }
     if (room.joining.size > 0) this.passToJoining(room, { frame, lines, offsets }, now);
+    room.batches++;
+    room.droppedSlow += dropped * lines.length;
     const c = this.counters;
     c.framesOut += sent;
     c.messagesOut += sent * lines.length;

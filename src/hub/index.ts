@@ -1,2 +1,3 @@
 export * from './hub.js';
+export * from './rate.js';
 export * from './room.js';

@@ -1,9 +1,15 @@
 import type { Session } from '../session/index.js';
+import { RateMeter } from './rate.js';
 
 /** How a room's messages are delivered. */
 export interface RoomPolicy {
-  /** Messages arriving within this window are merged into one frame; 0 sends each at once. */
+  /**
+   * The merge window, ms; 0: never merge. With `adaptive`, the longest window: 0 (each message
+   * sent at once) while the room is quiet, growing to this when it is hot.
+   */
   mergeWindowMs: number;
+  /** Adapt the window to the rate (as above); otherwise every batch waits the whole window. */
+  adaptive?: boolean;
   /** Lossy (danmaku) messages are skipped for a session over its soft mark; reliable ones never. */
   lossy: boolean;
 }
@@ -44,6 +50,12 @@ export class Room {
   lastOffset = 0;
   /** Messages received for this room since it was created on this node. */
   messagesIn = 0;
+  /** Frames (batches) written for this room: messagesIn / batches is its merge ratio. */
+  batches = 0;
+  /** Messages skipped for members over their soft mark. */
+  droppedSlow = 0;
+  /** The room's recent message rate. */
+  readonly rate = new RateMeter();
   /** The online count last announced in a `presence` message. */
   announcedOnline = -1;
 

@@ -8,7 +8,11 @@ const DEFAULT_POLICY: RoomPolicy = Object.freeze({ mergeWindowMs: 0, lossy: fals
 export function policyResolver(rules: readonly RoomPolicyRule[]): (room: string) => RoomPolicy {
   const compiled = rules.map((rule) => ({
     test: compileRoomPatterns([rule.pattern]),
-    policy: Object.freeze({ mergeWindowMs: rule.mergeWindowMs, lossy: rule.lossy }),
+    policy: Object.freeze({
+      mergeWindowMs: rule.mergeWindowMs,
+      lossy: rule.lossy,
+      adaptive: rule.adaptive,
+    }),
   }));
   return (room) => compiled.find((c) => c.test(room))?.policy ?? DEFAULT_POLICY;
 }

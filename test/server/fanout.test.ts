@@ -43,6 +43,22 @@ describe('Fan-out', () => {
     }
   });
 
+  it('adds no delay in a quiet windowed room: the window adapts to the rate', async () => {
+    const slow = await startServer({ roomPolicies: ['live:*=1000/lossy'] });
+    try {
+      const v = await TestClient.connect(slow.wsUrl);
+      await v.request({ type: 'join', room: 'live:quiet' });
+      const sent = Date.now();
+      await api(slow, 'POST', '/api/publish', { room: 'live:quiet', data: 'hi' });
+      await v.next((m) => m.type === 'message');
+      // A fixed 1000 ms window would hold it for a second.
+      assert.ok(Date.now() - sent < 500, `took ${Date.now() - sent} ms`);
+      v.close();
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('sends each message of an unwindowed room in its own frame at once', async () => {
     const v = await connect();
     await v.request({ type: 'join', room: 'chat:instant' });
