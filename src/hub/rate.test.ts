@@ -30,11 +30,20 @@ describe('adaptiveWindowMs', () => {
   });
 
   it('grows with the rate up to the maximum', () => {
-    const a = adaptiveWindowMs(30, 50);
-    const b = adaptiveWindowMs(60, 50);
+    const a = adaptiveWindowMs(25, 50);
+    const b = adaptiveWindowMs(35, 50);
     assert.ok(a > 0 && a < b && b < 50, `${a} ${b}`);
-    assert.equal(adaptiveWindowMs(80, 50), 50);
+    assert.equal(adaptiveWindowMs(40, 50), 50);
     assert.equal(adaptiveWindowMs(10_000, 50), 50);
+    // A long maximum is reached only by a much hotter room.
+    assert.equal(adaptiveWindowMs(40, 1000), 50);
+    assert.equal(adaptiveWindowMs(420, 1000), 1000);
+  });
+
+  it('treats a single message as quiet, whatever the maximum', () => {
+    const meter = new RateMeter(250);
+    meter.add(1_000_000);
+    assert.equal(adaptiveWindowMs(meter.perSecond(1_000_000), 1000), 0);
   });
 
   it('never merges with a zero maximum', () => {

@@ -32,14 +32,20 @@ export class RateMeter {
   }
 }
 
+/** Below this many messages a second a room is quiet: each message goes out at once. */
+export const QUIET_RATE = 20;
+
 /**
- * The merge window for a room's current rate: none while the room is quiet enough to send each
- * message as its own frame at the policy's frame rate (1000 / maxWindowMs per second), then
- * growing linearly to `maxWindowMs` at four times that rate.
+ * The merge window for a room's current rate: none while the room is quiet (at most `quietRate`
+ * messages a second, so a member gets at most that many frames a second anyway), then growing
+ * with the rate, one quiet interval (1000 / quietRate ms) per quiet rate above it, up to
+ * `maxWindowMs`. Frames per member per second thus stay near `quietRate` as the room heats up.
  */
-export function adaptiveWindowMs(ratePerSecond: number, maxWindowMs: number): number {
-  if (maxWindowMs <= 0) return 0;
-  const quiet = 1000 / maxWindowMs;
-  if (ratePerSecond <= quiet) return 0;
-  return Math.min(maxWindowMs, (maxWindowMs * (ratePerSecond - quiet)) / (3 * quiet));
+export function adaptiveWindowMs(
+  ratePerSecond: number,
+  maxWindowMs: number,
+  quietRate = QUIET_RATE,
+): number {
+  if (maxWindowMs <= 0 || ratePerSecond <= quietRate) return 0;
+  return Math.min(maxWindowMs, ((1000 / quietRate) * (ratePerSecond - quietRate)) / quietRate);
 }
