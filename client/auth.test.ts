@@ -62,6 +62,24 @@ describe('authentication and token refresh', () => {
     assert.deepEqual(client.rooms(), ['chat:auth']);
   });
 
+  it('receives the pushes for its user, filtered by the events it asked for', async () => {
+    const client = await open({ token: await sign('gina', 3600), events: ['alert'] });
+    const pushes: Array<{ event: string; data: unknown }> = [];
+    client.on('push', (p) => pushes.push({ event: p.event, data: p.data }));
+    const push = async (event: string) => {
+      const res = await fetch(`${server.url}/api/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'gina', event, data: { event } }),
+      });
+      return ((await res.json()) as { delivered: number }).delivered;
+    };
+    assert.equal(await push('news'), 0, 'an event this connection did not ask for');
+    assert.equal(await push('alert'), 1);
+    await waitFor(() => pushes.length === 1, 5000, 'the alert');
+    assert.deepEqual(pushes, [{ event: 'alert', data: { event: 'alert' } }]);
+  });
+
   it('keeps a token that is still valid across reconnects', async () => {
     let calls = 0;
     const client = await open({

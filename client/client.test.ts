@@ -24,7 +24,13 @@ describe('BarrageClient against a real server', () => {
   };
 
   before(async () => {
-    server = await startServer({ publishRate: 5, publishBurst: 5, heartbeatMs: 200 });
+    // Fixed merge windows, so that merged frames happen even at this test's low rate.
+    server = await startServer({
+      publishRate: 5,
+      publishBurst: 5,
+      heartbeatMs: 200,
+      roomPolicies: ['live:*=50/lossy/fixed'],
+    });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -63,7 +69,7 @@ describe('BarrageClient against a real server', () => {
     assert.deepEqual(got, [1, 2, 3, 4]);
   });
 
-  it('splits merged frames of a live:* room (50 ms windows) and loses nothing', async () => {
+  it('splits merged frames of a live:* room (fixed 50 ms windows) and loses nothing', async () => {
     let merged = 0;
     // A real `ws` socket that also counts the frames holding more than one line.
     class CountingWebSocket extends WebSocket {
@@ -88,6 +94,28 @@ describe('BarrageClient against a real server', () => {
     );
     const offsets = got.map((m) => m.offset);
     assert.ok(offsets.every((o, i) => i === 0 || o === offsets[i - 1]! + 1));
+  });
+
+  it('resumes from a saved position with join({ since })', async () => {
+    const a = await open();
+    const b = await open();
+    const first = await a.join('chat:resume');
+    const seen: unknown[] = [];
+    first.on('message', (m) => seen.push(m.data));
+    await b.publish('chat:resume', 'one');
+    await waitFor(() => seen.length === 1, 5000, 'first message');
+    const saved = first.position();
+    a.close(); // e.g. the page reloads; it kept `saved` in storage
+    for (const text of ['two', 'three']) await b.publish('chat:resume', text);
+    const c = await open();
+    const again = await c.join('chat:resume', { since: saved });
+    const got: unknown[] = [];
+    again.on('message', (m) => got.push(m.data));
+    await waitFor(() => got.length === 2, 5000, 'missed messages');
+    assert.equal(again.recovered, true);
+    assert.deepEqual(got, ['two', 'three']);
+    const stale = await (await open()).join('chat:resume', { since: { offset: 1, epoch: 'gone' } });
+    assert.equal(stale.recovered, false, 'an unknown epoch cannot be recovered');
   });
 
   it('tracks the online count through joined and presence', async () => {
