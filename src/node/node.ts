@@ -35,7 +35,7 @@ import { sweepSessions } from './liveness.js';
 import type { NodeOptions } from './options.js';
 import { connectionInfo, enforce, roomAllowed } from './permissions.js';
 import { PresenceTracker } from './presence.js';
-import { type NodeStats, nodeStats } from './stats.js';
+import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
 
 /** Counters the node keeps itself; the metrics exporter reads them on scrape. */
 export interface NodeCounters {
@@ -213,6 +213,11 @@ export class Node implements BrokerHandler {
   /** A snapshot of this node's counters. */
   stats(): NodeStats {
     return nodeStats(this);
+  }
+
+  /** This node's busiest rooms by members or by message rate. */
+  topRooms(sort: 'members' | 'rate', limit: number): RoomStat[] {
+    return topRooms(roomStats(this.hub), sort, limit);
   }
 
   /** Stops the timers, flushes pending batches and closes every client with 1001, in batches. */

@@ -7,6 +7,12 @@ export interface RoomStat {
   members: number;
   /** Messages received for the room since it appeared on this node. */
   messagesIn: number;
+  /** Its recent message rate, per second. */
+  rate: number;
+  /** Messages per frame written (1 when nothing was merged). */
+  mergeRatio: number;
+  /** Messages skipped for members over their soft mark. */
+  droppedSlow: number;
 }
 
 /** A snapshot of one node's counters; counters are cumulative, rates are differences. */
@@ -54,14 +60,10 @@ export interface StatsSource {
 /** Builds the snapshot; O(rooms) for the top lists, so meant for polling, not the hot path. */
 export function nodeStats(source: StatsSource, topN = 10): NodeStats {
   const { hub, counters } = source;
-  const rooms: RoomStat[] = [];
-  for (const room of hub.rooms.values()) {
-    rooms.push({ room: room.name, members: room.members.size, messagesIn: room.messagesIn });
-  }
-  const byMembers = [...rooms].sort((a, b) => b.members - a.members).slice(0, topN);
-  const byMessages = [...rooms].sort((a, b) => b.messagesIn - a.messagesIn).slice(0, topN);
+  const rooms = roomStats(hub);
   const top = new Map<string, RoomStat>();
-  for (const r of [...byMembers, ...byMessages]) top.set(r.room, r);
+  for (const r of [...topRooms(rooms, 'members', topN), ...topRooms(rooms, 'rate', topN)])
+    top.set(r.room, r);
   return {
     nodeId: source.options.nodeId,
     broker: source.broker.kind,
@@ -79,4 +81,30 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     fanoutP99Ms: source.fanoutLatency.quantile(0.99),
     topRooms: [...top.values()],
   };
+}
+
+/** Every room on this node with its numbers. O(rooms). */
+export function roomStats(hub: Hub, now = Date.now()): RoomStat[] {
+  const out: RoomStat[] = [];
+  for (const room of hub.rooms.values()) {
+    out.push({
+      room: room.name,
+      members: room.members.size,
+      messagesIn: room.messagesIn,
+      rate: Math.round(room.rate.perSecond(now) * 10) / 10,
+      mergeRatio: room.batches === 0 ? 1 : Math.round((room.messagesIn / room.batches) * 10) / 10,
+      droppedSlow: room.droppedSlow,
+    });
+  }
+  return out;
+}
+
+/** The first `limit` rooms by members or by rate, busiest first. */
+export function topRooms(
+  rooms: readonly RoomStat[],
+  sort: 'members' | 'rate',
+  limit: number,
+): RoomStat[] {
+  const key = sort === 'members' ? (r: RoomStat) => r.members : (r: RoomStat) => r.rate;
+  return [...rooms].sort((a, b) => key(b) - key(a) || a.room.localeCompare(b.room)).slice(0, limit);
 }

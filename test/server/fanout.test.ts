@@ -69,6 +69,20 @@ describe('Fan-out', () => {
     assert.equal(frames.length, 5);
   });
 
+  it('lists the busiest rooms by members and by rate, with their merge ratio', async () => {
+    const byMembers = await api(server, 'GET', '/api/rooms?sort=members&limit=2');
+    assert.equal(byMembers.status, 200);
+    const rooms = byMembers.body.rooms as { room: string; members: number; mergeRatio: number }[];
+    assert.equal(rooms.length, 2);
+    assert.equal(rooms[0]!.room, 'live:merge');
+    assert.equal(rooms[0]!.members, 3);
+    assert.ok(rooms[0]!.mergeRatio > 1, 'messages were merged');
+    const byRate = await api(server, 'GET', '/api/rooms?sort=rate');
+    assert.equal(byRate.status, 200);
+    const bad = await api(server, 'GET', '/api/rooms?sort=size');
+    assert.equal(bad.status, 400);
+  });
+
   it('counts frames and deliveries in stats and metrics', async () => {
     const stats = await api(server, 'GET', '/api/stats');
     const node = (stats.body.nodes as { messagesOut: number; framesOut: number }[])[0]!;
