@@ -65,7 +65,9 @@ async function switchRoom(room) {
   if (previous) previous.leave().catch(() => {});
   state.room = room;
   ui.room.value = room;
-  history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
+  const query = new URLSearchParams(location.search);
+  query.set('room', room);
+  history.replaceState(null, '', `?${query}`);
   try {
     const sub = await client.join(room, { history: 20 });
     if (state.room !== room) return; // switched again meanwhile
