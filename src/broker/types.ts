@@ -100,3 +100,24 @@ export class BrokerUnavailableError extends Error {
     this.name = 'BrokerUnavailableError';
   }
 }
+
+/**
+ * An optional broker capability: each node shares its stats report so that any node can answer
+ * `GET /api/stats` for the whole cluster. The Redis broker has it; the memory broker (one node)
+ * does not. Reports are opaque text to the broker (the server encodes them).
+ */
+export interface StatsSharing {
+  /**
+   * Stores this node's latest report, replacing the previous one. It expires by itself after
+   * about three report intervals, so a dead node's report vanishes.
+   */
+  shareStats(report: string): Promise<void>;
+  /** The latest reports of every other live node (not this one's: the caller has it fresher). */
+  clusterStats(): Promise<string[]>;
+}
+
+/** Whether a broker shares stats between nodes (see `StatsSharing`). */
+export function sharesStats(broker: Broker): broker is Broker & StatsSharing {
+  const b = broker as Partial<StatsSharing>;
+  return typeof b.shareStats === 'function' && typeof b.clusterStats === 'function';
+}

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type ApiRequestInfo, createApiListener } from '../api/index.js';
+import { type ApiRequestInfo, createApiListener, type NodeReport } from '../api/index.js';
+import { clusterNodeReports, shareNodeReports } from '../api/routes/stats.js';
 import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
-import type { Broker } from '../broker/types.js';
+import { type Broker, sharesStats } from '../broker/types.js';
 import {
   parseRoomPolicies,
   type RawOptions,
@@ -111,6 +112,15 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   await node.start();
   const engine = node;
   const eventLoop = new EventLoopDelay();
+  const localReport = (): NodeReport => ({
+    ...engine.stats(),
+    eventLoopP99Ms: eventLoop.p99Ms(),
+    rssBytes: process.memoryUsage.rss(),
+  });
+  // With a broker that shares stats (Redis), any node answers /api/stats for the whole cluster.
+  const stopSharing = sharesStats(broker)
+    ? shareNodeReports(broker, localReport, config.presenceIntervalMs)
+    : () => {};
   const gateway = new WsGateway(
     engine,
     {
@@ -133,9 +143,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
     exposition: () => metrics.exposition(),
-    nodes: async () => [
-      { ...engine.stats(), eventLoopP99Ms: eventLoop.p99Ms(), rssBytes: process.memoryUsage.rss() },
-    ],
+    nodes: async () =>
+      sharesStats(broker)
+        ? clusterNodeReports(localReport(), await broker.clusterStats().catch(() => []))
+        : [localReport()],
     health: () => {
       const b = broker.health();
       return { ok: b.ok && !shuttingDown, broker: { kind: broker.kind, ...b }, shuttingDown };
@@ -182,6 +193,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
+        stopSharing();
         gateway.stopAccepting();
         http.close();
         await engine.shutdown();

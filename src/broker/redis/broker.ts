@@ -28,6 +28,7 @@ import {
   type PublishInput,
   type PublishResult,
   type PushTarget,
+  type StatsSharing,
 } from '../types.js';
 import { RoomFeed } from './feed.js';
 import { RedisKeys } from './keys.js';
@@ -41,6 +42,7 @@ import {
 import { Presence } from './presence.js';
 import { PushRequests } from './push.js';
 import { LuaScript } from './scripts.js';
+import { SharedStats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import { decodePush, decodeReply, decodeRoomFrame, encodePush, encodeReply } from './wire.js';
 
@@ -53,6 +55,8 @@ type ChannelRef =
 
 /** How often Redis is pinged and wanted-but-not-held subscriptions are retried, ms. */
 const HEARTBEAT_MS = 1000;
+/** A wanted channel Redis has not confirmed for this long makes the broker unhealthy, ms. */
+const SUBSCRIBE_GRACE_MS = 2500;
 
 function unavailable(err: unknown): BrokerUnavailableError {
   if (err instanceof BrokerUnavailableError) return err;
@@ -60,7 +64,7 @@ function unavailable(err: unknown): BrokerUnavailableError {
 }
 
 /** The Redis implementation of `Broker`. Build it with `createRedisBroker`. */
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, StatsSharing {
   readonly kind = 'redis';
   private readonly options: ResolvedRedisOptions;
   private readonly keys: RedisKeys;
@@ -72,6 +76,7 @@ export class RedisBroker implements Broker {
   private readonly feed: RoomFeed;
   private readonly pushes: PushRequests;
   private readonly presence: Presence;
+  private readonly stats: SharedStats;
   private readonly channels = new Map<string, ChannelRef>();
   private readonly epochSeed = randomBytes(6).toString('base64url');
   private epochSeq = 0;
@@ -120,6 +125,7 @@ export class RedisBroker implements Broker {
     });
     this.pushes = new PushRequests(o.pushTimeoutMs);
     this.presence = new Presence(this.cmd, this.keys, o.nodeId, o.presenceTtlMs);
+    this.stats = new SharedStats(this.cmd, this.keys, o.nodeId, o.presenceTtlMs);
   }
 
   /** This broker's node id. */
@@ -251,16 +257,32 @@ export class RedisBroker implements Broker {
     return await this.call(() => this.presence.remote(rooms));
   }
 
+  /** Stores this node's stats report for the other nodes (expires after `presenceTtlMs`). */
+  async shareStats(report: string): Promise<void> {
+    await this.call(() => this.stats.share(report));
+  }
+
+  /** The other live nodes' latest stats reports. */
+  async clusterStats(): Promise<string[]> {
+    return await this.call(() => this.stats.others());
+  }
+
   /**
-   * Not ok while a connection is down, or while the last Redis call failed (a hung Redis keeps
-   * its TCP connection; a PING every second notices it within the command timeout).
+   * Not ok while a connection is down, while the last Redis call failed (a hung Redis keeps
+   * its TCP connection; a PING every second notices it within the command timeout), or while
+   * a wanted channel has not been confirmed for `SUBSCRIBE_GRACE_MS` (a subscriber connection
+   * that is up but lost or was refused its subscriptions delivers nothing).
    */
   health(): BrokerHealth {
     if (this.closed) return { ok: false, detail: 'closed' };
     if (!this.handler) return { ok: false, detail: 'not started' };
     const link = this.link.health();
-    if (!link.ok || this.failure === null) return link;
-    return { ok: false, detail: this.failure };
+    if (!link.ok) return link;
+    if (this.failure !== null) return { ok: false, detail: this.failure };
+    const unheld = this.subs.unheld();
+    if (unheld.forMs < SUBSCRIBE_GRACE_MS) return link;
+    const detail = `redis subscriber: ${unheld.channels} channel(s) not subscribed for ${unheld.forMs} ms`;
+    return { ok: false, detail };
   }
 
   async close(): Promise<void> {
@@ -269,7 +291,8 @@ export class RedisBroker implements Broker {
     if (this.repairTimer) clearInterval(this.repairTimer);
     this.repairTimer = null;
     this.pushes.finishAll();
-    // Best effort: our presence goes at once instead of after its TTL.
+    // Best effort: our presence and stats go at once instead of after their TTL.
+    await this.stats.clear().catch(() => {});
     await this.presence.clear().catch(() => {});
     this.handler = null;
     await this.link.close();

@@ -13,7 +13,8 @@
  * | `P:all:{all}:c` | channel | pushes to everyone (broadcast) |
  * | `P:n:{NODE}:c` | channel | replies to one node's push requests (`REQID:COUNT`) |
  * | `P:n:{NODE}:o` | hash | the node's online counts: field room, value count (PEXPIRE presenceTtlMs) |
- * | `P:nodes` | sorted set | node ids that reported presence, score = expiry time in ms |
+ * | `P:n:{NODE}:s` | string | the node's latest stats report, JSON (PX presenceTtlMs) |
+ * | `P:nodes` | sorted set | node ids that reported presence or stats, score = expiry time in ms |
  *
  * Room names cannot contain braces (protocol's ROOM_NAME rule), so a room's hash tag is exact.
  * A user id may contain `}`; its channel name stays unique, only its slot is then computed from a
@@ -63,5 +64,10 @@ export class RedisKeys {
   /** Hash of one node's online counts per room. */
   nodeOnline(nodeId: string): string {
     return `${this.prefix}:n:{${nodeId}}:o`;
+  }
+
+  /** String holding one node's latest stats report. */
+  nodeStats(nodeId: string): string {
+    return `${this.prefix}:n:{${nodeId}}:s`;
   }
 }

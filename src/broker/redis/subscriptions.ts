@@ -24,6 +24,8 @@ export class Subscriptions {
   private readonly actual = new Set<string>();
   /** Channels whose actual state may differ from the desired one. */
   private readonly dirty = new Set<string>();
+  /** Wanted channels Redis does not hold, with when they started waiting (oldest first). */
+  private readonly waiting = new Map<string, number>();
   private running: Promise<void> | null = null;
   /** Bumped on every loss, so a reply from the old connection is not taken as current. */
   private generation = 0;
@@ -40,6 +42,7 @@ export class Subscriptions {
   /** Wants a channel; resolves once Redis holds it, rejects (still wanted) if Redis is away. */
   async want(channel: string): Promise<void> {
     this.desired.add(channel);
+    if (!this.actual.has(channel)) this.wait(channel);
     // Held and nothing in flight that could be dropping it: done.
     if (this.actual.has(channel) && this.running === null) return;
     this.dirty.add(channel);
@@ -52,6 +55,7 @@ export class Subscriptions {
   /** No longer wants a channel; resolves once Redis dropped it (or the connection is gone). */
   async unwant(channel: string): Promise<void> {
     this.desired.delete(channel);
+    this.waiting.delete(channel);
     // Not held and nothing in flight that could be adding it: done.
     if (!this.actual.has(channel) && this.running === null) {
       this.dirty.delete(channel);
@@ -76,7 +80,21 @@ export class Subscriptions {
     this.generation++;
     this.actual.clear();
     this.dirty.clear();
-    for (const channel of this.desired) this.dirty.add(channel);
+    for (const channel of this.desired) {
+      this.dirty.add(channel);
+      this.wait(channel);
+    }
+  }
+
+  /**
+   * How many wanted channels Redis does not hold, and for how long the oldest of them has been
+   * waiting, ms (0 when none). A dead or refused subscription shows here while commands work.
+   */
+  unheld(now = Date.now()): { channels: number; forMs: number } {
+    for (const since of this.waiting.values()) {
+      return { channels: this.waiting.size, forMs: Math.max(0, now - since) };
+    }
+    return { channels: 0, forMs: 0 };
   }
 
   /** Changes on every loss of the subscriber connection. */
@@ -111,6 +129,11 @@ export class Subscriptions {
     }
   }
 
+  /** Starts the waiting clock of a channel unless it already runs (keeps the map in time order). */
+  private wait(channel: string): void {
+    if (!this.waiting.has(channel)) this.waiting.set(channel, Date.now());
+  }
+
   /** One batch of SUBSCRIBE / UNSUBSCRIBE for dirty channels. */
   private async pass(): Promise<void> {
     const add: string[] = [];
@@ -129,6 +152,7 @@ export class Subscriptions {
         if (generation !== this.generation) return; // lost meanwhile: lost() re-dirtied them
         for (const channel of add) {
           this.actual.add(channel);
+          this.waiting.delete(channel);
           // Unwanted while the SUBSCRIBE was in flight: undo in a later pass.
           if (!this.desired.has(channel)) this.dirty.add(channel);
         }
@@ -140,7 +164,10 @@ export class Subscriptions {
         for (const channel of remove) {
           this.actual.delete(channel);
           // Wanted again while the UNSUBSCRIBE was in flight: subscribe in a later pass.
-          if (this.desired.has(channel)) this.dirty.add(channel);
+          if (this.desired.has(channel)) {
+            this.dirty.add(channel);
+            this.wait(channel);
+          }
         }
       }
     } catch (err) {
