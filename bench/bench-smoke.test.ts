@@ -32,6 +32,35 @@ describe('barrage bench', () => {
     assert.deepEqual(parseBenchArgs(['--peers']).targets, ['barrage', 'ws-hub', 'socketio']);
   });
 
+  it('spreads receivers over worker processes and sums their counts', async () => {
+    const o = parseBenchArgs([
+      'many-rooms',
+      '--targets',
+      'ws-hub',
+      '-n',
+      '30',
+      '--rooms',
+      '3',
+      '--rate',
+      '30',
+      '--duration',
+      '1',
+      '--clients-procs',
+      '2',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const [run] = (await runAll(o, 'test')).runs;
+    assert.ok(run);
+    assert.equal(run.error, null, String(run.error));
+    assert.equal(run.connections.opened, 30);
+    const phase = run.phases[0]!;
+    // 3 rooms of 10 members: every accepted message is due 10 times.
+    assert.equal(phase.expected, phase.published * 10);
+    assert.ok(phase.received > 0 && phase.received <= phase.expected);
+    assert.ok(phase.genCpuPct > 0);
+  });
+
   it('runs hot-room against Barrage and both peers and reports every figure', async () => {
     const cli = join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
     assert.ok(existsSync(cli), `${cli} is missing: run npm run build first`);

@@ -62,7 +62,7 @@ const options = {
   'jwt-secret': { type: 'string' },
   targets: { type: 'string', default: 'barrage' },
   peers: { type: 'boolean' },
-  'clients-procs': { type: 'string', default: '1' },
+  'clients-procs': { type: 'string', default: '0' },
   'source-ips': { type: 'string', default: '0' },
   'connect-concurrency': { type: 'string', default: '200' },
   'connect-timeout': { type: 'string', default: '20' },
@@ -125,7 +125,8 @@ Targets:
   --redis-url URL          cluster: use this Redis (default: spawn redis-server on a free port)
 
 Load generator:
-  --clients-procs K        receiver processes (default 1: all in this process)
+  --clients-procs K        worker processes for the receivers; this process keeps the
+                           publishers (default 0: everything in this one process)
   --source-ips K           loopback source addresses 127.0.0.1..K (default 0 = one per 20000)
   --connect-concurrency C  connections being opened at once (default 200)
   --connect-timeout S      seconds for one connection to open and join (default 20)
@@ -217,7 +218,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     serverPids,
     apiKey: v['api-key'] ?? null,
     jwtSecret: v['jwt-secret'] ?? null,
-    clientsProcs: num('clients-procs', v['clients-procs'], 1, 64),
+    clientsProcs: num('clients-procs', v['clients-procs'], 0, 64),
     sourceIps: num('source-ips', v['source-ips'], 0, 250),
     connectConcurrency: num('connect-concurrency', v['connect-concurrency'], 1, 10_000),
     connectTimeoutMs: num('connect-timeout', v['connect-timeout'], 1, 600) * 1000,

@@ -125,6 +125,7 @@ function emptyResult(kind: string, params: RunResult['params'], error: string): 
     idleCpuPct: null,
     phases: [],
     best: null,
+    retried: [],
     error,
   };
 }

@@ -68,13 +68,16 @@ function workerPath(): string {
   return self.replace(/pool\.(ts|js)$/, (_m, ext: string) => `worker.${ext}`);
 }
 
-/** Receivers in this process (procs <= 1) or in `procs` forked workers. */
+/**
+ * Receivers in this process (procs = 0) or in `procs` forked workers; with workers this process
+ * keeps only the publishers, so a busy receiver cannot delay the publishing schedule.
+ */
 export class ClientPool {
   private readonly local: ClientGroup | null;
   private readonly workers: Worker[] = [];
 
   constructor(procs: number) {
-    if (procs <= 1) {
+    if (procs <= 0) {
       this.local = new ClientGroup();
       return;
     }

@@ -7,6 +7,7 @@
 import { ClientPool } from '../loadgen/pool.js';
 import { type PublishResult, RoomPublishers, runPushes } from '../loadgen/publisher.js';
 import type { Progress } from '../report/progress.js';
+import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
 import type { Target } from '../servers/targets.js';
 import type { Histogram } from '../stats/histogram.js';
@@ -66,6 +67,7 @@ export async function runScenario(
     idleCpuPct: null,
     phases: [],
     best: null,
+    retried: [],
     error: null,
   };
   const pool = new ClientPool(gen.clientsProcs);
@@ -111,6 +113,7 @@ export async function runScenario(
       );
     }
     const rates = ratesOf(params);
+    let retried = false;
     for (let step = 0; step < rates.length; step++) {
       const rate = rates[step]!;
       const stepLabel =
@@ -126,6 +129,16 @@ export async function runScenario(
         progress,
         stepLabel,
       );
+      // Other load on the machine can fail a step: repeat such a step once before giving up.
+      const noisy = (phase.otherCpuPct ?? 0) > NOISY_PCT;
+      if (params.scenario === 'sweep' && !phase.ok && noisy && !retried) {
+        retried = true;
+        result.retried.push(rate);
+        progress.log(`${stepLabel}: failed while the machine was busy; repeating the step once`);
+        await sleep(2000);
+        step--;
+        continue;
+      }
       result.phases.push(phase);
       if (params.scenario === 'sweep') {
         if (!phase.ok || phase.behind > phase.published * 0.01) break;

@@ -101,6 +101,8 @@ export interface RunResult {
   phases: PhaseResult[];
   /** Sweep: the largest sustained delivery rate and the offered rate that gave it. */
   best: { rate: number; deliveriesPerSec: number; clientBound: boolean } | null;
+  /** Sweep: offered rates of steps that failed on a busy machine and were run again. */
+  retried: number[];
   /** Why the run failed, when it did. */
   error: string | null;
 }
