@@ -137,7 +137,7 @@ describe('authentication and token refresh', () => {
   it('reconnects with a fresh token when the server closes an expired connection', async () => {
     const expiring = await startServer({
       jwtSecret: SECRET,
-      heartbeatMs: 200,
+      heartbeatMs: 1000,
       publishRate: 1000,
       publishBurst: 1000,
     });

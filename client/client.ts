@@ -14,6 +14,7 @@ import { detach, safeSend, wsUrl } from './socket.js';
 import { Subscription } from './subscription.js';
 import { tokenExpired } from './token.js';
 import type { JoinedFrame, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
+import { Waiters } from './waiters.js';
 
 /** The longest back-off the client accepts from a server hint (a guard against nonsense). */
 const MAX_SERVER_DELAY_MS = 600_000;
@@ -49,7 +50,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private readonly requests = new RequestTable();
   private readonly subs = new Map<string, Subscription>();
   private readonly joining = new Map<string, Promise<Subscription>>();
-  private waiters: Array<{ resolve: () => void; reject: (err: BarrageError) => void }> = [];
+  private readonly waiters = new Waiters();
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Starts connecting at once; see {@link ClientOptions}. */
@@ -69,22 +70,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   ready(timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<void> {
     if (this.state === 'open') return Promise.resolve();
     if (this.state === 'closed') return Promise.reject(closedError());
-    return new Promise((resolve, reject) => {
-      const w = {
-        resolve: () => done(resolve),
-        reject: (e: BarrageError) => done(() => reject(e)),
-      };
-      const t = setTimeout(
-        () => w.reject(new BarrageError('timeout', 'not connected in time')),
-        timeoutMs,
-      );
-      const done = (fn: () => void) => {
-        clearTimeout(t);
-        this.waiters = this.waiters.filter((x) => x !== w);
-        fn();
-      };
-      this.waiters.push(w);
-    });
+    return this.waiters.wait(timeoutMs);
   }
 
   /** Joins a room (or returns the existing subscription). Rejoined after every reconnect. */
@@ -248,26 +234,25 @@ export class BarrageClient extends Emitter<ClientEvents> {
     this.retryAfterMs = undefined;
     this.setState('open');
     this.armTimer(this.heartbeatMs * 2);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve();
+    this.waiters.resolveAll();
     this.emit('open', { reconnected, connId: this.connId, userId: this.userId });
   }
 
   private rejoin(ws: WebSocketLike, sub: Subscription): void {
     const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
-    this.requests.send(ws, { type: 'join', room: sub.room, since: sub.position() }, deadline).then(
-      (reply) => {
-        if (this.subs.get(sub.room) === sub) sub.applyJoined(reply as JoinedFrame, true);
-      },
-      (err: BarrageError) => {
-        if (err.code === 'disconnected' || this.subs.get(sub.room) !== sub) return;
-        if (err.code === 'timeout') return this.drop(4000, 'rejoin timed out');
-        this.subs.delete(sub.room);
-        sub.end(err);
-        this.emit('error', err);
-      },
-    );
+    const body = { type: 'join', room: sub.room, since: sub.position() };
+    // Applied as the reply is read: the live messages right behind it must find the recovered
+    // ones delivered first, or they would be taken as newer and the recovered ones dropped.
+    const apply = (reply: ServerFrame) => {
+      if (this.subs.get(sub.room) === sub) sub.applyJoined(reply as JoinedFrame, true);
+    };
+    this.requests.send(ws, body, deadline, apply).catch((err: BarrageError) => {
+      if (err.code === 'disconnected' || this.subs.get(sub.room) !== sub) return;
+      if (err.code === 'timeout') return this.drop(4000, 'rejoin timed out');
+      this.subs.delete(sub.room);
+      sub.end(err);
+      this.emit('error', err);
+    });
   }
 
   /** One timer serves the connect timeout, then the dead-server check (2 x heartbeat). */
@@ -338,9 +323,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     this.setState('closed');
     const e = err ?? closedError(code);
     this.requests.failAll(e);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.reject(e);
+    this.waiters.rejectAll(e);
     for (const sub of this.subs.values()) sub.end(err);
     this.subs.clear();
     this.emit('close', { code, reason, willReconnect: false, delayMs: 0 });
@@ -357,23 +340,29 @@ export class BarrageClient extends Emitter<ClientEvents> {
       body.since = options.since;
       sub.resumeFrom(options.since);
     }
-    const reply = (await this.request(body, true)) as JoinedFrame;
+    // Registered as the reply is read, so live messages right behind it are not missed.
+    await this.request(body, true, (reply) => {
+      const { recovered } = sub.applyJoined(reply as JoinedFrame, options.since !== undefined);
+      sub.recovered = recovered;
+      this.subs.set(room, sub);
+    });
     if (this.state === 'closed') throw closedError();
-    const { recovered } = sub.applyJoined(reply, options.since !== undefined);
-    sub.recovered = recovered;
-    this.subs.set(room, sub);
     return sub;
   }
 
   /** Sends a request once connected; idempotent ones are resent after a reconnect. */
-  private async request(body: Record<string, unknown>, idempotent: boolean): Promise<ServerFrame> {
+  private async request(
+    body: Record<string, unknown>,
+    idempotent: boolean,
+    onReply?: (frame: ServerFrame) => void,
+  ): Promise<ServerFrame> {
     const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
     for (let tries = 0; ; tries++) {
       const left = deadline - Date.now();
       if (left <= 0) throw new BarrageError('timeout', `no reply to ${String(body.type)} in time`);
       await this.ready(left);
       try {
-        return await this.requests.send(this.ws!, body, deadline);
+        return await this.requests.send(this.ws!, body, deadline, onReply);
       } catch (err) {
         if (!idempotent || tries >= 5 || !isBarrageError(err) || err.code !== 'disconnected')
           throw err;

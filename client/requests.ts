@@ -4,6 +4,7 @@ import type { RequestId, ServerFrame, WebSocketLike } from './types.js';
 
 interface Pending {
   resolve: (frame: ServerFrame) => void;
+  onReply: ((frame: ServerFrame) => void) | undefined;
   reject: (err: BarrageError) => void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -16,8 +17,16 @@ export class RequestTable {
   /**
    * Sends `body` with a fresh id on `ws`; resolves with the reply frame, rejects with the
    * server's error, `timeout` at `deadline` (ms since the epoch) or `disconnected`.
+   * `onReply` runs synchronously when a successful reply is read, before the lines after it in
+   * the same frame (or the frames after it in the same socket read) are handled: promise
+   * callbacks would run too late to apply a `joined` before the live messages that follow it.
    */
-  send(ws: WebSocketLike, body: Record<string, unknown>, deadline: number): Promise<ServerFrame> {
+  send(
+    ws: WebSocketLike,
+    body: Record<string, unknown>,
+    deadline: number,
+    onReply?: (frame: ServerFrame) => void,
+  ): Promise<ServerFrame> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -27,7 +36,7 @@ export class RequestTable {
         },
         Math.max(0, deadline - Date.now()),
       );
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer, onReply });
       if (!safeSend(ws, JSON.stringify({ ...body, id }))) {
         this.take(id)?.reject(new BarrageError('disconnected', 'not connected'));
       }
@@ -38,8 +47,17 @@ export class RequestTable {
   settle(id: RequestId, frame: ServerFrame): boolean {
     const p = this.take(id);
     if (!p) return false;
-    if (frame.type === 'error') p.reject(toError(frame));
-    else p.resolve(frame);
+    if (frame.type === 'error') {
+      p.reject(toError(frame));
+      return true;
+    }
+    try {
+      p.onReply?.(frame);
+    } catch (err) {
+      p.reject(err as BarrageError);
+      return true;
+    }
+    p.resolve(frame);
     return true;
   }
 
