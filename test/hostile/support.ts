@@ -39,12 +39,24 @@ let exitHook = false;
 export async function serveProcess(
   args: string[],
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<ServedProcess> {
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BARRAGE_')) clean[k] = v;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/index.ts', 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    [
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      'src/cli/index.ts',
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      ...args,
+    ],
     { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);
@@ -118,6 +130,10 @@ export class RawWs {
   closeCode: number | null = null;
   /** Set when the TCP connection ended. */
   ended = false;
+  /** Keep text frames in `frames` (turn off for floods; use `onText` instead). */
+  keepText = true;
+  /** Called with every text frame's payload. */
+  onText: ((text: string) => void) | null = null;
   private buffer: Buffer = Buffer.alloc(0);
 
   private constructor(readonly socket: Socket) {
@@ -217,7 +233,8 @@ export class RawWs {
       const frame = parseServerFrame(this.buffer);
       if (!frame) return;
       this.buffer = this.buffer.subarray(frame.size);
-      this.frames.push(frame.frame);
+      if (frame.frame.opcode === 1) this.onText?.(frame.frame.payload.toString('utf8'));
+      if (frame.frame.opcode !== 1 || this.keepText) this.frames.push(frame.frame);
       if (frame.frame.opcode === 8 && this.closeCode === null) {
         const p = frame.frame.payload;
         this.closeCode = p.length >= 2 ? p.readUInt16BE(0) : 1005;
