@@ -3,7 +3,7 @@
  * at /sdk/, and a folder for screenshots.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -43,25 +43,26 @@ export function ensureSdkBuilt(): void {
     return !existsSync(out) || statSync(join(src, f)).mtimeMs > statSync(out).mtimeMs;
   });
   if (builtAt > 0 && !stale) return;
+  // Compile into a private folder, then move each file into place (a rename is atomic), so
+  // test files that start together never serve a half-written SDK.
+  const out = join(ROOT, 'dist', 'client');
+  const tmp = join(ROOT, 'dist', `.client-${process.pid}`);
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const flags = ['--outDir', join(ROOT, 'dist', 'client'), '--rootDir', src];
   const options = '--module NodeNext --moduleResolution NodeNext --target ES2022 --lib ES2023,DOM';
   execFileSync(
     process.execPath,
     [
       tsc,
       ...sources.map((f) => join(src, f)),
-      ...flags,
+      ...['--outDir', tmp, '--rootDir', src],
       ...options.split(' '),
-      '--declaration',
-      '--sourceMap',
-      '--strict',
-      '--skipLibCheck',
-      '--types',
-      'node',
+      ...['--declaration', '--sourceMap', '--strict', '--skipLibCheck', '--types', 'node'],
     ],
     { stdio: 'inherit', timeout: 60_000 },
   );
+  mkdirSync(out, { recursive: true });
+  for (const f of readdirSync(tmp)) renameSync(join(tmp, f), join(out, f));
+  rmSync(tmp, { recursive: true, force: true });
 }
 
 /** Saves a screenshot of `page` as test-results/<name>.png. */
