@@ -4,7 +4,7 @@ import { type RawData, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
 import { CLOSE } from '../protocol/index.js';
-import type { Identity } from '../session/index.js';
+import { type Identity, TokenBucket } from '../session/index.js';
 import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
 import { createOriginCheck } from './origin.js';
 import { WsTransport } from './ws-transport.js';
@@ -25,6 +25,12 @@ export interface GatewayOptions {
   closeGraceMs: number;
   /** Seconds a refused client is told to wait (Retry-After). */
   retryAfterSec: number;
+  /** New connections admitted per second (a reconnect storm is spread, not swallowed at once). */
+  admissionRate: number;
+  /** New connections admitted at once above the rate. */
+  admissionBurst: number;
+  /** Base back-off advertised to a client turned away for load, ms (jittered 0.5x to 1.5x). */
+  reconnectDelayMs: number;
 }
 
 /**
@@ -39,6 +45,9 @@ export class WsGateway {
   private pending = 0;
   private open = 0;
   private accepting = true;
+  private readonly admissions: TokenBucket;
+  /** Connections turned away by the admission rate, closed with 1013 and a back-off. */
+  deferred = 0;
 
   constructor(
     private readonly node: Node,
@@ -53,6 +62,7 @@ export class WsGateway {
     });
     this.wss.on('error', (err) => this.log.warn({ err: err.message }, 'websocket server error'));
     this.originAllowed = createOriginCheck(options.origins);
+    this.admissions = new TokenBucket(options.admissionRate, options.admissionBurst, Date.now());
   }
 
   /** Connections currently open through this gateway. */
@@ -72,6 +82,10 @@ export class WsGateway {
     const refusal = this.admission(req, ip);
     if (refusal) {
       refuse(socket, refusal);
+      return;
+    }
+    if (!this.admissions.take(Date.now())) {
+      this.defer(req, socket, head);
       return;
     }
     this.count(ip, 1);
@@ -96,6 +110,22 @@ export class WsGateway {
         this.log.error({ err: err.message }, 'authenticate hook failed');
         refuse(socket, { status: 500, message: 'authentication failed' });
       });
+  }
+
+  /**
+   * Turns a connection away for load in a way a browser can read: the upgrade completes and the
+   * socket is closed at once with 1013 and a jittered `retryAfterMs` in the reason (an HTTP 503's
+   * Retry-After never reaches browser code). The SDK waits that long before it tries again.
+   */
+  private defer(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.deferred++;
+    this.node.countClose(CLOSE.overloaded.code);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => {});
+      const wait = Math.round(this.options.reconnectDelayMs * (0.5 + Math.random()));
+      ws.close(CLOSE.overloaded.code, `overloaded; retryAfterMs=${wait}`);
+      setTimeout(() => ws.terminate(), this.options.closeGraceMs).unref();
+    });
   }
 
   /** Why an upgrade is refused, in order: shape, origin, shutdown, node cap, per-IP cap. */

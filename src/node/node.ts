@@ -124,6 +124,11 @@ export class Node implements BrokerHandler {
     }
   }
 
+  /** Counts a close of a connection that never became a session (e.g. turned away for load). */
+  countClose(code: number): void {
+    this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
+  }
+
   /** Handles one text frame from a client: each line is a command, answered in order. */
   handleFrame(session: Session, text: string): void {
     const now = Date.now();
@@ -220,15 +225,22 @@ export class Node implements BrokerHandler {
     return topRooms(roomStats(this.hub), sort, limit);
   }
 
-  /** Stops the timers, flushes pending batches and closes every client with 1001, in batches. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops the timers, flushes pending batches and closes every client with 1001, in batches. Each
+   * client is told a random wait up to `reconnectSpreadMs` (`retryAfterMs=` in the close reason),
+   * so a restart does not come back as one reconnect storm.
+   */
+  async shutdown(reconnectSpreadMs = 0): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     this.hub.flushAll();
     const sessions = [...this.hub.sessions];
     for (let i = 0; i < sessions.length; i += 500) {
-      for (const session of sessions.slice(i, i + 500)) session.closeWith(CLOSE.shuttingDown);
+      for (const session of sessions.slice(i, i + 500)) {
+        const wait = Math.round(Math.random() * reconnectSpreadMs);
+        session.closeWith(CLOSE.shuttingDown, `${CLOSE.shuttingDown.reason}; retryAfterMs=${wait}`);
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

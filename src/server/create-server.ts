@@ -131,6 +131,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       closeGraceMs: 2000,
       retryAfterSec: 5,
+      admissionRate: config.admissionRate,
+      admissionBurst: config.admissionBurst,
+      reconnectDelayMs: config.reconnectDelayMs,
     },
     log,
   );
@@ -196,7 +199,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
         stopSharing();
         gateway.stopAccepting();
         http.close();
-        await engine.shutdown();
+        await engine.shutdown(config.reconnectDelayMs);
         const deadline = Date.now() + config.shutdownTimeoutMs - 500;
         while (gateway.connections > 0 && Date.now() < deadline) await sleep(20);
         http.closeAllConnections();
