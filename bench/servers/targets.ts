@@ -77,6 +77,11 @@ export function barrageServeArgs(
     '1000000',
     '--max-connections-per-ip',
     '1000000',
+    // The load generator opens its connections as fast as it can: no reconnect-storm pacing.
+    '--admission-rate',
+    '10000000',
+    '--admission-burst',
+    '10000000',
     '--log-level',
     'warn',
   ];
