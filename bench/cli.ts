@@ -26,6 +26,8 @@ export interface BenchOptions {
   redisUrl: string | null;
   serveArgs: string[];
   json: string | null;
+  /** Re-render a saved JSON report instead of running. */
+  fromJson: string | null;
   writeDocs: boolean;
   docsDir: string | null;
   progress: boolean;
@@ -44,7 +46,7 @@ export const SCENARIO_DEFAULTS: Record<
   'many-rooms': { connections: 5000, rooms: 100, rate: 2000, durationS: 10 },
   push: { connections: 5000, rooms: 0, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
-  sweep: { connections: 2000, rooms: 100, rate: 50, durationS: 5 },
+  sweep: { connections: 2000, rooms: 100, rate: 10, durationS: 5 },
 };
 
 const options = {
@@ -74,10 +76,11 @@ const options = {
   'serve-arg': { type: 'string', multiple: true },
   'sweep-of': { type: 'string', default: 'hot-room' },
   'sweep-factor': { type: 'string', default: '1.5' },
-  'sweep-steps': { type: 'string', default: '10' },
+  'sweep-steps': { type: 'string', default: '12' },
   'max-loss': { type: 'string', default: '1' },
   'max-p99': { type: 'string', default: '500' },
   json: { type: 'string' },
+  'from-json': { type: 'string' },
   'write-docs': { type: 'boolean' },
   'docs-dir': { type: 'string' },
   'no-progress': { type: 'boolean' },
@@ -100,7 +103,7 @@ Scenarios (default hot-room):
                largest sustained delivery rate
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
-many-rooms 5000/100/2000/10, push 5000/-/1000/10, cluster 3000/1/200/10, sweep 2000/100/50/5.
+many-rooms 5000/100/2000/10, push 5000/-/1000/10, cluster 3000/1/200/10, sweep 2000/100/10/5.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)
@@ -137,12 +140,13 @@ Load generator:
 Sweep:
   --sweep-of NAME          layout swept: hot-room or many-rooms (default hot-room)
   --sweep-factor F         rate multiplier per step (default 1.5)
-  --sweep-steps K          most steps (default 10)
+  --sweep-steps K          most steps (default 12)
   --max-loss PCT           a phase with more loss fails (default 1)
   --max-p99 MS             a phase with a higher p99 latency fails (default 500)
 
 Output:
   --json FILE              write the JSON report to FILE (- = stdout, table then on stderr)
+  --from-json FILE         do not run: print (and --write-docs) a report saved with --json
   --write-docs             write docs/benchmarks.md and docs/bench/*.svg from this run
   --docs-dir DIR           where --write-docs writes (default: <repo>/docs)
   --no-progress            no progress bar (it is drawn only when stderr is a TTY anyway)
@@ -228,6 +232,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     redisUrl: v['redis-url'] ?? null,
     serveArgs: v['serve-arg'] ?? [],
     json: v.json ?? null,
+    fromJson: v['from-json'] ?? null,
     writeDocs: v['write-docs'] === true,
     docsDir: v['docs-dir'] ?? null,
     progress: v['no-progress'] !== true,

@@ -4,7 +4,7 @@
  * and then prints the table (and writes JSON and docs when asked). Entry: runBench(argv).
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
 import { Progress } from './report/progress.js';
@@ -147,7 +147,9 @@ export async function runBench(argv: string[]): Promise<number> {
     return 0;
   }
   const command = ['barrage', 'bench', ...argv].join(' ');
-  const report = await runAll(o, command);
+  const report = o.fromJson
+    ? (JSON.parse(readFileSync(o.fromJson, 'utf8')) as BenchReport)
+    : await runAll(o, command);
   const text = renderText(report);
   if (o.json === '-') {
     process.stderr.write(`${text}\n`);

@@ -2,7 +2,8 @@
  * Writes docs/benchmarks.md (machine, command, tables, methodology) and its SVG charts in
  * docs/bench/ from one bench report, plus the raw JSON as docs/bench/latest.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../scenarios/types.js';
 import { repoRoot } from '../servers/spawn.js';
@@ -40,6 +41,7 @@ export function charts(report: BenchReport): Chart[] {
     title: string,
     unit: string,
     f: (r: RunResult) => number | null,
+    log = false,
   ): void => {
     const series = targets.map((t) => ({
       name: t,
@@ -49,7 +51,7 @@ export function charts(report: BenchReport): Chart[] {
       }),
     }));
     if (series.some((s) => s.values.some((v) => v !== null))) {
-      out.push({ file, alt: title, svg: barChart(title, unit, scenarios, series) });
+      out.push({ file, alt: title, svg: barChart(title, unit, scenarios, series, log) });
     }
   };
   if (scenarios.length > 0) {
@@ -61,9 +63,10 @@ export function charts(report: BenchReport): Chart[] {
     );
     bars(
       'latency-p99.svg',
-      'Latency p99, publish to delivery (lower is better)',
+      'Latency p99, publish to delivery (ms, log scale, lower is better)',
       'ms',
       (r) => mainPhase(r)?.latencyMs.p99 ?? null,
+      true,
     );
     bars(
       'server-cpu.svg',
@@ -132,6 +135,20 @@ const METHOD = `## How it is measured
 - sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
   limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
 
+const RUN = `## Run it yourself
+
+\`\`\`sh
+npm run build
+node dist/src/cli/index.js bench --help                        # every flag and its default
+node dist/src/cli/index.js bench hot-room -n 2000 --rate 200 --peers --pin
+node dist/src/cli/index.js bench sweep --peers --pin --clients-procs 1
+node dist/src/cli/index.js bench cluster --nodes 3             # spawns redis-server on a free port
+node dist/src/cli/index.js bench hot-room --json report.json   # machine-readable report
+\`\`\`
+
+On a machine shared with other work, compare ratios and deliveries per CPU-second rather than
+absolute rates, and rerun phases marked NOISY.`;
+
 /** The Markdown text of docs/benchmarks.md. */
 export function markdown(report: BenchReport, chartList: Chart[]): string {
   const m = report.machine;
@@ -159,8 +176,26 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     parts.push('## Charts', '');
     for (const c of chartList) parts.push(`![${c.alt}](bench/${c.file})`, '');
   }
-  parts.push(METHOD, '', 'Raw numbers: [bench/latest.json](bench/latest.json).', '');
+  parts.push(METHOD, '', RUN, '', 'Raw numbers: [bench/latest.json](bench/latest.json).', '');
   return parts.join('\n');
+}
+
+/**
+ * Formats a JSON file with the repository's Biome when it is installed, so that the committed
+ * report passes `biome check`; without Biome the file stays as JSON.stringify wrote it.
+ */
+function formatJson(path: string): void {
+  const biome = join(repoRoot(), 'node_modules', '.bin', 'biome');
+  if (!existsSync(biome)) return;
+  try {
+    execFileSync(biome, ['format', '--write', path], {
+      stdio: 'ignore',
+      cwd: repoRoot(),
+      timeout: 30_000,
+    });
+  } catch {
+    // Formatting is cosmetic: keep the unformatted file.
+  }
 }
 
 /** Writes benchmarks.md, bench/*.svg and bench/latest.json under `docsDir`; returns the .md path. */
@@ -170,7 +205,9 @@ export function writeDocs(report: BenchReport, docsDir: string | null): string {
   mkdirSync(chartDir, { recursive: true });
   const list = charts(report);
   for (const c of list) writeFileSync(join(chartDir, c.file), `${c.svg}\n`);
-  writeFileSync(join(chartDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const jsonPath = join(chartDir, 'latest.json');
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  formatJson(jsonPath);
   const path = join(dir, 'benchmarks.md');
   writeFileSync(path, markdown(report, list));
   return path;

@@ -43,7 +43,8 @@ export function label(x: number): string {
   const a = Math.abs(x);
   if (a >= 1e6) return `${+(x / 1e6).toFixed(2)}M`;
   if (a >= 1e3) return `${+(x / 1e3).toFixed(1)}k`;
-  return `${+x.toFixed(2)}`;
+  if (a >= 100) return `${Math.round(x)}`;
+  return `${+x.toFixed(a >= 10 ? 1 : 2)}`;
 }
 
 function frame(title: string, yLabel: string, body: string[], legend: string[]): string {
@@ -81,15 +82,41 @@ function yAxis(max: number): { scale: (v: number) => number; lines: string[]; to
   return { scale, lines, top };
 }
 
-/** A grouped bar chart: one group per label, one bar per series; values printed above bars. */
+function logAxis(values: number[]): { scale: (v: number) => number; lines: string[] } {
+  const pos = values.filter((v) => v > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...pos, 1)));
+  const hi = 10 ** Math.max(Math.log10(lo) + 1, Math.ceil(Math.log10(Math.max(...pos, 1))));
+  const plotH = H - M.top - M.bottom;
+  const span = Math.log10(hi) - Math.log10(lo);
+  const scale = (v: number): number =>
+    H - M.bottom - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / span) * plotH;
+  const lines: string[] = [];
+  for (let v = lo, i = 0; v <= hi * 1.001 && i < 20; v *= 10, i++) {
+    const y = scale(v).toFixed(1);
+    lines.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#e9ecef"/>`);
+    lines.push(
+      `<text x="${M.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${label(v)}</text>`,
+    );
+  }
+  lines.push(
+    `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#868e96"/>`,
+  );
+  return { scale, lines };
+}
+
+/**
+ * A grouped bar chart: one group per label, one bar per series; values printed above bars.
+ * `log` draws the value axis in powers of ten (for figures that span orders of magnitude).
+ */
 export function barChart(
   title: string,
   yLabel: string,
   groups: string[],
   series: BarSeries[],
+  log = false,
 ): string {
-  const max = Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
-  const { scale, lines } = yAxis(max);
+  const all = series.flatMap((s) => s.values.map((v) => v ?? 0));
+  const { scale, lines } = log ? logAxis(all) : yAxis(Math.max(0, ...all));
   const plotW = W - M.left - M.right;
   const groupW = plotW / Math.max(1, groups.length);
   const barW = Math.min(48, (groupW * 0.8) / Math.max(1, series.length));

@@ -145,7 +145,7 @@ export function rows(runs: RunResult[]): string[][] {
       if (closes) notes.push(`closed ${closes}`);
       const drops = Object.entries(p.server?.drops ?? {}).map(([k, n]) => `${n} ${k}`);
       if (drops.length > 0) notes.push(`server dropped ${drops.join(' ')}`);
-      if (r.retried.includes(p.rate)) notes.push('repeated once (busy machine)');
+      if ((r.retried ?? []).includes(p.rate)) notes.push('repeated once (busy machine)');
       if (r.best && p.rate === r.best.rate) {
         notes.push(r.best.clientBound ? 'BEST (a lower bound: client-bound)' : 'BEST');
       }

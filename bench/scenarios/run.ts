@@ -224,7 +224,7 @@ async function runPhase(
       rate,
       durationMs: params.durationMs,
       payloadBytes: params.payloadBytes,
-      maxInFlight: 64,
+      maxInFlight: 256,
       onTick,
     });
   }
