@@ -44,14 +44,8 @@ import { PushRequests } from './push.js';
 import { LuaScript } from './scripts.js';
 import { SharedStats } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
+import type { ChannelRef } from './wire.js';
 import { decodePush, decodeReply, decodeRoomFrame, encodePush, encodeReply } from './wire.js';
-
-/** What a subscribed channel is about. */
-type ChannelRef =
-  | { kind: 'room'; room: string }
-  | { kind: 'user'; userId: string }
-  | { kind: 'all' }
-  | { kind: 'reply' };
 
 /** How often Redis is pinged and wanted-but-not-held subscriptions are retried, ms. */
 const HEARTBEAT_MS = 1000;
@@ -110,7 +104,7 @@ export class RedisBroker implements Broker, StatsSharing {
     this.cmd = this.link.cmd;
     this.subs = new Subscriptions(this.link, (channels) => this.onConfirmed(channels));
     this.feed = new RoomFeed({
-      fetchSince: (room, epoch, offset) => this.history({ room, since: { epoch, offset } }),
+      fetchSince: (room, epoch, offset) => this.read({ room, since: { epoch, offset } }, false),
       // A throwing handler must not break the subscriber connection's reader.
       deliver: (room, offset, line) => {
         try {
@@ -172,7 +166,12 @@ export class RedisBroker implements Broker, StatsSharing {
     return { offset: Number(reply[0]), epoch: String(reply[1]) };
   }
 
-  async history(request: HistoryRequest): Promise<HistoryResult> {
+  history(request: HistoryRequest): Promise<HistoryResult> {
+    return this.read(request, true);
+  }
+
+  /** Reads history; `settle`: align the room's feed with the answer (see RoomFeed.settle). */
+  private async read(request: HistoryRequest, settle: boolean): Promise<HistoryResult> {
     const o = this.options;
     const since = request.since;
     const usable =
@@ -206,9 +205,9 @@ export class RedisBroker implements Broker, StatsSharing {
       recovered: Number(reply[2]) === 1,
       lines: reply.slice(3) as Buffer[],
     };
-    // Read while the room's subscription was held throughout: a floor for its feed.
-    if (held && this.subs.epoch === epochBefore && this.subs.holds(channel)) {
-      this.feed.observe(request.room, result.epoch, result.offset);
+    // Read while the room's subscription was held throughout: the feed and the answer agree.
+    if (settle && held && this.subs.epoch === epochBefore && this.subs.holds(channel)) {
+      await this.feed.settle(request.room, result.epoch, result.offset, o.commandTimeoutMs);
     }
     return result;
   }
@@ -279,10 +278,12 @@ export class RedisBroker implements Broker, StatsSharing {
     const link = this.link.health();
     if (!link.ok) return link;
     if (this.failure !== null) return { ok: false, detail: this.failure };
-    const unheld = this.subs.unheld();
-    if (unheld.forMs < SUBSCRIBE_GRACE_MS) return link;
-    const detail = `redis subscriber: ${unheld.channels} channel(s) not subscribed for ${unheld.forMs} ms`;
-    return { ok: false, detail };
+    const { channels, forMs } = this.subs.unheld();
+    if (forMs < SUBSCRIBE_GRACE_MS) return link;
+    return {
+      ok: false,
+      detail: `redis subscriber: ${channels} channel(s) not subscribed for ${forMs} ms`,
+    };
   }
 
   async close(): Promise<void> {

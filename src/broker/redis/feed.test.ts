@@ -60,13 +60,13 @@ describe('redis broker room feed', () => {
     assert.deepEqual(h.resyncs, ['r', 'r']);
   });
 
-  it('after a lost subscription, catches up from the last delivered or the observed floor', async () => {
+  it('after a lost subscription, catches up from the last delivered or the settled position', async () => {
     const h = harness({ epoch: 'E', offset: 4, oldest: 1 });
     h.feed.add('r');
     h.feed.add('quiet');
     h.feed.add('unknown');
     h.live(1);
-    h.feed.observe('quiet', 'E', 2);
+    await h.feed.settle('quiet', 'E', 2, 1000);
     h.feed.markAllStale();
     h.live(5); // buffered: the subscription is not confirmed as back yet
     h.feed.recover('r');
@@ -75,5 +75,41 @@ describe('redis broker room feed', () => {
     await settle();
     assert.deepEqual(h.delivered, [1, 2, 3, 4, 5, 3, 4]);
     assert.deepEqual(h.resyncs, ['unknown']);
+  });
+
+  it('starts a room that delivered nothing at the position a joiner read: no duplicate', async () => {
+    const h = harness({ epoch: 'E', offset: 9, oldest: 1 });
+    h.feed.add('r');
+    await h.feed.settle('r', 'E', 7, 1000); // the joiner's history holds 1..7
+    h.live(6); // published before the read, arriving after it: in that history already
+    h.live(7);
+    h.live(8);
+    await settle();
+    assert.deepEqual(h.delivered, [8]);
+    assert.deepEqual(h.fetches, []);
+  });
+
+  it('makes a joiner that read ahead of the feed wait until the feed delivered up to it', async () => {
+    const h = harness({ epoch: 'E', offset: 9, oldest: 1 });
+    h.feed.add('r');
+    h.live(1);
+    let settled = false;
+    const waiting = h.feed.settle('r', 'E', 3, 5000).then(() => {
+      settled = true;
+    });
+    await settle();
+    assert.equal(settled, false, 'offsets 2 and 3 are still on their way');
+    h.live(2);
+    await settle();
+    assert.equal(settled, false);
+    h.live(3);
+    await waiting;
+    assert.deepEqual(h.delivered, [1, 2, 3]);
+    // Another epoch, or a position already reached: at once; a feed that never gets there: timeout.
+    await h.feed.settle('r', 'F', 10, 5000);
+    await h.feed.settle('r', 'E', 2, 5000);
+    const started = Date.now();
+    await h.feed.settle('r', 'E', 5, 50);
+    assert.ok(Date.now() - started >= 40);
   });
 });

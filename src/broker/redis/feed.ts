@@ -13,7 +13,12 @@
  *   continues from the room's current position.
  * - a new epoch on the channel: Redis lost the room; `resync(room)`, then delivery goes on.
  * - lost subscription of a room that had delivered nothing yet: catch up from the position the
- *   node's history call read after subscribing (`observe`), or, without one, `resync(room)`.
+ *   node's history call read after subscribing (`settle`), or, without one, `resync(room)`.
+ *
+ * A joiner gets each message once, from its `joined` history or live, because the node's history
+ * read is aligned with the feed (`settle`): a room that has delivered nothing yet starts at the
+ * position read, and a feed behind the position read is waited for (those messages are on their
+ * way; the node holds them for the joiner and passes on only those after its `joined` offset).
  */
 import type { HistoryResult } from '../types.js';
 
@@ -31,6 +36,13 @@ interface Live {
   line: Buffer;
 }
 
+/** A history reader waiting for the feed to reach a position. */
+interface Waiter {
+  epoch: string;
+  offset: number;
+  resolve: () => void;
+}
+
 interface RoomState {
   /** Epoch of the last delivered message; null before the first one. */
   epoch: string | null;
@@ -43,11 +55,8 @@ interface RoomState {
   buffered: Live[];
   /** Messages were dropped from a full buffer. */
   overflowed: boolean;
-  /**
-   * A position read after the subscription was confirmed, while nothing was delivered yet: a
-   * lost subscription can then catch up from it instead of asking for a resync.
-   */
-  floor: { epoch: string; offset: number } | null;
+  /** History readers waiting for the feed to reach their position (see `settle`). */
+  waiters: Waiter[];
   /** Recovered while a catch-up ran: run one more after it, the first may have been too early. */
   recheck: boolean;
 }
@@ -72,13 +81,15 @@ export class RoomFeed {
       buffered: [],
       overflowed: false,
       recheck: false,
-      floor: null,
+      waiters: [],
     });
   }
 
   /** Stops tracking a room (on unsubscribe); its in-flight messages are then dropped. */
   remove(room: string): void {
+    const state = this.rooms.get(room);
     this.rooms.delete(room);
+    if (state) for (const w of state.waiters.splice(0)) w.resolve();
   }
 
   /** Whether a room is tracked. */
@@ -92,14 +103,31 @@ export class RoomFeed {
   }
 
   /**
-   * A position of the room read while its subscription was held (by the node's history call on
-   * join): remembered as the floor to catch up from if nothing gets delivered before a loss.
+   * Aligns the feed with a position of the room read while its subscription was held (the
+   * node's history call on join). Nothing delivered yet: the feed starts there (live messages at
+   * or below it are in that history; a lost subscription catches up from it). Behind it in the
+   * same epoch: resolves once the feed delivered up to it, or after `timeoutMs`. Otherwise at once.
    */
-  observe(room: string, epoch: string, offset: number): void {
+  settle(room: string, epoch: string, offset: number, timeoutMs: number): Promise<void> {
     const state = this.rooms.get(room);
-    if (!state || state.epoch !== null || state.stale) return;
-    if (state.floor && state.floor.epoch === epoch && state.floor.offset >= offset) return;
-    state.floor = { epoch, offset };
+    if (!state || state.stale) return Promise.resolve();
+    if (state.epoch === null && !state.catchingUp) {
+      state.epoch = epoch;
+      state.last = offset;
+      return Promise.resolve();
+    }
+    if (state.epoch !== epoch || state.last >= offset) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      state.waiters.push({
+        epoch,
+        offset,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
   }
 
   /** Every subscription was lost (subscriber connection down): mark all rooms stale. */
@@ -116,11 +144,6 @@ export class RoomFeed {
       state.recheck = true;
       return;
     }
-    if (state.epoch === null && state.floor) {
-      state.epoch = state.floor.epoch;
-      state.last = state.floor.offset;
-    }
-    state.floor = null;
     if (state.epoch === null) {
       // Nothing delivered and no position known: what was missed cannot be told.
       this.deps.resync(room);
@@ -147,6 +170,21 @@ export class RoomFeed {
    * means the stream itself does not hold the range, so it is a resync, not another fetch.
    */
   private accept(room: string, state: RoomState, m: Live, mayCatchUp = true): void {
+    this.step(room, state, m, mayCatchUp);
+    if (state.waiters.length > 0) this.wake(state);
+  }
+
+  /** Resolves the waiters the feed has now reached (or that wait on another epoch). */
+  private wake(state: RoomState): void {
+    const waiting: Waiter[] = [];
+    for (const w of state.waiters) {
+      if (state.epoch === w.epoch && state.last < w.offset) waiting.push(w);
+      else w.resolve();
+    }
+    state.waiters = waiting;
+  }
+
+  private step(room: string, state: RoomState, m: Live, mayCatchUp: boolean): void {
     const { offset, epoch, line } = m;
     if (state.epoch === null || epoch !== state.epoch) {
       // First message, or a new epoch: Redis lost the room's history.
@@ -200,6 +238,7 @@ export class RoomFeed {
       }
     }
     state.catchingUp = false;
+    if (state.waiters.length > 0) this.wake(state);
     if (state.stale) return; // recover() continues
     if (state.recheck && state.epoch !== null) {
       state.recheck = false;

@@ -9,6 +9,13 @@
  * - reply channel: `REQUEST_ID:COUNT`
  */
 
+/** What a subscribed channel is about. */
+export type ChannelRef =
+  | { kind: 'room'; room: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'all' }
+  | { kind: 'reply' };
+
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
 
