@@ -11,6 +11,7 @@ import { Progress } from './report/progress.js';
 import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
 import { type GenOptions, runScenario } from './scenarios/run.js';
 import type { RunResult, ScenarioName } from './scenarios/types.js';
+import { killAllServers } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
 import { machineInfo } from './stats/proc.js';
 
@@ -147,9 +148,23 @@ export async function runBench(argv: string[]): Promise<number> {
     return 0;
   }
   const command = ['barrage', 'bench', ...argv].join(' ');
-  const report = o.fromJson
-    ? (JSON.parse(readFileSync(o.fromJson, 'utf8')) as BenchReport)
-    : await runAll(o, command);
+  // Interrupted: stop the servers this run started, then exit as the signal would.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killAllServers();
+    process.stderr.write(`\nbarrage bench: ${signal}, servers stopped\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let report: BenchReport;
+  try {
+    report = o.fromJson
+      ? (JSON.parse(readFileSync(o.fromJson, 'utf8')) as BenchReport)
+      : await runAll(o, command);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   const text = renderText(report);
   if (o.json === '-') {
     process.stderr.write(`${text}\n`);

@@ -22,6 +22,18 @@ export interface ServerProcess {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** Server processes started by this process and not yet exited. */
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every server this process started that is still running (synchronous). */
+export function killAllServers(): void {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}
+
+// A bench that exits for any reason must not leave servers behind.
+process.once('exit', killAllServers);
 /** True when this code runs from TypeScript sources (tsx) rather than dist/. */
 export const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
 
@@ -66,6 +78,8 @@ export function spawnServer(argv: string[], port: number, cpus: string | null): 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const tail: string[] = [];
   const keep = (chunk: Buffer): void => {
     tail.push(chunk.toString());
