@@ -2,6 +2,7 @@
  * The flags of `barrage bench`: parsing with node:util parseArgs, per-scenario defaults, and the
  * help text (every flag with its default). Unknown flags are an error (exit code 2).
  */
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { TargetKind } from './loadgen/dialects.js';
 import { type RunParams, SCENARIOS, type ScenarioName } from './scenarios/types.js';
@@ -113,7 +114,8 @@ Load:
   --drain S                most seconds to wait for in-flight deliveries (default 3)
   --publishers K           publishing connections (default 4)
   --payload-bytes B        approximate size of each message's data (default 64)
-  --all                    run idle, hot-room, many-rooms, push and sweep
+  --all                    run idle, hot-room, many-rooms, push and sweep, and cluster when
+                           redis-server is on PATH (or --redis-url is given)
 
 Targets:
   --targets LIST           comma list of barrage, ws-hub, socketio (default barrage)
@@ -154,6 +156,12 @@ Output:
 
 Exit codes: 0 done, 1 a run failed, 2 bad usage.`;
 
+/** Whether `redis-server` can be started from PATH (for the cluster scenario of --all). */
+export function hasRedisServer(): boolean {
+  const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 5000 });
+  return r.status === 0;
+}
+
 /** A usage error (exit code 2). */
 export class UsageError extends Error {}
 
@@ -180,7 +188,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       throw new UsageError(`unknown scenario: ${p}`);
     scenarios.push(p as ScenarioName);
   }
-  if (v.all) scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep');
+  if (v.all) {
+    scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep');
+    if (v['redis-url'] || hasRedisServer()) scenarios.push('cluster');
+  }
   if (scenarios.length === 0) scenarios.push('hot-room');
   const targets = (v.peers ? 'barrage,ws-hub,socketio' : v.targets).split(',').map((s) => s.trim());
   for (const t of targets) {

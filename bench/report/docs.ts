@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../scenarios/types.js';
 import { repoRoot } from '../servers/spawn.js';
+import { barrageServeArgs } from '../servers/targets.js';
 import { barChart, lineChart } from './svg.js';
 import {
   type BenchReport,
@@ -176,7 +177,17 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     parts.push('## Charts', '');
     for (const c of chartList) parts.push(`![${c.alt}](bench/${c.file})`, '');
   }
-  parts.push(METHOD, '', RUN, '', 'Raw numbers: [bench/latest.json](bench/latest.json).', '');
+  const serve = barrageServeArgs(0, [], null).join(' ').replace('--port 0', '--port <free port>');
+  parts.push(
+    METHOD,
+    '',
+    `Barrage is started as \`barrage ${serve}\` (plus any --serve-arg; cluster nodes add --redis-url and --node-id).`,
+    '',
+    RUN,
+    '',
+    'Raw numbers: [bench/latest.json](bench/latest.json).',
+    '',
+  );
   return parts.join('\n');
 }
 
