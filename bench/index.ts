@@ -13,7 +13,7 @@ import { type GenOptions, runScenario } from './scenarios/run.js';
 import type { RunResult, ScenarioName } from './scenarios/types.js';
 import { killAllServers } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
-import { machineInfo } from './stats/proc.js';
+import { fdLimit, machineInfo } from './stats/proc.js';
 
 export type { BenchReport } from './report/table.js';
 export type { RunResult } from './scenarios/types.js';
@@ -66,6 +66,12 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   if (o.clientCpus) pinSelf(o.clientCpus, progress);
   const maxConns = Math.max(...o.scenarios.map((s) => o.params[s].connections));
   await raiseFdLimit(process.pid, Math.max(65536, maxConns * 2 + 1024));
+  const limit = fdLimit(process.pid);
+  if (limit !== null && limit < maxConns + 256) {
+    progress.log(
+      `warning: open-file limit ${limit} is below ${maxConns} connections (raise it: ulimit -n, or run as a user allowed to)`,
+    );
+  }
   const startedAt = new Date().toISOString();
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];

@@ -142,3 +142,15 @@ export function systemCpuSeconds(): { busy: number; total: number } | null {
   const busy = user + nice + system + irq + softirq + steal;
   return { busy: busy / clkTck(), total: (busy + idle + iowait) / clkTck() };
 }
+
+/** The soft open-file limit of a process, from /proc/PID/limits; null when unknown. */
+export function fdLimit(pid: number): number | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/limits`, 'utf8');
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+    if (!m) return null;
+    return m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
