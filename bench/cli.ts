@@ -125,7 +125,7 @@ Targets:
   --api-key KEY            with --target: API key for POST /api/push (default none)
   --jwt-secret S           with --target: HS256 secret to sign user tokens (default none)
   --serve-arg ARG          extra argument for \`barrage serve\` (repeatable), e.g.
-                           --serve-arg=--room-policy --serve-arg='live:*=0/lossy'
+                           --serve-arg=--room-policies --serve-arg='live:*=0/lossy'
   --nodes K                cluster: Barrage nodes (default 3)
   --redis-url URL          cluster: use this Redis (default: spawn redis-server on a free port)
 
