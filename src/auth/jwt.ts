@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { BarrageError } from '../errors.js';
+import { PRIORITIES, type Priority } from '../protocol/index.js';
 import type { Identity } from '../session/index.js';
 
 /** How tokens are verified. At least one of `secret` and `publicKeyPem` is required. */
@@ -27,7 +28,8 @@ export type TokenVerifier = (token: string) => Promise<Identity | null>;
  * and algorithm confusion (an HS256 token signed with the public key's bytes) are refused.
  *
  * Claims: `sub` (required) is the user id; optional `rooms` and `publish` are arrays of room
- * patterns (`*` wildcards) limiting what the user may join and publish to; `exp`/`nbf` are checked.
+ * patterns (`*` wildcards) limiting what the user may join and publish to; optional `priority`
+ * is the highest message class the user may publish with; `exp`/`nbf` are checked.
  */
 export function createJwtVerifier(options: JwtOptions): TokenVerifier {
   const keys = new Map<string, Uint8Array | KeyObject>();
@@ -98,6 +100,10 @@ function identityFromClaims(payload: JWTPayload, toleranceSec: number): Identity
   const rooms = stringList(payload.rooms);
   const publish = stringList(payload.publish);
   if (rooms === null || publish === null) return null;
+  if (payload.priority !== undefined) {
+    if (!PRIORITIES.includes(payload.priority as Priority)) return null;
+    identity.maxPriority = payload.priority as Priority;
+  }
   if (rooms) identity.joinRooms = rooms;
   if (publish) identity.publishRooms = publish;
   // The same tolerance that let the token in decides when the connection ends.

@@ -232,6 +232,14 @@ export const OPTIONS = {
     group: 'Rooms and history',
     help: 'Delivery per room pattern: PATTERN=MAX_MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed], first match wins. The window adapts to the room rate (0 when quiet) unless fixed; other rooms send at once, reliably',
   },
+  renderBudget: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 100_000,
+    group: 'Rooms and history',
+    help: 'Messages a second a client is sampled to (fairly, paid and system kept) when it declares no budget on join; 0: no limit',
+  },
   historySize: {
     type: 'int',
     default: 200,

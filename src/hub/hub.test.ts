@@ -581,6 +581,7 @@ describe('Hub', () => {
         framesOut: 3,
         droppedSlow: 0,
         closedSlow: 0,
+        sampledOut: 0,
       });
       hub.pushToUser('u1', 'e', pushLine('e', '1', 1));
       hub.broadcast('e', pushLine('e', '1', 1));
@@ -604,6 +605,7 @@ describe('Hub', () => {
         framesOut: 1,
         droppedSlow: 4,
         closedSlow: 0,
+        sampledOut: 0,
       });
     });
   });

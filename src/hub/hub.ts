@@ -1,7 +1,9 @@
 import { mergeLines } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
+import { makeBatch, writeBatch } from './fanout.js';
 import { adaptiveWindowMs } from './rate.js';
 import { type HeldFrame, Room, type RoomPolicy } from './room.js';
+import { budgetTier } from './sampling.js';
 
 /** Counters of the local fan-out, cumulative. */
 export interface HubCounters {
@@ -13,6 +15,8 @@ export interface HubCounters {
   droppedSlow: number;
   /** Sessions closed because they went over their hard mark. */
   closedSlow: number;
+  /** Messages sampled out for members with a render budget (one per message per member). */
+  sampledOut: number;
 }
 
 /** Options of the hub. */
@@ -35,7 +39,13 @@ export class Hub {
   readonly rooms = new Map<string, Room>();
   readonly users = new Map<string, Set<Session>>();
   readonly sessions = new Set<Session>();
-  readonly counters: HubCounters = { messagesOut: 0, framesOut: 0, droppedSlow: 0, closedSlow: 0 };
+  readonly counters: HubCounters = {
+    messagesOut: 0,
+    framesOut: 0,
+    droppedSlow: 0,
+    closedSlow: 0,
+    sampledOut: 0,
+  };
   private readonly now: () => number;
   private readonly maxBatchBytes: number;
 
@@ -102,8 +112,8 @@ export class Hub {
    * Starts a join: the session receives nothing live yet, but frames flushed meanwhile are held
    * so that `completeJoin` can pass on exactly those after the offset its `joined` covered.
    */
-  beginJoin(room: Room, session: Session): void {
-    room.joining.set(session, { held: [], readyAfter: null });
+  beginJoin(room: Room, session: Session, budget = 0): void {
+    room.joining.set(session, { held: [], readyAfter: null, budget: budgetTier(budget) });
   }
 
   /**
@@ -124,15 +134,24 @@ export class Hub {
       return true;
     }
     room.joining.delete(session);
-    room.members.add(session);
+    room.addMember(session, state.budget);
     return true;
+  }
+
+  /**
+   * Records that a line of the room was published by a session here, so that sampling never
+   * hides a client's own message from it. Lines already written are ignored.
+   */
+  markOwn(name: string, offset: number, session: Session): void {
+    const room = this.rooms.get(name);
+    if (room && offset > room.flushedThrough) room.own.set(offset, session);
   }
 
   /** Removes a session from a room (member or joining); true when the room became empty. */
   leave(name: string, session: Session): boolean {
     const room = this.rooms.get(name);
     if (!room) return false;
-    room.members.delete(session);
+    room.removeMember(session);
     room.joining.delete(session);
     if (!room.isEmpty) return false;
     this.dropRoom(room);
@@ -179,27 +198,22 @@ export class Hub {
     room.pendingLines = [];
     room.pendingOffsets = [];
     room.pendingBytes = 0;
-    const frame = mergeLines(lines);
-    const lossy = room.policy.lossy;
     const now = this.now();
-    let sent = 0;
-    let dropped = 0;
-    let closed = 0;
-    for (const session of room.members) {
-      const result = session.send(frame, lossy, now);
-      if (result === SendResult.Sent) sent++;
-      else if (result === SendResult.Dropped) dropped++;
-      else if (result === SendResult.ClosedSlow) closed++;
-    }
-    if (room.joining.size > 0) this.passToJoining(room, { frame, lines, offsets }, now);
+    const batch = makeBatch(lines, offsets);
+    const tally = writeBatch(room, batch, room.rate.perSecond(now), now);
+    if (room.joining.size > 0) this.passToJoining(room, batch, now);
+    room.flushedThrough = offsets[offsets.length - 1]!;
+    if (room.own.size > 0) for (const offset of offsets) room.own.delete(offset);
     room.batches++;
-    room.droppedSlow += dropped * lines.length;
+    room.droppedSlow += tally.droppedSlow;
+    room.sampledOut += tally.sampledOut;
     const c = this.counters;
-    c.framesOut += sent;
-    c.messagesOut += sent * lines.length;
-    c.droppedSlow += dropped * lines.length;
-    c.closedSlow += closed;
-    this.options.onFlush?.(room, lines.length, sent, now - room.pendingSince);
+    c.framesOut += tally.framesOut;
+    c.messagesOut += tally.messagesOut;
+    c.droppedSlow += tally.droppedSlow;
+    c.closedSlow += tally.closedSlow;
+    c.sampledOut += tally.sampledOut;
+    this.options.onFlush?.(room, lines.length, tally.framesOut, now - room.pendingSince);
   }
 
   /** Sends one frame to every member of a room (e.g. `presence`); returns sessions reached. */
@@ -234,7 +248,7 @@ export class Hub {
       }
       sendHeldAfter(session, held, state.readyAfter, room.policy.lossy, now);
       room.joining.delete(session);
-      room.members.add(session);
+      room.addMember(session, state.budget);
     }
   }
 

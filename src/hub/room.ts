@@ -1,5 +1,6 @@
 import type { Session } from '../session/index.js';
 import { RateMeter } from './rate.js';
+import { SenderTurns } from './sampling.js';
 
 /** How a room's messages are delivered. */
 export interface RoomPolicy {
@@ -29,6 +30,22 @@ export interface HeldFrame {
 export interface JoinState {
   held: HeldFrame[];
   readyAfter: number | null;
+  /** The render budget the session declared, messages a second (0: no limit). */
+  budget: number;
+}
+
+/** The members of a room that share one render budget, and the sampling credit they carry. */
+export class Tier {
+  readonly members = new Set<Session>();
+  /** Fractional quota carried from batch to batch, so small batches average to the budget. */
+  credit = 0;
+  /** Which senders this tier served recently, for fairness across batches. */
+  readonly turns = new SenderTurns();
+
+  constructor(
+    /** Messages a second; 0: everything. */
+    readonly budget: number,
+  ) {}
 }
 
 /** One room on this node: its members, its pending batch and the sessions mid-join. */
@@ -58,11 +75,42 @@ export class Room {
   readonly rate = new RateMeter();
   /** The online count last announced in a `presence` message. */
   announcedOnline = -1;
+  /** Members grouped by render budget (0: unlimited); one frame is built per tier per batch. */
+  readonly tiers = new Map<number, Tier>();
+  private readonly tierOf = new Map<Session, Tier>();
+  /** Offsets of lines published by this node's members, so sampling never hides their own. */
+  readonly own = new Map<number, Session>();
+  /** The last offset written in a frame. */
+  flushedThrough = 0;
+  /** Messages sampled out for budgeted members (one per message per member). */
+  sampledOut = 0;
 
   constructor(
     readonly name: string,
     readonly policy: RoomPolicy,
   ) {}
+
+  /** Adds a member in the tier of its budget (already rounded by budgetTier). */
+  addMember(session: Session, budget: number): void {
+    this.members.add(session);
+    let tier = this.tiers.get(budget);
+    if (!tier) {
+      tier = new Tier(budget);
+      this.tiers.set(budget, tier);
+    }
+    tier.members.add(session);
+    this.tierOf.set(session, tier);
+  }
+
+  /** Removes a member (if it is one) from the room and its tier. */
+  removeMember(session: Session): void {
+    this.members.delete(session);
+    const tier = this.tierOf.get(session);
+    if (!tier) return;
+    this.tierOf.delete(session);
+    tier.members.delete(session);
+    if (tier.members.size === 0) this.tiers.delete(tier.budget);
+  }
 
   /** Members plus sessions mid-join: the node's local online count for the room. */
   get localCount(): number {

@@ -17,8 +17,10 @@ import {
   type JoinCommand,
   joinedLine,
   messageParts,
+  type Priority,
   type PublishCommand,
   parseCommand,
+  priorityLevel,
   pushLine,
   type RequestId,
   replyLine,
@@ -161,6 +163,7 @@ export class Node implements BrokerHandler {
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
+    priority: Priority = 'normal',
   ): Promise<PublishResult> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
@@ -178,7 +181,7 @@ export class Node implements BrokerHandler {
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
     const result = await this.brokerCall(() =>
-      this.broker.publish({ room, parts: messageParts(room, json, ts, from), ts }),
+      this.broker.publish({ room, parts: messageParts(room, json, ts, from, priority), ts }),
     );
     this.counters.messagesIn++;
     return result;
@@ -356,7 +359,7 @@ export class Node implements BrokerHandler {
     if (session.closed) return;
     session.rooms.add(name);
     const { room, created } = this.hub.room(name);
-    this.hub.beginJoin(room, session);
+    this.hub.beginJoin(room, session, command.budget ?? this.options.renderBudget);
     try {
       if (created)
         this.subscriptions.set(
@@ -411,7 +414,12 @@ export class Node implements BrokerHandler {
     }
     const info = this.info(session);
     await enforce(this.options.hooks.authorizePublish, info, command.room, 'publish to');
-    const { offset } = await this.publish(command.room, command.data, info);
+    const priority = command.priority ?? 'normal';
+    if (priorityLevel(priority) > priorityLevel(identity?.maxPriority ?? 'normal')) {
+      throw new ReplyError('forbidden', `not allowed to publish with priority ${priority}`);
+    }
+    const { offset } = await this.publish(command.room, command.data, info, priority);
+    if (session.rooms.has(command.room)) this.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }
 

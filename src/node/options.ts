@@ -17,6 +17,8 @@ export interface NodeOptions extends SessionLimits {
   maxRoomsPerConnection: number;
   /** Most messages a `joined` reply carries back. */
   maxHistory: number;
+  /** Messages a second a client is sampled to when it declares no budget on join; 0: no limit. */
+  renderBudget: number;
   /** How often online counts are shared and `presence` messages sent, ms. */
   presenceIntervalMs: number;
   /** The delivery policy of a room name. */

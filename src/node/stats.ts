@@ -13,6 +13,8 @@ export interface RoomStat {
   mergeRatio: number;
   /** Messages skipped for members over their soft mark. */
   droppedSlow: number;
+  /** Messages sampled out for members with a render budget. */
+  sampledOut: number;
 }
 
 /** A snapshot of one node's counters; counters are cumulative, rates are differences. */
@@ -75,7 +77,7 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     messagesOut: hub.counters.messagesOut,
     framesOut: hub.counters.framesOut,
     pushes: counters.pushes,
-    drops: { slow: hub.counters.droppedSlow },
+    drops: { slow: hub.counters.droppedSlow, sampled: hub.counters.sampledOut },
     closes: { ...counters.closes },
     errors: { ...counters.errors },
     fanoutP99Ms: source.fanoutLatency.quantile(0.99),
@@ -94,6 +96,7 @@ export function roomStats(hub: Hub, now = Date.now()): RoomStat[] {
       rate: Math.round(room.rate.perSecond(now) * 10) / 10,
       mergeRatio: room.batches === 0 ? 1 : Math.round((room.messagesIn / room.batches) * 10) / 10,
       droppedSlow: room.droppedSlow,
+      sampledOut: room.sampledOut,
     });
   }
   return out;

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import {
   errorLine,
   joinedLine,
+  linePriority,
+  lineSender,
   mergeLines,
   messageLine,
   messageParts,
@@ -11,6 +13,7 @@ import {
   presenceLine,
   pushLine,
   replyLine,
+  skippedLine,
   toJsonText,
   welcomeLine,
 } from './encode.js';
@@ -264,6 +267,34 @@ describe('encode', () => {
       mergeLines([a, b]);
       assert.equal(a.toString(), '{"type":"ping"}');
       assert.equal(b.toString(), '{"type":"pong"}');
+    });
+  });
+});
+
+describe('message line classes and senders', () => {
+  const line = (from: string | null, priority?: 'normal' | 'highlight' | 'paid' | 'system') =>
+    messageLine(messageParts('live:r', '{"from":"spoof","x":1}', 1, from, priority), 7);
+
+  it('reads the class at its fixed place, normal when unmarked', () => {
+    assert.equal(linePriority(line('a')), 0);
+    assert.equal(linePriority(line('a', 'highlight')), 1);
+    assert.equal(linePriority(line('a', 'paid')), 2);
+    assert.equal(linePriority(line('a', 'system')), 3);
+    assert.equal(JSON.parse(line('a', 'paid').toString()).priority, 'paid');
+    assert.equal('priority' in JSON.parse(line('a').toString()), false);
+  });
+
+  it('reads the sender from the end, not from look-alike data', () => {
+    assert.equal(lineSender(line('alice')), '"alice"');
+    assert.equal(lineSender(line(null)), 'null');
+    assert.equal(lineSender(line('we"ird')), JSON.stringify('we"ird'));
+  });
+
+  it('encodes a skipped notice', () => {
+    assert.deepEqual(JSON.parse(skippedLine('live:r', 5).toString()), {
+      type: 'skipped',
+      room: 'live:r',
+      count: 5,
     });
   });
 });

@@ -5,7 +5,7 @@
  * buffer goes to many connections.
  */
 import type { ErrorCode } from './codes.js';
-import type { RequestId } from './frames.js';
+import type { Priority, RequestId } from './frames.js';
 
 /** The newline that separates the lines of a merged frame. */
 export const NEWLINE = Buffer.from('\n');
@@ -24,17 +24,49 @@ export function toJsonText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Builds the parts of a `message` line: room, then offset, data (JSON text), ts and from. */
+/**
+ * Builds the parts of a `message` line: type, priority (only above normal), room, then offset,
+ * data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class
+ * and sender without parsing it (linePriority, lineSender).
+ */
 export function messageParts(
   room: string,
   dataJson: string,
   ts: number,
   from: string | null,
+  priority: Priority = 'normal',
 ): MessageParts {
+  const cls = priority === 'normal' ? '' : `"priority":"${priority}",`;
   return {
-    head: `{"type":"message","room":${JSON.stringify(room)},"offset":`,
+    head: `{"type":"message",${cls}"room":${JSON.stringify(room)},"offset":`,
     tail: `,"data":${dataJson},"ts":${ts},"from":${from === null ? 'null' : JSON.stringify(from)}}`,
   };
+}
+
+// `{"type":"message",` is 18 bytes; a class follows as `"priority":"` (12 bytes) at byte 18.
+const CLASS_AT = 30;
+const LEVEL_BY_INITIAL: Record<number, number> = { 104: 1, 112: 2, 115: 3 }; // h, p, s
+
+/** The class level of an encoded `message` line (0 normal … 3 system), read at a fixed byte. */
+export function linePriority(line: Buffer): number {
+  if (line[19] !== 0x70) return 0; // `"room"` rather than `"priority"` follows the type
+  return LEVEL_BY_INITIAL[line[CLASS_AT]!] ?? 0;
+}
+
+const FROM_KEY = Buffer.from('"from":');
+
+/**
+ * The sender of an encoded `message` line as its JSON text (`"alice"` or `null`), found from the
+ * end: `from` is the last field, after the data, and a JSON string cannot contain `"from":` bare.
+ */
+export function lineSender(line: Buffer): string {
+  const at = line.lastIndexOf(FROM_KEY);
+  return at === -1 ? 'null' : line.toString('latin1', at + FROM_KEY.length, line.length - 1);
+}
+
+/** Encodes a `skipped` line: how many of a room's messages were sampled out for this client. */
+export function skippedLine(room: string, count: number): Buffer {
+  return Buffer.from(`{"type":"skipped","room":${JSON.stringify(room)},"count":${count}}`);
 }
 
 /** Joins message parts with the assigned offset into the encoded line. */

@@ -23,7 +23,26 @@ export interface JoinCommand {
   room: string;
   since?: StreamPosition;
   history?: number;
+  /** Messages a second this client can show; the server samples fairly above it. */
+  budget?: number;
 }
+
+/**
+ * Message classes, lowest first. Under pressure lower classes are sampled or skipped first;
+ * `paid` and `system` are never dropped by a lossy policy.
+ */
+export const PRIORITIES = ['normal', 'highlight', 'paid', 'system'] as const;
+
+/** A message class. */
+export type Priority = (typeof PRIORITIES)[number];
+
+/** The class index of a priority name (normal 0 … system 3). */
+export function priorityLevel(priority: Priority): number {
+  return PRIORITIES.indexOf(priority);
+}
+
+/** The lowest class that is never dropped by a lossy policy or sampled out. */
+export const PROTECTED_LEVEL = 2;
 
 /** `leave`: stop being a member of a room. */
 export interface LeaveCommand {
@@ -39,6 +58,8 @@ export interface PublishCommand {
   room: string;
   /** The parsed payload. */
   data: unknown;
+  /** The message class; above `normal` it needs the token's `priority` claim. */
+  priority?: Priority;
 }
 
 /** `ping`: the client checks the server is alive; answered with `pong`. */

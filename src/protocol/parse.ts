@@ -1,5 +1,11 @@
 import type { ErrorCode } from './codes.js';
-import type { ClientCommand, RequestId, StreamPosition } from './frames.js';
+import {
+  type ClientCommand,
+  PRIORITIES,
+  type Priority,
+  type RequestId,
+  type StreamPosition,
+} from './frames.js';
 import { eventNameProblem, roomNameProblem } from './validate.js';
 
 /** Bounds that the parser enforces on fields. */
@@ -72,7 +78,17 @@ export function parseCommand(
       const problem = roomNameProblem(obj.room);
       if (problem) return fail(id, problem);
       if (!('data' in obj) || obj.data === undefined) return fail(id, '"data" is required');
-      return ok({ type: 'publish', id, room: obj.room as string, data: obj.data });
+      if (obj.priority !== undefined && !PRIORITIES.includes(obj.priority as Priority)) {
+        return fail(id, `"priority" must be one of ${PRIORITIES.join(', ')}`);
+      }
+      const priority = obj.priority as Priority | undefined;
+      return ok({
+        type: 'publish',
+        id,
+        room: obj.room as string,
+        data: obj.data,
+        ...(priority ? { priority } : {}),
+      });
     }
     case 'ping':
       return ok({ type: 'ping', id });
@@ -134,7 +150,24 @@ function parseJoin(
     }
     history = obj.history;
   }
-  return ok({ type: 'join', id, room: obj.room as string, since, history });
+  let budget: number | undefined;
+  if (obj.budget !== undefined) {
+    if (!isNonNegativeInteger(obj.budget) || obj.budget > 100_000) {
+      return fail(
+        id,
+        '"budget" must be an integer from 0 to 100000 (messages a second; 0: no limit)',
+      );
+    }
+    budget = obj.budget;
+  }
+  return ok({
+    type: 'join',
+    id,
+    room: obj.room as string,
+    since,
+    history,
+    ...(budget !== undefined ? { budget } : {}),
+  });
 }
 
 function requestIdProblem(id: unknown): string | null {

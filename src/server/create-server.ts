@@ -95,6 +95,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxRoomsPerConnection: config.maxRoomsPerConnection,
       maxHistory: config.historySize,
       presenceIntervalMs: config.presenceIntervalMs,
+      renderBudget: config.renderBudget,
       policyFor: policyResolver(parseRoomPolicies(config.roomPolicies)),
       parseLimits: { maxTokenLength: 8192, maxEvents: 32, maxHistory: 100_000 },
       sendSoftLimitBytes: config.sendSoftLimitBytes,

@@ -12,7 +12,7 @@ export function counterSnapshot(node: Node): CounterSnapshot {
     messagesOut: hub.counters.messagesOut,
     framesOut: hub.counters.framesOut,
     pushes: counters.pushes,
-    drops: { slow: hub.counters.droppedSlow },
+    drops: { slow: hub.counters.droppedSlow, sampled: hub.counters.sampledOut },
     closes: counters.closes,
     errors: counters.errors,
   };

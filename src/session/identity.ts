@@ -1,3 +1,5 @@
+import type { Priority } from '../protocol/index.js';
+
 /**
  * Who is behind a connection once it authenticated. Declared here because a session carries it;
  * `auth/` produces it and `node/` reads it.
@@ -9,6 +11,8 @@ export interface Identity {
   joinRooms?: readonly string[];
   /** Room patterns the user may publish to; absent means any room. */
   publishRooms?: readonly string[];
+  /** The highest message class the user may publish with (a JWT's `priority` claim). @default normal */
+  maxPriority?: Priority;
   /** When the credential expires, ms since the epoch; the connection is closed with 4001 then. */
   expiresAt?: number;
   /** Extra claims for hooks; never logged. */

@@ -1,0 +1,161 @@
+import {
+  linePriority,
+  lineSender,
+  mergeLines,
+  PROTECTED_LEVEL,
+  skippedLine,
+} from '../protocol/index.js';
+import { SendResult, type Session } from '../session/index.js';
+import type { Room, Tier } from './room.js';
+import { sampleBatch } from './sampling.js';
+
+/** A room's batch as the fan-out sees it: lines, offsets, classes, and the full merged frame. */
+export interface Batch {
+  readonly lines: readonly Buffer[];
+  readonly offsets: readonly number[];
+  readonly levels: readonly number[];
+  readonly frame: Buffer;
+  /** Whether any line is of a protected class (paid, system). */
+  readonly hasProtected: boolean;
+}
+
+/** What one tier's members are offered for a batch, built once for all of them. */
+interface TierFrame {
+  frame: Buffer;
+  /** Messages in `frame` (the `skipped` notice not counted). */
+  messages: number;
+  /** Protected lines only, for members over their soft mark; built on first need. */
+  protectedFrame: Buffer | null | undefined;
+  protectedCount: number;
+  sampledOut: number;
+}
+
+/** Tallies of one batch's fan-out. */
+export interface FanoutTally {
+  framesOut: number;
+  messagesOut: number;
+  droppedSlow: number;
+  closedSlow: number;
+  sampledOut: number;
+}
+
+/** Builds a batch from a room's pending lines. */
+export function makeBatch(lines: readonly Buffer[], offsets: readonly number[]): Batch {
+  const levels = lines.map(linePriority);
+  return {
+    lines,
+    offsets,
+    levels,
+    frame: mergeLines(lines),
+    hasProtected: levels.some((l) => l >= PROTECTED_LEVEL),
+  };
+}
+
+/**
+ * Writes a batch to every member of a room, tier by tier: the full frame to unlimited members and
+ * to tiers whose budget the room's rate does not exceed; otherwise a fairly sampled frame built
+ * once for the tier. A member over its soft mark still gets the batch's protected lines.
+ */
+export function writeBatch(
+  room: Room,
+  batch: Batch,
+  ratePerSecond: number,
+  now: number,
+): FanoutTally {
+  const tally: FanoutTally = {
+    framesOut: 0,
+    messagesOut: 0,
+    droppedSlow: 0,
+    closedSlow: 0,
+    sampledOut: 0,
+  };
+  for (const tier of room.tiers.values()) {
+    const out = tierFrame(room, tier, batch, ratePerSecond, now);
+    writeTier(tier, out, batch, room.policy.lossy, now, tally);
+  }
+  return tally;
+}
+
+function tierFrame(room: Room, tier: Tier, batch: Batch, rate: number, now: number): TierFrame {
+  const { lines, levels } = batch;
+  const full = {
+    frame: batch.frame,
+    messages: lines.length,
+    protectedFrame: undefined,
+    protectedCount: 0,
+    sampledOut: 0,
+  };
+  if (tier.budget === 0 || rate <= tier.budget) return full;
+  const low = levels.reduce((n, l) => (l < PROTECTED_LEVEL ? n + 1 : n), 0);
+  if (low === 0) return full;
+  tier.credit = Math.min(tier.budget, tier.credit + (low * tier.budget) / rate);
+  const quota = Math.min(low, Math.floor(tier.credit));
+  tier.credit -= quota;
+  if (quota === low) return full;
+  let senders: string[] | null = null;
+  const keep = sampleBatch(levels, () => (senders ??= lines.map(lineSender)), quota, tier.turns);
+  const kept: Buffer[] = [];
+  keep.forEach((k, i) => {
+    if (k) kept.push(lines[i]!);
+    else returnOwnLine(room, tier, batch, i, now);
+  });
+  const skipped = low - quota;
+  return {
+    frame: mergeLines([...kept, skippedLine(room.name, skipped)]),
+    messages: kept.length,
+    protectedFrame: undefined,
+    protectedCount: 0,
+    sampledOut: skipped,
+  };
+}
+
+/** A member's own message sampled out of its tier's frame is sent to it alone. */
+function returnOwnLine(room: Room, tier: Tier, batch: Batch, i: number, now: number): void {
+  const owner = room.own.get(batch.offsets[i]!);
+  if (owner && tier.members.has(owner)) owner.send(batch.lines[i]!, false, now);
+}
+
+function writeTier(
+  tier: Tier,
+  out: TierFrame,
+  batch: Batch,
+  lossy: boolean,
+  now: number,
+  tally: FanoutTally,
+): void {
+  let sent = 0;
+  for (const session of tier.members) {
+    const result = session.send(out.frame, lossy, now);
+    if (result === SendResult.Sent) {
+      sent++;
+      continue;
+    }
+    if (result === SendResult.ClosedSlow) tally.closedSlow++;
+    if (result !== SendResult.Dropped) continue;
+    tally.droppedSlow += out.messages;
+    if (batch.hasProtected) sendProtected(session, out, batch, now, tally);
+  }
+  tally.framesOut += sent;
+  tally.messagesOut += sent * out.messages;
+  tally.sampledOut += out.sampledOut * tier.members.size;
+}
+
+/** Paid and system lines are never dropped by the lossy policy: they go as a reliable frame. */
+function sendProtected(
+  session: Session,
+  out: TierFrame,
+  batch: Batch,
+  now: number,
+  tally: FanoutTally,
+): void {
+  if (out.protectedFrame === undefined) {
+    const lines = batch.lines.filter((_, i) => batch.levels[i]! >= PROTECTED_LEVEL);
+    out.protectedFrame = lines.length > 0 ? mergeLines(lines) : null;
+    out.protectedCount = lines.length;
+  }
+  if (out.protectedFrame === null) return;
+  if (session.send(out.protectedFrame, false, now) !== SendResult.Sent) return;
+  tally.droppedSlow -= out.protectedCount;
+  tally.framesOut++;
+  tally.messagesOut += out.protectedCount;
+}
