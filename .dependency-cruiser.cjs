@@ -34,7 +34,11 @@ module.exports = {
       ['hub', 'session', 'broker/types.ts', 'protocol', 'metrics/types.ts', 'log.ts', 'errors.ts'],
       'node never imports a concrete broker, auth, api or gateway',
     ),
-    only('auth', ['session', 'errors.ts'], 'auth knows only the Identity type declared by session'),
+    only(
+      'auth',
+      ['session', 'protocol', 'errors.ts'],
+      'auth knows only the Identity type declared by session',
+    ),
     only(
       'gateway',
       ['node', 'auth', 'protocol', 'session', 'log.ts', 'errors.ts'],

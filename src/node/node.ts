@@ -10,32 +10,22 @@ import { type Logger, silentLogger } from '../log.js';
 import type { MetricsSink } from '../metrics/types.js';
 import {
   CLOSE,
-  type ClientCommand,
-  type ErrorCode,
-  errorLine,
   eventNameProblem,
-  type JoinCommand,
-  joinedLine,
   messageParts,
   type Priority,
-  type PublishCommand,
-  parseCommand,
-  priorityLevel,
   pushLine,
-  type RequestId,
-  replyLine,
   roomNameProblem,
-  splitLines,
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
 import { type Identity, Session, type Transport } from '../session/index.js';
+import { ClientCommands } from './commands.js';
 import { ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
 import { sweepSessions } from './liveness.js';
 import type { NodeOptions } from './options.js';
-import { connectionInfo, enforce, roomAllowed } from './permissions.js';
+import { connectionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
 import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
 
@@ -63,9 +53,10 @@ export class Node implements BrokerHandler {
   };
   readonly fanoutLatency = new LatencySamples();
   readonly startedAt = Date.now();
-  private readonly presence: PresenceTracker;
-  private readonly subscriptions = new Map<string, Promise<void>>();
-  private readonly inboxes = new Map<Session, Promise<void>>();
+  readonly presence: PresenceTracker;
+  /** Broker subscriptions of this node's rooms, in flight or done. */
+  readonly subscriptions = new Map<string, Promise<void>>();
+  private readonly commands: ClientCommands;
   private readonly timers: NodeJS.Timeout[] = [];
   private nextConnId = 0;
   private stopping = false;
@@ -73,7 +64,7 @@ export class Node implements BrokerHandler {
   constructor(
     readonly options: NodeOptions,
     readonly broker: Broker,
-    private readonly log: Logger = silentLogger,
+    readonly log: Logger = silentLogger,
     private readonly metrics?: MetricsSink,
   ) {
     this.hub = new Hub({
@@ -84,6 +75,7 @@ export class Node implements BrokerHandler {
       },
     });
     this.presence = new PresenceTracker(this.hub, broker, log);
+    this.commands = new ClientCommands(this);
   }
 
   /** Starts the broker delivery, the heartbeat sweep and the presence ticks. */
@@ -104,14 +96,14 @@ export class Node implements BrokerHandler {
     const session = new Session(id, ip, transport, this.options, now);
     this.hub.addSession(session);
     this.counters.connectionsTotal++;
-    if (identity) this.attachIdentity(session, identity, undefined);
+    if (identity) this.commands.attachIdentity(session, identity, undefined);
     session.send(welcomeLine(id, this.options.heartbeatMs, session.userId), false, now);
     return session;
   }
 
   /** Forgets a closed connection and unsubscribes what it alone held here. */
   disconnect(session: Session, code: number): void {
-    this.inboxes.delete(session);
+    this.commands.forget(session);
     session.closed = true;
     const { emptiedRooms, lastOfUser } = this.hub.removeSession(session);
     for (const room of emptiedRooms) this.roomEmptied(room);
@@ -133,17 +125,7 @@ export class Node implements BrokerHandler {
 
   /** Handles one text frame from a client: each line is a command, answered in order. */
   handleFrame(session: Session, text: string): void {
-    const now = Date.now();
-    session.lastHeardAt = now;
-    for (const line of splitLines(text)) {
-      if (!session.commandBucket.take(now)) {
-        this.replyError(session, undefined, 'rate_limited', 'too many commands');
-        continue;
-      }
-      const parsed = parseCommand(line, this.options.parseLimits);
-      if (!parsed.ok) this.replyError(session, parsed.id, parsed.code, parsed.message);
-      else this.enqueue(session, parsed.command);
-    }
+    this.commands.handleFrame(session, text);
   }
 
   /** Turns a token into an identity through the configured hook; null when refused. */
@@ -269,160 +251,6 @@ export class Node implements BrokerHandler {
       session.closeWith(CLOSE.resync);
   }
 
-  // Commands.
-
-  private enqueue(session: Session, command: ClientCommand): void {
-    const previous = this.inboxes.get(session);
-    const run = previous
-      ? previous.then(() => this.execute(session, command))
-      : this.execute(session, command);
-    if (!run) return;
-    const tail = run.then(
-      () => {},
-      (err) => this.failed(session, command.id, err),
-    );
-    this.inboxes.set(session, tail);
-    void tail.then(() => {
-      if (this.inboxes.get(session) === tail) this.inboxes.delete(session);
-    });
-  }
-
-  /** Runs a command; synchronous ones return undefined so they cost no promise. */
-  private execute(session: Session, command: ClientCommand): Promise<void> | undefined {
-    if (session.closed) return undefined;
-    try {
-      switch (command.type) {
-        case 'ping':
-          this.reply(session, replyLine('pong', command.id));
-          return undefined;
-        case 'pong':
-          return undefined;
-        case 'leave':
-          this.leave(session, command.room, command.id);
-          return undefined;
-        case 'auth':
-          return this.auth(session, command.token, command.events, command.id);
-        case 'join':
-          return this.join(session, command);
-        case 'publish':
-          return this.clientPublish(session, command);
-      }
-    } catch (err) {
-      this.failed(session, command.id, err);
-    }
-    return undefined;
-  }
-
-  private async auth(
-    session: Session,
-    token: string,
-    events: string[] | undefined,
-    id: RequestId | undefined,
-  ): Promise<void> {
-    const identity = await this.authenticate(token, this.info(session));
-    if (!identity) {
-      this.replyError(session, id, 'unauthorized', 'invalid token');
-      session.closeWith(CLOSE.unauthorized);
-      return;
-    }
-    this.attachIdentity(session, identity, events);
-    this.reply(session, replyLine('ok', id, { userId: identity.userId }));
-  }
-
-  private attachIdentity(session: Session, identity: Identity, events: string[] | undefined): void {
-    const current = session.identity;
-    if (current && current.userId !== identity.userId) {
-      throw new ReplyError('bad_request', 'connection is already authenticated as another user');
-    }
-    session.identity = identity;
-    if (events !== undefined) session.events = new Set(events);
-    if (current === null && this.hub.addUser(session))
-      this.quietly(this.broker.subscribeUser(identity.userId));
-  }
-
-  private async join(session: Session, command: JoinCommand): Promise<void> {
-    const { room: name, id } = command;
-    if (this.options.authTimeoutMs !== null && session.identity === null) {
-      throw new ReplyError('unauthorized', 'authenticate before joining');
-    }
-    if (session.rooms.has(name)) throw new ReplyError('bad_request', `already in room ${name}`);
-    if (session.rooms.size >= this.options.maxRoomsPerConnection) {
-      throw new ReplyError(
-        'forbidden',
-        `at most ${this.options.maxRoomsPerConnection} rooms per connection`,
-      );
-    }
-    if (!roomAllowed(session.identity?.joinRooms, name)) {
-      throw new ReplyError('forbidden', `not allowed to join ${name}`);
-    }
-    await enforce(this.options.hooks.authorizeJoin, this.info(session), name, 'join');
-    if (session.closed) return;
-    session.rooms.add(name);
-    const { room, created } = this.hub.room(name);
-    this.hub.beginJoin(room, session, command.budget ?? this.options.renderBudget);
-    try {
-      if (created)
-        this.subscriptions.set(
-          name,
-          this.brokerCall(() => this.broker.subscribeRoom(name)),
-        );
-      await this.subscriptions.get(name);
-      const limit = Math.min(command.history ?? 0, this.options.maxHistory);
-      const history = await this.brokerCall(() =>
-        this.broker.history({ room: name, since: command.since, limit }),
-      );
-      if (!room.joining.has(session)) return; // left or disconnected meanwhile
-      const online = room.localCount + this.presence.remoteCount(name);
-      const lines =
-        history.lines.length > this.options.maxHistory && !history.recovered
-          ? history.lines.slice(-this.options.maxHistory)
-          : history.lines;
-      this.reply(
-        session,
-        joinedLine(id, {
-          room: name,
-          online,
-          offset: history.offset,
-          epoch: history.epoch,
-          recovered: history.recovered,
-          messages: lines,
-        }),
-      );
-      this.hub.completeJoin(room, session, history.offset);
-    } catch (err) {
-      if (session.rooms.delete(name) && this.hub.leave(name, session)) this.roomEmptied(name);
-      throw err;
-    }
-  }
-
-  private leave(session: Session, name: string, id: RequestId | undefined): void {
-    if (!session.rooms.delete(name)) throw new ReplyError('not_found', `not in room ${name}`);
-    if (this.hub.leave(name, session)) this.roomEmptied(name);
-    this.reply(session, replyLine('ok', id));
-  }
-
-  private async clientPublish(session: Session, command: PublishCommand): Promise<void> {
-    if (!session.publishBucket.take(Date.now())) {
-      throw new ReplyError('rate_limited', 'publishing too fast');
-    }
-    const identity = session.identity;
-    if (identity === null && !this.options.allowAnonymousPublish) {
-      throw new ReplyError('unauthorized', 'authenticate to publish');
-    }
-    if (!roomAllowed(identity?.publishRooms, command.room)) {
-      throw new ReplyError('forbidden', `not allowed to publish to ${command.room}`);
-    }
-    const info = this.info(session);
-    await enforce(this.options.hooks.authorizePublish, info, command.room, 'publish to');
-    const priority = command.priority ?? 'normal';
-    if (priorityLevel(priority) > priorityLevel(identity?.maxPriority ?? 'normal')) {
-      throw new ReplyError('forbidden', `not allowed to publish with priority ${priority}`);
-    }
-    const { offset } = await this.publish(command.room, command.data, info, priority);
-    if (session.rooms.has(command.room)) this.hub.markOwn(command.room, offset, session);
-    this.reply(session, replyLine('ok', command.id, { offset }));
-  }
-
   private async sendPush(target: PushTarget, event: string, data: unknown): Promise<number> {
     const json = JSON.stringify(data ?? null);
     const delivered = await this.brokerCall(() =>
@@ -432,36 +260,14 @@ export class Node implements BrokerHandler {
     return delivered;
   }
 
-  private roomEmptied(name: string): void {
+  /** @internal for ClientCommands */
+  roomEmptied(name: string): void {
     this.subscriptions.delete(name);
     this.quietly(this.broker.unsubscribeRoom(name));
   }
 
-  private failed(session: Session, id: RequestId | undefined, err: unknown): void {
-    if (err instanceof ReplyError) {
-      this.replyError(session, id, err.code, err.message);
-      return;
-    }
-    this.log.error({ err: (err as Error)?.message, connId: session.id }, 'command failed');
-    this.replyError(session, id, 'unavailable', 'internal error');
-  }
-
-  private reply(session: Session, line: Buffer): void {
-    session.send(line, false, Date.now());
-  }
-
-  private replyError(
-    session: Session,
-    id: RequestId | undefined,
-    code: ErrorCode,
-    message: string,
-  ): void {
-    this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
-    this.reply(session, errorLine(id, code, message));
-  }
-
   /** Runs a broker call, turning its unavailability into the contract's `unavailable`. */
-  private async brokerCall<T>(call: () => Promise<T>): Promise<T> {
+  async brokerCall<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
@@ -470,13 +276,15 @@ export class Node implements BrokerHandler {
     }
   }
 
-  private quietly(promise: Promise<unknown>): void {
+  /** @internal for ClientCommands */
+  quietly(promise: Promise<unknown>): void {
     promise.catch((err: Error) =>
       this.log.warn({ err: err.message }, 'broker subscription change failed'),
     );
   }
 
-  private info(session: Session): ConnectionInfo {
+  /** @internal for ClientCommands */
+  info(session: Session): ConnectionInfo {
     return connectionInfo(session.id, session.ip, session.identity);
   }
 

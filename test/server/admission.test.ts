@@ -31,10 +31,18 @@ describe('Admission control', () => {
 
   it('admits a burst, then closes the rest with 1013 and a jittered retryAfterMs', async () => {
     const existing = await TestClient.connect(server.wsUrl);
+    const started = Date.now();
     const results = await Promise.all(Array.from({ length: 40 }, () => attempt(server.wsUrl)));
+    const elapsedSec = (Date.now() - started) / 1000;
     const admitted = results.filter((r) => r.open);
     const deferred = results.filter((r) => !r.open);
-    assert.ok(admitted.length >= 9 && admitted.length <= 12, `admitted ${admitted.length}`);
+    // The burst, plus what the rate (20/s) refilled while a loaded machine handled the 40.
+    const allowed = 10 + Math.ceil(20 * elapsedSec) + 1;
+    assert.ok(
+      admitted.length >= 9 && admitted.length <= allowed,
+      `admitted ${admitted.length} of ${allowed}`,
+    );
+    assert.ok(deferred.length >= 40 - allowed, `deferred ${deferred.length}`);
     for (const r of deferred) {
       assert.equal(r.code, 1013);
       const m = /retryAfterMs=(\d+)/.exec(r.reason ?? '');
