@@ -41,7 +41,18 @@ export class DanmakuStage {
     this.pool = [];
     this.width = 0;
     this.height = 0;
-    this.stats = { received: 0, shown: 0, sampled: 0, onScreen: 0, fps: 0 };
+    // fps and the stage's own main-thread work per frame (ms), over the last second.
+    this.stats = {
+      received: 0,
+      shown: 0,
+      sampled: 0,
+      onScreen: 0,
+      fps: 0,
+      workMs: 0,
+      workMaxMs: 0,
+    };
+    this.work = 0;
+    this.workMax = 0;
     const canvas = document.createElement('canvas');
     this.ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
     this.ctx.font = FONT;
@@ -103,6 +114,7 @@ export class DanmakuStage {
 
   /** @param {number} now */
   tick(now) {
+    const start = performance.now();
     const dt = this.last === 0 ? 0 : Math.min(now - this.last, 100) / 1000;
     this.last = now;
     this.move(dt);
@@ -110,9 +122,16 @@ export class DanmakuStage {
     this.place();
     this.stats.onScreen = this.active.length;
     this.frames++;
+    const work = performance.now() - start;
+    this.work += work;
+    if (work > this.workMax) this.workMax = work;
     if (now - this.fpsSince >= 1000) {
       this.stats.fps = Math.round((this.frames * 1000) / (now - this.fpsSince));
+      this.stats.workMs = Math.round((this.work / this.frames) * 100) / 100;
+      this.stats.workMaxMs = Math.round(this.workMax * 100) / 100;
       this.frames = 0;
+      this.work = 0;
+      this.workMax = 0;
       this.fpsSince = now;
     }
     requestAnimationFrame(this.loop);
