@@ -203,7 +203,7 @@ setInterval(() => {
   $('s-received').textContent = String(s.received);
   $('s-shown').textContent = String(s.shown);
   $('s-sampled').textContent = String(s.sampled);
-  $('s-work').textContent = `${s.workMs} (max ${s.workMaxMs})`;
+  $('s-work').textContent = `${s.workMs} / ${s.workMaxMs}`;
   $('s-long').textContent = String(state.longTasks);
   $('s-reconnects').textContent = String(state.reconnects);
 }, 500);
