@@ -76,7 +76,7 @@ describe('barrage bench', () => {
       '--publishers',
       '2',
       '--drain',
-      '2',
+      '5',
       '--no-progress',
     ]);
     o.settleMs = 100;

@@ -235,12 +235,12 @@ async function runPhase(
         0,
       )
     : pub.delivered;
-  // Drain: wait until everything expected arrived, or arrivals stop, or the drain time is up.
+  // Drain: wait until everything expected arrived, arrivals stop for 2 s, or the drain time is up.
   const drainEnd = Date.now() + params.drainMs;
   let snap = await pool.snapshot();
   let last = -1;
   let still = 0;
-  while (Date.now() < drainEnd && snap.received < expected && still < 4) {
+  while (Date.now() < drainEnd && snap.received < expected && still < 8) {
     progress.update(1, `${label}: draining ${snap.received}/${expected}`);
     await sleep(250);
     snap = await pool.snapshot();

@@ -32,7 +32,7 @@ export async function readCounters(
   for (const url of httpUrls) {
     try {
       const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-      const res = await fetch(`${url}/api/stats`, { headers, signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${url}/api/stats`, { headers, signal: AbortSignal.timeout(5000) });
       if (!res.ok) return null;
       const body = (await res.json()) as { nodes?: NodeStats[] };
       for (const [i, node] of (body.nodes ?? []).entries())
