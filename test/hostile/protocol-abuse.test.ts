@@ -25,6 +25,8 @@ const MAX_FRAME = 8192;
 let server: ServedProcess;
 let probe: TestClient;
 let bound = 0;
+let baselineMs = 0;
+let worst = 0;
 const raws: RawWs[] = [];
 
 before(async () => {
@@ -38,6 +40,7 @@ before(async () => {
   await medianRtt(probe, 5); // warm up (JIT, first allocations)
   const baseline = await medianRtt(probe, 11);
   bound = latencyBound(baseline);
+  baselineMs = baseline;
 });
 
 after(async () => {
@@ -52,6 +55,7 @@ async function stillServing(): Promise<void> {
   const health = await fetch(`${server.url}/healthz`);
   assert.equal(health.status, 200);
   const rtt = await medianRtt(probe, 5);
+  worst = Math.max(worst, rtt);
   assert.ok(rtt <= bound, `probe median ping ${rtt.toFixed(1)} ms over the bound ${bound} ms`);
 }
 
@@ -277,5 +281,14 @@ describe('malformed frames after the upgrade', () => {
     const codes = await Promise.all(opened.map((raw) => raw.closed(10_000)));
     for (const [i, code] of codes.entries()) assert.equal(code, i % 4 === 2 ? 1007 : 1002);
     await stillServing();
+  });
+});
+
+describe('the probe', () => {
+  it('was served within its bound after every case', (t) => {
+    t.diagnostic(
+      `probe median ping: baseline ${baselineMs.toFixed(2)} ms, worst after a case ${worst.toFixed(2)} ms, bound ${bound} ms`,
+    );
+    assert.ok(worst > 0 && worst <= bound);
   });
 });
