@@ -176,3 +176,75 @@ describe('BarrageClient against a real server', () => {
     await assert.rejects(a.publish('chat:x', 1), (err: BarrageError) => err.code === 'closed');
   });
 });
+
+describe('render budgets and message classes', () => {
+  let server: BarrageServer;
+  const clients: BarrageClient[] = [];
+  before(async () => {
+    server = await startServer({ publishRate: 10_000, publishBurst: 10_000, commandRate: 10_000 });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+  const open = async () => {
+    const c = await connect(wsUrl(server), base);
+    clients.push(c);
+    return c;
+  };
+
+  it('gets a fair sample within its budget and a count of what was left out', async () => {
+    const [full, budgeted, publisher] = [await open(), await open(), await open()];
+    const all = await full.join('live:budget');
+    const some = await budgeted.join('live:budget', { budget: 20 });
+    assert.equal(some.budget, 20);
+    let allCount = 0;
+    let someCount = 0;
+    all.on('message', () => allCount++);
+    some.on('message', () => someCount++);
+    const notices: number[] = [];
+    some.on('skipped', (n) => notices.push(n));
+    const total = 300;
+    for (let i = 0; i < total; i++) {
+      void publisher.publish('live:budget', i); // ~200 a second, ten times the budget
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitFor(() => allCount === total && someCount + some.skipped === total, 10_000, 'all');
+    assert.ok(someCount < total / 2, `the budgeted client got ${someCount} of ${total}`);
+    assert.ok(notices.length > 0 && notices.every((n) => n > 0));
+    assert.equal(
+      notices.reduce((a, b) => a + b, 0),
+      some.skipped,
+    );
+  });
+
+  it('publishes with a class only when allowed, and marks classed messages', async () => {
+    const [viewer, anon] = [await open(), await open()];
+    const sub = await viewer.join('chat:classes');
+    const got: RoomMessage[] = [];
+    sub.on('message', (m) => got.push(m));
+    await assert.rejects(
+      anon.publish('chat:classes', 'x', { priority: 'paid' }),
+      (err: BarrageError) => {
+        assert.equal(err.code, 'forbidden');
+        return true;
+      },
+    );
+    await anon.publish('chat:classes', 'plain', { priority: 'normal' });
+    // The HTTP API (trusted, loopback here) may publish any class.
+    const res = await fetch(`${server.url}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ room: 'chat:classes', data: 'super chat', priority: 'paid' }),
+    });
+    assert.equal(res.status, 200);
+    await waitFor(() => got.length === 2, 5000, 'two messages');
+    assert.deepEqual(
+      got.map((m) => [m.data, m.priority]),
+      [
+        ['plain', undefined],
+        ['super chat', 'paid'],
+      ],
+    );
+  });
+});

@@ -8,7 +8,13 @@ import {
   toError,
 } from './errors.js';
 import { frameText, parseFrame } from './frames.js';
-import type { ClientEvents, ClientOptions, ClientState, JoinOptions } from './options.js';
+import type {
+  ClientEvents,
+  ClientOptions,
+  ClientState,
+  JoinOptions,
+  PublishOptions,
+} from './options.js';
 import { RequestTable } from './requests.js';
 import { detach, safeSend, wsUrl } from './socket.js';
 import { Subscription } from './subscription.js';
@@ -86,9 +92,11 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   /** Publishes `data` (any JSON) to a room; resolves with the message's offset. */
-  async publish(room: string, data: unknown): Promise<number> {
+  async publish(room: string, data: unknown, options: PublishOptions = {}): Promise<number> {
     if (data === undefined) throw new TypeError('publish: data is required');
-    const reply = await this.request({ type: 'publish', room, data }, false);
+    const body: Record<string, unknown> = { type: 'publish', room, data };
+    if (options.priority !== undefined) body.priority = options.priority;
+    const reply = await this.request(body, false);
     return (reply as { offset: number }).offset;
   }
 
@@ -176,6 +184,9 @@ export class BarrageClient extends Emitter<ClientEvents> {
       case 'message':
         this.subs.get(f.room)?.deliver(f);
         return;
+      case 'skipped':
+        this.subs.get(f.room)?.addSkipped(f.count);
+        return;
       case 'presence':
         this.subs.get(f.room)?.setOnline(f.online);
         this.emit('presence', { room: f.room, online: f.online });
@@ -240,7 +251,8 @@ export class BarrageClient extends Emitter<ClientEvents> {
 
   private rejoin(ws: WebSocketLike, sub: Subscription): void {
     const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
-    const body = { type: 'join', room: sub.room, since: sub.position() };
+    const body: Record<string, unknown> = { type: 'join', room: sub.room, since: sub.position() };
+    if (sub.budget !== undefined) body.budget = sub.budget;
     // Applied as the reply is read: the live messages right behind it must find the recovered
     // ones delivered first, or they would be taken as newer and the recovered ones dropped.
     const apply = (reply: ServerFrame) => {
@@ -336,6 +348,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     const sub = new Subscription(room, (r) => this.leave(r));
     const body: Record<string, unknown> = { type: 'join', room };
     if (options.history !== undefined) body.history = options.history;
+    if (options.budget !== undefined) body.budget = sub.budget = options.budget;
     if (options.since) {
       body.since = options.since;
       sub.resumeFrom(options.since);

@@ -8,13 +8,20 @@ export { BarrageClient } from './client.js';
 export { connect, createClient } from './connect.js';
 export { BarrageError, isBarrageError, TERMINAL_CLOSE_CODES } from './errors.js';
 export { parseFrame } from './frames.js';
-export type { ClientEvents, ClientOptions, ClientState, JoinOptions } from './options.js';
+export type {
+  ClientEvents,
+  ClientOptions,
+  ClientState,
+  JoinOptions,
+  PublishOptions,
+} from './options.js';
 export { type RejoinEvent, Subscription, type SubscriptionEvents } from './subscription.js';
 export { tokenExpiresAt } from './token.js';
 export type {
   ClientErrorCode,
   ErrorCode,
   PresenceEvent,
+  Priority,
   PushEvent,
   RoomMessage,
   ServerErrorCode,

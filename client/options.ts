@@ -1,6 +1,6 @@
 import type { BackoffOptions } from './backoff.js';
 import type { BarrageError } from './errors.js';
-import type { PresenceEvent, PushEvent, WebSocketConstructor } from './types.js';
+import type { PresenceEvent, Priority, PushEvent, WebSocketConstructor } from './types.js';
 
 /** Options of {@link connect} and {@link createClient}. */
 export interface ClientOptions {
@@ -33,6 +33,17 @@ export interface JoinOptions {
   history?: number;
   /** Resume from a position saved earlier (e.g. before a page reload). */
   since?: { offset: number; epoch: string };
+  /**
+   * Messages a second this client can show (0 or absent: no limit). Above it the server sends a
+   * fair sample and says how many it left out (`skipped` events). Kept across rejoins.
+   */
+  budget?: number;
+}
+
+/** Options of `BarrageClient.publish`. */
+export interface PublishOptions {
+  /** The message class; above `normal` the token must allow it. @default 'normal' */
+  priority?: Priority;
 }
 
 /** Where the client is: `open` means authenticated and ready for requests. */

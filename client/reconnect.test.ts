@@ -174,13 +174,14 @@ describe('reconnect and recovery', () => {
     cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
     const line = (o: number) =>
       JSON.stringify({ type: 'message', room: 'r', offset: o, data: o, ts: 0, from: null });
-    const sinces: unknown[] = [];
+    const joins: unknown[] = [];
     wss.on('connection', (socket) => {
       socket.send('{"type":"welcome","connId":"c","heartbeat":25000}');
       socket.on('message', (raw) => {
         const cmd = JSON.parse(String(raw)) as { type: string; id: number; since?: unknown };
         if (cmd.type !== 'join') return;
-        sinces.push(cmd.since);
+        const { id: _id, ...rest } = cmd;
+        joins.push(rest);
         const rejoin = cmd.since !== undefined;
         const joined = JSON.stringify({
           type: 'joined',
@@ -198,11 +199,15 @@ describe('reconnect and recovery', () => {
     });
     const port = (wss.address() as { port: number }).port;
     const client = track(await connect(wsUrl(port), base));
-    const sub = await client.join('r');
+    const sub = await client.join('r', { budget: 5 });
     const got: number[] = [];
     sub.on('message', (m) => got.push(m.offset));
     await waitFor(() => got.length === 4, 5000, 'four messages');
     assert.deepEqual(got, [1, 2, 3, 4]);
-    assert.deepEqual(sinces, [undefined, { offset: 1, epoch: 'e1' }]);
+    // The rejoin resumes from the last offset and keeps the render budget.
+    assert.deepEqual(joins, [
+      { type: 'join', room: 'r', budget: 5 },
+      { type: 'join', room: 'r', since: { offset: 1, epoch: 'e1' }, budget: 5 },
+    ]);
   });
 });

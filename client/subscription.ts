@@ -18,6 +18,8 @@ export interface RejoinEvent {
 export interface SubscriptionEvents {
   /** A room message, in offset order, never twice; history first, then live. */
   message: RoomMessage;
+  /** The server left out this many messages to keep within the join's `budget`. */
+  skipped: number;
   /** The room's online count changed. */
   presence: number;
   /** The subscription rejoined after a reconnect; check `recovered`. */
@@ -45,6 +47,10 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   active = true;
   /** For a join with `since`: whether every missed message was recovered. Otherwise true. */
   recovered = true;
+  /** The render budget given to `join` (messages a second), sent again on every rejoin. */
+  budget: number | undefined;
+  /** Messages the server left out for the budget so far. */
+  skipped = 0;
 
   private seen: number | null = null;
   private base = 0;
@@ -118,6 +124,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       ts: m.ts,
       from: m.from ?? null,
     };
+    if (m.priority !== undefined) msg.priority = m.priority;
     if (this.listenerCount('message') === 0 || this.flushScheduled) {
       if (this.queue.length >= MAX_QUEUED) this.queue.shift();
       this.queue.push(msg);
@@ -125,6 +132,13 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       this.emit('message', msg);
     }
     return true;
+  }
+
+  /** Counts a `skipped` notice. @internal */
+  addSkipped(count: number): void {
+    if (!this.active || !(count > 0)) return;
+    this.skipped += count;
+    this.emit('skipped', count);
   }
 
   /** @internal */

@@ -25,6 +25,12 @@ export type ErrorCode = ServerErrorCode | ClientErrorCode;
 /** A request id: the reply carries it back. */
 export type RequestId = number | string;
 
+/**
+ * A message class, lowest first. Under pressure the server samples or skips lower classes
+ * first; `paid` and `system` are never dropped. Publishing above `normal` needs permission.
+ */
+export type Priority = 'normal' | 'highlight' | 'paid' | 'system';
+
 /** A room message, delivered in offset order without duplicates. */
 export interface RoomMessage<T = unknown> {
   /** The room it was published to. */
@@ -37,6 +43,8 @@ export interface RoomMessage<T = unknown> {
   ts: number;
   /** The publisher's user id, or null when anonymous or published through the HTTP API. */
   from: string | null;
+  /** The message class when above `normal` (absent means `normal`). */
+  priority?: Priority;
 }
 
 /** A targeted push (to every connection of one user) or a broadcast. */
@@ -94,6 +102,7 @@ export type ServerFrame =
   | ({ type: 'message' } & RoomMessage)
   | ({ type: 'push' } & PushEvent)
   | ({ type: 'presence' } & PresenceEvent)
+  | { type: 'skipped'; room: string; count: number }
   | { type: 'ping'; id?: RequestId }
   | { type: 'pong'; id?: RequestId }
   | { type: 'ok'; id?: RequestId; userId?: string; offset?: number };
