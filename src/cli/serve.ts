@@ -47,7 +47,11 @@ export async function serve(argv: string[]): Promise<number> {
       }, config.shutdownTimeoutMs);
       force.unref();
       server.close().then(
-        () => resolve(0),
+        () => {
+          // A worker's IPC channel to its supervisor would keep it alive after a clean close.
+          if (cluster.isWorker) process.disconnect();
+          resolve(0);
+        },
         () => resolve(1),
       );
     };

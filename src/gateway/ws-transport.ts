@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { Transport } from '../session/index.js';
 
 // One options object for every send: text frame, no compression (permessage-deflate is off).
@@ -14,8 +14,11 @@ export class WsTransport implements Transport {
     private readonly closeGraceMs: number,
   ) {}
 
-  send(frame: Buffer): void {
+  send(frame: Buffer): boolean {
+    // ws would count a frame sent after the closing handshake began as buffered, forever.
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(frame, TEXT);
+    return true;
   }
 
   get bufferedAmount(): number {

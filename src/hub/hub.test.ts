@@ -16,9 +16,10 @@ class MemoryTransport implements Transport {
   get bufferedAmount(): number {
     return this.queued;
   }
-  send(frame: Buffer): void {
+  send(frame: Buffer): boolean {
     this.sent.push(frame);
     this.queued += frame.length;
+    return true;
   }
   close(code: number): void {
     this.closes.push(code);

@@ -7,8 +7,9 @@ import { Session, type Transport } from '../session/index.js';
 class MemoryTransport implements Transport {
   readonly sent: Buffer[] = [];
   bufferedAmount = 0;
-  send(frame: Buffer): void {
+  send(frame: Buffer): boolean {
     this.sent.push(frame);
+    return true;
   }
   close(): void {}
   ping(): void {}

@@ -59,12 +59,16 @@ export class ClientCommands {
     const now = Date.now();
     session.lastHeardAt = now;
     for (const line of splitLines(text)) {
-      if (!session.commandBucket.take(now)) {
-        this.replyError(session, undefined, 'rate_limited', 'too many commands');
-        continue;
-      }
+      // Parsed before the rate check, so a refusal can carry the request's id.
       const parsed = parseCommand(line, this.ctx.options.parseLimits);
-      if (!parsed.ok) this.replyError(session, parsed.id, parsed.code, parsed.message);
+      if (!session.commandBucket.take(now)) {
+        this.replyError(
+          session,
+          parsed.ok ? parsed.command.id : parsed.id,
+          'rate_limited',
+          'too many commands',
+        );
+      } else if (!parsed.ok) this.replyError(session, parsed.id, parsed.code, parsed.message);
       else this.enqueue(session, parsed.command);
     }
   }

@@ -162,7 +162,17 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   http.headersTimeout = 10_000; // slowloris on the upgrade or an API call
   http.requestTimeout = 30_000;
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
-  http.on('clientError', (_err, socket) => socket.destroy());
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Answer malformed requests as node would by default (400, or 431 for huge headers), then close.
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : '400 Bad Request';
+    if (socket.writable && !(err.code === 'ECONNRESET')) {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  });
 
   let port = 0;
   let closing: Promise<void> | null = null;

@@ -18,9 +18,10 @@ class MemoryTransport implements Transport {
   get bufferedAmount(): number {
     return this.queued;
   }
-  send(frame: Buffer): void {
+  send(frame: Buffer): boolean {
     this.sent.push(frame);
     this.queued += frame.length;
+    return true;
   }
   close(code: number, reason: string): void {
     this.closes.push({ code, reason });

@@ -115,7 +115,7 @@ export class Session {
       this.close(4008, 'too slow');
       return SendResult.ClosedSlow;
     }
-    this.transport.send(frame);
+    if (!this.transport.send(frame)) return SendResult.Closed;
     this.lastSentAt = now;
     return SendResult.Sent;
   }

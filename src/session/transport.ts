@@ -3,8 +3,11 @@
  * never sees `ws` (the nats.js transport pattern) and tests can use any socket.
  */
 export interface Transport {
-  /** Queues one text frame. The buffer may be shared with other sessions: never mutated. */
-  send(frame: Buffer): void;
+  /**
+   * Queues one text frame; false when the socket is no longer open (closing or closed), in which
+   * case nothing is queued. The buffer may be shared with other sessions: never mutated.
+   */
+  send(frame: Buffer): boolean;
   /** Bytes queued in user space and not yet handed to the kernel. */
   readonly bufferedAmount: number;
   /**
