@@ -153,6 +153,12 @@ async function main(): Promise<number> {
     '--max-connections-per-ip',
     '100000',
   ]);
+  const interrupted = () => {
+    process.stderr.write('soak: interrupted, stopping the server\n');
+    void server.stop().then(() => process.exit(1));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const started = Date.now();
   const until = started + DURATION;
   const live = new Set<WebSocket>();

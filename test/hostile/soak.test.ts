@@ -23,9 +23,12 @@ describe('soak (30 s)', () => {
     child.stderr.on('data', (c: Buffer) => {
       err += c;
     });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    // SIGTERM lets the soak stop its server; SIGKILL only if that did not work.
+    const killer = setTimeout(() => child.kill('SIGTERM'), 100_000);
+    const hardKiller = setTimeout(() => child.kill('SIGKILL'), 110_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     clearTimeout(killer);
+    clearTimeout(hardKiller);
     const line = out.trim().split('\n').at(-1) ?? '';
     t.diagnostic(line);
     assert.equal(code, 0, `soak failed: ${line} ${err}`);

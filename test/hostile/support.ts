@@ -78,10 +78,10 @@ export async function serveProcess(
     }),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no listening line in 20 s; stderr: ${err}`)),
-      20_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a server behind
+      reject(new Error(`no listening line in 20 s; stderr: ${err}`));
+    }, 20_000);
     void exited.then(() => reject(new Error(`serve exited early: ${err}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       out += `${line}\n`;
