@@ -79,9 +79,22 @@ async function main(): Promise<void> {
     const demo = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     await demo.goto(`${server.url}/`);
     await demo.waitForFunction(() => document.getElementById('status')?.dataset.state === 'open');
+    await sleep(3000); // let the stream fill the stage
     await demo.fill('#text', 'my own comment is outlined');
     await demo.press('#text', 'Enter');
-    await sleep(4500);
+    // Classed comments go through the HTTP API (loopback callers may use it without a key).
+    for (const [text, priority] of [
+      ['thanks for the stream! (paid)', 'paid'],
+      ['highlighted comment', 'highlight'],
+    ]) {
+      await fetch(`${server.url}/api/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ room: 'live:lobby', data: { text, color: '#ffd740' }, priority }),
+      });
+      await sleep(400);
+    }
+    await sleep(2800); // until the new comments are mid-stage
     await demo.screenshot({ path: join(OUT, 'demo.png') });
 
     // Dashboard: traffic that rises over a few seconds, so the charts have a shape.

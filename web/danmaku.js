@@ -11,7 +11,7 @@
 // - Flood: at most `maxOnScreen` comments fly at once and at most `maxQueue` wait. A comment
 //   arriving at a full queue replaces a random waiting one (the stage shows a fair sample of the
 //   flood instead of only its start), and comments that waited over `maxWaitMs` are dropped.
-//   Your own comments always go first and are never dropped.
+//   Your own comments and paid/system ones ("kept") always go first and are never dropped.
 
 const FONT = '600 22px system-ui, sans-serif';
 const LANE_HEIGHT = 30;
@@ -33,7 +33,7 @@ export class DanmakuStage {
     this.crossMs = opts.crossMs ?? 7000;
     /** @type {{el: HTMLElement, x: number, y: number, w: number, v: number, text: string}[]} */
     this.active = [];
-    /** @type {{text: string, color: string, mine: boolean, at: number}[]} */
+    /** @type {{text: string, color: string, mine: boolean, kind: string, keep: boolean, at: number}[]} */
     this.queue = [];
     /** @type {(null | {x: number, w: number, v: number, gone: boolean})[]} the last comment per lane */
     this.lanes = [];
@@ -76,7 +76,7 @@ export class DanmakuStage {
 
   /**
    * Queues a comment for the stage.
-   * @param {{text: string, color?: string, mine?: boolean}} c
+   * @param {{text: string, color?: string, mine?: boolean, priority?: string}} c
    */
   add(c) {
     this.stats.received++;
@@ -84,16 +84,18 @@ export class DanmakuStage {
       text: c.text,
       color: c.color || '#ffffff',
       mine: !!c.mine,
+      kind: c.priority && c.priority !== 'normal' ? c.priority : '',
+      keep: !!c.mine || c.priority === 'paid' || c.priority === 'system',
       at: performance.now(),
     };
-    if (item.mine) {
+    if (item.keep) {
       this.queue.unshift(item);
       return;
     }
     if (this.queue.length >= this.maxQueue) {
       this.stats.sampled++;
       const i = Math.floor(Math.random() * this.queue.length);
-      if (!this.queue[i].mine) this.queue[i] = item;
+      if (!this.queue[i].keep) this.queue[i] = item;
       return;
     }
     this.queue.push(item);
@@ -159,12 +161,12 @@ export class DanmakuStage {
   dropStale(now) {
     const q = this.queue;
     if (q.length === 0) return;
-    // Own comments sit at the front; check the oldest other one.
+    // Kept comments sit at the front; check the oldest other one.
     let oldest = 0;
-    while (oldest < q.length && q[oldest].mine) oldest++;
+    while (oldest < q.length && q[oldest].keep) oldest++;
     if (oldest >= q.length || now - q[oldest].at <= this.maxWaitMs) return;
     const before = q.length;
-    this.queue = q.filter((c) => c.mine || now - c.at <= this.maxWaitMs);
+    this.queue = q.filter((c) => c.keep || now - c.at <= this.maxWaitMs);
     this.stats.sampled += before - this.queue.length;
   }
 
@@ -177,9 +179,10 @@ export class DanmakuStage {
       if (lane === -1) return;
       this.queue.shift();
       const el = this.pool.pop() || document.createElement('div');
-      el.className = c.mine ? 'dm mine' : 'dm';
+      el.className = `dm${c.mine ? ' mine' : ''}${c.kind ? ` ${c.kind}` : ''}`;
       el.textContent = c.text;
-      el.style.color = c.color;
+      // Paid and system comments take their colors from the stylesheet.
+      el.style.color = c.kind === 'paid' || c.kind === 'system' ? '' : c.color;
       const y = PAD_TOP + lane * LANE_HEIGHT;
       const x = this.width;
       el.style.transform = `translate3d(${x}px,${y}px,0)`;

@@ -2,6 +2,8 @@
 // public wire contract. Plain ES module, no build step.
 //
 // Query parameters: ?room=live:music  ?token=JWT  ?cap=300 (most comments on screen)
+//   ?budget=30 (ask the server for at most ~30 comments a second: it samples fairly and says
+//   how many it left out; paid and system comments always come)
 import { createClient, isBarrageError } from '/sdk/index.js';
 import { DanmakuStage } from '/web/danmaku.js';
 
@@ -9,6 +11,7 @@ const COLORS = ['#ffffff', '#ff5252', '#ffd740', '#69f0ae', '#40c4ff', '#ff80ab'
 const params = new URLSearchParams(location.search);
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 const token = params.get('token') || undefined;
+const budget = Number(params.get('budget')) || undefined;
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ui = {
@@ -69,7 +72,7 @@ async function switchRoom(room) {
   query.set('room', room);
   history.replaceState(null, '', `?${query}`);
   try {
-    const sub = await client.join(room, { history: 20 });
+    const sub = await client.join(room, { history: 20, budget });
     if (state.room !== room) return; // switched again meanwhile
     state.sub = sub;
     setOnline(sub.online);
@@ -86,7 +89,7 @@ async function switchRoom(room) {
   }
 }
 
-/** @param {{data: unknown, ts: number}} m */
+/** @param {{data: unknown, ts: number, priority?: string}} m */
 function onMessage(m) {
   state.recentTimes.push(performance.now());
   const d = /** @type {any} */ (m.data);
@@ -94,7 +97,7 @@ function onMessage(m) {
   if (!text) return;
   const mine = typeof d?.id === 'string' && state.mine.delete(d.id);
   const color = typeof d?.color === 'string' && /^#[0-9a-f]{6}$/i.test(d.color) ? d.color : '#fff';
-  stage.add({ text: text.slice(0, 100), color, mine });
+  stage.add({ text: text.slice(0, 100), color, mine, priority: m.priority });
 }
 
 function setOnline(n) {
@@ -206,6 +209,7 @@ setInterval(() => {
   $('s-work').textContent = `${s.workMs} / ${s.workMaxMs}`;
   $('s-long').textContent = String(state.longTasks);
   $('s-reconnects').textContent = String(state.reconnects);
+  $('s-skipped').textContent = String(state.sub?.skipped ?? 0);
 }, 500);
 
 let toastTimer = 0;

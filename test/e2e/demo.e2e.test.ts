@@ -201,6 +201,45 @@ describe('demo page in Chromium', () => {
     await page.close();
   });
 
+  it('declares a render budget, shows what the server skipped, and never drops paid comments', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}/?room=live:budget&budget=10`);
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'open');
+    const publishers: BarrageClient[] = [];
+    for (let i = 0; i < 5; i++) publishers.push(await connect(wsUrl(server), { WebSocket }));
+    nodeClients.push(...publishers);
+    // About 80 comments a second for 2 s, eight times the page's budget.
+    for (let i = 0; i < 160; i++) {
+      void publishers[i % 5]!.publish('live:budget', { text: `budget ${i}` }).catch(() => {});
+      if (i % 8 === 7) await new Promise((r) => setTimeout(r, 100));
+    }
+    const res = await fetch(`${server.url}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        room: 'live:budget',
+        data: { text: 'thanks for the stream!' },
+        priority: 'paid',
+      }),
+    });
+    assert.equal(res.status, 200);
+    await page.waitForSelector('.dm.paid', { timeout: 5000 });
+    assert.equal(await page.textContent('.dm.paid'), 'thanks for the stream!');
+    await page.waitForFunction(
+      () => Number(document.getElementById('s-skipped')?.textContent) > 0,
+      null,
+      {
+        timeout: 5000,
+      },
+    );
+    const s = await demoState(page);
+    assert.ok(s.stats.received! < 120, `received ${s.stats.received} of 161 with a budget of 10/s`);
+    await screenshot(page, 'demo-budget');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('runs the browser example of client/README.md as written', async () => {
     const readme = readFileSync(join(ROOT, 'client', 'README.md'), 'utf8');
     const html = readme.slice(
