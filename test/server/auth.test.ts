@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
+import { useServer } from '../support/fixture.js';
 import { rawExchange, upgradeRequest } from '../support/raw.js';
-import { startServer } from '../support/server.js';
 import { signToken, TEST_SECRET } from '../support/tokens.js';
 
 // Who may do what once a JWT secret is configured.
 describe('Authentication and permissions', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  const clients: TestClient[] = [];
-  const connect = async (query = '') => {
-    const c = await TestClient.connect(server.wsUrl + query);
-    clients.push(c);
-    return c;
-  };
+  const fx = useServer({ jwtSecret: TEST_SECRET });
+  const connect = fx.connect;
 
-  before(async () => {
-    server = await startServer({ jwtSecret: TEST_SECRET });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.close();
-  });
-
-  it('lets anonymous clients join and read but not publish', async () => {
+  it('lets anonymous fx.clients join and read but not publish', async () => {
     const c = await connect();
     assert.equal((await c.request({ type: 'join', room: 'chat:open' })).type, 'joined');
     const reply = await c.request({ type: 'publish', room: 'chat:open', data: 1 });
@@ -31,11 +18,11 @@ describe('Authentication and permissions', () => {
   });
 
   it('refuses an invalid ?token= at the handshake with 401', async () => {
-    const reply = await rawExchange(server.port, upgradeRequest({}, '/ws?token=garbage'));
+    const reply = await rawExchange(fx.server.port, upgradeRequest({}, '/ws?token=garbage'));
     assert.match(reply, /^HTTP\/1\.1 401/);
     const expired = await signToken('eve', {}, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
     assert.match(
-      await rawExchange(server.port, upgradeRequest({}, `/ws?token=${expired}`)),
+      await rawExchange(fx.server.port, upgradeRequest({}, `/ws?token=${expired}`)),
       /^HTTP\/1\.1 401/,
     );
   });
@@ -87,22 +74,15 @@ describe('Authentication and permissions', () => {
 });
 
 describe('Required authentication', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-
-  before(async () => {
-    server = await startServer({ jwtSecret: TEST_SECRET, requireAuth: true, authTimeoutMs: 300 });
-  });
-  after(async () => {
-    await server.close();
-  });
+  const fx = useServer({ jwtSecret: TEST_SECRET, requireAuth: true, authTimeoutMs: 300 });
 
   it('closes a connection that does not authenticate in time with 4002', async () => {
-    const c = await TestClient.connect(server.wsUrl);
+    const c = await TestClient.connect(fx.server.wsUrl);
     assert.equal(await c.closed(3000), 4002);
   });
 
   it('refuses joins before auth, and keeps an authenticated connection', async () => {
-    const c = await TestClient.connect(server.wsUrl);
+    const c = await TestClient.connect(fx.server.wsUrl);
     assert.equal((await c.request({ type: 'join', room: 'r' })).code, 'unauthorized');
     await c.request({ type: 'auth', token: await signToken('jane') });
     assert.equal((await c.request({ type: 'join', room: 'r' })).type, 'joined');

@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { TestClient } from '../support/client.js';
-import { api, startServer, waitFor } from '../support/server.js';
+import { describe, it } from 'node:test';
+import { useServer } from '../support/fixture.js';
+import { api, waitFor } from '../support/server.js';
 import { signToken, TEST_SECRET } from '../support/tokens.js';
 
 // Every row of PROTOCOL.md's WebSocket tables, over real sockets, on the embedded broker.
 describe('WebSocket contract', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  const clients: TestClient[] = [];
-  const connect = async (query = '') => {
-    const c = await TestClient.connect(server.wsUrl + query);
-    clients.push(c);
-    return c;
-  };
-
-  before(async () => {
-    server = await startServer({
-      jwtSecret: TEST_SECRET,
-      allowAnonymousPublish: true,
-      presenceIntervalMs: 100,
-    });
+  const fx = useServer({
+    jwtSecret: TEST_SECRET,
+    allowAnonymousPublish: true,
+    presenceIntervalMs: 100,
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.close();
-  });
+  const connect = fx.connect;
 
   it('sends welcome with connId and heartbeat, and userId when the URL carried a token', async () => {
     const anon = await connect();
@@ -54,8 +41,8 @@ describe('WebSocket contract', () => {
 
   it('joins with online count, offset, epoch and history', async () => {
     const c = await connect();
-    await api(server, 'POST', '/api/publish', { room: 'chat:join', data: 'one' });
-    await api(server, 'POST', '/api/publish', { room: 'chat:join', data: 'two' });
+    await api(fx.server, 'POST', '/api/publish', { room: 'chat:join', data: 'one' });
+    await api(fx.server, 'POST', '/api/publish', { room: 'chat:join', data: 'two' });
     const joined = await c.request({ type: 'join', room: 'chat:join', history: 10 });
     assert.equal(joined.type, 'joined');
     assert.equal(joined.room, 'chat:join');
@@ -110,7 +97,7 @@ describe('WebSocket contract', () => {
     await c.request({ type: 'join', room: 'chat:leave' });
     const ok = await c.request({ type: 'leave', room: 'chat:leave' });
     assert.deepEqual(ok, { type: 'ok', id: ok.id });
-    await api(server, 'POST', '/api/publish', { room: 'chat:leave', data: 'after' });
+    await api(fx.server, 'POST', '/api/publish', { room: 'chat:leave', data: 'after' });
     const probe = await c.request({ type: 'ping' });
     assert.equal(probe.type, 'pong');
     assert.equal(c.all('message').length, 0);
@@ -151,8 +138,8 @@ describe('WebSocket contract', () => {
   it('reports the room over the HTTP API', async () => {
     const c = await connect();
     const joined = await c.request({ type: 'join', room: 'chat:info' });
-    await api(server, 'POST', '/api/publish', { room: 'chat:info', data: 1 });
-    const info = await api(server, 'GET', '/api/rooms/chat:info');
+    await api(fx.server, 'POST', '/api/publish', { room: 'chat:info', data: 1 });
+    const info = await api(fx.server, 'GET', '/api/rooms/chat:info');
     assert.equal(info.status, 200);
     assert.deepEqual(info.body, { room: 'chat:info', online: 1, offset: 1, epoch: joined.epoch });
   });
@@ -164,14 +151,14 @@ describe('WebSocket contract', () => {
   });
 
   it('counts connections in /api/stats', async () => {
-    const stats = await api(server, 'GET', '/api/stats');
+    const stats = await api(fx.server, 'GET', '/api/stats');
     const nodes = stats.body.nodes as Record<string, unknown>[];
     assert.equal(nodes.length, 1);
     await waitFor(async () => {
-      const s = await api(server, 'GET', '/api/stats');
+      const s = await api(fx.server, 'GET', '/api/stats');
       return (
         (s.body.totals as { connections: number }).connections ===
-        clients.filter((c) => c.closeCode === null).length
+        fx.clients.filter((c) => c.closeCode === null).length
       );
     }, 'connection count to match');
   });

@@ -1,36 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { TestClient } from '../support/client.js';
-import { api, sleep, startServer } from '../support/server.js';
-import { signToken, TEST_SECRET } from '../support/tokens.js';
+import { describe, it } from 'node:test';
+import type { TestClient } from '../support/client.js';
+import { useServer } from '../support/fixture.js';
+import { api, sleep } from '../support/server.js';
+import { TEST_SECRET } from '../support/tokens.js';
 
 type Message = { offset: number; from: string | null; priority?: string; data: { n: number } };
 
 // The hot-room engine: priority classes, render budgets with fair sampling, own messages.
 describe('Danmaku engine', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  const clients: TestClient[] = [];
-  const connect = async (user?: string, claims: Record<string, unknown> = {}) => {
-    const query = user ? `?token=${await signToken(user, claims)}` : '';
-    const c = await TestClient.connect(server.wsUrl + query);
-    clients.push(c);
-    return c;
-  };
-
-  before(async () => {
-    server = await startServer({
-      jwtSecret: TEST_SECRET,
-      roomPolicies: ['live:*=50/lossy'],
-      publishRate: 100_000,
-      publishBurst: 100_000,
-      commandRate: 100_000,
-      commandBurst: 100_000,
-    });
+  const fx = useServer({
+    jwtSecret: TEST_SECRET,
+    roomPolicies: ['live:*=50/lossy'],
+    publishRate: 100_000,
+    publishBurst: 100_000,
+    commandRate: 100_000,
+    commandBurst: 100_000,
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.close();
-  });
+  const connect = (user?: string, claims: Record<string, unknown> = {}) =>
+    user ? fx.connectAs(user, claims) : fx.connect();
 
   /** Publishes `count` messages over about `ms`, in small pipelined bursts; every `paidEvery`th paid. */
   async function flood(
@@ -59,7 +47,7 @@ describe('Danmaku engine', () => {
     await full.request({ type: 'join', room });
     const publisher = await connect('alice', { priority: 'paid' });
     await flood(publisher, room, 400, 1000, 10);
-    const last = (await api(server, 'GET', `/api/rooms/${room}`)).body.offset as number;
+    const last = (await api(fx.server, 'GET', `/api/rooms/${room}`)).body.offset as number;
     await full.next((m) => m.type === 'message' && m.offset === last, 10_000);
     await sleep(200);
     const got = viewer.all('message') as unknown as Message[];
@@ -89,7 +77,7 @@ describe('Danmaku engine', () => {
       400,
       'an unbudgeted member gets everything',
     );
-    const stats = await api(server, 'GET', '/api/stats');
+    const stats = await api(fx.server, 'GET', '/api/stats');
     const drops = (stats.body.nodes as { drops: Record<string, number> }[])[0]!.drops;
     assert.ok((drops.sampled ?? 0) >= 250, `sampled drops counted: ${JSON.stringify(drops)}`);
   });
@@ -157,14 +145,14 @@ describe('Danmaku engine', () => {
     );
     const bad = await paid.request({ type: 'publish', room: 'live:p', data: 1, priority: 'vip' });
     assert.equal(bad.code, 'bad_request');
-    const viaApi = await api(server, 'POST', '/api/publish', {
+    const viaApi = await api(fx.server, 'POST', '/api/publish', {
       room: 'live:p',
       data: 'notice',
       priority: 'system',
     });
     assert.equal(viaApi.status, 200);
     assert.equal(
-      (await api(server, 'POST', '/api/publish', { room: 'live:p', data: 1, priority: 'x' }))
+      (await api(fx.server, 'POST', '/api/publish', { room: 'live:p', data: 1, priority: 'x' }))
         .status,
       400,
     );
@@ -173,8 +161,12 @@ describe('Danmaku engine', () => {
   it('marks the class on the message and leaves normal messages unmarked', async () => {
     const viewer = await connect();
     await viewer.request({ type: 'join', room: 'live:mark' });
-    await api(server, 'POST', '/api/publish', { room: 'live:mark', data: 'a', priority: 'system' });
-    await api(server, 'POST', '/api/publish', { room: 'live:mark', data: 'b' });
+    await api(fx.server, 'POST', '/api/publish', {
+      room: 'live:mark',
+      data: 'a',
+      priority: 'system',
+    });
+    await api(fx.server, 'POST', '/api/publish', { room: 'live:mark', data: 'b' });
     const a = await viewer.next((m) => m.type === 'message' && m.data === 'a');
     const b = await viewer.next((m) => m.type === 'message' && m.data === 'b');
     assert.equal(a.priority, 'system');

@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
+import { useServer } from '../support/fixture.js';
 import { api, startServer } from '../support/server.js';
 
 // The fan-out path: merge windows and one frame per batch.
 describe('Fan-out', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(server.wsUrl);
-    clients.push(c);
-    return c;
-  };
-
-  before(async () => {
-    server = await startServer({
-      roomPolicies: ['live:*=100/lossy'],
-      publishRate: 1000,
-      publishBurst: 1000,
-    });
+  const fx = useServer({
+    roomPolicies: ['live:*=100/lossy'],
+    publishRate: 1000,
+    publishBurst: 1000,
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.close();
-  });
+  const connect = fx.connect;
 
   it('merges the messages of a windowed room into fewer frames, same content, in order', async () => {
     const viewers = await Promise.all([connect(), connect(), connect()]);
@@ -63,32 +51,32 @@ describe('Fan-out', () => {
     const v = await connect();
     await v.request({ type: 'join', room: 'chat:instant' });
     for (let i = 0; i < 5; i++)
-      await api(server, 'POST', '/api/publish', { room: 'chat:instant', data: i });
+      await api(fx.server, 'POST', '/api/publish', { room: 'chat:instant', data: i });
     await v.next((m) => m.type === 'message' && m.data === 4);
     const frames = v.frames.filter((f) => f.includes('"type":"message"'));
     assert.equal(frames.length, 5);
   });
 
   it('lists the busiest rooms by members and by rate, with their merge ratio', async () => {
-    const byMembers = await api(server, 'GET', '/api/rooms?sort=members&limit=2');
+    const byMembers = await api(fx.server, 'GET', '/api/rooms?sort=members&limit=2');
     assert.equal(byMembers.status, 200);
     const rooms = byMembers.body.rooms as { room: string; members: number; mergeRatio: number }[];
     assert.equal(rooms.length, 2);
     assert.equal(rooms[0]!.room, 'live:merge');
     assert.equal(rooms[0]!.members, 3);
     assert.ok(rooms[0]!.mergeRatio > 1, 'messages were merged');
-    const byRate = await api(server, 'GET', '/api/rooms?sort=rate');
+    const byRate = await api(fx.server, 'GET', '/api/rooms?sort=rate');
     assert.equal(byRate.status, 200);
-    const bad = await api(server, 'GET', '/api/rooms?sort=size');
+    const bad = await api(fx.server, 'GET', '/api/rooms?sort=size');
     assert.equal(bad.status, 400);
   });
 
   it('counts frames and deliveries in stats and metrics', async () => {
-    const stats = await api(server, 'GET', '/api/stats');
+    const stats = await api(fx.server, 'GET', '/api/stats');
     const node = (stats.body.nodes as { messagesOut: number; framesOut: number }[])[0]!;
     assert.ok(node.messagesOut >= 95);
     assert.ok(node.framesOut < node.messagesOut, 'merged frames carry several messages');
-    const res = await fetch(`${server.url}/metrics`);
+    const res = await fetch(`${fx.server.url}/metrics`);
     const text = await res.text();
     assert.match(text, /barrage_messages_out_total\{[^}]*\} \d+/);
     assert.match(text, /barrage_fanout_latency_seconds_bucket/);

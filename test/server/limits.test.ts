@@ -1,34 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { TestClient } from '../support/client.js';
+import { useServer } from '../support/fixture.js';
 import { rawExchange, upgradeRequest } from '../support/raw.js';
-import { api, startServer, waitFor } from '../support/server.js';
+import { api, waitFor } from '../support/server.js';
 
 // Limits and bad input: every one answered clearly, and the connection or process keeps working.
 describe('Limits and bad input', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(server.wsUrl);
-    clients.push(c);
-    return c;
-  };
-
-  before(async () => {
-    server = await startServer({
-      maxFrameBytes: 1024,
-      maxRoomsPerConnection: 3,
-      maxConnectionsPerIp: 30,
-      publishRate: 2,
-      publishBurst: 3,
-      maxBodyBytes: 512,
-    });
+  const fx = useServer({
+    maxFrameBytes: 1024,
+    maxRoomsPerConnection: 3,
+    maxConnectionsPerIp: 30,
+    publishRate: 2,
+    publishBurst: 3,
+    maxBodyBytes: 512,
   });
-  after(async () => {
-    for (const c of clients) c.close();
-    await server.close();
-  });
+  const connect = fx.connect;
 
   const badLines: [string, string | object, RegExp][] = [
     ['not JSON', '{nope', /invalid JSON/],
@@ -98,7 +85,7 @@ describe('Limits and bad input', () => {
     const open: WebSocket[] = [];
     let refused = 0;
     for (let i = 0; i < 40 && refused === 0; i++) {
-      const ws = new WebSocket(server.wsUrl);
+      const ws = new WebSocket(fx.server.wsUrl);
       open.push(ws);
       await new Promise<void>((resolve) => {
         ws.once('open', () => resolve());
@@ -114,10 +101,10 @@ describe('Limits and bad input', () => {
     for (const ws of open) ws.terminate();
     assert.equal(refused, 1);
     await waitFor(async () => {
-      const s = await api(server, 'GET', '/api/stats');
+      const s = await api(fx.server, 'GET', '/api/stats');
       return (
         (s.body.totals as { connections: number }).connections <=
-        clients.filter((c) => c.closeCode === null).length
+        fx.clients.filter((c) => c.closeCode === null).length
       );
     }, 'slots released');
     const again = await connect();
@@ -139,16 +126,16 @@ describe('Limits and bad input', () => {
   ];
   for (const [what, request, answer] of handshakes) {
     it(`refuses an upgrade with ${what}`, async () => {
-      const reply = await rawExchange(server.port, request);
+      const reply = await rawExchange(fx.server.port, request);
       assert.match(reply, answer);
     });
   }
 
   it('accepts an upgrade from its own origin and from localhost', async () => {
-    for (const origin of [server.url, 'http://localhost:3000']) {
+    for (const origin of [fx.server.url, 'http://localhost:3000']) {
       const reply = await rawExchange(
-        server.port,
-        upgradeRequest({ Origin: origin, Host: `127.0.0.1:${server.port}` }),
+        fx.server.port,
+        upgradeRequest({ Origin: origin, Host: `127.0.0.1:${fx.server.port}` }),
         300,
       );
       assert.match(reply, /^HTTP\/1\.1 101/);
@@ -156,27 +143,27 @@ describe('Limits and bad input', () => {
   });
 
   it('refuses an HTTP body over the limit with 413', async () => {
-    const res = await api(server, 'POST', '/api/publish', { room: 'r', data: 'x'.repeat(1000) });
+    const res = await api(fx.server, 'POST', '/api/publish', { room: 'r', data: 'x'.repeat(1000) });
     assert.equal(res.status, 413);
     assert.equal((res.body.error as { code: string }).code, 'too_large');
   });
 
   it('answers bad API input with 400 naming the problem, and wrong methods with 405', async () => {
-    const notJson = await api(server, 'POST', '/api/publish', '{nope');
+    const notJson = await api(fx.server, 'POST', '/api/publish', '{nope');
     assert.equal(notJson.status, 400);
-    const badRoom = await api(server, 'POST', '/api/publish', { room: 'no spaces', data: 1 });
+    const badRoom = await api(fx.server, 'POST', '/api/publish', { room: 'no spaces', data: 1 });
     assert.equal(badRoom.status, 400);
     assert.match((badRoom.body.error as { message: string }).message, /room/);
-    const noData = await api(server, 'POST', '/api/publish', { room: 'r' });
+    const noData = await api(fx.server, 'POST', '/api/publish', { room: 'r' });
     assert.equal(noData.status, 400);
-    const get = await api(server, 'GET', '/api/publish');
+    const get = await api(fx.server, 'GET', '/api/publish');
     assert.equal(get.status, 405);
-    const unknown = await api(server, 'GET', '/api/nothing');
+    const unknown = await api(fx.server, 'GET', '/api/nothing');
     assert.equal(unknown.status, 404);
   });
 
   it('is still serving after all of the above', async () => {
-    const health = await api(server, 'GET', '/healthz');
+    const health = await api(fx.server, 'GET', '/healthz');
     assert.equal(health.status, 200);
   });
 });
