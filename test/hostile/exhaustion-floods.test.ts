@@ -41,6 +41,11 @@ describe('floods', () => {
     await sleep(200);
     const replies = answered();
     assert.equal(replies.length, 1000, 'every line got exactly one answer');
+    assert.deepEqual(
+      replies.map((m) => m.id).sort((x, y) => Number(x) - Number(y)),
+      Array.from({ length: 1000 }, (_, i) => i),
+      'every answer carries the id of its line, rate_limited ones too',
+    );
     const joined = replies.filter((m) => m.type === 'joined').length;
     const limited = replies.filter((m) => m.code === 'rate_limited').length;
     const capped = replies.filter((m) => m.code === 'forbidden').length;
@@ -67,6 +72,13 @@ describe('floods', () => {
     const deadline = Date.now() + 10_000;
     while (answered().length < 1000 && Date.now() < deadline) await sleep(20);
     assert.equal(answered().length, 1000, 'every line got exactly one answer');
+    assert.deepEqual(
+      answered()
+        .map((m) => m.id)
+        .sort((x, y) => Number(x) - Number(y)),
+      Array.from({ length: 1000 }, (_, i) => i),
+      'every answer carries the id of its line',
+    );
     const elapsed = (Date.now() - started) / 1000;
     const acks = c.lines.filter((m) => m.type === 'ok').map((m) => m.offset as number);
     assert.ok(acks.length >= 20, `${acks.length} accepted, burst 20`);
