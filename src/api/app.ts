@@ -10,6 +10,7 @@ import { errorResponse, toErrorResponse } from './errors.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { type Health, healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { moderationRoute } from './routes/moderation.js';
 import { publishRoute } from './routes/publish.js';
 import { pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
@@ -59,6 +60,7 @@ export function createApiApp(options: ApiOptions): Hono {
   publishRoute(app, options.node);
   pushRoute(app, options.node);
   broadcastRoute(app, options.node);
+  moderationRoute(app, options.node);
   roomsRoute(app, options.node);
   statsRoute(app, options.nodes);
   metricsRoute(app, options.exposition);

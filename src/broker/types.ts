@@ -121,3 +121,69 @@ export function sharesStats(broker: Broker): broker is Broker & StatsSharing {
   const b = broker as Partial<StatsSharing>;
   return typeof b.shareStats === 'function' && typeof b.clusterStats === 'function';
 }
+
+/** What a moderation rule does: `mute` (may read, not publish), `ban` (may not join or publish),
+ * `shadow` (publishes reach only the sender). */
+export type ModerationKind = 'mute' | 'ban' | 'shadow';
+
+/** One moderation rule of a user, in one room or in every room. */
+export interface ModerationRule {
+  kind: ModerationKind;
+  userId: string;
+  /** The room it applies to, or null for every room (global). */
+  room: string | null;
+  /** When it ends, ms since the epoch; null: until lifted. */
+  expiresAt: number | null;
+}
+
+/** A change every node hears about (including the node that made it). */
+export type ModerationEvent =
+  | { type: 'rule'; rule: ModerationRule; lifted: boolean }
+  | { type: 'slowmode'; room: string; intervalMs: number }
+  | { type: 'kick'; userId: string; durationMs: number };
+
+/**
+ * An optional broker capability: moderation rules held by the broker, so that every node applies
+ * the same ones. The memory broker holds them in maps (one node); the Redis broker in keys with
+ * PX expiry, a per-publish read cached for at most one second and dropped at once on a change
+ * notification (see src/broker/redis/moderation.ts).
+ */
+export interface ModerationStore {
+  /** Sets (or replaces) a rule; `durationMs` null: until lifted. Every node is told. */
+  setRule(
+    kind: ModerationKind,
+    userId: string,
+    room: string | null,
+    durationMs: number | null,
+  ): Promise<ModerationRule>;
+  /** Lifts a rule; false when there was none. Every node is told. */
+  liftRule(kind: ModerationKind, userId: string, room: string | null): Promise<boolean>;
+  /** The user's live rules that apply in `room` (global ones and the room's). May be cached. */
+  rulesFor(userId: string, room: string): Promise<ModerationRule[]>;
+  /** Every live rule of a user, in every room (not cached; for inspection). */
+  listRules(userId: string): Promise<ModerationRule[]>;
+  /** Sets a room's slow mode interval, ms; 0 turns it off. Every node is told. */
+  setSlowMode(room: string, intervalMs: number): Promise<void>;
+  /** A room's slow mode interval, ms (0: off). May be cached. */
+  slowMode(room: string): Promise<number>;
+  /**
+   * Claims a user's turn in a room's slow mode, atomically for the whole cluster: 0 when this
+   * publish may go (the next one waits `intervalMs`), otherwise the ms until the turn frees.
+   */
+  claimTurn(room: string, userId: string, intervalMs: number): Promise<number>;
+  /** Tells every node to disconnect every connection of the user. */
+  kick(userId: string, durationMs: number): Promise<void>;
+  /** Registers the receiver of every change and kick, from any node. */
+  onModeration(listener: (event: ModerationEvent) => void): void;
+}
+
+/** A broker that holds moderation rules (see `ModerationStore`). */
+export interface ModeratedBroker {
+  readonly moderation: ModerationStore;
+}
+
+/** Whether a broker holds moderation rules for the cluster (see `ModerationStore`). */
+export function hasModeration(broker: Broker): broker is Broker & ModeratedBroker {
+  const m = (broker as Partial<ModeratedBroker>).moderation;
+  return typeof m === 'object' && m !== null && typeof m.setRule === 'function';
+}

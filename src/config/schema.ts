@@ -100,6 +100,19 @@ export const OPTIONS = {
     group: 'Security',
     help: 'Time a connection has to authenticate when auth is required, ms',
   },
+  blockedWords: {
+    type: 'list',
+    default: [],
+    group: 'Security',
+    help: 'Keyword filter: words refused or masked in client messages, comma-separated, matched case-insensitively anywhere in a string (docs/moderation.md)',
+  },
+  blockedWordsAction: {
+    type: 'enum',
+    default: 'reject',
+    values: ['reject', 'mask'],
+    group: 'Security',
+    help: 'What the keyword filter does: reject (refuse the message with forbidden) or mask (replace each match with *)',
+  },
   metricsPublic: {
     type: 'bool',
     default: false,

@@ -76,6 +76,18 @@ export class PrometheusMetrics implements MetricsSink {
     labelled('barrage_drops_total', 'Messages not delivered, by reason', 'reason', (s) => s.drops);
     labelled('barrage_closes_total', 'Connections closed, by close code', 'code', (s) => s.closes);
     labelled('barrage_errors_total', 'Error replies sent, by code', 'code', (s) => s.errors);
+    labelled(
+      'barrage_moderation_actions_total',
+      'Moderation actions taken through this node (API or library), by action',
+      'action',
+      (s) => s.moderationActions,
+    );
+    labelled(
+      'barrage_moderation_refusals_total',
+      'Client joins and publishes refused (or shadowed, masked) by moderation, by reason',
+      'reason',
+      (s) => s.moderationRefusals,
+    );
     this.fanoutSeconds = new Histogram({
       name: 'barrage_fanout_latency_seconds',
       help: 'How long a message waited in its room batch on this node before its frame was written',

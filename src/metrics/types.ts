@@ -19,4 +19,8 @@ export interface CounterSnapshot {
   drops: Record<string, number>;
   closes: Record<string, number>;
   errors: Record<string, number>;
+  /** Moderation actions taken through this node, by action (mute, ban, kick, slowmode...). */
+  moderationActions: Record<string, number>;
+  /** Client commands refused or altered by moderation, by reason (muted, banned, slow_mode...). */
+  moderationRefusals: Record<string, number>;
 }

@@ -19,6 +19,7 @@ import {
 import type { Identity, Session } from '../session/index.js';
 import { ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
+import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { enforce, roomAllowed } from './permissions.js';
 import type { PresenceTracker } from './presence.js';
@@ -29,6 +30,7 @@ export interface CommandContext {
   readonly broker: Broker;
   readonly options: NodeOptions;
   readonly presence: PresenceTracker;
+  readonly moderation: Moderation;
   readonly log: Logger;
   readonly subscriptions: Map<string, Promise<void>>;
   readonly counters: { errors: Record<string, number> };
@@ -162,6 +164,7 @@ export class ClientCommands {
     if (!roomAllowed(session.identity?.joinRooms, name)) {
       throw new ReplyError('forbidden', `not allowed to join ${name}`);
     }
+    await this.ctx.moderation.checkJoin(session.userId, name);
     await enforce(this.ctx.options.hooks.authorizeJoin, this.ctx.info(session), name, 'join');
     if (session.closed) return;
     session.rooms.add(name);
@@ -226,14 +229,21 @@ export class ClientCommands {
     if (priorityLevel(priority) > priorityLevel(identity?.maxPriority ?? 'normal')) {
       throw new ReplyError('forbidden', `not allowed to publish with priority ${priority}`);
     }
-    const { offset } = await this.ctx.publish(command.room, command.data, info, priority);
+    const data = this.ctx.moderation.filter(command.data);
+    const verdict = await this.ctx.moderation.checkPublish(session.userId, command.room);
+    if (verdict === 'shadow') {
+      const offset = this.ctx.moderation.echo(session, command.room, data, priority);
+      this.reply(session, replyLine('ok', command.id, { offset }));
+      return;
+    }
+    const { offset } = await this.ctx.publish(command.room, data, info, priority);
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }
 
   failed(session: Session, id: RequestId | undefined, err: unknown): void {
     if (err instanceof ReplyError) {
-      this.replyError(session, id, err.code, err.message);
+      this.replyError(session, id, err.code, err.message, err.retryAfterMs);
       return;
     }
     this.ctx.log.error({ err: (err as Error)?.message, connId: session.id }, 'command failed');
@@ -244,8 +254,18 @@ export class ClientCommands {
     session.send(line, false, Date.now());
   }
 
-  replyError(session: Session, id: RequestId | undefined, code: ErrorCode, message: string): void {
+  replyError(
+    session: Session,
+    id: RequestId | undefined,
+    code: ErrorCode,
+    message: string,
+    retryAfterMs?: number,
+  ): void {
     this.ctx.counters.errors[code] = (this.ctx.counters.errors[code] ?? 0) + 1;
-    this.reply(session, errorLine(id, code, message));
+    const line =
+      retryAfterMs === undefined
+        ? errorLine(id, code, message)
+        : replyLine('error', id, { code, message, retryAfterMs });
+    this.reply(session, line);
   }
 }

@@ -8,6 +8,8 @@ export class ReplyError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** When the refusal ends, ms from now (sent as the error's `retryAfterMs`). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ReplyError';

@@ -2,6 +2,7 @@ import {
   type Broker,
   type BrokerHandler,
   BrokerUnavailableError,
+  hasModeration,
   type PublishResult,
   type PushTarget,
 } from '../broker/types.js';
@@ -24,6 +25,7 @@ import { ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
 import { sweepSessions } from './liveness.js';
+import { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { connectionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
@@ -54,6 +56,8 @@ export class Node implements BrokerHandler {
   readonly fanoutLatency = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
+  /** Moderation rules, cluster-wide: `node.moderation.mute(userId, {room, durationMs})` etc. */
+  readonly moderation: Moderation;
   /** Broker subscriptions of this node's rooms, in flight or done. */
   readonly subscriptions = new Map<string, Promise<void>>();
   private readonly commands: ClientCommands;
@@ -75,6 +79,10 @@ export class Node implements BrokerHandler {
       },
     });
     this.presence = new PresenceTracker(this.hub, broker, log);
+    this.moderation = new Moderation(this, hasModeration(broker) ? broker.moderation : null, {
+      blockedWords: options.blockedWords ?? [],
+      blockedWordsAction: options.blockedWordsAction ?? 'reject',
+    });
     this.commands = new ClientCommands(this);
   }
 

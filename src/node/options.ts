@@ -2,6 +2,7 @@ import type { RoomPolicy } from '../hub/index.js';
 import type { ParseLimits } from '../protocol/index.js';
 import type { SessionLimits } from '../session/index.js';
 import type { NodeHooks } from './hooks.js';
+import type { BlockedWordsAction } from './moderation.js';
 
 /** The engine's options; the server fills them from the validated config. */
 export interface NodeOptions extends SessionLimits {
@@ -27,4 +28,8 @@ export interface NodeOptions extends SessionLimits {
   parseLimits: ParseLimits;
   /** The embedding application's hooks. */
   hooks: NodeHooks;
+  /** Words the keyword filter refuses or masks in client messages (see moderation.ts). */
+  blockedWords?: readonly string[];
+  /** What the keyword filter does: refuse with `forbidden` (default) or mask with `*`. */
+  blockedWordsAction?: BlockedWordsAction;
 }

@@ -35,6 +35,11 @@ export const CLOSE = {
   authTimeout: { code: 4002, reason: 'auth timeout', reconnect: true },
   /** Nothing heard from the client (no frame, no pong) for two heartbeats. */
   noPong: { code: 4003, reason: 'no pong', reconnect: true },
+  /**
+   * A moderator kicked the user: every connection of the user, on every node. With a duration the
+   * reason is `kicked; retryAfterMs=N` and the user is banned meanwhile. Do not reconnect on your own.
+   */
+  kicked: { code: 4004, reason: 'kicked', reconnect: false },
   /** The client's send buffer went over the hard limit; reconnect and rejoin with `since`. */
   tooSlow: { code: 4008, reason: 'too slow', reconnect: true },
   /** The server lost track of a room's stream; reconnect and rejoin with `since`. */

@@ -104,6 +104,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       publishBurst: config.publishBurst,
       commandRate: config.commandRate,
       commandBurst: config.commandBurst,
+      blockedWords: config.blockedWords,
+      blockedWordsAction: config.blockedWordsAction === 'mask' ? 'mask' : 'reject',
       hooks,
     },
     broker,

@@ -15,5 +15,7 @@ export function counterSnapshot(node: Node): CounterSnapshot {
     drops: { slow: hub.counters.droppedSlow, sampled: hub.counters.sampledOut },
     closes: counters.closes,
     errors: counters.errors,
+    moderationActions: node.moderation.counters.actions,
+    moderationRefusals: node.moderation.counters.refusals,
   };
 }

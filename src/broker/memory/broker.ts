@@ -6,11 +6,13 @@ import type {
   BrokerHealth,
   HistoryRequest,
   HistoryResult,
+  ModeratedBroker,
   PublishInput,
   PublishResult,
   PushTarget,
 } from '../types.js';
 import { HistoryRing } from './history.js';
+import { MemoryModeration } from './moderation.js';
 
 /** Options of the embedded broker. */
 export interface MemoryBrokerOptions {
@@ -37,8 +39,10 @@ interface RoomStream {
  * forgotten, and a forgotten room starts again with a new epoch so recovery across it reports
  * `recovered: false` instead of a silent gap.
  */
-export class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker, ModeratedBroker {
   readonly kind = 'memory';
+  /** Moderation rules of this one node (see moderation.ts). */
+  readonly moderation: MemoryModeration;
   private handler: BrokerHandler | null = null;
   private readonly rooms = new Map<string, RoomStream>();
   private readonly historySize: number;
@@ -50,6 +54,7 @@ export class MemoryBroker implements Broker {
     this.historySize = options.historySize ?? 200;
     this.historyTtlMs = options.historyTtlMs ?? 300_000;
     this.now = options.now ?? Date.now;
+    this.moderation = new MemoryModeration(this.now);
   }
 
   async start(handler: BrokerHandler): Promise<void> {

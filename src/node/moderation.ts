@@ -1,0 +1,414 @@
+/**
+ * Moderation, cluster-wide: slow mode, mute, ban, shadow ban, a keyword filter and kick.
+ *
+ * Rules live in the broker (`ModerationStore`), so every node applies the same ones; this engine
+ * checks them on join and publish, applies the keyword filter, answers the library and HTTP API
+ * (`node.moderation.mute(...)`), writes one audit log line per action, and reacts to changes from
+ * any node: a ban removes the user's connections here from the room (or every room), a kick
+ * closes them with 4004. Rules apply to users (user ids); anonymous connections are not
+ * moderated by these rules (turn anonymous publishing off with `allowAnonymousPublish: false`).
+ */
+import type {
+  ModerationEvent,
+  ModerationKind,
+  ModerationRule,
+  ModerationStore,
+} from '../broker/types.js';
+import type { Hub } from '../hub/index.js';
+import type { Logger } from '../log.js';
+import {
+  CLOSE,
+  errorLine,
+  messageLine,
+  messageParts,
+  type Priority,
+  roomNameProblem,
+  userIdProblem,
+} from '../protocol/index.js';
+import type { Session } from '../session/index.js';
+import { ReplyError } from './errors.js';
+
+/** Who took a moderation action, for the audit trail. */
+export type ModerationActor = 'api' | 'library';
+
+/** What the keyword filter does with a client message that contains a blocked word. */
+export type BlockedWordsAction = 'reject' | 'mask';
+
+/** The engine's moderation options (from `blockedWords` and `blockedWordsAction`). */
+export interface ModerationOptions {
+  /** Words refused or masked in client messages, matched case-insensitively anywhere in a string. */
+  blockedWords: readonly string[];
+  /** `reject`: refuse with `forbidden`; `mask`: replace each match with `*`. */
+  blockedWordsAction: BlockedWordsAction;
+}
+
+/** Options of a rule change. */
+export interface RuleOptions {
+  /** The room it applies to; absent or null: every room. */
+  room?: string | null;
+  /** How long it lasts, ms; absent or null: until lifted. */
+  durationMs?: number | null;
+  /** Who asks, for the audit trail. @default 'library' */
+  by?: ModerationActor;
+}
+
+/** What the engine needs of its node. */
+export interface ModerationHost {
+  readonly hub: Hub;
+  readonly log: Logger;
+  roomEmptied(name: string): void;
+}
+
+/** How long a rule or kick may last at most: one year. */
+export const MAX_MODERATION_MS = 365 * 86_400_000;
+/** The longest slow mode interval: one hour. */
+export const MAX_SLOW_MODE_MS = 3_600_000;
+const ACTIONS = ['mute', 'unmute', 'ban', 'unban', 'shadowban', 'unshadowban', 'kick', 'slowmode'];
+
+/** The moderation engine of one node. */
+export class Moderation {
+  /** Actions taken through this node, by action; refusals of client commands, by reason. */
+  readonly counters = {
+    actions: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<string, number>,
+    refusals: {} as Record<string, number>,
+  };
+  private readonly words: RegExp | null;
+  /** Offsets given to a session's shadow-banned lines per room (see `echo`). */
+  private readonly shadowOffsets = new WeakMap<Session, Map<string, number>>();
+
+  constructor(
+    private readonly host: ModerationHost,
+    private readonly store: ModerationStore | null,
+    private readonly options: ModerationOptions,
+  ) {
+    const words = options.blockedWords.map((w) => w.trim()).filter((w) => w.length > 0);
+    this.words =
+      words.length === 0
+        ? null
+        : new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'giu');
+    store?.onModeration((event) => this.onEvent(event));
+  }
+
+  /** Mutes a user (may read, may not publish), in one room or every room. */
+  mute(userId: string, options: RuleOptions = {}): Promise<ModerationRule> {
+    return this.setRule('mute', 'mute', userId, options);
+  }
+
+  /** Lifts a mute; resolves false when there was none. */
+  unmute(userId: string, options: RuleOptions = {}): Promise<boolean> {
+    return this.liftRule('mute', 'unmute', userId, options);
+  }
+
+  /** Bans a user (may not join or publish); their connections leave the room (or every room). */
+  ban(userId: string, options: RuleOptions = {}): Promise<ModerationRule> {
+    return this.setRule('ban', 'ban', userId, options);
+  }
+
+  /** Lifts a ban; resolves false when there was none. */
+  unban(userId: string, options: RuleOptions = {}): Promise<boolean> {
+    return this.liftRule('ban', 'unban', userId, options);
+  }
+
+  /** Shadow-bans a user: their comments reach only their own connections. */
+  shadowBan(userId: string, options: RuleOptions = {}): Promise<ModerationRule> {
+    return this.setRule('shadow', 'shadowban', userId, options);
+  }
+
+  /** Lifts a shadow ban; resolves false when there was none. */
+  unshadowBan(userId: string, options: RuleOptions = {}): Promise<boolean> {
+    return this.liftRule('shadow', 'unshadowban', userId, options);
+  }
+
+  /**
+   * Disconnects every connection of the user on every node (close 4004). With `durationMs`, the
+   * user is banned from every room for that long first, so a reconnect cannot rejoin.
+   */
+  async kick(
+    userId: string,
+    options: { durationMs?: number | null; by?: ModerationActor } = {},
+  ): Promise<{ userId: string; bannedUntil: number | null }> {
+    const store = this.need(userId);
+    const durationMs = duration(options.durationMs, false);
+    let bannedUntil: number | null = null;
+    if (durationMs !== null) {
+      bannedUntil = (await guard(store.setRule('ban', userId, null, durationMs))).expiresAt;
+    }
+    await guard(store.kick(userId, durationMs ?? 0));
+    this.audit('kick', options.by, { userId, durationMs, expiresAt: bannedUntil });
+    return { userId, bannedUntil };
+  }
+
+  /** Sets a room's slow mode: one comment per user per `intervalMs`; 0 turns it off. */
+  async setSlowMode(
+    room: string,
+    intervalMs: number,
+    options: { by?: ModerationActor } = {},
+  ): Promise<{ room: string; intervalMs: number }> {
+    const problem = roomNameProblem(room);
+    if (problem) throw new ReplyError('bad_request', problem);
+    if (!Number.isInteger(intervalMs) || intervalMs < 0 || intervalMs > MAX_SLOW_MODE_MS) {
+      throw new ReplyError(
+        'bad_request',
+        `"intervalMs" must be an integer from 0 to ${MAX_SLOW_MODE_MS}`,
+      );
+    }
+    const store = this.need(null);
+    await guard(store.setSlowMode(room, intervalMs));
+    this.audit('slowmode', options.by, { room, intervalMs });
+    return { room, intervalMs };
+  }
+
+  /** A room's slow mode interval, ms (0: off). */
+  async slowMode(room: string): Promise<number> {
+    const problem = roomNameProblem(room);
+    if (problem) throw new ReplyError('bad_request', problem);
+    return this.store ? guard(this.store.slowMode(room)) : 0;
+  }
+
+  /** Every live rule of a user. */
+  async rules(userId: string): Promise<ModerationRule[]> {
+    const problem = userIdProblem(userId);
+    if (problem) throw new ReplyError('bad_request', problem);
+    return this.store ? guard(this.store.listRules(userId)) : [];
+  }
+
+  /** Refuses a join of a banned user with `forbidden` (and `retryAfterMs` when it expires). */
+  async checkJoin(userId: string | null, room: string): Promise<void> {
+    if (userId === null || !this.store) return;
+    const rules = await guard(this.store.rulesFor(userId, room));
+    const ban = strongest(rules, 'ban');
+    if (ban) throw this.refuse('banned', 'forbidden', `banned from ${room}`, ban.expiresAt);
+  }
+
+  /**
+   * Checks a client publish: refuses a banned or muted user (`forbidden`) and a comment inside
+   * the room's slow mode interval (`rate_limited`, with `retryAfterMs`). Resolves `shadow` when
+   * the comment must reach only its sender (see `echo`).
+   */
+  async checkPublish(userId: string | null, room: string): Promise<'publish' | 'shadow'> {
+    if (userId === null || !this.store) return 'publish';
+    const rules = await guard(this.store.rulesFor(userId, room));
+    const ban = strongest(rules, 'ban');
+    if (ban) throw this.refuse('banned', 'forbidden', `banned from ${room}`, ban.expiresAt);
+    const mute = strongest(rules, 'mute');
+    if (mute) throw this.refuse('muted', 'forbidden', `muted in ${room}`, mute.expiresAt);
+    const intervalMs = await guard(this.store.slowMode(room));
+    if (intervalMs > 0) {
+      const waitMs = await guard(this.store.claimTurn(room, userId, intervalMs));
+      if (waitMs > 0) {
+        throw this.refuse(
+          'slow_mode',
+          'rate_limited',
+          `slow mode: one comment every ${intervalMs} ms in ${room}`,
+          Date.now() + waitMs,
+        );
+      }
+    }
+    if (strongest(rules, 'shadow')) {
+      this.counters.refusals.shadowed = (this.counters.refusals.shadowed ?? 0) + 1;
+      return 'shadow';
+    }
+    return 'publish';
+  }
+
+  /**
+   * The keyword filter on a client message's data: every string in it (keys untouched) is searched
+   * case-insensitively for the blocked words. `reject` refuses with `forbidden`; `mask` replaces
+   * each match with as many `*`. Returns the data to publish.
+   */
+  filter(data: unknown): unknown {
+    const words = this.words;
+    if (!words) return data;
+    if (this.options.blockedWordsAction === 'reject') {
+      if (someString(data, (s) => matches(words, s), 0)) {
+        throw this.refuse('blocked_word', 'forbidden', 'message contains a blocked word', null);
+      }
+      return data;
+    }
+    let masked = false;
+    const out = mapStrings(data, 0, (s) => {
+      if (!matches(words, s)) return s;
+      masked = true;
+      return s.replace(words, (m) => '*'.repeat([...m].length));
+    });
+    if (masked) this.counters.refusals.masked = (this.counters.refusals.masked ?? 0) + 1;
+    return out;
+  }
+
+  /**
+   * A shadow-banned user's comment: sent only to that user's connections in the room on this
+   * node, never to the broker. It carries the offset the room's next message would take here
+   * (then one more per further shadow comment), so it looks like any other to its sender.
+   * Returns that offset, for the `ok` reply.
+   */
+  echo(session: Session, room: string, data: unknown, priority: Priority): number {
+    const json = JSON.stringify(data);
+    if (json === undefined) throw new ReplyError('bad_request', '"data" must be a JSON value');
+    const offsets = this.shadowOffsets.get(session) ?? new Map<string, number>();
+    this.shadowOffsets.set(session, offsets);
+    const local = this.host.hub.rooms.get(room);
+    const offset = Math.max(local?.lastOffset ?? 0, offsets.get(room) ?? 0) + 1;
+    offsets.set(room, offset);
+    const userId = session.userId;
+    if (!local || userId === null) return offset;
+    const now = Date.now();
+    const line = messageLine(messageParts(room, json, now, userId, priority), offset);
+    for (const own of this.host.hub.users.get(userId) ?? []) {
+      if (local.members.has(own)) own.send(line, false, now);
+    }
+    return offset;
+  }
+
+  private async setRule(
+    kind: ModerationKind,
+    action: string,
+    userId: string,
+    options: RuleOptions,
+  ): Promise<ModerationRule> {
+    const store = this.need(userId);
+    const room = scope(options.room);
+    const durationMs = duration(options.durationMs, true);
+    const rule = await guard(store.setRule(kind, userId, room, durationMs));
+    this.audit(action, options.by, { userId, room, durationMs, expiresAt: rule.expiresAt });
+    return rule;
+  }
+
+  private async liftRule(
+    kind: ModerationKind,
+    action: string,
+    userId: string,
+    options: RuleOptions,
+  ): Promise<boolean> {
+    const store = this.need(userId);
+    const room = scope(options.room);
+    const lifted = await guard(store.liftRule(kind, userId, room));
+    this.audit(action, options.by, { userId, room, lifted });
+    return lifted;
+  }
+
+  /** A change from any node: a ban removes the user from rooms here, a kick disconnects them. */
+  private onEvent(event: ModerationEvent): void {
+    if (event.type === 'kick') {
+      const sessions = this.host.hub.users.get(event.userId);
+      const reason =
+        event.durationMs > 0
+          ? `${CLOSE.kicked.reason}; retryAfterMs=${event.durationMs}`
+          : CLOSE.kicked.reason;
+      for (const session of [...(sessions ?? [])]) session.closeWith(CLOSE.kicked, reason);
+      return;
+    }
+    if (event.type !== 'rule' || event.lifted || event.rule.kind !== 'ban') return;
+    const { userId, room } = event.rule;
+    for (const session of [...(this.host.hub.users.get(userId) ?? [])]) {
+      const rooms = room === null ? [...session.rooms] : session.rooms.has(room) ? [room] : [];
+      for (const name of rooms) {
+        session.rooms.delete(name);
+        if (this.host.hub.leave(name, session)) this.host.roomEmptied(name);
+        // No id and no retryAfterMs: a client would take the latter as a reconnect back-off.
+        session.send(
+          errorLine(undefined, 'forbidden', `banned from ${name}: removed from the room`),
+          false,
+          Date.now(),
+        );
+      }
+    }
+  }
+
+  private need(userId: string | null): ModerationStore {
+    if (userId !== null) {
+      const problem = userIdProblem(userId);
+      if (problem) throw new ReplyError('bad_request', problem);
+    }
+    if (!this.store) {
+      throw new ReplyError('unavailable', 'this broker holds no moderation rules');
+    }
+    return this.store;
+  }
+
+  private refuse(
+    reason: string,
+    code: 'forbidden' | 'rate_limited',
+    message: string,
+    until: number | null,
+  ): ReplyError {
+    this.counters.refusals[reason] = (this.counters.refusals[reason] ?? 0) + 1;
+    const retryAfterMs = until === null ? undefined : Math.max(1, until - Date.now());
+    return new ReplyError(code, message, retryAfterMs);
+  }
+
+  private audit(action: string, by: ModerationActor = 'library', fields: object): void {
+    this.counters.actions[action] = (this.counters.actions[action] ?? 0) + 1;
+    this.host.log.info({ audit: 'moderation', by, action, ...fields }, 'moderation action');
+  }
+}
+
+/** The rule of a kind that lasts longest (a rule without expiry first), or undefined. */
+function strongest(rules: ModerationRule[], kind: ModerationKind): ModerationRule | undefined {
+  let best: ModerationRule | undefined;
+  for (const rule of rules) {
+    if (rule.kind !== kind) continue;
+    if (
+      !best ||
+      rule.expiresAt === null ||
+      (best.expiresAt !== null && rule.expiresAt > best.expiresAt)
+    )
+      best = rule;
+  }
+  return best;
+}
+
+function scope(room: string | null | undefined): string | null {
+  if (room === undefined || room === null) return null;
+  const problem = roomNameProblem(room);
+  if (problem) throw new ReplyError('bad_request', problem);
+  return room;
+}
+
+function duration(ms: number | null | undefined, optional: boolean): number | null {
+  if (ms === undefined || ms === null) return null;
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_MODERATION_MS) {
+    const none = optional ? ' (or absent: until lifted)' : ' (or absent)';
+    throw new ReplyError(
+      'bad_request',
+      `"durationMs" must be an integer from 1 to ${MAX_MODERATION_MS}${none}`,
+    );
+  }
+  return ms;
+}
+
+/** Maps a store's failure (Redis away) to the contract's `unavailable`. */
+async function guard<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ReplyError) throw err;
+    throw new ReplyError('unavailable', `moderation store: ${(err as Error)?.message ?? err}`);
+  }
+}
+
+function matches(words: RegExp, s: string): boolean {
+  words.lastIndex = 0;
+  const found = words.test(s);
+  words.lastIndex = 0;
+  return found;
+}
+
+/** Bounded depth: deeper values are not searched (the frame size bounds them anyway). */
+const MAX_DEPTH = 32;
+
+function someString(value: unknown, test: (s: string) => boolean, depth: number): boolean {
+  if (typeof value === 'string') return test(value);
+  if (depth >= MAX_DEPTH || typeof value !== 'object' || value === null) return false;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  return items.some((v) => someString(v, test, depth + 1));
+}
+
+function mapStrings(value: unknown, depth: number, fn: (s: string) => string): unknown {
+  if (typeof value === 'string') return fn(value);
+  if (depth >= MAX_DEPTH || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, depth + 1, fn));
+  // fromEntries defines own properties: a `__proto__` key stays data.
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, mapStrings(v, depth + 1, fn)]),
+  );
+}
