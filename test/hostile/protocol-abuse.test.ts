@@ -260,6 +260,31 @@ describe('malformed frames after the upgrade', () => {
     await stillServing();
   });
 
+  it('cuts off a ping flood (10 000 pings in one write) at 60 pending pongs, memory bounded', async () => {
+    const before = await nodeStats(server.url);
+    const raw = await open();
+    const ping = frame(9, Buffer.alloc(125, 0x78));
+    raw.write(Buffer.concat(Array.from({ length: 10_000 }, () => ping)));
+    const deadline = Date.now() + 5000;
+    while (!raw.ended && Date.now() < deadline) await sleep(10);
+    assert.ok(raw.ended, 'the flooding connection was terminated');
+    const pongs = raw.frames.filter((f) => f.opcode === 10).length;
+    assert.ok(pongs <= 60, `${pongs} pongs before the cut`);
+    const grew = (await nodeStats(server.url)).rssBytes - before.rssBytes;
+    assert.ok(grew < 50 * 1024 * 1024, `RSS grew by ${grew} bytes`);
+    await stillServing();
+  });
+
+  it('ignores 10 000 unsolicited pongs and keeps serving the connection', async () => {
+    const raw = await open();
+    const pong = frame(10, Buffer.alloc(125, 0x78));
+    raw.write(Buffer.concat(Array.from({ length: 10_000 }, () => pong)));
+    raw.write(frame(1, '{"type":"ping","id":"after-pongs"}'));
+    await raw.waitText((l) => l.includes('"id":"after-pongs"'));
+    assert.equal(raw.closeCode, null);
+    await stillServing();
+  });
+
   it('serves a frame trickled one byte per write', async () => {
     const raw = await open();
     const bytes = frame(1, '{"type":"ping","id":"trickle"}');
