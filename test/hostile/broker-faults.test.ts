@@ -241,6 +241,42 @@ describe('broker faults between node A and Redis', () => {
   });
 });
 
+describe('joins while Redis is unreachable', () => {
+  it('leave nothing behind: refused joins and joins in flight when the client leaves', async () => {
+    const c = await TestClient.connect(a.wsUrl);
+    clients.push(c);
+    const rooms = a.node.stats().rooms; // the earlier cases' subscribers are still in theirs
+    try {
+      proxy.refuse(true);
+      proxy.cut();
+      const refused = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          c.request({ type: 'join', room: `down:${i}` }, 10_000),
+        ),
+      );
+      for (const r of refused) assert.equal(r.code, 'unavailable');
+      assert.equal(a.node.stats().rooms, rooms, 'no room kept for a refused join');
+      proxy.heal();
+      await waitFor(async () => (await health(a)) === 200, 'A healthy', 10_000);
+      // Joins stuck in a partition, and the client gone before they are answered.
+      proxy.blackHole();
+      const d = await TestClient.connect(a.wsUrl);
+      for (let i = 0; i < 20; i++) d.send({ type: 'join', room: `stuck:${i}`, id: i });
+      await sleep(200);
+      d.close();
+      await sleep(1500);
+    } finally {
+      proxy.heal();
+    }
+    await waitFor(async () => (await health(a)) === 200, 'A healthy', 10_000);
+    await waitFor(() => a.node.stats().rooms === rooms, 'no room left behind', 5000);
+    // And the rooms work normally afterwards.
+    await c.request({ type: 'join', room: 'down:0' });
+    await api(b, 'POST', '/api/publish', { room: 'down:0', data: 'back' });
+    assert.equal((await c.next((m) => m.type === 'message')).data, 'back');
+  });
+});
+
 describe('Redis killed and restarted (empty)', () => {
   it('refuses publishes while down, keeps clients, comes back by itself with a new epoch, no silent gap', async (t) => {
     const subs = await subscribed();
