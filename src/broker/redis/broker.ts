@@ -34,6 +34,7 @@ import { RoomFeed } from './feed.js';
 import { RedisKeys } from './keys.js';
 import { createLink, type RedisLink } from './link.js';
 import { loadLuaScripts } from './lua.js';
+import { RedisModeration } from './moderation.js';
 import {
   type RedisBrokerOptions,
   type ResolvedRedisOptions,
@@ -60,6 +61,8 @@ function unavailable(err: unknown): BrokerUnavailableError {
 /** The Redis implementation of `Broker`. Build it with `createRedisBroker`. */
 export class RedisBroker implements Broker, StatsSharing {
   readonly kind = 'redis';
+  /** Moderation rules shared by every node (see moderation.ts). */
+  readonly moderation: RedisModeration;
   private readonly options: ResolvedRedisOptions;
   private readonly keys: RedisKeys;
   private readonly link: RedisLink;
@@ -120,6 +123,7 @@ export class RedisBroker implements Broker, StatsSharing {
     this.pushes = new PushRequests(o.pushTimeoutMs);
     this.presence = new Presence(this.cmd, this.keys, o.nodeId, o.presenceTtlMs);
     this.stats = new SharedStats(this.cmd, this.keys, o.nodeId, o.presenceTtlMs);
+    this.moderation = new RedisModeration(this.cmd, this.keys, (c, m) => this.link.publish(c, m));
   }
 
   /** This broker's node id. */
@@ -134,6 +138,7 @@ export class RedisBroker implements Broker, StatsSharing {
       await Promise.all([
         this.want(this.keys.allChannel, { kind: 'all' }),
         this.want(this.keys.replyChannel(this.options.nodeId), { kind: 'reply' }),
+        this.want(this.keys.moderationChannel, { kind: 'moderation' }),
       ]);
     } catch (err) {
       await this.link.close();
@@ -345,7 +350,8 @@ export class RedisBroker implements Broker, StatsSharing {
     } else if (ref.kind === 'reply') {
       const reply = decodeReply(payload);
       if (reply) this.pushes.reply(reply.requestId, reply.delivered);
-    } else {
+    } else if (ref.kind === 'moderation') this.moderation.onMessage(payload);
+    else {
       this.onPushFrame(ref, payload);
     }
   }

@@ -15,6 +15,12 @@
  * | `P:n:{NODE}:o` | hash | the node's online counts: field room, value count (PEXPIRE presenceTtlMs) |
  * | `P:n:{NODE}:s` | string | the node's latest stats report, JSON (PX presenceTtlMs) |
  * | `P:nodes` | sorted set | node ids that reported presence or stats, score = expiry time in ms |
+ * | `P:m:{USER}:KIND` | string | a global moderation rule (KIND mute, ban or shadow): value = expiry ms or 0 (PX when it expires) |
+ * | `P:m:{USER}:KIND:ROOM` | string | the same rule in one room |
+ * | `P:m:{USER}:i` | sorted set | the user's rules, member `KIND` or `KIND ROOM`, score = expiry ms or +inf |
+ * | `P:r:{ROOM}:slow` | string | the room's slow mode interval, ms (absent: off) |
+ * | `P:r:{ROOM}:t:USER` | string | a user's slow mode turn in the room (SET NX PX interval) |
+ * | `P:mod:{mod}:c` | channel | moderation changes and kicks, JSON (see moderation.ts) |
  *
  * Room names cannot contain braces (protocol's ROOM_NAME rule), so a room's hash tag is exact.
  * A user id may contain `}`; its channel name stays unique, only its slot is then computed from a
@@ -27,6 +33,8 @@ export class RedisKeys {
   readonly allChannel: string;
   /** Sorted set of node ids with presence entries. */
   readonly nodesKey: string;
+  /** Channel of moderation changes and kicks (every node subscribes). */
+  readonly moderationChannel: string;
 
   constructor(readonly prefix: string) {
     if (prefix.length === 0 || /[{}\s]/.test(prefix)) {
@@ -34,6 +42,28 @@ export class RedisKeys {
     }
     this.allChannel = `${prefix}:all:{all}:c`;
     this.nodesKey = `${prefix}:nodes`;
+    this.moderationChannel = `${prefix}:mod:{mod}:c`;
+  }
+
+  /** String holding one moderation rule of a user, global (`room` null) or in one room. */
+  moderationRule(userId: string, kind: string, room: string | null): string {
+    const base = `${this.prefix}:m:{${userId}}:${kind}`;
+    return room === null ? base : `${base}:${room}`;
+  }
+
+  /** Sorted set indexing a user's moderation rules (same slot as the rules). */
+  moderationIndex(userId: string): string {
+    return `${this.prefix}:m:{${userId}}:i`;
+  }
+
+  /** String holding a room's slow mode interval. */
+  slowMode(room: string): string {
+    return `${this.prefix}:r:{${room}}:slow`;
+  }
+
+  /** String marking a user's slow mode turn in a room, expiring with the interval. */
+  slowTurn(room: string, userId: string): string {
+    return `${this.prefix}:r:{${room}}:t:${userId}`;
   }
 
   /** Hash of a room's epoch and last offset. */

@@ -14,7 +14,8 @@ export type ChannelRef =
   | { kind: 'room'; room: string }
   | { kind: 'user'; userId: string }
   | { kind: 'all' }
-  | { kind: 'reply' };
+  | { kind: 'reply' }
+  | { kind: 'moderation' };
 
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
