@@ -1,6 +1,6 @@
 /**
- * Ordering and loss accounting, against one node (embedded broker) and against two nodes over
- * Redis. Publishers tag messages `(publisher, seq)`; subscribers log what they get, some of them
+ * Ordering and loss accounting, against one node (embedded broker), two nodes over one Redis, and
+ * two nodes over a Redis Cluster of three masters (sharded pub/sub). Publishers tag messages `(publisher, seq)`; subscribers log what they get, some of them
  * bounce mid-stream and rejoin with `since` on another node; one reader of the lossy room reads
  * slowly on purpose.
  *
@@ -18,7 +18,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
 import { clientFrame } from '../support/raw.js';
-import { type RedisProcess, startRedis } from '../support/redis-server.js';
+import {
+  type RedisClusterProcess,
+  type RedisProcess,
+  startRedis,
+  startRedisCluster,
+} from '../support/redis-server.js';
 import { api, startServer, waitFor } from '../support/server.js';
 import { Subscriber } from './subscriber.js';
 import { frame, metricSum, metrics, RawWs, sleep } from './support.js';
@@ -248,6 +253,30 @@ suite(
   },
   async () => {
     await redis?.stop();
+  },
+);
+
+let cluster: RedisClusterProcess | null = null;
+suite(
+  'two nodes over a Redis Cluster of 3 masters (sharded pub/sub)',
+  async () => {
+    cluster = await startRedisCluster(3);
+    const prefix = `orderc-${randomBytes(3).toString('hex')}`;
+    const nodes: Server[] = [];
+    for (const nodeId of ['orderc-a', 'orderc-b']) {
+      nodes.push(
+        await startServer({
+          ...serverOptions,
+          redisCluster: cluster.nodes,
+          redisPrefix: prefix,
+          nodeId,
+        }),
+      );
+    }
+    return nodes;
+  },
+  async () => {
+    await cluster?.stop();
   },
 );
 
