@@ -1,8 +1,8 @@
 /**
  * Ordering and loss accounting, against one node (embedded broker), two nodes over one Redis, and
- * two nodes over a Redis Cluster of three masters (sharded pub/sub). Publishers tag messages `(publisher, seq)`; subscribers log what they get, some of them
- * bounce mid-stream and rejoin with `since` on another node; one reader of the lossy room reads
- * slowly on purpose.
+ * two nodes over a Redis Cluster of three masters (sharded pub/sub). Publishers tag messages
+ * `(publisher, seq)`; subscribers log what they get, some of them bounce mid-stream and rejoin
+ * with `since` on another node; one reader of the lossy room reads slowly on purpose.
  *
  * Pass criteria:
  * - per-room order: every subscriber's offsets strictly increase, and each publisher's messages
