@@ -64,13 +64,14 @@ export const MAX_MODERATION_MS = 365 * 86_400_000;
 /** The longest slow mode interval: one hour. */
 export const MAX_SLOW_MODE_MS = 3_600_000;
 const ACTIONS = ['mute', 'unmute', 'ban', 'unban', 'shadowban', 'unshadowban', 'kick', 'slowmode'];
+const REASONS = ['banned', 'muted', 'slow_mode', 'blocked_word', 'shadowed', 'masked'];
 
 /** The moderation engine of one node. */
 export class Moderation {
   /** Actions taken through this node, by action; refusals of client commands, by reason. */
   readonly counters = {
     actions: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<string, number>,
-    refusals: {} as Record<string, number>,
+    refusals: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<string, number>,
   };
   private readonly words: RegExp | null;
   /** Offsets given to a session's shadow-banned lines per room (see `echo`). */
