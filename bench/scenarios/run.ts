@@ -113,7 +113,7 @@ export async function runScenario(
       );
     }
     const rates = ratesOf(params);
-    let retried = false;
+    let retriedStep = -1;
     for (let step = 0; step < rates.length; step++) {
       const rate = rates[step]!;
       const stepLabel =
@@ -129,10 +129,10 @@ export async function runScenario(
         progress,
         stepLabel,
       );
-      // Other load on the machine can fail a step: repeat such a step once before giving up.
+      // Other load on the machine can fail a step: repeat each such step once before giving up.
       const noisy = (phase.otherCpuPct ?? 0) > NOISY_PCT;
-      if (params.scenario === 'sweep' && !phase.ok && noisy && !retried) {
-        retried = true;
+      if (params.scenario === 'sweep' && !phase.ok && noisy && retriedStep !== step) {
+        retriedStep = step;
         result.retried.push(rate);
         progress.log(`${stepLabel}: failed while the machine was busy; repeating the step once`);
         await sleep(2000);
