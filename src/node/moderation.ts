@@ -27,12 +27,12 @@ import {
 } from '../protocol/index.js';
 import type { Session } from '../session/index.js';
 import { ReplyError } from './errors.js';
+import { type BlockedWordsAction, KeywordFilter } from './keyword-filter.js';
+
+export type { BlockedWordsAction } from './keyword-filter.js';
 
 /** Who took a moderation action, for the audit trail. */
 export type ModerationActor = 'api' | 'library';
-
-/** What the keyword filter does with a client message that contains a blocked word. */
-export type BlockedWordsAction = 'reject' | 'mask';
 
 /** The engine's moderation options (from `blockedWords` and `blockedWordsAction`). */
 export interface ModerationOptions {
@@ -73,20 +73,16 @@ export class Moderation {
     actions: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<string, number>,
     refusals: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<string, number>,
   };
-  private readonly words: RegExp | null;
+  private readonly words: KeywordFilter;
   /** Offsets given to a session's shadow-banned lines per room (see `echo`). */
   private readonly shadowOffsets = new WeakMap<Session, Map<string, number>>();
 
   constructor(
     private readonly host: ModerationHost,
     private readonly store: ModerationStore | null,
-    private readonly options: ModerationOptions,
+    options: ModerationOptions,
   ) {
-    const words = options.blockedWords.map((w) => w.trim()).filter((w) => w.length > 0);
-    this.words =
-      words.length === 0
-        ? null
-        : new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'giu');
+    this.words = new KeywordFilter(options.blockedWords, options.blockedWordsAction);
     store?.onModeration((event) => this.onEvent(event));
   }
 
@@ -218,22 +214,14 @@ export class Moderation {
    * each match with as many `*`. Returns the data to publish.
    */
   filter(data: unknown): unknown {
-    const words = this.words;
-    if (!words) return data;
-    if (this.options.blockedWordsAction === 'reject') {
-      if (someString(data, (s) => matches(words, s), 0)) {
-        throw this.refuse('blocked_word', 'forbidden', 'message contains a blocked word', null);
-      }
-      return data;
+    if (!this.words.active) return data;
+    const result = this.words.apply(data);
+    if (result.outcome === 'blocked') {
+      throw this.refuse('blocked_word', 'forbidden', 'message contains a blocked word', null);
     }
-    let masked = false;
-    const out = mapStrings(data, 0, (s) => {
-      if (!matches(words, s)) return s;
-      masked = true;
-      return s.replace(words, (m) => '*'.repeat([...m].length));
-    });
-    if (masked) this.counters.refusals.masked = (this.counters.refusals.masked ?? 0) + 1;
-    return out;
+    if (result.outcome === 'masked')
+      this.counters.refusals.masked = (this.counters.refusals.masked ?? 0) + 1;
+    return result.data;
   }
 
   /**
@@ -385,31 +373,4 @@ async function guard<T>(call: Promise<T>): Promise<T> {
     if (err instanceof ReplyError) throw err;
     throw new ReplyError('unavailable', `moderation store: ${(err as Error)?.message ?? err}`);
   }
-}
-
-function matches(words: RegExp, s: string): boolean {
-  words.lastIndex = 0;
-  const found = words.test(s);
-  words.lastIndex = 0;
-  return found;
-}
-
-/** Bounded depth: deeper values are not searched (the frame size bounds them anyway). */
-const MAX_DEPTH = 32;
-
-function someString(value: unknown, test: (s: string) => boolean, depth: number): boolean {
-  if (typeof value === 'string') return test(value);
-  if (depth >= MAX_DEPTH || typeof value !== 'object' || value === null) return false;
-  const items = Array.isArray(value) ? value : Object.values(value);
-  return items.some((v) => someString(v, test, depth + 1));
-}
-
-function mapStrings(value: unknown, depth: number, fn: (s: string) => string): unknown {
-  if (typeof value === 'string') return fn(value);
-  if (depth >= MAX_DEPTH || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, depth + 1, fn));
-  // fromEntries defines own properties: a `__proto__` key stays data.
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, mapStrings(v, depth + 1, fn)]),
-  );
 }
