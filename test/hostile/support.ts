@@ -356,10 +356,16 @@ export async function metrics(url: string, apiKey?: string): Promise<Map<string,
   return out;
 }
 
-/** Sum of a metric over every label set (e.g. every `reason` of barrage_drops_total). */
-export function metricSum(m: Map<string, number>, name: string): number {
+/**
+ * Sum of a metric over every label set (e.g. every `reason` of barrage_drops_total), or over
+ * those whose labels contain `label` (e.g. `reason="sampled"`).
+ */
+export function metricSum(m: Map<string, number>, name: string, label?: string): number {
   let sum = 0;
-  for (const [key, value] of m) if (key === name || key.startsWith(`${name}{`)) sum += value;
+  for (const [key, value] of m) {
+    if (key !== name && !key.startsWith(`${name}{`)) continue;
+    if (label === undefined || key.includes(label)) sum += value;
+  }
   return sum;
 }
 
