@@ -58,7 +58,7 @@ describe('createJwtVerifier', () => {
       // The connection ends when the verifier's 5 s clock tolerance runs out.
       assert.equal(identity.expiresAt, (exp + 5) * 1000);
       assert.equal(identity.claims?.role, 'mod');
-      assert.equal(identity.joinRooms, undefined, 'no rooms claim: any room');
+      assert.equal(identity.joinRooms, undefined, 'no rooms claim: every room');
       assert.equal(identity.publishRooms, undefined);
     });
 

@@ -1,4 +1,4 @@
-import { configurationMarkdown, defaultText, OPTIONS } from '../config/index.js';
+import { configurationMarkdown, OPTIONS } from '../config/index.js';
 import { UsageError } from './args.js';
 
 /** `barrage config doc` prints docs/configuration.md; `barrage config defaults` a JSON file of defaults. */
@@ -15,6 +15,5 @@ export async function configCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(defaults, null, 2)}\n`);
     return 0;
   }
-  void defaultText;
   throw new UsageError('usage: barrage config doc|defaults');
 }

@@ -5,7 +5,7 @@ import type { ConnectionInfo, Decision } from './hooks.js';
 
 const compiled = new WeakMap<readonly string[], (room: string) => boolean>();
 
-/** Whether a room matches an identity's list of patterns (absent list: any room). */
+/** Whether a room matches an identity's list of patterns (no list: every room matches). */
 export function roomAllowed(patterns: readonly string[] | undefined, room: string): boolean {
   if (patterns === undefined) return true;
   let test = compiled.get(patterns);

@@ -32,7 +32,7 @@ export interface ServerHooks extends NodeHooks {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Options of `createServer`: any config option, plus what only code can give. */
+/** Options of `createServer`: every config option, plus what only code can give. */
 export type CreateServerOptions = Partial<Mutable<ServerConfig>> & {
   /** A broker instance to use instead of the one the config picks. */
   broker?: Broker;
