@@ -231,6 +231,14 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Queued bytes over which a connection is closed with 4008',
   },
+  headersTimeoutMs: {
+    type: 'int',
+    default: 10_000,
+    min: 500,
+    max: 600_000,
+    group: 'Limits',
+    help: 'Time a client has to send a request or upgrade head, ms (slowloris); checked every quarter of it',
+  },
   maxBodyBytes: {
     type: 'int',
     default: 64 * KiB,

@@ -26,6 +26,7 @@ import {
   userIdProblem,
 } from '../protocol/index.js';
 import type { Session } from '../session/index.js';
+import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
 import { type BlockedWordsAction, KeywordFilter } from './keyword-filter.js';
 
@@ -231,8 +232,7 @@ export class Moderation {
    * Returns that offset, for the `ok` reply.
    */
   echo(session: Session, room: string, data: unknown, priority: Priority): number {
-    const json = JSON.stringify(data);
-    if (json === undefined) throw new ReplyError('bad_request', '"data" must be a JSON value');
+    const json = encodeData(data);
     const offsets = this.shadowOffsets.get(session) ?? new Map<string, number>();
     this.shadowOffsets.set(session, offsets);
     const local = this.host.hub.rooms.get(room);

@@ -21,6 +21,7 @@ import {
 } from '../protocol/index.js';
 import { type Identity, Session, type Transport } from '../session/index.js';
 import { ClientCommands } from './commands.js';
+import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
@@ -166,8 +167,7 @@ export class Node implements BrokerHandler {
       }
       if (decision && 'data' in decision) payload = decision.data;
     }
-    const json = JSON.stringify(payload);
-    if (json === undefined) throw new ReplyError('bad_request', '"data" must be a JSON value');
+    const json = encodeData(payload);
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
     const result = await this.brokerCall(() =>
@@ -260,7 +260,7 @@ export class Node implements BrokerHandler {
   }
 
   private async sendPush(target: PushTarget, event: string, data: unknown): Promise<number> {
-    const json = JSON.stringify(data ?? null);
+    const json = encodeData(data ?? null);
     const delivered = await this.brokerCall(() =>
       this.broker.push(target, event, pushLine(event, json, Date.now())),
     );

@@ -160,9 +160,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     webRoot: config.web ? join(root, 'web') : null,
     sdkRoot: config.web ? join(root, 'dist', 'client') : null,
   });
-  const http = createHttpServer(listener);
-  http.headersTimeout = 10_000; // slowloris on the upgrade or an API call
-  http.requestTimeout = 30_000;
+  // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
+  const http = createHttpServer(
+    { connectionsCheckingInterval: Math.max(250, Math.floor(config.headersTimeoutMs / 4)) },
+    listener,
+  );
+  http.headersTimeout = config.headersTimeoutMs;
+  http.requestTimeout = Math.max(30_000, config.headersTimeoutMs);
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Answer malformed requests as node would by default (400, or 431 for huge headers), then close.
