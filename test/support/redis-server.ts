@@ -90,10 +90,6 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function pings(port: number): Promise<boolean> {
-  return (await rawCommand(port, 'PING', 500)).startsWith('+PONG');
-}
-
 /** Children still running, killed if the test process exits without stopping them. */
 const live = new Set<ChildProcess>();
 let exitHook = false;
@@ -119,22 +115,56 @@ async function killChild(child: ChildProcess | null): Promise<void> {
   await exited;
 }
 
-/** Starts a standalone redis-server on a free port and waits until it answers PING. */
-export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisProcess> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'barrage-redis-'));
-  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'];
-  if (options.cluster) {
-    const busPort = await freePort();
-    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
-    args.push('--cluster-port', String(busPort));
+/** A redis-server that exited before it answered: most likely its port was taken meanwhile. */
+class ExitedEarly extends Error {}
+
+/**
+ * Spawns redis-server and waits until it answers on `port` *as itself* (INFO's process_id is the
+ * child's pid), so a port grabbed by another test's server in the meantime is never mistaken for
+ * ours. Rejects with ExitedEarly when the child dies first (e.g. the port was taken).
+ */
+async function launchOn(
+  args: string[],
+  dir: string,
+  port: number,
+  timeoutMs = 15_000,
+): Promise<ChildProcess> {
+  const child = spawnRedis(args, dir);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new ExitedEarly(`redis-server on ${port} exited`);
+    const info = await rawCommand(port, 'INFO server', 500).catch(() => '');
+    if (info.includes(`process_id:${child.pid}\r\n`)) return child;
+    await new Promise((r) => setTimeout(r, 50));
   }
+  await killChild(child);
+  throw new Error(`timed out waiting for redis-server on ${port}`);
+}
+
+/**
+ * Starts a standalone redis-server on a free port and waits until it answers. Free ports are only
+ * free "a moment ago", and test files run in parallel: a start that loses its port to another
+ * process is retried on new ports.
+ */
+export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-redis-'));
+  let port = 0;
+  let args: string[] = [];
   let child: ChildProcess | null = null;
-  const launch = async () => {
-    child = spawnRedis(args, dir);
-    await waitFor(`redis-server on ${port}`, () => pings(port));
-  };
-  await launch();
+  for (let attempt = 0; child === null; attempt++) {
+    port = await freePort();
+    args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'];
+    if (options.cluster) {
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
+      args.push('--cluster-port', String(await freePort()));
+    }
+    try {
+      child = await launchOn(args, dir, port);
+    } catch (err) {
+      if (!(err instanceof ExitedEarly) || attempt >= 4) throw err;
+    }
+  }
   const kill = async () => {
     await killChild(child);
     child = null;
@@ -149,7 +179,15 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
     async restart() {
       await kill();
       rmSync(join(dir, 'nodes.conf'), { force: true });
-      await launch();
+      // The same port: a test restarts "the same Redis". Retried briefly if the OS still holds it.
+      for (let attempt = 0; child === null; attempt++) {
+        try {
+          child = await launchOn(args, dir, port);
+        } catch (err) {
+          if (!(err instanceof ExitedEarly) || attempt >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
     },
     async stop() {
       await kill();
