@@ -164,9 +164,10 @@ export async function runBench(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   let report: BenchReport;
   try {
-    report = o.fromJson
-      ? (JSON.parse(readFileSync(o.fromJson, 'utf8')) as BenchReport)
-      : await runAll(o, command);
+    if (o.fromJson) {
+      report = JSON.parse(readFileSync(o.fromJson, 'utf8')) as BenchReport;
+      report.comparisons = compare(report.runs);
+    } else report = await runAll(o, command);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

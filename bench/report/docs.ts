@@ -32,10 +32,11 @@ const PHASED = ['hot-room', 'many-rooms', 'push', 'cluster', 'sweep'];
 /** The charts a report yields (only those it has data for). */
 export function charts(report: BenchReport): Chart[] {
   const ok = report.runs.filter((r) => !r.error);
-  const targets = [...new Set(ok.map((r) => r.target))];
+  // One series per kind of server: a cluster run ("barrage x3") counts as barrage.
+  const targets = [...new Set(ok.map((r) => r.kind))];
   const scenarios = PHASED.filter((s) => ok.some((r) => r.scenario === s && r.phases.length > 0));
   const pick = (s: string, t: string): RunResult | undefined =>
-    ok.find((r) => r.scenario === s && r.target === t);
+    ok.find((r) => r.scenario === s && r.kind === t);
   const out: Chart[] = [];
   const bars = (
     file: string,
@@ -170,7 +171,12 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     '',
   ];
   if (report.comparisons.length > 0) {
-    parts.push('## Barrage compared with the peers', '', 'Ratios above 1 favour Barrage.', '');
+    parts.push(
+      '## Barrage compared with the peers',
+      '',
+      'Ratios above 1 favour Barrage. A sweep is summed up by each target\'s best step, so its ratios compare different offered rates; "max rate" is the one to read there.',
+      '',
+    );
     parts.push(markdownTable(COMPARISON_HEADERS, comparisonRows(report.comparisons)), '');
   }
   if (chartList.length > 0) {

@@ -42,6 +42,7 @@ export function niceStep(max: number, count = 5): number {
 export function label(x: number): string {
   const a = Math.abs(x);
   if (a >= 1e6) return `${+(x / 1e6).toFixed(2)}M`;
+  if (a >= 1e5) return `${Math.round(x / 1e3)}k`;
   if (a >= 1e3) return `${+(x / 1e3).toFixed(1)}k`;
   if (a >= 100) return `${Math.round(x)}`;
   return `${+x.toFixed(a >= 10 ? 1 : 2)}`;

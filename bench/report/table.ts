@@ -30,8 +30,10 @@ export interface Comparison {
   memory: number | null;
   /** Sweep: Barrage's largest sustained delivery rate / the peer's. */
   maxRate: number | null;
-  /** Sweep: Barrage's best step was client-bound, so maxRate is a lower bound. */
+  /** Sweep: Barrage's best is a lower bound (client-bound, or no step failed). */
   maxRateLowerBound: boolean;
+  /** Sweep: the peer's best is a lower bound. */
+  peerMaxRateLowerBound: boolean;
   /** Barrage deliveries/s / the peer's. */
   throughput: number | null;
 }
@@ -59,6 +61,17 @@ const ratio = (a: number | null | undefined, b: number | null | undefined): numb
     ? null
     : Math.round((a / b) * 100) / 100;
 
+/** Whether a sweep passed every step it had: its best is then a lower bound of the limit. */
+export function sweptToEnd(r: RunResult): boolean {
+  const last = r.phases[r.phases.length - 1];
+  return (
+    r.scenario === 'sweep' &&
+    r.phases.length >= r.params.sweepSteps &&
+    last?.ok === true &&
+    r.best?.rate === last.rate
+  );
+}
+
 /** Barrage's ratios to each peer, per scenario both ran. */
 export function compare(runs: RunResult[]): Comparison[] {
   const out: Comparison[] = [];
@@ -75,7 +88,8 @@ export function compare(runs: RunResult[]): Comparison[] {
         p99: ratio(pp?.latencyMs.p99, bp?.latencyMs.p99),
         memory: ratio(p.memory.kibPerConn, b.memory.kibPerConn),
         maxRate: ratio(b.best?.deliveriesPerSec, p.best?.deliveriesPerSec),
-        maxRateLowerBound: b.best?.clientBound === true,
+        maxRateLowerBound: b.best?.clientBound === true || sweptToEnd(b),
+        peerMaxRateLowerBound: p.best?.clientBound === true || sweptToEnd(p),
         throughput: ratio(bp?.deliveriesPerSec, pp?.deliveriesPerSec),
       });
     }
@@ -148,6 +162,7 @@ export function rows(runs: RunResult[]): string[][] {
       if ((r.retried ?? []).includes(p.rate)) notes.push('repeated once (busy machine)');
       if (r.best && p.rate === r.best.rate) {
         notes.push(r.best.clientBound ? 'BEST (a lower bound: client-bound)' : 'BEST');
+        if (sweptToEnd(r)) notes.push('no limit reached: raise --sweep-steps');
       }
       if (!p.ok) notes.push('FAIL');
       if (r.connections.failed > 0) notes.push(`${r.connections.failed} conn failed`);
@@ -191,8 +206,18 @@ export function comparisonRows(cs: Comparison[]): string[][] {
     x(c.efficiency),
     x(c.p99),
     x(c.memory),
-    c.maxRateLowerBound && c.maxRate !== null ? `>= ${x(c.maxRate)}` : x(c.maxRate),
+    maxRateText(c),
   ]);
+}
+
+/** The max-rate ratio, marked when either side's best is only a lower bound. */
+function maxRateText(c: Comparison): string {
+  if (c.maxRate === null) return 'n/a';
+  const r = `${c.maxRate.toFixed(2)}x`;
+  if (c.maxRateLowerBound && c.peerMaxRateLowerBound) return `~${r} (both lower bounds)`;
+  if (c.maxRateLowerBound) return `>= ${r}`;
+  if (c.peerMaxRateLowerBound) return `<= ${r}`;
+  return r;
 }
 
 /** Headers of the comparison table. */
