@@ -77,7 +77,7 @@ const options = {
   'serve-arg': { type: 'string', multiple: true },
   'sweep-of': { type: 'string', default: 'hot-room' },
   'sweep-factor': { type: 'string', default: '1.5' },
-  'sweep-steps': { type: 'string', default: '12' },
+  'sweep-steps': { type: 'string', default: '16' },
   'max-loss': { type: 'string', default: '1' },
   'max-p99': { type: 'string', default: '500' },
   json: { type: 'string' },
@@ -142,7 +142,7 @@ Load generator:
 Sweep:
   --sweep-of NAME          layout swept: hot-room or many-rooms (default hot-room)
   --sweep-factor F         rate multiplier per step (default 1.5)
-  --sweep-steps K          most steps (default 12)
+  --sweep-steps K          most steps (default 16)
   --max-loss PCT           a phase with more loss fails (default 1)
   --max-p99 MS             a phase with a higher p99 latency fails (default 500)
 

@@ -153,7 +153,9 @@ export function openClient(
   const ws = new WebSocket(conn.url + d.wsPath, {
     perMessageDeflate: false,
     skipUTF8Validation: true,
-    localAddress: sourceAddress(index, spec.sourceIps),
+    // One source address: let connect() pick the port (it may reuse TIME_WAIT ports on
+    // loopback); binding an address first would need a port free on that address alone.
+    ...(spec.sourceIps > 1 ? { localAddress: sourceAddress(index, spec.sourceIps) } : {}),
     handshakeTimeout: spec.timeoutMs,
   });
   return new Promise<WebSocket>((resolve, reject) => {

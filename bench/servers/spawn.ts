@@ -4,7 +4,7 @@
  * (dist/src/cli/index.js serve); the peers from dist/bench/peers/*.js (or their .ts under tsx).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,14 +44,44 @@ export function repoRoot(): string {
 }
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, close). */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  // Below the ephemeral range: thousands of client connections take ephemeral ports, and one
+  // of them could grab the port between this check and the server's own listen.
+  const low = ephemeralLow();
+  const base = Math.max(1024, Math.min(20_000, low - 4000));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = base + Math.floor(Math.random() * Math.max(1, low - base));
+    if (await canListen(port)) return port;
+  }
+  return listenPort(0);
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    return Number.isFinite(low) && low > 2048 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return listenPort(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenPort(port: number): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
+      const bound = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(bound));
     });
   });
 }
