@@ -85,7 +85,7 @@ function yAxis(max: number): { scale: (v: number) => number; lines: string[]; to
 
 function logAxis(values: number[]): { scale: (v: number) => number; lines: string[] } {
   const pos = values.filter((v) => v > 0);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...pos, 1)));
+  const lo = pos.length === 0 ? 1 : 10 ** Math.floor(Math.log10(Math.min(...pos)));
   const hi = 10 ** Math.max(Math.log10(lo) + 1, Math.ceil(Math.log10(Math.max(...pos, 1))));
   const plotH = H - M.top - M.bottom;
   const span = Math.log10(hi) - Math.log10(lo);
@@ -153,22 +153,34 @@ export function barChart(
   );
 }
 
-/** A line chart with points marked; x and y axes both start at zero. */
+/** A line chart with points marked; axes start at zero, or are powers of ten with `log`. */
 export function lineChart(
   title: string,
   xLabel: string,
   yLabel: string,
   series: LineSeries[],
+  log = false,
 ): string {
   const pts = series.flatMap((s) => s.points);
-  const { scale, lines } = yAxis(Math.max(0, ...pts.map((p) => p[1])));
-  const xMax = Math.max(1, ...pts.map((p) => p[0]));
-  const xStep = niceStep(xMax, 6);
-  const xTop = Math.ceil(xMax / xStep) * xStep;
+  const ys = pts.map((p) => p[1]);
+  const { scale, lines } = log ? logAxis(ys) : yAxis(Math.max(0, ...ys));
   const plotW = W - M.left - M.right;
-  const sx = (v: number): number => M.left + (v / xTop) * plotW;
+  const xs = pts.map((p) => p[0]).filter((x) => x > 0);
+  const xLo = log ? 10 ** Math.floor(Math.log10(Math.min(...xs, 1e9))) : 0;
+  const xMax = Math.max(1, ...xs);
+  const xStep = niceStep(xMax, 6);
+  const xTop = log
+    ? 10 ** Math.max(Math.log10(xLo) + 1, Math.ceil(Math.log10(xMax)))
+    : Math.ceil(xMax / xStep) * xStep;
+  const sx = (v: number): number =>
+    log
+      ? M.left + ((Math.log10(Math.max(v, xLo)) - Math.log10(xLo)) / Math.log10(xTop / xLo)) * plotW
+      : M.left + (v / xTop) * plotW;
   const body = [...lines];
-  for (let v = 0, i = 0; v <= xTop + xStep / 2 && i < 50; v += xStep, i++) {
+  const ticks: number[] = [];
+  if (log) for (let v = xLo, i = 0; v <= xTop * 1.001 && i < 20; v *= 10, i++) ticks.push(v);
+  else for (let v = 0, i = 0; v <= xTop + xStep / 2 && i < 50; v += xStep, i++) ticks.push(v);
+  for (const v of ticks) {
     body.push(
       `<text x="${sx(v).toFixed(1)}" y="${H - M.bottom + 16}" text-anchor="middle">${label(v)}</text>`,
     );
@@ -184,9 +196,11 @@ export function lineChart(
     const path = s.points.map((p) => `${sx(p[0]).toFixed(1)},${scale(p[1]).toFixed(1)}`).join(' ');
     if (s.points.length > 1)
       body.push(`<polyline points="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    // Earlier series get bigger markers, so series that coincide stay visible.
+    const r = 3 + 1.5 * (series.length - 1 - i);
     for (const p of s.points) {
       body.push(
-        `<circle cx="${sx(p[0]).toFixed(1)}" cy="${scale(p[1]).toFixed(1)}" r="3" fill="${color}"/>`,
+        `<circle cx="${sx(p[0]).toFixed(1)}" cy="${scale(p[1]).toFixed(1)}" r="${r}" fill="${color}"/>`,
       );
     }
   });
