@@ -100,7 +100,14 @@ describe('Danmaku engine', () => {
     const got = viewer.all('message') as unknown as Message[];
     const fromQuiet = got.filter((m) => m.from === 'quiet').length;
     const fromLoud = got.filter((m) => m.from === 'loud').length;
-    assert.ok(fromQuiet >= 5, `quiet sender kept its share: ${fromQuiet} of 10 (loud ${fromLoud})`);
+    // The quiet sender is 10 of 410 messages (2.4 %): a proportional sample would show it about
+    // once in this viewer's ~15 messages. Max-min fairness over a budget of 10/s between two
+    // senders gives it about half of the budget, i.e. about 5 of its 10; allow for timing.
+    assert.ok(fromQuiet >= 3, `quiet sender kept its share: ${fromQuiet} of 10 (loud ${fromLoud})`);
+    assert.ok(
+      fromQuiet / (fromQuiet + fromLoud) >= 0.15,
+      `quiet share ${fromQuiet}/${fromQuiet + fromLoud}`,
+    );
   });
 
   it("always returns a client's own messages to it, whatever its budget", async () => {
