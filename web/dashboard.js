@@ -136,7 +136,8 @@ function renderRooms(nodes) {
       counts.set(r.room, { n: r.messagesIn, t: Date.now() });
       const p = prevCounts?.get(r.room);
       const perSec = p ? rate(r.messagesIn, p.n, (Date.now() - p.t) / 1000) : 0;
-      return { room: r.room, members: r.members, perSec };
+      const drops = (r.droppedSlow ?? 0) + (r.sampledOut ?? 0);
+      return { room: r.room, members: r.members, perSec, mergeRatio: r.mergeRatio ?? 1, drops };
     });
     roomCounts.set(id, counts);
     const card = document.createElement('div');
@@ -155,6 +156,16 @@ function renderRooms(nodes) {
         'by messages / s',
         [...withRate].sort((a, b) => b.perSec - a.perSec),
         (r) => r.perSec,
+      ),
+      table(
+        'merge ratio (messages / frame)',
+        [...withRate].sort((a, b) => b.mergeRatio - a.mergeRatio),
+        (r) => r.mergeRatio,
+      ),
+      table(
+        'drops (slow + sampled)',
+        [...withRate].sort((a, b) => b.drops - a.drops),
+        (r) => r.drops,
       ),
     );
     card.append(h, cols);

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CounterSnapshot, MetricsSink } from './types.js';
+import type { CounterSnapshot, MetricsSink, RoomSnapshot } from './types.js';
 
 /**
  * Prometheus exporter (prom-client). The engine counts in plain numbers; this reads them at
@@ -11,7 +11,12 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly fanoutSeconds: Histogram;
   private readonly mergedMessages: Histogram;
 
-  constructor(read: () => CounterSnapshot, labels: Record<string, string> = {}) {
+  constructor(
+    read: () => CounterSnapshot,
+    labels: Record<string, string> = {},
+    /** The busiest rooms (a bounded list), exported with a `room` label. */
+    topRooms: () => readonly RoomSnapshot[] = () => [],
+  ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry, prefix: 'barrage_' });
@@ -87,6 +92,29 @@ export class PrometheusMetrics implements MetricsSink {
       'Client joins and publishes refused (or shadowed, masked) by moderation, by reason',
       'reason',
       (s) => s.moderationRefusals,
+    );
+    const perRoom = (name: string, help: string, pick: (r: RoomSnapshot) => number) =>
+      new Gauge({
+        name,
+        help: `${help} (the busiest rooms only, so the room label stays bounded)`,
+        labelNames: ['room'],
+        registers,
+        collect() {
+          this.reset();
+          for (const r of topRooms()) this.set({ room: r.room }, pick(r));
+        },
+      });
+    perRoom('barrage_room_members', 'Members of a room on this node', (r) => r.members);
+    perRoom('barrage_room_messages_per_second', 'Recent message rate of a room', (r) => r.rate);
+    perRoom(
+      'barrage_room_merge_ratio',
+      'Messages per frame written for a room',
+      (r) => r.mergeRatio,
+    );
+    perRoom(
+      'barrage_room_drops',
+      'Messages not delivered in a room (slow + sampled)',
+      (r) => r.droppedSlow + r.sampledOut,
     );
     this.fanoutSeconds = new Histogram({
       name: 'barrage_fanout_latency_seconds',

@@ -24,3 +24,15 @@ export interface CounterSnapshot {
   /** Client commands refused or altered by moderation, by reason (muted, banned, slow_mode...). */
   moderationRefusals: Record<string, number>;
 }
+
+/** One of the busiest rooms, for the per-room series (top rooms only: bounded label cardinality). */
+export interface RoomSnapshot {
+  room: string;
+  members: number;
+  /** Messages a second, recent. */
+  rate: number;
+  /** Messages per frame written. */
+  mergeRatio: number;
+  droppedSlow: number;
+  sampledOut: number;
+}

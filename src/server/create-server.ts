@@ -85,7 +85,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
 
   const broker = givenBroker ?? (await pickBroker(config, nodeId));
   let node: Node | null = null;
-  const metrics = new PrometheusMetrics(() => counterSnapshot(node!), { node: nodeId });
+  const metrics = new PrometheusMetrics(
+    () => counterSnapshot(node!),
+    { node: nodeId },
+    () => node!.stats().topRooms,
+  );
   node = new Node(
     {
       nodeId,

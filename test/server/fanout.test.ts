@@ -81,5 +81,8 @@ describe('Fan-out', () => {
     assert.match(text, /barrage_messages_out_total\{[^}]*\} \d+/);
     assert.match(text, /barrage_fanout_latency_seconds_bucket/);
     assert.match(text, /barrage_drops_total\{[^}]*reason="slow"/);
+    // Per-room series for the busiest rooms only.
+    assert.match(text, /barrage_room_members\{[^}]*room="live:merge"[^}]*\} 3/);
+    assert.match(text, /barrage_room_merge_ratio\{[^}]*room="live:merge"/);
   });
 });
