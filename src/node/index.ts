@@ -4,3 +4,4 @@ export * from './moderation.js';
 export * from './node.js';
 export * from './options.js';
 export type { NodeStats, RoomStat } from './stats.js';
+export { engineCounters } from './stats.js';

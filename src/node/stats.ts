@@ -70,6 +70,18 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     nodeId: source.options.nodeId,
     broker: source.broker.kind,
     uptimeMs: Date.now() - source.startedAt,
+    ...engineCounters(source),
+    closes: { ...counters.closes },
+    errors: { ...counters.errors },
+    fanoutP99Ms: source.fanoutLatency.quantile(0.99),
+    topRooms: [...top.values()],
+  };
+}
+
+/** The engine's cumulative counters and sizes: cheap, no sorting (for scrapes as well as stats). */
+export function engineCounters(source: Pick<StatsSource, 'hub' | 'counters'>) {
+  const { hub, counters } = source;
+  return {
     connections: hub.sessions.size,
     rooms: hub.rooms.size,
     users: hub.users.size,
@@ -78,10 +90,6 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     framesOut: hub.counters.framesOut,
     pushes: counters.pushes,
     drops: { slow: hub.counters.droppedSlow, sampled: hub.counters.sampledOut },
-    closes: { ...counters.closes },
-    errors: { ...counters.errors },
-    fanoutP99Ms: source.fanoutLatency.quantile(0.99),
-    topRooms: [...top.values()],
   };
 }
 
