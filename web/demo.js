@@ -153,9 +153,12 @@ async function flood(rate, ms) {
   ui.flood.disabled = true;
   const bots = Math.min(40, Math.max(1, Math.ceil(rate / 5)));
   const perBot = rate / bots;
-  const counts = { ok: 0, limited: 0, failed: 0 };
+  const counts = { ok: 0, limited: 0, failed: 0, paid: 0, paidRefused: 0 };
   const show = () => {
-    ui.floodStatus.textContent = `flood: ${counts.ok} sent, ${counts.limited} rate_limited, ${counts.failed} failed`;
+    const paid = counts.paidRefused
+      ? `, paid refused (${counts.paidRefused}: the HTTP API needs its key)`
+      : `, ${counts.paid} paid`;
+    ui.floodStatus.textContent = `flood: ${counts.ok} sent, ${counts.limited} rate_limited, ${counts.failed} failed${paid}`;
   };
   const clients = Array.from({ length: bots }, () =>
     createClient(wsUrl, { token, reconnect: false, requestTimeoutMs: 5000 }),
@@ -178,9 +181,27 @@ async function flood(rate, ms) {
       Math.max(1, 1000 / perBot),
     ),
   );
+  // Two paid comments a second through the backend API (the dev default answers loopback callers
+  // without a key): under the flood they are never sampled out, and the stage highlights them.
+  const paidTimer = setInterval(() => {
+    if (performance.now() > until) return;
+    fetch('/api/publish', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        room,
+        priority: 'paid',
+        data: { text: `★ super chat #${counts.paid + 1}`, color: '#ffd166' },
+      }),
+    }).then(
+      (res) => (res.ok ? counts.paid++ : counts.paidRefused++),
+      () => counts.paidRefused++,
+    );
+  }, 500);
   const ticker = setInterval(show, 250);
   await new Promise((r) => setTimeout(r, ms + 300));
   for (const t of timers) clearInterval(t);
+  clearInterval(paidTimer);
   clearInterval(ticker);
   show();
   for (const c of clients) c.close();
