@@ -12,12 +12,18 @@ export interface CounterSnapshot {
   connections: number;
   rooms: number;
   users: number;
+  /** Messages accepted for publishing through this node. */
   messagesIn: number;
+  /** Messages handed to connections (one per message per connection). */
   messagesOut: number;
+  /** WebSocket frames written (a merged frame carries many messages). */
   framesOut: number;
   pushes: number;
+  /** Messages not delivered, by reason (slow, sampled). */
   drops: Record<string, number>;
+  /** Connections closed, by close code. */
   closes: Record<string, number>;
+  /** Error replies sent, by code. */
   errors: Record<string, number>;
   /** Moderation actions taken through this node, by action (mute, ban, kick, slowmode...). */
   moderationActions: Record<string, number>;

@@ -1,4 +1,5 @@
 import type { Hub } from '../hub/index.js';
+import type { CounterSnapshot } from '../metrics/types.js';
 import type { LatencySamples } from './latency.js';
 
 /** One room among the busiest on a node. */
@@ -17,27 +18,15 @@ export interface RoomStat {
   sampledOut: number;
 }
 
-/** A snapshot of one node's counters; counters are cumulative, rates are differences. */
-export interface NodeStats {
+/**
+ * A snapshot of one node's counters; counters are cumulative, rates are differences. The counter
+ * fields are those the metrics exporter reads (CounterSnapshot), documented there.
+ */
+export interface NodeStats
+  extends Omit<CounterSnapshot, 'moderationActions' | 'moderationRefusals'> {
   nodeId: string;
   broker: string;
   uptimeMs: number;
-  connections: number;
-  rooms: number;
-  users: number;
-  /** Messages accepted for publishing through this node. */
-  messagesIn: number;
-  /** Messages handed to connections (one per message per connection). */
-  messagesOut: number;
-  /** WebSocket frames written (a merged frame carries many messages). */
-  framesOut: number;
-  pushes: number;
-  /** Messages not delivered, by reason. */
-  drops: Record<string, number>;
-  /** Connections closed, by close code. */
-  closes: Record<string, number>;
-  /** Error replies sent, by code. */
-  errors: Record<string, number>;
   /** p99 of how long a message waited in its room's batch before its frame was written, ms. */
   fanoutP99Ms: number;
   /** The busiest rooms by members and by messages, at most 20. */
