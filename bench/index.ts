@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
 import { Progress } from './report/progress.js';
 import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
-import { type GenOptions, runScenario } from './scenarios/run.js';
+import { emptyRunResult, type GenOptions, runScenario } from './scenarios/run.js';
 import type { RunResult, ScenarioName } from './scenarios/types.js';
 import { killAllServers } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
@@ -122,19 +122,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
 }
 
 function emptyResult(kind: string, params: RunResult['params'], error: string): RunResult {
-  return {
-    target: kind,
-    kind,
-    scenario: params.scenario,
-    params,
-    connections: { requested: params.connections, opened: 0, failed: 0, errors: [], connectMs: 0 },
-    memory: { baselineKiB: null, connectedKiB: null, kibPerConn: null },
-    idleCpuPct: null,
-    phases: [],
-    best: null,
-    retried: [],
-    error,
-  };
+  return emptyRunResult(kind, kind, params, error);
 }
 
 /** `barrage bench ARGV`: runs, prints, writes; resolves to the exit code (0, 1 failure, 2 usage). */

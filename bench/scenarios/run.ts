@@ -57,19 +57,7 @@ export async function runScenario(
   gen: GenOptions,
   progress: Progress,
 ): Promise<RunResult> {
-  const result: RunResult = {
-    target: target.name,
-    kind: target.kind,
-    scenario: params.scenario,
-    params,
-    connections: { requested: params.connections, opened: 0, failed: 0, errors: [], connectMs: 0 },
-    memory: { baselineKiB: null, connectedKiB: null, kibPerConn: null },
-    idleCpuPct: null,
-    phases: [],
-    best: null,
-    retried: [],
-    error: null,
-  };
+  const result = emptyRunResult(target.name, target.kind, params, null);
   const pool = new ClientPool(gen.clientsProcs);
   let publishers: RoomPublishers | null = null;
   const label = `${params.scenario} ${target.name}`;
@@ -283,5 +271,27 @@ async function runPhase(
     closes: snap.closes,
     timeline: snap.timeline.slice(0, Math.ceil(params.durationMs / 1000)),
     ok: lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,
+  };
+}
+
+/** A result with nothing measured yet (or only an error): the shape every run starts from. */
+export function emptyRunResult(
+  name: string,
+  kind: string,
+  params: RunResult['params'],
+  error: string | null,
+): RunResult {
+  return {
+    target: name,
+    kind,
+    scenario: params.scenario,
+    params,
+    connections: { requested: params.connections, opened: 0, failed: 0, errors: [], connectMs: 0 },
+    memory: { baselineKiB: null, connectedKiB: null, kibPerConn: null },
+    idleCpuPct: null,
+    phases: [],
+    best: null,
+    retried: [],
+    error,
   };
 }
