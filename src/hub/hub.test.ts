@@ -1,41 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { MemoryTransport } from '../../test/support/memory-transport.js';
 import { messageLine, messageParts, pushLine } from '../protocol/index.js';
-import { Session, type SessionLimits, type Transport } from '../session/index.js';
+import { Session, type SessionLimits } from '../session/index.js';
 import { Hub, type HubOptions } from './hub.js';
 import type { Room, RoomPolicy } from './room.js';
-
-/**
- * An in-memory Transport: records frames and counts queued bytes like a socket whose peer reads
- * nothing until drained. The hub's fan-out logic is pure; real sockets are tested elsewhere.
- */
-class MemoryTransport implements Transport {
-  readonly sent: Buffer[] = [];
-  readonly closes: number[] = [];
-  queued = 0;
-  get bufferedAmount(): number {
-    return this.queued;
-  }
-  send(frame: Buffer): boolean {
-    this.sent.push(frame);
-    this.queued += frame.length;
-    return true;
-  }
-  close(code: number): void {
-    this.closes.push(code);
-  }
-  ping(): void {}
-  terminate(): void {}
-  /** Offsets of every message line received, frame by frame. */
-  offsets(): number[][] {
-    return this.sent.map((f) =>
-      f
-        .toString()
-        .split('\n')
-        .map((l) => JSON.parse(l).offset as number),
-    );
-  }
-}
 
 const LIMITS: SessionLimits = {
   sendSoftLimitBytes: 10_000,
@@ -319,7 +288,10 @@ describe('Hub', () => {
       member('instant:r', slow.session);
       slow.transport.queued = LIMITS.sendHardLimitBytes;
       hub.deliver('instant:r', 1, line('instant:r', 1));
-      assert.deepStrictEqual(slow.transport.closes, [4008]);
+      assert.deepStrictEqual(
+        slow.transport.closes.map((c) => c.code),
+        [4008],
+      );
       assert.equal(hub.counters.closedSlow, 1);
       assert.equal(hub.counters.framesOut, 0);
     });

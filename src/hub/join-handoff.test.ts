@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MemoryTransport } from '../../test/support/memory-transport.js';
 import { Hub } from '../hub/hub.js';
 import { messageLine, messageParts } from '../protocol/index.js';
-import { Session, type Transport } from '../session/index.js';
+import { Session } from '../session/index.js';
 
-class MemoryTransport implements Transport {
-  readonly sent: Buffer[] = [];
-  bufferedAmount = 0;
-  send(frame: Buffer): boolean {
-    this.sent.push(frame);
-    return true;
-  }
-  close(): void {}
-  ping(): void {}
-  terminate(): void {}
-}
 const LIMITS = {
   sendSoftLimitBytes: 1e4,
   sendHardLimitBytes: 1e5,

@@ -1,41 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MemoryTransport } from '../../test/support/memory-transport.js';
 import { CLOSE } from '../protocol/index.js';
 import { Liveness, SendResult, Session, type SessionLimits } from './session.js';
-import type { Transport } from './transport.js';
-
-/**
- * An in-memory Transport: records frames and closes, and counts queued bytes like a socket whose
- * peer reads nothing until `drain` is called. This tests the session's pure send-path logic; the
- * real-socket behaviour is tested against `ws` elsewhere.
- */
-class MemoryTransport implements Transport {
-  readonly sent: Buffer[] = [];
-  readonly closes: { code: number; reason: string }[] = [];
-  terminations = 0;
-  pings = 0;
-  queued = 0;
-  get bufferedAmount(): number {
-    return this.queued;
-  }
-  send(frame: Buffer): boolean {
-    this.sent.push(frame);
-    this.queued += frame.length;
-    return true;
-  }
-  close(code: number, reason: string): void {
-    this.closes.push({ code, reason });
-  }
-  ping(): void {
-    this.pings++;
-  }
-  terminate(): void {
-    this.terminations++;
-  }
-  drain(): void {
-    this.queued = 0;
-  }
-}
 
 const SOFT = 1000;
 const HARD = 4000;
