@@ -93,6 +93,13 @@ export class PrometheusMetrics implements MetricsSink {
       'reason',
       (s) => s.moderationRefusals,
     );
+    // The four per-room series read one list per scrape (reading it sorts every room).
+    let rooms: { at: number; list: readonly RoomSnapshot[] } = { at: 0, list: [] };
+    const busiest = () => {
+      const now = Date.now();
+      if (now - rooms.at > 100) rooms = { at: now, list: topRooms() };
+      return rooms.list;
+    };
     const perRoom = (name: string, help: string, pick: (r: RoomSnapshot) => number) =>
       new Gauge({
         name,
@@ -101,7 +108,7 @@ export class PrometheusMetrics implements MetricsSink {
         registers,
         collect() {
           this.reset();
-          for (const r of topRooms()) this.set({ room: r.room }, pick(r));
+          for (const r of busiest()) this.set({ room: r.room }, pick(r));
         },
       });
     perRoom('barrage_room_members', 'Members of a room on this node', (r) => r.members);
