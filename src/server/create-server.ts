@@ -133,6 +133,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     {
       path: '/ws',
       maxFrameBytes: config.maxFrameBytes,
+      maxFragments: config.maxFragments,
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
