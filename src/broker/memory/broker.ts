@@ -123,11 +123,6 @@ export class MemoryBroker implements Broker, ModeratedBroker {
     this.handler = null;
   }
 
-  /** Rooms currently held (for stats and tests). */
-  get roomCount(): number {
-    return this.rooms.size;
-  }
-
   private stream(room: string): RoomStream {
     let stream = this.rooms.get(room);
     if (!stream) {
