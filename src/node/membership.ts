@@ -1,7 +1,7 @@
 import type { Broker } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
-import { type ErrorCode, errorLine, type JoinCommand, joinedLine } from '../protocol/index.js';
+import { type JoinCommand, joinedLine, type LeftReason, leftLine } from '../protocol/index.js';
 import type { Session } from '../session/index.js';
 import { ReplyError, viaBroker } from './errors.js';
 import type { Moderation } from './moderation.js';
@@ -118,34 +118,20 @@ export class RoomMembership {
   }
 
   /**
-   * Takes a session out of a room on the server's decision and tells it why with `reason` (a
-   * line without `id`, see docs/protocol.md). Returns false when it was not in the room.
+   * Takes a session out of a room on the server's decision and tells it with a `left` line
+   * (see docs/protocol.md). Returns false when it was not in the room.
    */
-  remove(session: Session, name: string, reason: Removal): boolean {
+  remove(session: Session, name: string, reason: LeftReason): boolean {
     if (!this.parts.hub.leave(session, name)) return false;
-    session.send(removedLine(reason), false, Date.now());
+    session.send(leftLine(name, reason), false, Date.now());
     return true;
   }
 
   /** Takes every connection of a user here out of a room, or out of every room (`null`). */
-  removeUser(userId: string, name: string | null, reason: (room: string) => Removal): void {
+  removeUser(userId: string, name: string | null, reason: LeftReason): void {
     for (const session of [...(this.parts.hub.users.get(userId) ?? [])]) {
       const rooms = name === null ? [...session.rooms] : [name];
-      for (const room of rooms) this.remove(session, room, reason(room));
+      for (const room of rooms) this.remove(session, room, reason);
     }
   }
-}
-
-/** Why a connection was taken out of a room: a contract error code and a message. */
-export interface Removal {
-  code: ErrorCode;
-  message: string;
-}
-
-/**
- * The line telling a connection it was taken out of a room: an `error` without `id` (nor
- * `retryAfterMs`, which a client would take for a reconnect back-off).
- */
-function removedLine(reason: Removal): Buffer {
-  return errorLine(undefined, reason.code, reason.message);
 }

@@ -89,12 +89,7 @@ export class Node implements BrokerHandler {
         blockedWordsAction: options.blockedWordsAction ?? 'reject',
       },
       {
-        // No retryAfterMs in the line: a client would take it for a reconnect back-off.
-        banned: (userId, room) =>
-          this.membership.removeUser(userId, room, (name) => ({
-            code: 'forbidden',
-            message: `banned from ${name}: removed from the room`,
-          })),
+        banned: (userId, room) => this.membership.removeUser(userId, room, 'banned'),
         kicked: (userId, reason) => {
           for (const session of [...(this.hub.users.get(userId) ?? [])])
             session.closeWith(CLOSE.kicked, reason);
@@ -126,7 +121,8 @@ export class Node implements BrokerHandler {
     this.hub.addSession(session);
     this.counters.connectionsTotal++;
     if (identity) this.identify(session, identity, undefined);
-    session.send(welcomeLine(id, this.options.heartbeatMs, session.userId), false, now);
+    const { heartbeatMs, maxFrameBytes } = this.options;
+    session.send(welcomeLine(id, heartbeatMs, session.userId, maxFrameBytes), false, now);
     return session;
   }
 

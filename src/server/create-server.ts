@@ -102,6 +102,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       renderBudget: config.renderBudget,
       policyFor: policyResolver(parseRoomPolicies(config.roomPolicies)),
       parseLimits: { maxTokenLength: 8192, maxEvents: 32, maxHistory: 100_000 },
+      maxFrameBytes: config.maxFrameBytes,
       sendSoftLimitBytes: config.sendSoftLimitBytes,
       sendHardLimitBytes: config.sendHardLimitBytes,
       publishRate: config.publishRate,
@@ -133,6 +134,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     {
       path: '/ws',
       maxFrameBytes: config.maxFrameBytes,
+      maxFragments: config.maxFragments,
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
