@@ -135,6 +135,14 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Largest client message, bytes (close 1009 above)',
   },
+  maxFragments: {
+    type: 'int',
+    default: 64,
+    min: 1,
+    max: 16_384,
+    group: 'Limits',
+    help: 'Frames one client message may be split into (close 1008 above); browsers send one',
+  },
   maxConnections: {
     type: 'int',
     default: 100_000,

@@ -69,6 +69,7 @@ export class ClientCommands {
           parsed.ok ? parsed.command.id : parsed.id,
           'rate_limited',
           'too many commands',
+          session.commandBucket.msUntilNext(),
         );
       } else if (!parsed.ok) this.replyError(session, parsed.id, parsed.code, parsed.message);
       else this.enqueue(session, parsed.command);
@@ -214,7 +215,11 @@ export class ClientCommands {
 
   private async clientPublish(session: Session, command: PublishCommand): Promise<void> {
     if (!session.publishBucket.take(Date.now())) {
-      throw new ReplyError('rate_limited', 'publishing too fast');
+      throw new ReplyError(
+        'rate_limited',
+        'publishing too fast',
+        session.publishBucket.msUntilNext(),
+      );
     }
     const identity = session.identity;
     if (identity === null && !this.ctx.options.allowAnonymousPublish) {
@@ -262,10 +267,6 @@ export class ClientCommands {
     retryAfterMs?: number,
   ): void {
     this.ctx.counters.errors[code] = (this.ctx.counters.errors[code] ?? 0) + 1;
-    const line =
-      retryAfterMs === undefined
-        ? errorLine(id, code, message)
-        : replyLine('error', id, { code, message, retryAfterMs });
-    this.reply(session, line);
+    this.reply(session, errorLine(id, code, message, retryAfterMs));
   }
 }

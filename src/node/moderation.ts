@@ -18,7 +18,7 @@ import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
 import {
   CLOSE,
-  errorLine,
+  leftLine,
   messageLine,
   messageParts,
   type Priority,
@@ -293,12 +293,7 @@ export class Moderation {
       for (const name of rooms) {
         session.rooms.delete(name);
         if (this.host.hub.leave(name, session)) this.host.roomEmptied(name);
-        // No id and no retryAfterMs: a client would take the latter as a reconnect back-off.
-        session.send(
-          errorLine(undefined, 'forbidden', `banned from ${name}: removed from the room`),
-          false,
-          Date.now(),
-        );
+        session.send(leftLine(name, 'banned'), false, Date.now());
       }
     }
   }

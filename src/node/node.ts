@@ -109,7 +109,8 @@ export class Node implements BrokerHandler {
     this.hub.addSession(session);
     this.counters.connectionsTotal++;
     if (identity) this.commands.attachIdentity(session, identity, undefined);
-    session.send(welcomeLine(id, this.options.heartbeatMs, session.userId), false, now);
+    const { heartbeatMs, maxFrameBytes } = this.options;
+    session.send(welcomeLine(id, heartbeatMs, session.userId, maxFrameBytes), false, now);
     return session;
   }
 

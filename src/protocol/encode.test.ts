@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   errorLine,
   joinedLine,
+  leftLine,
   linePriority,
   lineSender,
   mergeLines,
@@ -139,6 +140,20 @@ describe('encode', () => {
       assert.deepStrictEqual(welcome, { type: 'welcome', connId: 'c-2', heartbeat: 100 });
       assert.equal(Object.hasOwn(welcome, 'userId'), false);
     });
+
+    it('announces maxFrameBytes when given', () => {
+      assert.equal(parse(welcomeLine('c-3', 100, null, 65_536)).maxFrameBytes, 65_536);
+    });
+  });
+
+  describe('#leftLine', () => {
+    it('names the room and the reason', () => {
+      assert.deepStrictEqual(parse(leftLine('live:"1"', 'banned')), {
+        type: 'left',
+        room: 'live:"1"',
+        reason: 'banned',
+      });
+    });
   });
 
   describe('#errorLine', () => {
@@ -163,6 +178,11 @@ describe('encode', () => {
       const error = parse(errorLine(undefined, 'rate_limited', 'slow down'));
       assert.deepStrictEqual(error, { type: 'error', code: 'rate_limited', message: 'slow down' });
       assert.equal(Object.hasOwn(error, 'id'), false);
+    });
+
+    it('carries retryAfterMs only when given', () => {
+      assert.equal(parse(errorLine(3, 'rate_limited', 'slow down', 250)).retryAfterMs, 250);
+      assert.equal(Object.hasOwn(parse(errorLine(3, 'forbidden', 'no')), 'retryAfterMs'), false);
     });
   });
 

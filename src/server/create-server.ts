@@ -116,6 +116,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
         maxEvents: config.maxAuthEvents,
         maxHistory: MAX_JOIN_HISTORY,
       },
+      maxFrameBytes: config.maxFrameBytes,
       sendSoftLimitBytes: config.sendSoftLimitBytes,
       sendHardLimitBytes: config.sendHardLimitBytes,
       publishRate: config.publishRate,
@@ -147,6 +148,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     {
       path: WS_PATH,
       maxFrameBytes: config.maxFrameBytes,
+      maxFragments: config.maxFragments,
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,

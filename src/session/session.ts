@@ -157,6 +157,13 @@ export class Session {
     this.transport.close(code, reason);
   }
 
+  /** Records a close the socket layer already started (e.g. ws refusing a frame). Idempotent. */
+  markClosed(code: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeCode = code;
+  }
+
   /** Destroys the connection without a closing handshake (dead peer). Idempotent. */
   terminate(): void {
     if (!this.closed) {

@@ -76,6 +76,11 @@ describe('Limits and bad input', () => {
       replies.push(await c.request({ type: 'publish', room: 'chat:rate', data: i }));
     const limited = replies.filter((r) => r.type === 'error' && r.code === 'rate_limited');
     assert.ok(limited.length >= 2, `expected refusals, got ${JSON.stringify(replies)}`);
+    for (const r of limited) {
+      // The wait until the next token: at most one token's time, 1000 ms / publishRate 2.
+      const wait = Number(r.retryAfterMs);
+      assert.ok(wait > 0 && wait <= 500, `retryAfterMs ${r.retryAfterMs}`);
+    }
     assert.equal(replies[0]!.type, 'ok');
     assert.equal((await c.request({ type: 'ping' })).type, 'pong');
   });
