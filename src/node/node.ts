@@ -19,7 +19,7 @@ import {
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
-import { type Identity, Session, type Transport } from '../session/index.js';
+import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
@@ -31,6 +31,10 @@ import type { NodeOptions } from './options.js';
 import { connectionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
 import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
+
+/** Why a token is refused on a node with no way to verify one (dev mode). */
+const NO_VERIFIER =
+  'this server verifies no tokens: no JWT secret or key is configured (dev mode); connect without a token';
 
 /** Counters the node keeps itself; the metrics exporter reads them on scrape. */
 export interface NodeCounters {
@@ -138,10 +142,13 @@ export class Node implements BrokerHandler {
     this.commands.handleFrame(session, text);
   }
 
-  /** Turns a token into an identity through the configured hook; null when refused. */
+  /**
+   * Turns a token into an identity through the configured hook; null when refused, TokenRefused
+   * when the refusal has a reason the client may read (no verifier at all, an expired token).
+   */
   async authenticate(token: string, connection: ConnectionInfo): Promise<Identity | null> {
     const hook = this.options.hooks.authenticate;
-    if (!hook) return null;
+    if (!hook) throw new TokenRefused(NO_VERIFIER);
     const identity = await hook(token, connection);
     if (identity && userIdProblem(identity.userId)) return null;
     return identity ?? null;
