@@ -18,7 +18,7 @@ import {
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
-import { type Identity, Session, type Transport } from '../session/index.js';
+import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
 import { ReplyError, viaBroker } from './errors.js';
@@ -38,6 +38,10 @@ import {
   roomStats,
   topRooms,
 } from './stats.js';
+
+/** Why a token is refused on a node with no way to verify one (dev mode). */
+const NO_VERIFIER =
+  'this server verifies no tokens: no JWT secret or key is configured (dev mode); connect without a token';
 
 /** Clients closed per event-loop turn at shutdown, so a big node stays responsive while it empties. */
 const SHUTDOWN_CLOSE_BATCH = 500;
@@ -164,10 +168,13 @@ export class Node implements BrokerHandler {
       this.quietly(this.broker.subscribeUser(identity.userId));
   }
 
-  /** Turns a token into an identity through the configured hook; null when refused. */
+  /**
+   * Turns a token into an identity through the configured hook; null when refused, TokenRefused
+   * when the refusal has a reason the client may read (no verifier at all, an expired token).
+   */
   async authenticate(token: string, connection: ConnectionInfo): Promise<Identity | null> {
     const hook = this.options.hooks.authenticate;
-    if (!hook) return null;
+    if (!hook) throw new TokenRefused(NO_VERIFIER);
     const identity = await hook(token, connection);
     if (identity && userIdProblem(identity.userId)) return null;
     return identity ?? null;
