@@ -255,6 +255,19 @@ describe('barrage CLI', () => {
       assert.equal(await closed, 1001);
     });
 
+    for (const spelling of [['--no-web'], ['--web', 'false'], ['--web=false']]) {
+      it(`serves no demo page with ${spelling.join(' ')} (bug: it was an unknown option)`, async () => {
+        const s = await serve(['--port', '0', ...spelling, '--no-require-auth']);
+        try {
+          const page = await fetch(`${s.url}/`);
+          assert.equal(page.status, 404);
+          await page.arrayBuffer();
+        } finally {
+          assert.equal((await stop(s)).code, 0);
+        }
+      });
+    }
+
     it('takes a flag over the config file, and the file over the default', async () => {
       const path = join(dir, 'barrage.json');
       writeFileSync(path, JSON.stringify({ port: 1, heartbeatMs: 1234, logLevel: 'info' }));

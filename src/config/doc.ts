@@ -44,6 +44,9 @@ export function configurationMarkdown(): string {
     'config file (`barrage serve --config barrage.json`), an environment variable, or a flag.',
     'A bad value or an unknown flag or key stops the server with exit code 2 and a message naming it.',
     'Lists are comma-separated in env vars and flags, and JSON arrays in the file.',
+    'A `bool` option marked `--[no-]flag` is turned on by `--flag` and off by `--no-flag`; it also',
+    'takes a value, `--flag true|false` or `--flag=true|false` (1 and 0 work too). In env vars it is',
+    '`true`, `false`, `1` or `0`; in the file a JSON `true` or `false`.',
     '',
   ];
   for (const group of GROUPS) {

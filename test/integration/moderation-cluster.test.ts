@@ -185,8 +185,8 @@ describe('Moderation across nodes (Redis)', () => {
       { userId: 'ben', room: 'live:ban', durationMs: 60_000 },
       auth,
     );
-    const notice = await ben.next((m) => m.type === 'error' && m.id === undefined, 3000);
-    assert.equal(notice.message, 'banned from live:ban: removed from the room');
+    const notice = await ben.next((m) => m.type === 'left', 3000);
+    assert.deepEqual([notice.room, notice.reason], ['live:ban', 'banned']);
     const join = await ben.request({ type: 'join', room: 'live:ban' });
     assert.equal(join.code, 'forbidden');
   });

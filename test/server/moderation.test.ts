@@ -129,11 +129,8 @@ describe('Moderation on one node', () => {
       auth,
     );
     assert.equal(res.status, 200);
-    const notice = await dan.next((m) => m.type === 'error' && m.id === undefined);
-    assert.deepEqual(
-      [notice.code, notice.message],
-      ['forbidden', 'banned from ban:a: removed from the room'],
-    );
+    const notice = await dan.next((m) => m.type === 'left');
+    assert.deepEqual(notice, { type: 'left', room: 'ban:a', reason: 'banned' });
     await publish(eve, 'ban:a', 'after the ban');
     await eve.next((m) => m.type === 'message' && m.data === 'after the ban');
     await publish(eve, 'ban:b', 'in b');
@@ -150,12 +147,10 @@ describe('Moderation on one node', () => {
     const fay = await joined('fay', 'gban:a');
     await fay.request({ type: 'join', room: 'gban:b' });
     await server.node.moderation.ban('fay', { durationMs: 60_000 });
-    const first = await fay.next((m) => m.type === 'error');
-    const second = await fay.next((m) => m.type === 'error');
-    assert.deepEqual([first.message, second.message].sort(), [
-      'banned from gban:a: removed from the room',
-      'banned from gban:b: removed from the room',
-    ]);
+    const first = await fay.next((m) => m.type === 'left');
+    const second = await fay.next((m) => m.type === 'left');
+    assert.deepEqual([first.room, second.room].sort(), ['gban:a', 'gban:b']);
+    assert.deepEqual([first.reason, second.reason], ['banned', 'banned']);
     const join = await fay.request({ type: 'join', room: 'gban:c' });
     assert.equal(join.code, 'forbidden');
     assert.ok(Number(join.retryAfterMs) > 59_000);
