@@ -6,6 +6,7 @@ import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createApiKeyCheck, isLoopback } from '../auth/index.js';
 import type { Node } from '../node/index.js';
+import { WS_PATH } from '../protocol/index.js';
 import { errorResponse, toErrorResponse } from './errors.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { type Health, healthRoute } from './routes/health.js';
@@ -71,7 +72,7 @@ export function createApiApp(options: ApiOptions): Hono {
   for (const path of ['/api/stats', '/api/rooms/:room{.+}', '/metrics', '/healthz']) {
     app.all(path, (c) => methodNotAllowed(c, 'GET'));
   }
-  app.get('/ws', (c) =>
+  app.get(WS_PATH, (c) =>
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);

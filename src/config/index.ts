@@ -1,3 +1,4 @@
+export * from './derived.js';
 export * from './doc.js';
 export * from './load.js';
 export * from './schema.js';

@@ -368,3 +368,16 @@ describe('docs/configuration.md', () => {
     }
   });
 });
+
+describe('enum options', () => {
+  it('are typed as their values, not as plain strings', () => {
+    const config = resolveConfig({
+      flags: flags({ blockedWordsAction: 'mask', logLevel: 'debug' }),
+    });
+    // These assignments fail the type check if the config types enums as string.
+    const action: 'reject' | 'mask' = config.blockedWordsAction;
+    const level: (typeof OPTIONS.logLevel.values)[number] = config.logLevel;
+    assert.equal(action, 'mask');
+    assert.equal(level, 'debug');
+  });
+});

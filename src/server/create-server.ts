@@ -8,8 +8,12 @@ import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
 import { type Broker, sharesStats } from '../broker/types.js';
 import {
+  connectionsCheckingIntervalMs,
+  MAX_JOIN_HISTORY,
   parseRoomPolicies,
+  presenceTtlMs,
   type RawOptions,
+  requestTimeoutMs,
   resolveConfig,
   type ServerConfig,
 } from '../config/index.js';
@@ -19,10 +23,16 @@ import type { Logger } from '../log.js';
 import { EventLoopDelay } from '../metrics/event-loop.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { Node, type NodeHooks } from '../node/index.js';
+import { WS_PATH } from '../protocol/index.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
 import { policyResolver } from './policies.js';
 import { counterSnapshot } from './snapshot.js';
+
+/** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
+const BROKER_CLOSE_RESERVE_MS = 500;
+/** How often a shutdown checks whether every client has closed, ms. */
+const CLOSE_POLL_MS = 20;
 
 /** Hooks of an embedded server: the engine's, plus a check of HTTP API calls. */
 export interface ServerHooks extends NodeHooks {
@@ -101,7 +111,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       presenceIntervalMs: config.presenceIntervalMs,
       renderBudget: config.renderBudget,
       policyFor: policyResolver(parseRoomPolicies(config.roomPolicies)),
-      parseLimits: { maxTokenLength: 8192, maxEvents: 32, maxHistory: 100_000 },
+      parseLimits: {
+        maxTokenLength: config.maxTokenLength,
+        maxEvents: config.maxAuthEvents,
+        maxHistory: MAX_JOIN_HISTORY,
+      },
       maxFrameBytes: config.maxFrameBytes,
       sendSoftLimitBytes: config.sendSoftLimitBytes,
       sendHardLimitBytes: config.sendHardLimitBytes,
@@ -110,7 +124,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       commandRate: config.commandRate,
       commandBurst: config.commandBurst,
       blockedWords: config.blockedWords,
-      blockedWordsAction: config.blockedWordsAction === 'mask' ? 'mask' : 'reject',
+      blockedWordsAction: config.blockedWordsAction,
       hooks,
     },
     broker,
@@ -132,13 +146,14 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   const gateway = new WsGateway(
     engine,
     {
-      path: '/ws',
+      path: WS_PATH,
       maxFrameBytes: config.maxFrameBytes,
+      maxFragments: config.maxFragments,
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
-      closeGraceMs: 2000,
-      retryAfterSec: 5,
+      closeGraceMs: config.closeGraceMs,
+      retryAfterSec: config.retryAfterSec,
       admissionRate: config.admissionRate,
       admissionBurst: config.admissionBurst,
       reconnectDelayMs: config.reconnectDelayMs,
@@ -167,11 +182,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   });
   // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
   const http = createHttpServer(
-    { connectionsCheckingInterval: Math.max(250, Math.floor(config.headersTimeoutMs / 4)) },
+    { connectionsCheckingInterval: connectionsCheckingIntervalMs(config) },
     listener,
   );
   http.headersTimeout = config.headersTimeoutMs;
-  http.requestTimeout = Math.max(30_000, config.headersTimeoutMs);
+  http.requestTimeout = requestTimeoutMs(config);
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Answer malformed requests as node would by default (400, or 431 for huge headers), then close.
@@ -222,8 +237,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
         gateway.stopAccepting();
         http.close();
         await engine.shutdown(config.reconnectDelayMs);
-        const deadline = Date.now() + config.shutdownTimeoutMs - 500;
-        while (gateway.connections > 0 && Date.now() < deadline) await sleep(20);
+        const deadline = Date.now() + config.shutdownTimeoutMs - BROKER_CLOSE_RESERVE_MS;
+        while (gateway.connections > 0 && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
         http.closeAllConnections();
         await broker.close();
         eventLoop.stop();
@@ -248,7 +263,7 @@ async function pickBroker(config: ServerConfig, nodeId: string): Promise<Broker>
     cluster: config.redisCluster.length > 0 ? [...config.redisCluster] : undefined,
     prefix: config.redisPrefix,
     nodeId,
-    presenceTtlMs: 3 * config.presenceIntervalMs + 1000,
+    presenceTtlMs: presenceTtlMs(config),
   });
 }
 
