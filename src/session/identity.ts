@@ -18,3 +18,15 @@ export interface Identity {
   /** Extra claims for hooks; never logged. */
   claims?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * A refused token whose reason the client may read (it expired, is not yet valid, or the server
+ * verifies no tokens at all). An `authenticate` hook throws it to say why; a hook that resolves
+ * null refuses with a plain `invalid token`. The reason reaches the client, never a secret.
+ */
+export class TokenRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'TokenRefused';
+  }
+}
