@@ -180,8 +180,13 @@ describe('BarrageClient against a real server', () => {
     await sub.leave();
     assert.equal(sub.active, false);
     assert.deepEqual(a.rooms(), []);
+    // b, still a member, witnesses the delivery: the batch reached every member's socket by
+    // then, and a's pong is written after anything the server sent a before it.
+    const witness = await b.join('chat:leave');
+    const delivered = new Promise<void>((resolve) => witness.on('message', () => resolve()));
     await b.publish('chat:leave', 1);
-    await new Promise((r) => setTimeout(r, 200));
+    await delivered;
+    await a.ping();
     assert.equal(count, 0);
   });
 

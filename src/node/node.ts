@@ -30,7 +30,14 @@ import { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { sessionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
-import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
+import {
+  NodeCounters,
+  type NodeStats,
+  nodeStats,
+  type RoomStat,
+  roomStats,
+  topRooms,
+} from './stats.js';
 
 /** Why a token is refused on a node with no way to verify one (dev mode). */
 const NO_VERIFIER =
@@ -39,28 +46,14 @@ const NO_VERIFIER =
 /** Clients closed per event-loop turn at shutdown, so a big node stays responsive while it empties. */
 const SHUTDOWN_CLOSE_BATCH = 500;
 
-/** Counters the node keeps itself; the metrics exporter reads them on scrape. */
-export interface NodeCounters {
-  connectionsTotal: number;
-  messagesIn: number;
-  pushes: number;
-  errors: Record<string, number>;
-  closes: Record<string, number>;
-}
-
 /**
  * The engine: handles each client command, wires the hub to the broker, applies permissions and
  * hooks. One delivery path for every publish: `publish` → broker → `onPublication` → hub.
  */
 export class Node implements BrokerHandler {
   readonly hub: Hub;
-  readonly counters: NodeCounters = {
-    connectionsTotal: 0,
-    messagesIn: 0,
-    pushes: 0,
-    errors: {},
-    closes: {},
-  };
+  /** Counters the node keeps itself; its stats read them (see stats.ts). */
+  readonly counters = new NodeCounters();
   readonly fanoutLatency = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
@@ -141,7 +134,7 @@ export class Node implements BrokerHandler {
     if (lastOfUser && session.userId !== null)
       this.quietly(this.broker.unsubscribeUser(session.userId));
     const finalCode = session.closeCode || code;
-    this.counters.closes[finalCode] = (this.counters.closes[finalCode] ?? 0) + 1;
+    this.counters.countClose(finalCode);
     try {
       this.options.hooks.onDisconnect?.(sessionInfo(session), finalCode);
     } catch (err) {
@@ -151,7 +144,7 @@ export class Node implements BrokerHandler {
 
   /** Counts a close of a connection that never became a session (e.g. turned away for load). */
   countClose(code: number): void {
-    this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
+    this.counters.countClose(code);
   }
 
   /** Handles one text frame from a client: each line is a command, answered in order. */
