@@ -1,10 +1,8 @@
 import type { ServerResponse } from 'node:http';
+import { closeReconnects } from '../protocol/index.js';
 import type { Transport } from '../session/index.js';
 import { SSE_HEARTBEAT, sseFrame } from './sse-encoding.js';
 import { encodePositions, type RoomPosition } from './sse-position.js';
-
-/** Close codes after which a client should come back: the stream tells EventSource when. */
-const COME_BACK = new Set([1001, 1012, 1013]);
 
 /**
  * An SSE response as a session's Transport. Frames become events (shared per batch, see
@@ -73,7 +71,8 @@ export class SseTransport implements Transport {
     if (this.ended) return;
     this.ended = true;
     if (this.res.destroyed) return;
-    const retry = COME_BACK.has(code) ? retryOf(reason, this.retryMs) : null;
+    // A close the client should come back from tells EventSource when (`retry:`).
+    const retry = closeReconnects(code) ? retryOf(reason, this.retryMs) : null;
     const line = JSON.stringify({ type: 'close', code, reason });
     this.res.end(`${retry === null ? '' : `retry: ${retry}\n`}event: close\ndata: ${line}\n\n`);
     const res = this.res;
