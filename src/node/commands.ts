@@ -14,7 +14,7 @@ import {
   replyLine,
   splitLines,
 } from '../protocol/index.js';
-import type { Identity, Session } from '../session/index.js';
+import { type Identity, type Session, TokenRefused } from '../session/index.js';
 import { ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import type { RoomMembership } from './membership.js';
@@ -124,7 +124,15 @@ export class ClientCommands {
     events: string[] | undefined,
     id: RequestId | undefined,
   ): Promise<void> {
-    const identity = await this.ctx.authenticate(token, sessionInfo(session));
+    let identity: Identity | null;
+    try {
+      identity = await this.ctx.authenticate(token, sessionInfo(session));
+    } catch (err) {
+      if (!(err instanceof TokenRefused)) throw err;
+      this.replyError(session, id, 'unauthorized', err.message);
+      session.closeWith(CLOSE.unauthorized, closeReason(err.message));
+      return;
+    }
     if (!identity) {
       this.replyError(session, id, 'unauthorized', 'invalid token');
       session.closeWith(CLOSE.unauthorized);
@@ -186,4 +194,9 @@ export class ClientCommands {
     this.ctx.counters.errors[code] = (this.ctx.counters.errors[code] ?? 0) + 1;
     this.reply(session, errorLine(id, code, message, retryAfterMs));
   }
+}
+
+/** The refusal's reason as the close reason, when it fits a close frame (123 bytes). */
+function closeReason(text: string): string {
+  return Buffer.byteLength(text) <= 123 ? text : CLOSE.unauthorized.reason;
 }

@@ -5,7 +5,7 @@
  * checks them on join and publish, applies the keyword filter, answers the library and HTTP API
  * (`node.moderation.mute(...)`), writes one audit log line per action, and reacts to changes from
  * any node: a ban removes the user's connections here from the room (or every room), a kick
- * closes them with 4004. Rules apply to users (user ids); anonymous connections are not
+ * closes them with 4504. Rules apply to users (user ids); anonymous connections are not
  * moderated by these rules (turn anonymous publishing off with `allowAnonymousPublish: false`).
  */
 import type {
@@ -46,7 +46,7 @@ export interface RuleOptions {
 export interface ModerationEffects {
   /** A ban was set: take the user's connections here out of the room (null: every room). */
   banned(userId: string, room: string | null): void;
-  /** A kick: close every connection of the user here with 4004 and this reason. */
+  /** A kick: close every connection of the user here with 4504 and this reason. */
   kicked(userId: string, reason: string): void;
 }
 
@@ -107,7 +107,7 @@ export class Moderation {
   }
 
   /**
-   * Disconnects every connection of the user on every node (close 4004). With `durationMs`, the
+   * Disconnects every connection of the user on every node (close 4504). With `durationMs`, the
    * user is banned from every room for that long first, so a reconnect cannot rejoin.
    */
   async kick(

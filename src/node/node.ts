@@ -22,7 +22,7 @@ import {
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
-import { type Identity, Session, type Transport } from '../session/index.js';
+import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
 import { ReplyError, viaBroker } from './errors.js';
@@ -34,19 +34,21 @@ import { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { sessionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
-import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
+import {
+  NodeCounters,
+  type NodeStats,
+  nodeStats,
+  type RoomStat,
+  roomStats,
+  topRooms,
+} from './stats.js';
+
+/** Why a token is refused on a node with no way to verify one (dev mode). */
+const NO_VERIFIER =
+  'this server verifies no tokens: no JWT secret or key is configured (dev mode); connect without a token';
 
 /** Clients closed per event-loop turn at shutdown, so a big node stays responsive while it empties. */
 const SHUTDOWN_CLOSE_BATCH = 500;
-
-/** Counters the node keeps itself; the metrics exporter reads them on scrape. */
-export interface NodeCounters {
-  connectionsTotal: number;
-  messagesIn: number;
-  pushes: number;
-  errors: Record<string, number>;
-  closes: Record<string, number>;
-}
 
 /**
  * The engine: handles each client command, wires the hub to the broker, applies permissions and
@@ -54,13 +56,8 @@ export interface NodeCounters {
  */
 export class Node implements BrokerHandler {
   readonly hub: Hub;
-  readonly counters: NodeCounters = {
-    connectionsTotal: 0,
-    messagesIn: 0,
-    pushes: 0,
-    errors: {},
-    closes: {},
-  };
+  /** Counters the node keeps itself; its stats read them (see stats.ts). */
+  readonly counters = new NodeCounters();
   readonly fanoutLatency = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
@@ -140,7 +137,7 @@ export class Node implements BrokerHandler {
     if (lastOfUser && session.userId !== null)
       this.quietly(this.broker.unsubscribeUser(session.userId));
     const finalCode = session.closeCode || code;
-    this.counters.closes[finalCode] = (this.counters.closes[finalCode] ?? 0) + 1;
+    this.counters.countClose(finalCode);
     try {
       this.options.hooks.onDisconnect?.(sessionInfo(session), finalCode);
     } catch (err) {
@@ -150,7 +147,7 @@ export class Node implements BrokerHandler {
 
   /** Counts a close of a connection that never became a session (e.g. turned away for load). */
   countClose(code: number): void {
-    this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
+    this.counters.countClose(code);
   }
 
   /** Handles one text frame from a client: each line is a command, answered in order. */
@@ -174,10 +171,13 @@ export class Node implements BrokerHandler {
       this.quietly(this.broker.subscribeUser(identity.userId));
   }
 
-  /** Turns a token into an identity through the configured hook; null when refused. */
+  /**
+   * Turns a token into an identity through the configured hook; null when refused, TokenRefused
+   * when the refusal has a reason the client may read (no verifier at all, an expired token).
+   */
   async authenticate(token: string, connection: ConnectionInfo): Promise<Identity | null> {
     const hook = this.options.hooks.authenticate;
-    if (!hook) return null;
+    if (!hook) throw new TokenRefused(NO_VERIFIER);
     const identity = await hook(token, connection);
     if (identity && userIdProblem(identity.userId)) return null;
     return identity ?? null;
