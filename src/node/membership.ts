@@ -1,7 +1,15 @@
 import type { Broker } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
-import { type JoinCommand, joinedLine, type LeftReason, leftLine } from '../protocol/index.js';
+import {
+  isShadowLine,
+  type JoinCommand,
+  joinedLine,
+  type LeftReason,
+  leftLine,
+  lineSender,
+  unshadowLine,
+} from '../protocol/index.js';
 import type { Session } from '../session/index.js';
 import { ReplyError, viaBroker } from './errors.js';
 import { JoinLimiter } from './join-limits.js';
@@ -97,10 +105,11 @@ export class RoomMembership {
         this.parts.broker.history({ room: name, since: command.since, limit }),
       );
       if (!room.joining.has(session)) return;
+      const visible = visibleTo(session, history.lines);
       const lines =
-        history.lines.length > options.maxHistory && !history.recovered
-          ? history.lines.slice(-options.maxHistory)
-          : history.lines;
+        visible.length > options.maxHistory && !history.recovered
+          ? visible.slice(-options.maxHistory)
+          : visible;
       const online = room.localCount + this.parts.presence.remoteCount(name);
       const reply = joinedLine(id, {
         room: name,
@@ -142,4 +151,19 @@ export class RoomMembership {
       for (const room of rooms) this.remove(session, room, reason);
     }
   }
+}
+
+/**
+ * History as a session may see it: a shadow-banned comment only by its author (unmarked), so
+ * the author finds it where it was, and others find its offset skipped.
+ */
+function visibleTo(session: Session, lines: Buffer[]): Buffer[] {
+  if (!lines.some(isShadowLine)) return lines;
+  const self = session.userId === null ? null : JSON.stringify(session.userId);
+  const out: Buffer[] = [];
+  for (const line of lines) {
+    if (!isShadowLine(line)) out.push(line);
+    else if (self !== null && lineSender(line) === self) out.push(unshadowLine(line));
+  }
+  return out;
 }
