@@ -23,6 +23,8 @@ export interface CounterSnapshot {
   drops: Record<string, number>;
   /** Connections closed, by close code. */
   closes: Record<string, number>;
+  /** Connections closed with 4008 because their send queue drained nothing for the stall timeout. */
+  stalledCloses: number;
   /** Error replies sent, by code. */
   errors: Record<string, number>;
   /** Moderation actions taken through this node, by action (mute, ban, kick, slowmode...). */

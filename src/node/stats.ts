@@ -45,6 +45,7 @@ export interface StatsSource {
     pushes: number;
     errors: Record<string, number>;
     closes: Record<string, number>;
+    stalledCloses: number;
   };
 }
 
@@ -79,6 +80,7 @@ export function engineCounters(source: Pick<StatsSource, 'hub' | 'counters'>) {
     framesOut: hub.counters.framesOut,
     pushes: counters.pushes,
     drops: { slow: hub.counters.droppedSlow, sampled: hub.counters.sampledOut },
+    stalledCloses: counters.stalledCloses,
   };
 }
 
