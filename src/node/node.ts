@@ -11,10 +11,14 @@ import type { MetricsSink } from '../metrics/types.js';
 import {
   CLOSE,
   eventNameProblem,
+  isShadowLine,
+  lineSender,
   messageParts,
   type Priority,
   pushLine,
   roomNameProblem,
+  shadowParts,
+  unshadowLine,
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
@@ -30,7 +34,14 @@ import { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { sessionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
-import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
+import {
+  NodeCounters,
+  type NodeStats,
+  nodeStats,
+  type RoomStat,
+  roomStats,
+  topRooms,
+} from './stats.js';
 
 /** Why a token is refused on a node with no way to verify one (dev mode). */
 const NO_VERIFIER =
@@ -39,31 +50,14 @@ const NO_VERIFIER =
 /** Clients closed per event-loop turn at shutdown, so a big node stays responsive while it empties. */
 const SHUTDOWN_CLOSE_BATCH = 500;
 
-/** Counters the node keeps itself; the metrics exporter reads them on scrape. */
-export interface NodeCounters {
-  connectionsTotal: number;
-  messagesIn: number;
-  pushes: number;
-  errors: Record<string, number>;
-  closes: Record<string, number>;
-  /** Connections closed with 4008 because their send queue drained nothing for the stall timeout. */
-  stalledCloses: number;
-}
-
 /**
  * The engine: handles each client command, wires the hub to the broker, applies permissions and
  * hooks. One delivery path for every publish: `publish` → broker → `onPublication` → hub.
  */
 export class Node implements BrokerHandler {
   readonly hub: Hub;
-  readonly counters: NodeCounters = {
-    connectionsTotal: 0,
-    stalledCloses: 0,
-    messagesIn: 0,
-    pushes: 0,
-    errors: {},
-    closes: {},
-  };
+  /** Counters the node keeps itself; its stats read them (see stats.ts). */
+  readonly counters = new NodeCounters();
   readonly fanoutLatency = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
@@ -105,7 +99,6 @@ export class Node implements BrokerHandler {
             session.closeWith(CLOSE.kicked, reason);
         },
       },
-      this.hub,
       log,
     );
     this.membership = new RoomMembership(this);
@@ -154,7 +147,7 @@ export class Node implements BrokerHandler {
     if (lastOfUser && session.userId !== null)
       this.quietly(this.broker.unsubscribeUser(session.userId));
     const finalCode = session.closeCode || code;
-    this.counters.closes[finalCode] = (this.counters.closes[finalCode] ?? 0) + 1;
+    this.counters.countClose(finalCode);
     try {
       this.options.hooks.onDisconnect?.(sessionInfo(session), finalCode);
     } catch (err) {
@@ -164,7 +157,7 @@ export class Node implements BrokerHandler {
 
   /** Counts a close of a connection that never became a session (e.g. turned away for load). */
   countClose(code: number): void {
-    this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
+    this.counters.countClose(code);
   }
 
   /** Handles one text frame from a client: each line is a command, answered in order. */
@@ -202,13 +195,16 @@ export class Node implements BrokerHandler {
 
   /**
    * Publishes into a room (client or API): the publish hook, one JSON encoding, then the broker
-   * assigns the offset and delivers. Rejects with ReplyError.
+   * assigns the offset and delivers. With `shadow` (a shadow-banned user's comment, which needs
+   * the connection's user) the message takes its offset and its place in history like any other
+   * but reaches only its author's connections, on every node. Rejects with ReplyError.
    */
   async publish(
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority = 'normal',
+    options: { shadow?: boolean } = {},
   ): Promise<PublishResult> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
@@ -224,9 +220,9 @@ export class Node implements BrokerHandler {
     const json = encodeData(payload);
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
-    const result = await viaBroker(() =>
-      this.broker.publish({ room, parts: messageParts(room, json, ts, from, priority), ts }),
-    );
+    const message = messageParts(room, json, ts, from, priority);
+    const parts = options.shadow && from !== null ? shadowParts(message) : message;
+    const result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
     this.counters.messagesIn++;
     return result;
   }
@@ -295,7 +291,8 @@ export class Node implements BrokerHandler {
   // BrokerHandler: what the broker delivers into this node.
 
   onPublication(room: string, offset: number, line: Buffer): void {
-    this.hub.deliver(room, offset, line);
+    if (!isShadowLine(line)) this.hub.deliver(room, offset, line);
+    else this.hub.deliverToUser(room, offset, unshadowLine(line), lineAuthor(line));
   }
 
   onPush(target: PushTarget, event: string, line: Buffer): number {
@@ -337,3 +334,8 @@ export class Node implements BrokerHandler {
 }
 
 export type { Room };
+
+/** The user id of a shadow line's author (`from`, never null on a shadow line). */
+function lineAuthor(line: Buffer): string {
+  return String(JSON.parse(lineSender(line)));
+}

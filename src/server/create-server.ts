@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type ApiRequestInfo, createApiListener, type NodeReport } from '../api/index.js';
-import { clusterNodeReports, shareNodeReports } from '../api/routes/stats.js';
+import { type ApiRequestInfo, createApiListener } from '../api/index.js';
 import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
-import { type Broker, sharesStats } from '../broker/types.js';
+import type { Broker } from '../broker/types.js';
 import {
   connectionsCheckingIntervalMs,
   MAX_JOIN_HISTORY,
@@ -20,14 +19,12 @@ import {
 import { BarrageError } from '../errors.js';
 import { WsGateway } from '../gateway/index.js';
 import type { Logger } from '../log.js';
-import { EventLoopDelay } from '../metrics/event-loop.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
-import { Node, type NodeHooks } from '../node/index.js';
+import { Node, type NodeHooks, StatsReporter } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
 import { policyResolver } from './policies.js';
-import { counterSnapshot } from './snapshot.js';
 
 /** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
 const BROKER_CLOSE_RESERVE_MS = 500;
@@ -94,19 +91,22 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');
 
   const broker = givenBroker ?? (await pickBroker(config, nodeId));
-  let node: Node | null = null;
-  const metrics = new PrometheusMetrics(
-    () => counterSnapshot(node!),
-    { node: nodeId },
-    () => node!.stats().topRooms,
-  );
-  node = new Node(
+  // The node's stats (made once the node exists) feed /metrics and /api/stats.
+  let stats: StatsReporter | null = null;
+  const metrics = new PrometheusMetrics(() => stats!.snapshot(), { node: nodeId });
+  const node = new Node(
     {
       nodeId,
       heartbeatMs: config.heartbeatMs,
       authTimeoutMs: config.requireAuth ? config.authTimeoutMs : null,
       allowAnonymousPublish: anonymousPublish,
       maxRoomsPerConnection: config.maxRoomsPerConnection,
+      joinLimits: {
+        joinRate: config.joinRate,
+        joinBurst: config.joinBurst,
+        joinRatePerIp: config.joinRatePerIp,
+        joinBurstPerIp: config.joinBurstPerIp,
+      },
       maxHistory: config.historySize,
       presenceIntervalMs: config.presenceIntervalMs,
       renderBudget: config.renderBudget,
@@ -134,16 +134,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   );
   await node.start();
   const engine = node;
-  const eventLoop = new EventLoopDelay();
-  const localReport = (): NodeReport => ({
-    ...engine.stats(),
-    eventLoopP99Ms: eventLoop.p99Ms(),
-    rssBytes: process.memoryUsage.rss(),
-  });
   // With a broker that shares stats (Redis), any node answers /api/stats for the whole cluster.
-  const stopSharing = sharesStats(broker)
-    ? shareNodeReports(broker, localReport, config.presenceIntervalMs)
-    : () => {};
+  const reporter = new StatsReporter(engine, config.presenceIntervalMs);
+  stats = reporter;
+  reporter.start();
   const gateway = new WsGateway(
     engine,
     {
@@ -170,10 +164,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
     exposition: () => metrics.exposition(),
-    nodes: async () =>
-      sharesStats(broker)
-        ? clusterNodeReports(localReport(), await broker.clusterStats().catch(() => []))
-        : [localReport()],
+    stats: () => reporter.clusterReport(),
     health: () => {
       const b = broker.health();
       return { ok: b.ok && !shuttingDown, broker: { kind: broker.kind, ...b }, shuttingDown };
@@ -234,7 +225,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
-        stopSharing();
+        reporter.stop();
         gateway.stopAccepting();
         http.close();
         await engine.shutdown(config.reconnectDelayMs);
@@ -242,7 +233,6 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
         while (gateway.connections > 0 && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
         http.closeAllConnections();
         await broker.close();
-        eventLoop.stop();
         log.info({}, 'barrage stopped');
       })();
       return closing;
