@@ -40,6 +40,7 @@ export interface CommandContext {
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority,
+    t?: number,
   ): Promise<{ offset: number }>;
   brokerCall<T>(call: () => Promise<T>): Promise<T>;
   roomEmptied(name: string): void;
@@ -236,7 +237,7 @@ export class ClientCommands {
       this.reply(session, replyLine('ok', command.id, { offset }));
       return;
     }
-    const { offset } = await this.ctx.publish(command.room, data, info, priority);
+    const { offset } = await this.ctx.publish(command.room, data, info, priority, command.t);
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }

@@ -14,12 +14,14 @@ import {
   eventNameProblem,
   messageParts,
   type Priority,
+  priorityLevel,
   pushLine,
   roomNameProblem,
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
 import { type Identity, Session, type Transport } from '../session/index.js';
+import { messageId, type WriteTicket } from '../store/types.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
@@ -148,13 +150,16 @@ export class Node implements BrokerHandler {
 
   /**
    * Publishes into a room (client or API): the publish hook, one JSON encoding, then the broker
-   * assigns the offset and delivers. Rejects with ReplyError.
+   * assigns the offset and delivers. In a stored room (timeline or chat) the publish resolves
+   * only once the store committed it. `t` is the media time of a timeline comment. Rejects with
+   * ReplyError.
    */
   async publish(
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority = 'normal',
+    t?: number,
   ): Promise<PublishResult> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
@@ -170,11 +175,50 @@ export class Node implements BrokerHandler {
     const json = encodeData(payload);
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
-    const result = await this.brokerCall(() =>
-      this.broker.publish({ room, parts: messageParts(room, json, ts, from, priority), ts }),
-    );
+    const ticket = this.storeTicket(room, t);
+    let result: PublishResult;
+    try {
+      result = await this.brokerCall(() =>
+        this.broker.publish({ room, parts: messageParts(room, json, ts, from, priority, t), ts }),
+      );
+    } catch (err) {
+      ticket?.release();
+      throw err;
+    }
     this.counters.messagesIn++;
+    // The store step (issue 12): acknowledged only once committed, exactly once per position.
+    await ticket?.commit({
+      room,
+      id: messageId(result.epoch, result.offset),
+      epoch: result.epoch,
+      offset: result.offset,
+      t: t ?? null,
+      ts,
+      from,
+      priority: priorityLevel(priority),
+      data: json,
+    });
     return result;
+  }
+
+  /** A slot in the store's write queue when the room is stored; checks `t` against the room. */
+  private storeTicket(room: string, t: number | undefined): WriteTicket | null {
+    const archive = this.options.archive;
+    if (!archive) return null;
+    const keeping = archive.keeping(room);
+    if (keeping === 'timeline' && t === undefined) {
+      throw new ReplyError(
+        'bad_request',
+        `"t" (media time, ms) is required in timeline room ${room}`,
+      );
+    }
+    if (keeping !== 'timeline' && t !== undefined) {
+      throw new ReplyError('bad_request', `"t" is only for timeline rooms; ${room} is not one`);
+    }
+    if (keeping === null) return null;
+    const ticket = archive.reserve();
+    if (!ticket) throw new ReplyError('unavailable', 'store write queue is full', 1000);
+    return ticket;
   }
 
   /** Pushes to every connection of a user, cluster-wide; resolves with connections reached. */
