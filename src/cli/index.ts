@@ -26,6 +26,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   db: async () => (await import('./db.js')).dbCommand,
 };
 
+/** The command being run, once known: a usage error points to its help. */
+let command: string | null = null;
+
 /** The CLI entry: the only place that touches process.exit. */
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -40,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) throw new UsageError(`unknown command "${name}"`);
+  command = name;
   return (await load())(rest);
 }
 
@@ -52,7 +56,8 @@ main(process.argv.slice(2)).then(
       err instanceof UsageError ||
       (err instanceof BarrageError && err.code === 'BARRAGE_ERR_CONFIG')
     ) {
-      process.stderr.write(`barrage: ${(err as Error).message}\nTry 'barrage --help'.\n`);
+      const help = command ? `barrage ${command} --help` : 'barrage --help';
+      process.stderr.write(`barrage: ${(err as Error).message}\nTry '${help}'.\n`);
       process.exit(2);
     }
     process.stderr.write(`barrage: ${err instanceof Error ? err.message : String(err)}\n`);

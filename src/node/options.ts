@@ -25,6 +25,8 @@ export interface NodeOptions extends SessionLimits {
   presenceIntervalMs: number;
   /** The delivery policy of a room name. */
   policyFor(room: string): RoomPolicy;
+  /** The largest client frame the gateway reads, bytes; announced in `welcome` when set. */
+  maxFrameBytes?: number;
   /** Bounds of the client frame parser. */
   parseLimits: ParseLimits;
   /** The embedding application's hooks. */

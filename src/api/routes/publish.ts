@@ -19,7 +19,7 @@ export function publishRoute(app: Hono, node: Node): void {
     const tProblem = mediaTimeProblem(body.t);
     if (tProblem) throw new ReplyError('bad_request', tProblem);
     const t = body.t as number | undefined;
-    const { offset, epoch } = await node.publish(room, data, null, priority as Priority, t);
+    const { offset, epoch } = await node.publish(room, data, null, priority as Priority, { t });
     return c.json({ offset, epoch });
   });
 }
