@@ -12,6 +12,7 @@ import {
 } from '../protocol/index.js';
 import type { Session } from '../session/index.js';
 import { ReplyError, viaBroker } from './errors.js';
+import { JoinLimiter } from './join-limits.js';
 import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { enforce, roomAllowed, sessionInfo } from './permissions.js';
@@ -37,8 +38,13 @@ export interface MembershipParts {
 export class RoomMembership {
   /** Broker subscriptions of the hub's rooms, in flight or done. */
   private readonly subscribed = new Map<string, Promise<void>>();
+  /** Joins over time, per connection and per address (null: not bounded). */
+  private readonly joins: JoinLimiter | null;
 
-  constructor(private readonly parts: MembershipParts) {}
+  constructor(private readonly parts: MembershipParts) {
+    const limits = parts.options.joinLimits;
+    this.joins = limits ? new JoinLimiter(limits) : null;
+  }
 
   /** The hub created a room on its first session here: subscribe the broker to it. */
   roomCreated(name: string): void {
@@ -116,6 +122,8 @@ export class RoomMembership {
     if (options.authTimeoutMs !== null && session.identity === null) {
       throw new ReplyError('unauthorized', 'authenticate before joining');
     }
+    const waitMs = this.joins?.take(session, Date.now()) ?? 0;
+    if (waitMs > 0) throw new ReplyError('rate_limited', 'joining rooms too fast', waitMs);
     if (session.rooms.has(name)) throw new ReplyError('bad_request', `already in room ${name}`);
     if (session.rooms.size >= options.maxRoomsPerConnection) {
       throw new ReplyError(
