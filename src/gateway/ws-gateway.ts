@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocketServer } from 'ws';
+import { type ClientIpResolver, createClientIpResolver } from '../auth/index.js';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
 import { CLOSE } from '../protocol/index.js';
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   maxFragments: number;
   /** Origin allowlist (see createOriginCheck). */
   origins: readonly string[];
+  /** The client address of an upgrade (trusted proxies' headers). @default the TCP peer */
+  clientIp?: ClientIpResolver;
   /** How long a closing socket may take before it is destroyed, ms. */
   closeGraceMs: number;
   /** Base back-off advertised to a client turned away for load, ms (jittered 0.5x to 1.5x). */
@@ -40,6 +43,7 @@ export interface GatewayOptions {
  */
 export class WsGateway {
   private readonly wss: WebSocketServer;
+  private readonly clientIp: ClientIpResolver;
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
   /** Connections turned away by the admission rate, closed with 1013 and a back-off. */
   deferred = 0;
@@ -64,12 +68,13 @@ export class WsGateway {
     });
     this.wss.on('error', (err) => this.log.warn({ err: err.message }, 'websocket server error'));
     this.originAllowed = createOriginCheck(options.origins);
+    this.clientIp = options.clientIp ?? createClientIpResolver([]);
   }
 
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.clientIp(req.socket.remoteAddress, (name) => req.headers[name]);
     const refusal = this.admission(req, ip);
     if (refusal) {
       refuse(socket, refusal);
