@@ -37,7 +37,7 @@ export interface CommandEngine {
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority,
-    options: { shadow?: boolean },
+    options: { shadow?: boolean; t?: number },
   ): Promise<PublishResult>;
 }
 
@@ -166,7 +166,10 @@ export class ClientCommands {
     const data = this.ctx.moderation.filter(command.data);
     const verdict = await this.ctx.moderation.checkPublish(session.userId, command.room);
     const shadow = verdict === 'shadow';
-    const { offset } = await this.ctx.publish(command.room, data, info, priority, { shadow });
+    const { offset } = await this.ctx.publish(command.room, data, info, priority, {
+      shadow,
+      t: command.t,
+    });
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }
