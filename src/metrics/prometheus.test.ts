@@ -33,6 +33,7 @@ function stats(rooms: number): NodeStats {
         sampledOut: 0,
       },
     ],
+    store: null,
   };
 }
 
