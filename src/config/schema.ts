@@ -278,6 +278,14 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Queued bytes over which a connection is closed with 4008',
   },
+  sendStallTimeoutMs: {
+    type: 'int',
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+    group: 'Limits',
+    help: 'A connection whose send queue holds bytes and drains none for this long is closed with 4008, in every kind of room (a slow reader that drains some is kept); 0: never, ms',
+  },
   headersTimeoutMs: {
     type: 'int',
     default: 10_000,

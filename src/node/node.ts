@@ -111,9 +111,19 @@ export class Node implements BrokerHandler {
   async start(): Promise<void> {
     await this.broker.start(this);
     const { heartbeatMs, authTimeoutMs, presenceIntervalMs } = this.options;
-    const sweepMs = Math.max(20, Math.min(1000, heartbeatMs / 4, (authTimeoutMs ?? 4000) / 4));
+    const stallMs = this.options.sendStallTimeoutMs || 4000;
+    const sweepMs = Math.max(
+      20,
+      Math.min(1000, heartbeatMs / 4, (authTimeoutMs ?? 4000) / 4, stallMs / 4),
+    );
     this.every(sweepMs, () => {
-      sweepSessions(this.hub.sessions, Date.now(), heartbeatMs, authTimeoutMs);
+      const now = Date.now();
+      this.counters.stalledCloses += sweepSessions(
+        this.hub.sessions,
+        now,
+        heartbeatMs,
+        authTimeoutMs,
+      );
     });
     this.every(presenceIntervalMs, () => void this.presence.tick());
   }

@@ -151,7 +151,11 @@ export function errorLine(
 }
 
 /** Why the server took a connection out of a room it had joined. */
-export type LeftReason = 'banned';
+export type LeftReason =
+  /** A ban of the user (moderation). */
+  | 'banned'
+  /** After a re-authentication, the new token's claims or the `authorizeJoin` hook refuse the room. */
+  | 'not_allowed';
 
 /**
  * Encodes a `left` line: the server removed this connection from `room` (no request asked for

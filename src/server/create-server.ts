@@ -131,6 +131,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxFrameBytes: config.maxFrameBytes,
       sendSoftLimitBytes: config.sendSoftLimitBytes,
       sendHardLimitBytes: config.sendHardLimitBytes,
+      sendStallTimeoutMs: config.sendStallTimeoutMs,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,
       commandRate: config.commandRate,
