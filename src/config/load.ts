@@ -136,14 +136,57 @@ function checkRelations(config: ServerConfig): void {
     }
   }
   parseRoomPolicies(config.roomPolicies);
-  if (config.redisUrl && config.redisCluster.length > 0) {
-    throw configError('set redisUrl or redisCluster, not both');
+  if (config.redisUrl) checkRedisUrl(config.redisUrl);
+  const redisModes = [
+    config.redisUrl ? 'redisUrl' : '',
+    config.redisCluster.length > 0 ? 'redisCluster' : '',
+    config.redisSentinels.length > 0 ? 'redisSentinels' : '',
+  ].filter(Boolean);
+  if (redisModes.length > 1) {
+    throw configError(
+      `set one of redisUrl, redisCluster and redisSentinels, not ${redisModes.join(' and ')}`,
+    );
+  }
+  if (config.redisSentinels.length > 0 && !config.redisMasterName) {
+    throw configError('redisSentinels needs redisMasterName: the name the Sentinels monitor');
+  }
+  if (config.redisMasterName && config.redisSentinels.length === 0) {
+    throw configError('redisMasterName is only used with redisSentinels');
+  }
+  for (const [key, list] of [
+    ['redisCluster', config.redisCluster],
+    ['redisSentinels', config.redisSentinels],
+  ] as const) {
+    for (const address of list) {
+      if (!/^[^:\s]+:\d{1,5}$/.test(address)) {
+        throw configError(`${key}: "${address}" is not host:port`);
+      }
+    }
   }
   const workers = workerCount(config.workers);
-  if (workers > 1 && !config.redisUrl && config.redisCluster.length === 0) {
+  if (workers > 1 && redisModes.length === 0) {
     throw configError(
       `workers: ${workers} processes need a broker between them; add --redis-url (or --redis-cluster), or run --workers 1 on the embedded broker`,
     );
+  }
+}
+
+/** A Redis URL must say redis:// or rediss://, and its path (if any) a database number. */
+function checkRedisUrl(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(`redisUrl: "${value}" is not a URL like redis://127.0.0.1:6379/0`);
+  }
+  const shown = `${url.protocol}//${url.host}${url.pathname}`; // without user and password
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw configError(`redisUrl: ${shown} must start with redis:// or rediss://`);
+  }
+  if (!url.hostname) throw configError(`redisUrl: ${shown} names no host`);
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,5}$/.test(db)) {
+    throw configError(`redisUrl: ${shown}: the path must be a database number, like /0`);
   }
 }
 

@@ -305,6 +305,26 @@ export const OPTIONS = {
     group: 'Cluster',
     help: 'Redis Cluster seed nodes host:port,...: sharded pub/sub',
   },
+  redisSentinels: {
+    type: 'list',
+    default: [],
+    group: 'Cluster',
+    help: 'Redis Sentinel addresses host:port,...: follow the primary they name (with --redis-master-name) through failovers',
+  },
+  redisMasterName: {
+    type: 'string',
+    default: '',
+    group: 'Cluster',
+    help: 'Name of the primary the Sentinels watch (sentinel monitor NAME ...)',
+  },
+  redisCommandTimeoutMs: {
+    type: 'int',
+    default: 1000,
+    min: 50,
+    max: 60_000,
+    group: 'Cluster',
+    help: 'A Redis command not answered within this is refused as unavailable (a hung or unreachable Redis), ms',
+  },
   redisPrefix: {
     type: 'string',
     default: 'barrage',

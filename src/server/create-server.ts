@@ -83,7 +83,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   if (!config.apiKey)
     log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');
 
-  const broker = givenBroker ?? (await pickBroker(config, nodeId));
+  const broker = givenBroker ?? (await pickBroker(config, nodeId, log));
   let node: Node | null = null;
   const metrics = new PrometheusMetrics(
     () => counterSnapshot(node!),
@@ -239,17 +239,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
  * The embedded broker unless Redis is configured. The Redis engine is loaded only then, so a
  * single node never loads ioredis.
  */
-async function pickBroker(config: ServerConfig, nodeId: string): Promise<Broker> {
+async function pickBroker(config: ServerConfig, nodeId: string, log: Logger): Promise<Broker> {
   const history = { historySize: config.historySize, historyTtlMs: config.historyTtlMs };
-  if (!config.redisUrl && config.redisCluster.length === 0) return new MemoryBroker(history);
+  const redis =
+    config.redisUrl || config.redisCluster.length > 0 || config.redisSentinels.length > 0;
+  if (!redis) return new MemoryBroker(history);
   const { createRedisBroker } = await import('../broker/redis/index.js');
   return createRedisBroker({
     ...history,
     url: config.redisUrl || undefined,
     cluster: config.redisCluster.length > 0 ? [...config.redisCluster] : undefined,
+    sentinels: config.redisSentinels.length > 0 ? [...config.redisSentinels] : undefined,
+    masterName: config.redisMasterName || undefined,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
     prefix: config.redisPrefix,
     nodeId,
     presenceTtlMs: 3 * config.presenceIntervalMs + 1000,
+    log,
   });
 }
 
