@@ -5,7 +5,8 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createApiKeyCheck, isLoopback } from '../auth/index.js';
-import type { Node } from '../node/index.js';
+import type { ClusterReport, Node } from '../node/index.js';
+import { WS_PATH } from '../protocol/index.js';
 import { errorResponse, toErrorResponse } from './errors.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { type Health, healthRoute } from './routes/health.js';
@@ -14,7 +15,7 @@ import { moderationRoute } from './routes/moderation.js';
 import { publishRoute } from './routes/publish.js';
 import { pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
-import { type NodeReport, statsRoute } from './routes/stats.js';
+import { statsRoute } from './routes/stats.js';
 
 /** What an API authorization hook sees of a request. */
 export interface ApiRequestInfo {
@@ -36,7 +37,8 @@ export interface ApiOptions {
   /** Extra check of API calls after the key (the seed push service's PushAuth). */
   authorizeApi?: (request: ApiRequestInfo) => boolean | Promise<boolean>;
   exposition(): Promise<{ contentType: string; body: string }>;
-  nodes(): Promise<NodeReport[]>;
+  /** The `/api/stats` answer (the node's StatsReporter). */
+  stats(): Promise<ClusterReport>;
   health(): Health;
   /** Folder of the static pages (demo, dashboard), or null to serve none. */
   webRoot: string | null;
@@ -62,7 +64,7 @@ export function createApiApp(options: ApiOptions): Hono {
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   roomsRoute(app, options.node);
-  statsRoute(app, options.nodes);
+  statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
   healthRoute(app, options.health);
   for (const path of ['/api/publish', '/api/push', '/api/broadcast']) {
@@ -71,7 +73,7 @@ export function createApiApp(options: ApiOptions): Hono {
   for (const path of ['/api/stats', '/api/rooms/:room{.+}', '/metrics', '/healthz']) {
     app.all(path, (c) => methodNotAllowed(c, 'GET'));
   }
-  app.get('/ws', (c) =>
+  app.get(WS_PATH, (c) =>
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);

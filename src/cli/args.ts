@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { flagOf, OPTIONS, type OptionKey, type RawOptions } from '../config/index.js';
+import { closest, flagOf, OPTIONS, type OptionKey, type RawOptions } from '../config/index.js';
 
 /** A command-line mistake: printed with a pointer to the command's help, exit code 2. */
 export class UsageError extends Error {}
@@ -48,6 +48,8 @@ export function normalizeBooleanFlags(argv: string[], flags: ReadonlySet<string>
       if (next !== undefined && BOOL_WORDS.has(next)) {
         out.push(`--${name}=${next}`);
         i++;
+      } else if (next !== undefined && !next.startsWith('-')) {
+        throw new UsageError(`--${name} takes true or false (or no value), got "${next}"`);
       } else {
         out.push(`--${name}=true`);
       }
@@ -65,8 +67,22 @@ export function parseFlags(argv: string[], options: ParseOptions): Record<string
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(usageMessage(err as NodeJS.ErrnoException, Object.keys(options)));
   }
+}
+
+/** parseArgs' error in our words: node's own text names the flag but tells a story about '--'. */
+function usageMessage(err: NodeJS.ErrnoException, known: string[]): string {
+  const quoted = /'([^']+)'/.exec(err.message)?.[1] ?? '';
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = quoted.replace(/^-+/, '');
+    const near = closest(name, known);
+    return `unknown option '${quoted}'${near ? ` (did you mean --${near}?)` : ''}`;
+  }
+  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    return `unexpected argument '${quoted}' (every value follows its --flag)`;
+  }
+  return err.message;
 }
 
 /** Parses `barrage serve` argv: every server option plus `extra`, booleans in any spelling. */

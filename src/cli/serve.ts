@@ -28,8 +28,14 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const file = typeof values.config === 'string' ? readConfigFile(values.config) : undefined;
-  const config = resolveConfig({ file, env: process.env, flags: serverOptionsFromFlags(values) });
+  const filePath = typeof values.config === 'string' ? values.config : undefined;
+  const file = filePath === undefined ? undefined : readConfigFile(filePath);
+  const config = resolveConfig({
+    file,
+    filePath,
+    env: process.env,
+    flags: serverOptionsFromFlags(values),
+  });
   const workers = workerCount(config.workers);
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, config.shutdownTimeoutMs);
   const index = workerIndex();

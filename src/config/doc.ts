@@ -24,8 +24,11 @@ export function flagsHelp(): string {
     for (const [key, spec] of Object.entries(OPTIONS) as [OptionKey, OptionSpec][]) {
       if (spec.group !== group) continue;
       const flag = spec.type === 'bool' ? `--[no-]${flagOf(key)}` : `--${flagOf(key)} <value>`;
+      // An enum lists its values unless its help already names each one.
+      const listed = spec.values?.every((v) => spec.help.includes(v)) ?? true;
+      const values = listed ? '' : `: ${spec.values?.join(', ')}`;
       lines.push(
-        `  ${flag.padEnd(36)} ${spec.help} [default: ${defaultText(spec)}] (${envOf(key)})`,
+        `  ${flag.padEnd(36)} ${spec.help}${values} [default: ${defaultText(spec)}] (${envOf(key)})`,
       );
     }
     lines.push('');

@@ -247,6 +247,38 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Time a client has to send a request or upgrade head, ms (slowloris); checked every quarter of it',
   },
+  maxTokenLength: {
+    type: 'int',
+    default: 8192,
+    min: 256,
+    max: 1 * MiB,
+    group: 'Limits',
+    help: 'Longest token a client may send in an auth command, characters',
+  },
+  maxAuthEvents: {
+    type: 'int',
+    default: 32,
+    min: 1,
+    max: 1024,
+    group: 'Limits',
+    help: 'Most push event names one auth command may subscribe to',
+  },
+  closeGraceMs: {
+    type: 'int',
+    default: 2000,
+    min: 100,
+    max: 60_000,
+    group: 'Limits',
+    help: 'Time a closing WebSocket has to finish the close handshake before its socket is destroyed, ms',
+  },
+  retryAfterSec: {
+    type: 'int',
+    default: 5,
+    min: 1,
+    max: 3600,
+    group: 'Limits',
+    help: 'Retry-After of a handshake refused with 503 (server full, shutting down) or 429 (per-IP cap), seconds',
+  },
   maxBodyBytes: {
     type: 'int',
     default: 64 * KiB,
@@ -291,7 +323,7 @@ export const OPTIONS = {
     min: 50,
     max: 60_000,
     group: 'Rooms and history',
-    help: 'How often online counts are shared and presence sent, ms',
+    help: 'How often online counts are shared and presence sent, ms; with Redis, a node that stops sharing has its counts expire after 3 intervals plus 1 s',
   },
   redisUrl: {
     type: 'string',
@@ -375,7 +407,9 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'bool'
     ? number
     : S['type'] extends 'list'
       ? readonly string[]
-      : string;
+      : S extends { type: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : string;
 
 /** The validated, frozen configuration: one field per option. */
 export type ServerConfig = { readonly [K in OptionKey]: ValueOf<(typeof OPTIONS)[K]> };

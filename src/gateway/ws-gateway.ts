@@ -4,7 +4,7 @@ import { type RawData, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
 import { CLOSE } from '../protocol/index.js';
-import { type Identity, TokenBucket } from '../session/index.js';
+import { type Identity, TokenBucket, TokenRefused } from '../session/index.js';
 import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
 import { createOriginCheck } from './origin.js';
 import { closeCodeOfWsError } from './protocol-errors.js';
@@ -121,6 +121,10 @@ export class WsGateway {
       })
       .catch((err: Error) => {
         this.release(ip);
+        if (err instanceof TokenRefused) {
+          refuse(socket, { status: 401, message: err.message });
+          return;
+        }
         this.log.error({ err: err.message }, 'authenticate hook failed');
         refuse(socket, { status: 500, message: 'authentication failed' });
       });

@@ -5,7 +5,7 @@
  * checks them on join and publish, applies the keyword filter, answers the library and HTTP API
  * (`node.moderation.mute(...)`), writes one audit log line per action, and reacts to changes from
  * any node: a ban removes the user's connections here from the room (or every room), a kick
- * closes them with 4004. Rules apply to users (user ids); anonymous connections are not
+ * closes them with 4504. Rules apply to users (user ids); anonymous connections are not
  * moderated by these rules (turn anonymous publishing off with `allowAnonymousPublish: false`).
  */
 import {
@@ -19,7 +19,6 @@ import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
 import {
   CLOSE,
-  leftLine,
   messageLine,
   messageParts,
   type Priority,
@@ -54,11 +53,12 @@ export interface RuleOptions {
   by?: ModerationActor;
 }
 
-/** What the engine needs of its node. */
-export interface ModerationHost {
-  readonly hub: Hub;
-  readonly log: Logger;
-  roomEmptied(name: string): void;
+/** What a moderation change does to this node's connections; the node applies it. */
+export interface ModerationEffects {
+  /** A ban was set: take the user's connections here out of the room (null: every room). */
+  banned(userId: string, room: string | null): void;
+  /** A kick: close every connection of the user here with 4504 and this reason. */
+  kicked(userId: string, reason: string): void;
 }
 
 /** How long a rule or kick may last at most: one year. */
@@ -80,9 +80,11 @@ export class Moderation {
   private readonly shadowOffsets = new WeakMap<Session, Map<string, number>>();
 
   constructor(
-    private readonly host: ModerationHost,
     private readonly store: ModerationStore | null,
     options: ModerationOptions,
+    private readonly effects: ModerationEffects,
+    private readonly hub: Hub,
+    private readonly log: Logger,
   ) {
     this.words = new KeywordFilter(options.blockedWords, options.blockedWordsAction);
     store?.onModeration((event) => this.onEvent(event));
@@ -119,7 +121,7 @@ export class Moderation {
   }
 
   /**
-   * Disconnects every connection of the user on every node (close 4004). With `durationMs`, the
+   * Disconnects every connection of the user on every node (close 4504). With `durationMs`, the
    * user is banned from every room for that long first, so a reconnect cannot rejoin.
    */
   async kick(
@@ -236,14 +238,14 @@ export class Moderation {
     const json = encodeData(data);
     const offsets = this.shadowOffsets.get(session) ?? new Map<string, number>();
     this.shadowOffsets.set(session, offsets);
-    const local = this.host.hub.rooms.get(room);
+    const local = this.hub.rooms.get(room);
     const offset = Math.max(local?.lastOffset ?? 0, offsets.get(room) ?? 0) + 1;
     offsets.set(room, offset);
     const userId = session.userId;
     if (!local || userId === null) return offset;
     const now = Date.now();
     const line = messageLine(messageParts(room, json, now, userId, priority), offset);
-    for (const own of this.host.hub.users.get(userId) ?? []) {
+    for (const own of this.hub.users.get(userId) ?? []) {
       if (local.members.has(own)) own.send(line, false, now);
     }
     return offset;
@@ -279,24 +281,15 @@ export class Moderation {
   /** A change from any node: a ban removes the user from rooms here, a kick disconnects them. */
   private onEvent(event: ModerationEvent): void {
     if (event.type === 'kick') {
-      const sessions = this.host.hub.users.get(event.userId);
       const reason =
         event.durationMs > 0
           ? `${CLOSE.kicked.reason}; retryAfterMs=${event.durationMs}`
           : CLOSE.kicked.reason;
-      for (const session of [...(sessions ?? [])]) session.closeWith(CLOSE.kicked, reason);
+      this.effects.kicked(event.userId, reason);
       return;
     }
     if (event.type !== 'rule' || event.lifted || event.rule.kind !== 'ban') return;
-    const { userId, room } = event.rule;
-    for (const session of [...(this.host.hub.users.get(userId) ?? [])]) {
-      const rooms = room === null ? [...session.rooms] : session.rooms.has(room) ? [room] : [];
-      for (const name of rooms) {
-        session.rooms.delete(name);
-        if (this.host.hub.leave(name, session)) this.host.roomEmptied(name);
-        session.send(leftLine(name, 'banned'), false, Date.now());
-      }
-    }
+    this.effects.banned(event.rule.userId, event.rule.room);
   }
 
   private need(userId: string | null): ModerationStore {
@@ -323,7 +316,7 @@ export class Moderation {
 
   private audit(action: string, by: ModerationActor = 'library', fields: object): void {
     this.counters.actions[action] = (this.counters.actions[action] ?? 0) + 1;
-    this.host.log.info({ audit: 'moderation', by, action, ...fields }, 'moderation action');
+    this.log.info({ audit: 'moderation', by, action, ...fields }, 'moderation action');
   }
 }
 

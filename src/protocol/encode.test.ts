@@ -15,7 +15,6 @@ import {
   pushLine,
   replyLine,
   skippedLine,
-  toJsonText,
   welcomeLine,
 } from './encode.js';
 
@@ -44,7 +43,12 @@ const TRICKY_DATA = {
 describe('encode', () => {
   describe('#messageParts and #messageLine', () => {
     it('encodes a message with every contract field (room, offset, data, ts, from)', () => {
-      const parts = messageParts(TRICKY_ROOM, toJsonText(TRICKY_DATA), 1_700_000_000_123, 'alice');
+      const parts = messageParts(
+        TRICKY_ROOM,
+        JSON.stringify(TRICKY_DATA),
+        1_700_000_000_123,
+        'alice',
+      );
       assert.deepStrictEqual(parse(messageLine(parts, 42)), {
         type: 'message',
         room: TRICKY_ROOM,
@@ -81,7 +85,7 @@ describe('encode', () => {
     it('encodes null, string and number payloads', () => {
       for (const data of [null, 'str', 0, -1.5, false, []]) {
         assert.deepStrictEqual(
-          parse(messageLine(messageParts('r', toJsonText(data), 1, null), 1)).data,
+          parse(messageLine(messageParts('r', JSON.stringify(data), 1, null), 1)).data,
           data,
         );
       }
@@ -90,7 +94,7 @@ describe('encode', () => {
 
   describe('#pushLine', () => {
     it('encodes type, event, data and ts', () => {
-      assert.deepStrictEqual(parse(pushLine('alert', toJsonText(TRICKY_DATA), 77)), {
+      assert.deepStrictEqual(parse(pushLine('alert', JSON.stringify(TRICKY_DATA), 77)), {
         type: 'push',
         event: 'alert',
         data: TRICKY_DATA,
@@ -203,7 +207,10 @@ describe('encode', () => {
   describe('#joinedLine', () => {
     const base = { room: 'live:x', online: 3, offset: 10, epoch: 'ep-1', recovered: true };
     const history = [8, 9, 10].map((offset) =>
-      messageLine(messageParts('live:x', toJsonText({ n: offset }), 100 + offset, null), offset),
+      messageLine(
+        messageParts('live:x', JSON.stringify({ n: offset }), 100 + offset, null),
+        offset,
+      ),
     );
 
     it('has every contract field and an empty messages array without history', () => {
@@ -272,8 +279,8 @@ describe('encode', () => {
 
     it('keeps lines whose data holds newlines splittable (data newlines are escaped)', () => {
       const lines = [
-        messageLine(messageParts('r', toJsonText('a\nb'), 1, null), 1),
-        pushLine('e', toJsonText({ x: '\n\n' }), 2),
+        messageLine(messageParts('r', JSON.stringify('a\nb'), 1, null), 1),
+        pushLine('e', JSON.stringify({ x: '\n\n' }), 2),
       ];
       const parts = mergeLines(lines).toString().split('\n');
       assert.equal(parts.length, 2);

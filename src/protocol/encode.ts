@@ -19,11 +19,6 @@ export interface MessageParts {
   tail: string;
 }
 
-/** Encodes a JSON value to text once; `undefined` and functions are refused by the caller. */
-export function toJsonText(value: unknown): string {
-  return JSON.stringify(value);
-}
-
 /**
  * Builds the parts of a `message` line: type, priority (only above normal), room, then offset,
  * data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class

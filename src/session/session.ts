@@ -1,4 +1,4 @@
-import type { CloseSpec } from '../protocol/index.js';
+import { CLOSE, type CloseSpec } from '../protocol/index.js';
 import type { Identity } from './identity.js';
 import { TokenBucket } from './token-bucket.js';
 import type { Transport } from './transport.js';
@@ -112,7 +112,7 @@ export class Session {
         return SendResult.Dropped;
       }
     } else if (queued > 0 && queued + frame.length > this.limits.sendHardLimitBytes) {
-      this.close(4008, 'too slow');
+      this.closeWith(CLOSE.tooSlow);
       return SendResult.ClosedSlow;
     }
     if (!this.transport.send(frame)) return SendResult.Closed;

@@ -114,6 +114,9 @@ describe('redis broker start', () => {
     );
     assert.doesNotMatch(refused.stderr(), /hunter2/);
     assert.equal((await http.exited).code, 2); // a usage error
-    assert.match(http.stderr(), /redisUrl: http:\/\/127\.0\.0\.1:6379\/? must start with redis:\/\//);
+    assert.match(
+      http.stderr(),
+      /--redis-url: http:\/\/127\.0\.0\.1:6379\/? must start with redis:\/\//,
+    );
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Moderation on one node (embedded broker), with real sockets: mute with expiry, ban (removes
  * from the room, refuses joins), shadow ban (only the sender's own connections see it), keyword
- * filter (reject and mask, beside the onPublish hook), kick (close 4004 on every connection of the
+ * filter (reject and mask, beside the onPublish hook), kick (close 4504 on every connection of the
  * user), slow mode, the API's input checks, the audit log and the metrics.
  */
 import assert from 'node:assert/strict';
@@ -221,7 +221,7 @@ describe('Moderation on one node', () => {
     assert.deepEqual(m.data, { text: '******* and *********!', n: ['a *******'] });
   });
 
-  it('kick closes every connection of the user with 4004 and bans them for the duration', async () => {
+  it('kick closes every connection of the user with 4504 and bans them for the duration', async () => {
     const lou1 = await joined('lou', 'kick:a');
     const lou2 = await connect('lou');
     const max = await joined('max', 'kick:a');
@@ -234,8 +234,8 @@ describe('Moderation on one node', () => {
     );
     assert.equal(res.status, 200);
     assert.equal(res.body.userId, 'lou');
-    assert.equal(await lou1.closed(), 4004);
-    assert.equal(await lou2.closed(), 4004);
+    assert.equal(await lou1.closed(), 4504);
+    assert.equal(await lou2.closed(), 4504);
     assert.equal(lou1.closeReason, 'kicked; retryAfterMs=3000');
     assert.equal(max.closeCode, null);
     assert.equal((await max.request({ type: 'ping' })).type, 'pong');
@@ -244,7 +244,7 @@ describe('Moderation on one node', () => {
     // Without a duration: disconnected, not banned.
     const ned = await joined('ned', 'kick:a');
     await server.node.moderation.kick('ned');
-    assert.equal(await ned.closed(), 4004);
+    assert.equal(await ned.closed(), 4504);
     assert.equal(ned.closeReason, 'kicked');
     assert.equal(
       (await (await connect('ned')).request({ type: 'join', room: 'kick:a' })).type,
