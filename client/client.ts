@@ -1,8 +1,15 @@
 import { backoffDelay, resolveBackoff, serverRetryAfter } from './backoff.js';
 import { ABNORMAL, CLIENT_DROPPED, CLOSE_CODES, closeReconnects } from './close-codes.js';
-import { connectError, socketErrorText } from './connect-error.js';
+import { watchOpening } from './connect-error.js';
 import { Emitter } from './emitter.js';
-import { BarrageError, closedError, isBarrageError, toError } from './errors.js';
+import {
+  BarrageError,
+  closedError,
+  finalCloseError,
+  isBarrageError,
+  removedError,
+  toError,
+} from './errors.js';
 import { frameText, parseFrame } from './frames.js';
 import type {
   ClientEvents,
@@ -172,22 +179,14 @@ export class BarrageClient extends Emitter<ClientEvents> {
     this.ws = ws;
     this.connections++;
     this.lastHeard = Date.now();
-    // Until the socket opens, its error event holds the only cause there is (refused, HTTP 404).
-    let opened = false;
-    let cause: string | undefined;
-    ws.onopen = () => {
-      opened = true;
-    };
+    const failure = watchOpening(ws, this.url);
     ws.onmessage = (ev) => {
       if (ws === this.ws) this.onText(ws, frameText(ev.data));
     };
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
-      const failed = opened ? undefined : connectError(this.url, cause);
+      const failed = failure();
       void this.onClose(ev.code, failed?.message ?? String(ev.reason ?? ''), failed);
-    };
-    ws.onerror = (ev) => {
-      cause ??= socketErrorText(ev); // the close that follows carries the news
     };
     this.armTimer(this.opts.connectTimeoutMs ?? 10_000);
   }
@@ -328,21 +327,11 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (this.state === 'closed') return;
     this.setState('reconnecting');
     if (code === UNAUTHORIZED) {
-      if (!(await this.refreshToken())) {
-        if (this.isClosed()) return; // closed by the app while the token was fetched
-        const err = new BarrageError('unauthorized', reason || `closed ${code}`, {
-          closeCode: code,
-        });
-        return this.finish(code, reason, err);
-      }
-      if (this.isClosed()) return;
+      const renewed = await this.refreshToken();
+      if (this.isClosed()) return; // closed by the app while the token was fetched
+      if (!renewed) return this.finish(code, reason, finalCloseError(code, reason));
     } else if (!closeReconnects(code)) {
-      const retryAfterMs = serverRetryAfter(reason);
-      const err = new BarrageError('forbidden', reason || `closed ${code}`, {
-        closeCode: code,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      });
-      return this.finish(code, reason, err);
+      return this.finish(code, reason, finalCloseError(code, reason));
     }
     if (this.opts.reconnect === false)
       return this.finish(code, reason, failed ?? closedError(code));
@@ -396,9 +385,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     const sub = this.subs.get(room);
     if (!sub) return;
     this.subs.delete(room);
-    const message =
-      reason === 'banned' ? `banned from ${room}` : `removed from ${room} (${reason})`;
-    const err = new BarrageError('forbidden', message);
+    const err = removedError(room, reason);
     sub.end(err);
     this.emit('left', { room, reason, error: err });
   }

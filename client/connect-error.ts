@@ -1,5 +1,5 @@
 import { BarrageError } from './errors.js';
-import type { ServerErrorCode } from './types.js';
+import type { ServerErrorCode, WebSocketLike } from './types.js';
 
 /** The reply code that matches a handshake's HTTP status (as the HTTP API maps them). */
 const BY_STATUS: Record<number, ServerErrorCode> = {
@@ -43,4 +43,21 @@ export function connectError(url: string, cause: string | undefined): BarrageErr
     'unavailable',
     `${where}: ${cause ?? 'the socket closed before it opened (refused, or not a WebSocket endpoint)'}`,
   );
+}
+
+/**
+ * Watches a new socket until it opens: until then its `error` event holds the only cause there
+ * is. Returns a function that gives the error of a close before the socket opened, else undefined.
+ * Sets `onopen` and `onerror`.
+ */
+export function watchOpening(ws: WebSocketLike, url: string): () => BarrageError | undefined {
+  let opened = false;
+  let cause: string | undefined;
+  ws.onopen = () => {
+    opened = true;
+  };
+  ws.onerror = (ev) => {
+    cause ??= socketErrorText(ev); // the close that follows carries the news
+  };
+  return () => (opened ? undefined : connectError(url, cause));
 }

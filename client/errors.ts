@@ -51,3 +51,22 @@ export function toError(f: ErrorFrame): BarrageError {
 export function closedError(code?: number): BarrageError {
   return new BarrageError('closed', 'client closed', code === undefined ? {} : { closeCode: code });
 }
+
+/**
+ * The exception for a close the client does not come back from: `unauthorized` for 4501,
+ * `forbidden` for the others (a kick, a policy); `retryAfterMs` from `kicked; retryAfterMs=N`.
+ */
+export function finalCloseError(code: number, reason: string): BarrageError {
+  const retryAfterMs = serverRetryAfter(reason);
+  return new BarrageError(
+    code === CLOSE_CODES.unauthorized.code ? 'unauthorized' : 'forbidden',
+    reason || `closed ${code}`,
+    retryAfterMs === undefined ? { closeCode: code } : { closeCode: code, retryAfterMs },
+  );
+}
+
+/** The exception that ends a subscription the server removed (a `left` line, e.g. a ban). */
+export function removedError(room: string, reason: string): BarrageError {
+  const message = reason === 'banned' ? `banned from ${room}` : `removed from ${room} (${reason})`;
+  return new BarrageError('forbidden', message);
+}

@@ -37,6 +37,7 @@ export interface CommandEngine {
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority,
+    options: { shadow?: boolean },
   ): Promise<PublishResult>;
 }
 
@@ -164,12 +165,8 @@ export class ClientCommands {
     }
     const data = this.ctx.moderation.filter(command.data);
     const verdict = await this.ctx.moderation.checkPublish(session.userId, command.room);
-    if (verdict === 'shadow') {
-      const offset = this.ctx.moderation.echo(session, command.room, data, priority);
-      this.reply(session, replyLine('ok', command.id, { offset }));
-      return;
-    }
-    const { offset } = await this.ctx.publish(command.room, data, info, priority);
+    const shadow = verdict === 'shadow';
+    const { offset } = await this.ctx.publish(command.room, data, info, priority, { shadow });
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }

@@ -1,9 +1,18 @@
 import type { Broker } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
-import { type JoinCommand, joinedLine, type LeftReason, leftLine } from '../protocol/index.js';
+import {
+  isShadowLine,
+  type JoinCommand,
+  joinedLine,
+  type LeftReason,
+  leftLine,
+  lineSender,
+  unshadowLine,
+} from '../protocol/index.js';
 import type { Session } from '../session/index.js';
 import { ReplyError, viaBroker } from './errors.js';
+import { JoinLimiter } from './join-limits.js';
 import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { enforce, roomAllowed, sessionInfo } from './permissions.js';
@@ -29,8 +38,13 @@ export interface MembershipParts {
 export class RoomMembership {
   /** Broker subscriptions of the hub's rooms, in flight or done. */
   private readonly subscribed = new Map<string, Promise<void>>();
+  /** Joins over time, per connection and per address (null: not bounded). */
+  private readonly joins: JoinLimiter | null;
 
-  constructor(private readonly parts: MembershipParts) {}
+  constructor(private readonly parts: MembershipParts) {
+    const limits = parts.options.joinLimits;
+    this.joins = limits ? new JoinLimiter(limits) : null;
+  }
 
   /** The hub created a room on its first session here: subscribe the broker to it. */
   roomCreated(name: string): void {
@@ -72,6 +86,8 @@ export class RoomMembership {
     if (options.authTimeoutMs !== null && session.identity === null) {
       throw new ReplyError('unauthorized', 'authenticate before joining');
     }
+    const waitMs = this.joins?.take(session, Date.now()) ?? 0;
+    if (waitMs > 0) throw new ReplyError('rate_limited', 'joining rooms too fast', waitMs);
     if (session.rooms.has(name)) throw new ReplyError('bad_request', `already in room ${name}`);
     if (session.rooms.size >= options.maxRoomsPerConnection) {
       throw new ReplyError(
@@ -89,10 +105,11 @@ export class RoomMembership {
         this.parts.broker.history({ room: name, since: command.since, limit }),
       );
       if (!room.joining.has(session)) return;
+      const visible = visibleTo(session, history.lines);
       const lines =
-        history.lines.length > options.maxHistory && !history.recovered
-          ? history.lines.slice(-options.maxHistory)
-          : history.lines;
+        visible.length > options.maxHistory && !history.recovered
+          ? visible.slice(-options.maxHistory)
+          : visible;
       const online = room.localCount + this.parts.presence.remoteCount(name);
       const reply = joinedLine(id, {
         room: name,
@@ -134,4 +151,19 @@ export class RoomMembership {
       for (const room of rooms) this.remove(session, room, reason);
     }
   }
+}
+
+/**
+ * History as a session may see it: a shadow-banned comment only by its author (unmarked), so
+ * the author finds it where it was, and others find its offset skipped.
+ */
+function visibleTo(session: Session, lines: Buffer[]): Buffer[] {
+  if (!lines.some(isShadowLine)) return lines;
+  const self = session.userId === null ? null : JSON.stringify(session.userId);
+  const out: Buffer[] = [];
+  for (const line of lines) {
+    if (!isShadowLine(line)) out.push(line);
+    else if (self !== null && lineSender(line) === self) out.push(unshadowLine(line));
+  }
+  return out;
 }

@@ -11,10 +11,14 @@ import type { MetricsSink } from '../metrics/types.js';
 import {
   CLOSE,
   eventNameProblem,
+  isShadowLine,
+  lineSender,
   messageParts,
   type Priority,
   pushLine,
   roomNameProblem,
+  shadowParts,
+  unshadowLine,
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
@@ -95,7 +99,6 @@ export class Node implements BrokerHandler {
             session.closeWith(CLOSE.kicked, reason);
         },
       },
-      this.hub,
       log,
     );
     this.membership = new RoomMembership(this);
@@ -182,13 +185,16 @@ export class Node implements BrokerHandler {
 
   /**
    * Publishes into a room (client or API): the publish hook, one JSON encoding, then the broker
-   * assigns the offset and delivers. Rejects with ReplyError.
+   * assigns the offset and delivers. With `shadow` (a shadow-banned user's comment, which needs
+   * the connection's user) the message takes its offset and its place in history like any other
+   * but reaches only its author's connections, on every node. Rejects with ReplyError.
    */
   async publish(
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority = 'normal',
+    options: { shadow?: boolean } = {},
   ): Promise<PublishResult> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
@@ -204,9 +210,9 @@ export class Node implements BrokerHandler {
     const json = encodeData(payload);
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
-    const result = await viaBroker(() =>
-      this.broker.publish({ room, parts: messageParts(room, json, ts, from, priority), ts }),
-    );
+    const message = messageParts(room, json, ts, from, priority);
+    const parts = options.shadow && from !== null ? shadowParts(message) : message;
+    const result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
     this.counters.messagesIn++;
     return result;
   }
@@ -275,7 +281,8 @@ export class Node implements BrokerHandler {
   // BrokerHandler: what the broker delivers into this node.
 
   onPublication(room: string, offset: number, line: Buffer): void {
-    this.hub.deliver(room, offset, line);
+    if (!isShadowLine(line)) this.hub.deliver(room, offset, line);
+    else this.hub.deliverToUser(room, offset, unshadowLine(line), lineAuthor(line));
   }
 
   onPush(target: PushTarget, event: string, line: Buffer): number {
@@ -317,3 +324,8 @@ export class Node implements BrokerHandler {
 }
 
 export type { Room };
+
+/** The user id of a shadow line's author (`from`, never null on a shadow line). */
+function lineAuthor(line: Buffer): string {
+  return String(JSON.parse(lineSender(line)));
+}

@@ -59,6 +59,32 @@ export function lineSender(line: Buffer): string {
   return at === -1 ? 'null' : line.toString('latin1', at + FROM_KEY.length, line.length - 1);
 }
 
+const SHADOW_MARK = Buffer.from('{"shadow":true,');
+const OPEN = Buffer.from('{');
+
+/**
+ * Marks a message as a shadow-banned user's comment. It takes an offset in the room's stream and
+ * its place in history like any other, so its author sees no gap, but a node hands it only to the
+ * author's connections (as `unshadowLine`) and to nobody else. The mark leads the line, so
+ * `isShadowLine` reads it at a fixed place.
+ */
+export function shadowParts(parts: MessageParts): MessageParts {
+  return { head: SHADOW_MARK.toString() + parts.head.slice(1), tail: parts.tail };
+}
+
+/** Whether an encoded room line is a shadow-banned comment (see `shadowParts`). */
+export function isShadowLine(line: Buffer): boolean {
+  return (
+    line.length > SHADOW_MARK.length &&
+    line.compare(SHADOW_MARK, 0, SHADOW_MARK.length, 0, SHADOW_MARK.length) === 0
+  );
+}
+
+/** The `message` line a shadow-banned comment's author receives: the line without its mark. */
+export function unshadowLine(line: Buffer): Buffer {
+  return Buffer.concat([OPEN, line.subarray(SHADOW_MARK.length)]);
+}
+
 /** Encodes a `skipped` line: how many of a room's messages were sampled out for this client. */
 export function skippedLine(room: string, count: number): Buffer {
   return Buffer.from(`{"type":"skipped","room":${JSON.stringify(room)},"count":${count}}`);

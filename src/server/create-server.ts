@@ -101,6 +101,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       authTimeoutMs: config.requireAuth ? config.authTimeoutMs : null,
       allowAnonymousPublish: anonymousPublish,
       maxRoomsPerConnection: config.maxRoomsPerConnection,
+      joinLimits: {
+        joinRate: config.joinRate,
+        joinBurst: config.joinBurst,
+        joinRatePerIp: config.joinRatePerIp,
+        joinBurstPerIp: config.joinBurstPerIp,
+      },
       maxHistory: config.historySize,
       presenceIntervalMs: config.presenceIntervalMs,
       renderBudget: config.renderBudget,
