@@ -203,6 +203,7 @@ function checkRelations(config: ServerConfig, name: (key: OptionKey) => string):
       }
     }
   }
+  checkStore(config);
   const workers = workerCount(config.workers, name('workers'));
   if (workers > 1 && redisModes.length === 0) {
     throw configError(
@@ -227,6 +228,34 @@ function checkRedisUrl(value: string, option: string): void {
   const db = url.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d{1,5}$/.test(db)) {
     throw configError(`${option}: ${shown}: the path must be a database number, like /0`);
+  }
+}
+
+/** The store a configuration asks for, `auto` resolved (see the `store` option). */
+export function storeKind(config: ServerConfig): 'embedded' | 'postgres' | 'none' {
+  if (config.store !== 'auto') return config.store as 'embedded' | 'postgres' | 'none';
+  if (config.databaseUrl) return 'postgres';
+  const clustered =
+    Boolean(config.redisUrl) || config.redisCluster.length > 0 || config.redisSentinels.length > 0;
+  return clustered || workerCount(config.workers) > 1 ? 'none' : 'embedded';
+}
+
+function checkStore(config: ServerConfig): void {
+  if (config.store === 'postgres' && !config.databaseUrl) {
+    throw configError('store: postgres needs --database-url (BARRAGE_DATABASE_URL)');
+  }
+  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    throw configError('databaseUrl: expected a postgres:// or postgresql:// URL');
+  }
+  if (config.store === 'embedded' && workerCount(config.workers) > 1) {
+    throw configError(
+      'store: embedded holds one process per data directory; with several workers use --store postgres',
+    );
+  }
+  for (const key of ['timelineRooms', 'storedRooms'] as const) {
+    for (const pattern of config[key]) {
+      if (pattern.trim() === '') throw configError(`${key}: an empty room pattern`);
+    }
   }
 }
 
