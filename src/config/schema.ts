@@ -49,6 +49,12 @@ export const OPTIONS = {
     group: 'Network',
     help: 'Port to listen on (0 picks a free one)',
   },
+  trustProxy: {
+    type: 'list',
+    default: [],
+    group: 'Security',
+    help: 'Reverse proxies trusted to name the client, as CIDRs (10.0.0.0/8,::1): from them X-Forwarded-For (else Forwarded) is read, the rightmost hop outside the list being the client, for per-IP caps, the keyless API loopback check and logs; headers from other peers are ignored. Empty: off',
+  },
   origins: {
     type: 'list',
     default: [],

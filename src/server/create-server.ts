@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type ApiRequestInfo, createApiListener } from '../api/index.js';
-import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
+import { createClientIpResolver, createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
 import type { Broker } from '../broker/types.js';
 import {
@@ -80,6 +80,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     ...raw
   } = options;
   const config = resolveConfig({ overrides: raw as RawOptions });
+  // Checked before anything is started: a bad CIDR fails here, naming the option.
+  const clientIp = createClientIpResolver(config.trustProxy);
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log = givenLogger ?? createLogger(config.logLevel, nodeId);
   const hooks: ServerHooks = { ...givenHooks };
@@ -160,6 +162,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
+      clientIp,
       closeGraceMs: config.closeGraceMs,
       retryAfterSec: config.retryAfterSec,
       admissionRate: config.admissionRate,
@@ -174,6 +177,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     node: engine,
     apiKey: config.apiKey || null,
     metricsPublic: config.metricsPublic,
+    clientIp,
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
     exposition: () => metrics.exposition(),
