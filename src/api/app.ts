@@ -4,7 +4,12 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { createApiKeyCheck, isLoopback } from '../auth/index.js';
+import {
+  type ClientIpResolver,
+  createApiKeyCheck,
+  createClientIpResolver,
+  isLoopback,
+} from '../auth/index.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { errorResponse, toErrorResponse } from './errors.js';
@@ -33,6 +38,8 @@ export interface ApiOptions {
   node: Node;
   /** Bearer key for `/api/*` (and `/metrics` unless public); null: loopback callers only. */
   apiKey: string | null;
+  /** The client address of a request (trusted proxies' headers). @default the TCP peer */
+  clientIp?: ClientIpResolver;
   /** Serve `/metrics` without the key. */
   metricsPublic: boolean;
   /** Largest request body, bytes (413 above). */
@@ -108,8 +115,9 @@ export function createApiListener(
 
 function apiGuard(options: ApiOptions) {
   const keyMatches = options.apiKey ? createApiKeyCheck(options.apiKey) : null;
+  const clientIp = options.clientIp ?? createClientIpResolver([]);
   return async (c: Context, next: Next) => {
-    const ip = remoteAddress(c);
+    const ip = clientIp(remoteAddress(c), (name) => c.req.header(name));
     if (keyMatches ? !keyMatches(c.req.header('authorization')) : !isLoopback(ip)) {
       const why = keyMatches
         ? 'missing or wrong API key'
