@@ -85,11 +85,20 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log = givenLogger ?? createLogger(config.logLevel, nodeId);
   const hooks: ServerHooks = { ...givenHooks };
-  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey);
+  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey || config.jwksUrl);
   if (!hooks.authenticate && jwtConfigured) {
     const verify = createJwtVerifier({
       secret: config.jwtSecret || undefined,
       publicKeyPem: config.jwtPublicKey ? readPublicKeyFile(config.jwtPublicKey) : undefined,
+      jwks: config.jwksUrl
+        ? {
+            url: config.jwksUrl,
+            cooldownMs: config.jwksCooldownMs,
+            // Logged without the token; the provider's URL and the cause are what an operator needs.
+            onError: (err) =>
+              log.warn({ err: err.message, jwksUrl: config.jwksUrl }, 'JWKS fetch failed'),
+          }
+        : undefined,
       audience: config.jwtAudience || undefined,
       issuer: config.jwtIssuer || undefined,
     });
