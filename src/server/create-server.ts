@@ -25,6 +25,7 @@ import { WS_PATH } from '../protocol/index.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
 import { policyResolver } from './policies.js';
+import { withRequestLog } from './request-log.js';
 
 /** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
 const BROKER_CLOSE_RESERVE_MS = 500;
@@ -71,7 +72,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   const { broker: givenBroker, hooks: givenHooks = {}, logger: givenLogger, ...raw } = options;
   const config = resolveConfig({ overrides: raw as RawOptions });
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
-  const log = givenLogger ?? createLogger(config.logLevel, nodeId);
+  const log =
+    givenLogger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, bindings: { nodeId } });
   const hooks: ServerHooks = { ...givenHooks };
   const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey);
   if (!hooks.authenticate && jwtConfigured) {
@@ -168,7 +171,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
   const http = createHttpServer(
     { connectionsCheckingInterval: connectionsCheckingIntervalMs(config) },
-    listener,
+    withRequestLog(listener, log),
   );
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = requestTimeoutMs(config);

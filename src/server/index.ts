@@ -23,4 +23,5 @@ export {
   createServer,
   type ServerHooks,
 } from './create-server.js';
+export { createLogger, effectiveLogFormat, type LoggerOptions } from './logger.js';
 export { packageVersion } from './paths.js';
