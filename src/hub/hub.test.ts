@@ -423,6 +423,28 @@ describe('Hub', () => {
     });
   });
 
+  describe('#deliverToUser', () => {
+    it('sends the line to the user only, after the pending batch; others see the offset skipped', (t) => {
+      const { hub, connect, member, advance } = setup(t);
+      const author = connect('carol');
+      const other = connect('dan');
+      const joining = connect('carol');
+      const room = member('merged:r', author.session);
+      member('merged:r', other.session);
+      hub.join(joining.session, 'merged:r');
+      hub.deliver('merged:r', 1, line('merged:r', 1));
+      hub.deliverToUser('merged:r', 2, line('merged:r', 2), 'carol');
+      hub.deliver('merged:r', 3, line('merged:r', 3));
+      advance(WINDOW);
+      assert.deepStrictEqual(author.transport.offsets(), [[1], [2], [3]]);
+      assert.deepStrictEqual(other.transport.offsets(), [[1], [3]]);
+      hub.completeJoin(room, joining.session, 1);
+      assert.deepStrictEqual(joining.transport.offsets(), [[2], [3]], 'held for the joiner');
+      hub.deliverToUser('merged:r', 2, line('merged:r', 2), 'carol');
+      assert.equal(author.transport.sent.length, 3, 'an old offset is a duplicate');
+    });
+  });
+
   describe('#pushToUser', () => {
     it('sends to every connection of the user that takes the event, and counts them', (t) => {
       const { hub, connect } = setup(t);

@@ -195,6 +195,29 @@ export class Hub {
     else room.timer = setTimeout(() => this.flush(room), window);
   }
 
+  /**
+   * A room message only one user's sessions here may see (a shadow-banned user's comment, as its
+   * author receives it): the pending batch goes first, to keep offset order; the user's members
+   * get the line at once, their sessions mid-join hold it; everyone else sees its offset skipped.
+   */
+  deliverToUser(name: string, offset: number, line: Buffer, userId: string): void {
+    const room = this.rooms.get(name);
+    if (!room || offset <= room.lastOffset) return;
+    this.flush(room);
+    room.lastOffset = offset;
+    room.flushedThrough = offset;
+    const now = this.now();
+    for (const session of this.users.get(userId) ?? []) {
+      if (room.members.has(session)) {
+        if (session.send(line, room.policy.lossy, now) === SendResult.Sent) {
+          this.counters.framesOut++;
+          this.counters.messagesOut++;
+        }
+      } else
+        room.joining.get(session)?.held.push({ frame: line, lines: [line], offsets: [offset] });
+    }
+  }
+
   /** Writes the room's pending batch as one frame to every member. */
   flush(room: Room): void {
     if (room.timer !== null) {

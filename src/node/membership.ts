@@ -1,9 +1,18 @@
 import type { Broker } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
-import { type JoinCommand, joinedLine, type LeftReason, leftLine } from '../protocol/index.js';
+import {
+  isShadowLine,
+  type JoinCommand,
+  joinedLine,
+  type LeftReason,
+  leftLine,
+  lineSender,
+  unshadowLine,
+} from '../protocol/index.js';
 import type { Session } from '../session/index.js';
 import { ReplyError, viaBroker } from './errors.js';
+import { JoinLimiter } from './join-limits.js';
 import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { enforce, roomAllowed, sessionInfo } from './permissions.js';
@@ -29,8 +38,13 @@ export interface MembershipParts {
 export class RoomMembership {
   /** Broker subscriptions of the hub's rooms, in flight or done. */
   private readonly subscribed = new Map<string, Promise<void>>();
+  /** Joins over time, per connection and per address (null: not bounded). */
+  private readonly joins: JoinLimiter | null;
 
-  constructor(private readonly parts: MembershipParts) {}
+  constructor(private readonly parts: MembershipParts) {
+    const limits = parts.options.joinLimits;
+    this.joins = limits ? new JoinLimiter(limits) : null;
+  }
 
   /** The hub created a room on its first session here: subscribe the broker to it. */
   roomCreated(name: string): void {
@@ -61,6 +75,42 @@ export class RoomMembership {
   }
 
   /**
+   * After a re-authentication: checks every room the session is in (or joining) again, as a join
+   * would (`admit`), and takes it out of those that no longer pass, with a `left` line
+   * (`banned`, or `not_allowed` for the token's claims and the `authorizeJoin` hook). A check the
+   * broker cannot answer now (`unavailable`) keeps the room: it was admitted before. Returns the
+   * rooms left.
+   */
+  async recheck(session: Session): Promise<string[]> {
+    const left: string[] = [];
+    for (const name of [...session.rooms]) {
+      const reason = await this.refusal(session, name);
+      if (reason !== null && !session.closed && this.remove(session, name, reason)) left.push(name);
+    }
+    return left;
+  }
+
+  /** Why the session may no longer be in the room, or null when it may (see `recheck`). */
+  private async refusal(session: Session, name: string): Promise<LeftReason | null> {
+    if (!roomAllowed(session.identity?.joinRooms, name)) return 'not_allowed';
+    try {
+      await this.parts.moderation.checkJoin(session.userId, name);
+    } catch (err) {
+      return isUnavailable(err) ? null : 'banned';
+    }
+    try {
+      await enforce(this.parts.options.hooks.authorizeJoin, sessionInfo(session), name, 'join');
+    } catch (err) {
+      if (isUnavailable(err)) return null;
+      if (!(err instanceof ReplyError)) {
+        this.parts.log.error({ err: (err as Error)?.message, room: name }, 'authorizeJoin threw');
+      }
+      return 'not_allowed';
+    }
+    return null;
+  }
+
+  /**
    * A client's join: the checks, then the session is in the room (counted, frames held) while
    * the broker subscription and the history are fetched; the `joined` reply goes out and the
    * session becomes a member with exactly the live messages after the reply's offset. Throws
@@ -72,6 +122,8 @@ export class RoomMembership {
     if (options.authTimeoutMs !== null && session.identity === null) {
       throw new ReplyError('unauthorized', 'authenticate before joining');
     }
+    const waitMs = this.joins?.take(session, Date.now()) ?? 0;
+    if (waitMs > 0) throw new ReplyError('rate_limited', 'joining rooms too fast', waitMs);
     if (session.rooms.has(name)) throw new ReplyError('bad_request', `already in room ${name}`);
     if (session.rooms.size >= options.maxRoomsPerConnection) {
       throw new ReplyError(
@@ -89,10 +141,11 @@ export class RoomMembership {
         this.parts.broker.history({ room: name, since: command.since, limit }),
       );
       if (!room.joining.has(session)) return;
+      const visible = visibleTo(session, history.lines);
       const lines =
-        history.lines.length > options.maxHistory && !history.recovered
-          ? history.lines.slice(-options.maxHistory)
-          : history.lines;
+        visible.length > options.maxHistory && !history.recovered
+          ? visible.slice(-options.maxHistory)
+          : visible;
       const online = room.localCount + this.parts.presence.remoteCount(name);
       const reply = joinedLine(id, {
         room: name,
@@ -134,4 +187,24 @@ export class RoomMembership {
       for (const room of rooms) this.remove(session, room, reason);
     }
   }
+}
+
+/** A refusal meaning "cannot tell now" (the broker is unreachable), not "no". */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof ReplyError && err.code === 'unavailable';
+}
+
+/**
+ * History as a session may see it: a shadow-banned comment only by its author (unmarked), so
+ * the author finds it where it was, and others find its offset skipped.
+ */
+function visibleTo(session: Session, lines: Buffer[]): Buffer[] {
+  if (!lines.some(isShadowLine)) return lines;
+  const self = session.userId === null ? null : JSON.stringify(session.userId);
+  const out: Buffer[] = [];
+  for (const line of lines) {
+    if (!isShadowLine(line)) out.push(line);
+    else if (self !== null && lineSender(line) === self) out.push(unshadowLine(line));
+  }
+  return out;
 }

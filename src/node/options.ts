@@ -1,7 +1,9 @@
 import type { RoomPolicy } from '../hub/index.js';
 import type { ParseLimits } from '../protocol/index.js';
 import type { SessionLimits } from '../session/index.js';
+import type { Archive } from '../store/types.js';
 import type { NodeHooks } from './hooks.js';
+import type { JoinLimits } from './join-limits.js';
 import type { BlockedWordsAction } from './moderation.js';
 
 /** The engine's options; the server fills them from the validated config. */
@@ -16,6 +18,8 @@ export interface NodeOptions extends SessionLimits {
   allowAnonymousPublish: boolean;
   /** Most rooms one connection may be in at once. */
   maxRoomsPerConnection: number;
+  /** Joins over time per connection and per client IP; absent: not bounded over time. */
+  joinLimits?: JoinLimits;
   /** Most messages a `joined` reply carries back. */
   maxHistory: number;
   /** Messages a second a client is sampled to when it declares no budget on join; 0: no limit. */
@@ -34,4 +38,6 @@ export interface NodeOptions extends SessionLimits {
   blockedWords?: readonly string[];
   /** What the keyword filter does: refuse with `forbidden` (default) or mask with `*`. */
   blockedWordsAction?: BlockedWordsAction;
+  /** The durable store of timeline and stored rooms (issue 12); absent: nothing is stored. */
+  archive?: Archive;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   errorLine,
+  isShadowLine,
   joinedLine,
   leftLine,
   linePriority,
@@ -14,7 +15,9 @@ import {
   presenceLine,
   pushLine,
   replyLine,
+  shadowParts,
   skippedLine,
+  unshadowLine,
   welcomeLine,
 } from './encode.js';
 
@@ -147,6 +150,18 @@ describe('encode', () => {
 
     it('announces maxFrameBytes when given', () => {
       assert.equal(parse(welcomeLine('c-3', 100, null, 65_536)).maxFrameBytes, 65_536);
+    });
+  });
+
+  describe('#shadowParts', () => {
+    it('marks a line so that it is recognised, and unmarks it into the plain message', () => {
+      const parts = messageParts('live:1', '{"t":"hi"}', 5, 'carol', 'paid');
+      const marked = messageLine(shadowParts(parts), 7);
+      assert.equal(isShadowLine(marked), true);
+      assert.equal(isShadowLine(messageLine(parts, 7)), false);
+      assert.deepStrictEqual(unshadowLine(marked), messageLine(parts, 7));
+      assert.equal(lineSender(marked), '"carol"');
+      assert.equal(parse(marked).shadow, true, 'still one JSON line for the broker to store');
     });
   });
 

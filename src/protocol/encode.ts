@@ -21,7 +21,7 @@ export interface MessageParts {
 
 /**
  * Builds the parts of a `message` line: type, priority (only above normal), room, then offset,
- * data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class
+ * the media time `t` (timeline rooms only), data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class
  * and sender without parsing it (linePriority, lineSender).
  */
 export function messageParts(
@@ -30,11 +30,13 @@ export function messageParts(
   ts: number,
   from: string | null,
   priority: Priority = 'normal',
+  t?: number,
 ): MessageParts {
   const cls = priority === 'normal' ? '' : `"priority":"${priority}",`;
+  const media = t === undefined ? '' : `,"t":${t}`;
   return {
     head: `{"type":"message",${cls}"room":${JSON.stringify(room)},"offset":`,
-    tail: `,"data":${dataJson},"ts":${ts},"from":${from === null ? 'null' : JSON.stringify(from)}}`,
+    tail: `${media},"data":${dataJson},"ts":${ts},"from":${from === null ? 'null' : JSON.stringify(from)}}`,
   };
 }
 
@@ -57,6 +59,32 @@ const FROM_KEY = Buffer.from('"from":');
 export function lineSender(line: Buffer): string {
   const at = line.lastIndexOf(FROM_KEY);
   return at === -1 ? 'null' : line.toString('latin1', at + FROM_KEY.length, line.length - 1);
+}
+
+const SHADOW_MARK = Buffer.from('{"shadow":true,');
+const OPEN = Buffer.from('{');
+
+/**
+ * Marks a message as a shadow-banned user's comment. It takes an offset in the room's stream and
+ * its place in history like any other, so its author sees no gap, but a node hands it only to the
+ * author's connections (as `unshadowLine`) and to nobody else. The mark leads the line, so
+ * `isShadowLine` reads it at a fixed place.
+ */
+export function shadowParts(parts: MessageParts): MessageParts {
+  return { head: SHADOW_MARK.toString() + parts.head.slice(1), tail: parts.tail };
+}
+
+/** Whether an encoded room line is a shadow-banned comment (see `shadowParts`). */
+export function isShadowLine(line: Buffer): boolean {
+  return (
+    line.length > SHADOW_MARK.length &&
+    line.compare(SHADOW_MARK, 0, SHADOW_MARK.length, 0, SHADOW_MARK.length) === 0
+  );
+}
+
+/** The `message` line a shadow-banned comment's author receives: the line without its mark. */
+export function unshadowLine(line: Buffer): Buffer {
+  return Buffer.concat([OPEN, line.subarray(SHADOW_MARK.length)]);
 }
 
 /** Encodes a `skipped` line: how many of a room's messages were sampled out for this client. */
@@ -123,7 +151,11 @@ export function errorLine(
 }
 
 /** Why the server took a connection out of a room it had joined. */
-export type LeftReason = 'banned';
+export type LeftReason =
+  /** A ban of the user (moderation). */
+  | 'banned'
+  /** After a re-authentication, the new token's claims or the `authorizeJoin` hook refuse the room. */
+  | 'not_allowed';
 
 /**
  * Encodes a `left` line: the server removed this connection from `room` (no request asked for

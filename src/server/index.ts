@@ -25,3 +25,4 @@ export {
 } from './create-server.js';
 export { createLogger, effectiveLogFormat, type LoggerOptions } from './logger.js';
 export { packageVersion } from './paths.js';
+export { migrateStore } from './pick-store.js';

@@ -13,7 +13,7 @@ export interface Identity {
   publishRooms?: readonly string[];
   /** The highest message class the user may publish with (a JWT's `priority` claim). @default normal */
   maxPriority?: Priority;
-  /** When the credential expires, ms since the epoch; the connection is closed with 4001 then. */
+  /** When the credential expires, ms since the epoch; the connection is closed with 4501 then. */
   expiresAt?: number;
   /** Extra claims for hooks; never logged. */
   claims?: Readonly<Record<string, unknown>>;

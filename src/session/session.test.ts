@@ -145,11 +145,11 @@ describe('Session', () => {
   describe('#close', () => {
     it('is idempotent: the first code wins and the transport is closed once', () => {
       const { s, t } = open();
-      s.close(4001, 'unauthorized');
+      s.close(4501, 'unauthorized');
       s.close(1001, 'server shutting down');
       s.closeWith(CLOSE.tooSlow);
-      assert.deepStrictEqual(t.closes, [{ code: 4001, reason: 'unauthorized' }]);
-      assert.equal(s.closeCode, 4001);
+      assert.deepStrictEqual(t.closes, [{ code: 4501, reason: 'unauthorized' }]);
+      assert.equal(s.closeCode, 4501);
     });
 
     it('closes with a catalogue code and its default reason', () => {
@@ -161,7 +161,7 @@ describe('Session', () => {
     it('closes with a catalogue code and a given reason', () => {
       const { s, t } = open();
       s.closeWith(CLOSE.unauthorized, 'token expired');
-      assert.deepStrictEqual(t.closes, [{ code: 4001, reason: 'token expired' }]);
+      assert.deepStrictEqual(t.closes, [{ code: 4501, reason: 'token expired' }]);
     });
   });
 
@@ -212,6 +212,49 @@ describe('Session', () => {
       assert.equal(s.userId, null);
       s.identity = { userId: 'alice' };
       assert.equal(s.userId, 'alice');
+    });
+  });
+
+  describe('stalled send queue', () => {
+    const STALL = 300;
+    const stallLimits = { ...LIMITS, sendStallTimeoutMs: STALL };
+    // Lossy frames into a queue over the soft mark are skipped: the queue never grows again.
+    const fill = (s: Session, t: MemoryTransport, at: number) => {
+      s.send(bytes(SOFT + 1), true, at);
+      assert.equal(s.send(bytes(10), true, at), SendResult.Dropped);
+      return t;
+    };
+
+    it('is Stalled once the queue has drained nothing for the stall timeout', () => {
+      const { s, t } = open(stallLimits);
+      fill(s, t, T0);
+      s.lastHeardAt = T0 + STALL;
+      assert.equal(s.liveness(T0 + 10, 10 * HB, null), Liveness.Fine);
+      assert.equal(s.liveness(T0 + 10 + STALL - 1, 10 * HB, null), Liveness.Fine);
+      assert.equal(s.liveness(T0 + 10 + STALL, 10 * HB, null), Liveness.Stalled);
+    });
+
+    it('is never Stalled while the queue drains, however slowly', () => {
+      const { s, t } = open(stallLimits);
+      fill(s, t, T0);
+      for (let i = 1; i <= 20; i++) {
+        const at = T0 + i * STALL;
+        t.queued -= 1; // one byte read
+        s.send(bytes(5), false, at); // and refilled with more than was read
+        s.lastHeardAt = at;
+        assert.equal(s.liveness(at, 100 * HB, null), Liveness.Fine, `check ${i}`);
+      }
+      assert.ok(t.queued > SOFT, 'the queue never emptied');
+    });
+
+    it('is not Stalled with an empty queue, nor when the timeout is 0', () => {
+      const { s } = open(stallLimits);
+      assert.equal(s.liveness(T0 + 10 * STALL, 100 * HB, null), Liveness.Fine);
+      const never = open({ ...LIMITS, sendStallTimeoutMs: 0 });
+      fill(never.s, never.t, T0);
+      never.s.lastHeardAt = T0 + 10 * STALL;
+      assert.equal(never.s.liveness(T0 + 1, 100 * HB, null), Liveness.Fine);
+      assert.equal(never.s.liveness(T0 + 10 * STALL, 100 * HB, null), Liveness.Fine);
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * Why a token is refused, told to the client (issue 16, "Dev mode"): a node with no JWT secret
  * or key says it verifies no tokens, an expired token says it expired; a forged one stays a plain
- * `invalid token`. In the `auth` reply, in the 4001 close and in the handshake's 401.
+ * `invalid token`. In the `auth` reply, in the 4501 close and in the handshake's 401.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,7 +20,7 @@ describe('a node with no JWT secret or key (dev mode)', () => {
     const reply = await c.request({ type: 'auth', token: await signToken('alice') });
     assert.equal(reply.code, 'unauthorized');
     assert.match(String(reply.message), NO_VERIFIER);
-    assert.equal(await c.closed(), 4001);
+    assert.equal(await c.closed(), 4501);
     assert.match(c.closeReason, NO_VERIFIER);
   });
 
@@ -45,7 +45,7 @@ describe('a node with a JWT secret', () => {
     const token = await signToken('eve', {}, { expiresIn: past() });
     const reply = await c.request({ type: 'auth', token });
     assert.deepEqual([reply.code, reply.message], ['unauthorized', 'token expired']);
-    assert.equal(await c.closed(), 4001);
+    assert.equal(await c.closed(), 4501);
     assert.equal(c.closeReason, 'token expired');
   });
 
@@ -65,6 +65,6 @@ describe('a node with a JWT secret', () => {
     const c = await fx.connect();
     const token = await signToken('eve', {}, { expiresIn: past(), secret: 'x'.repeat(40) });
     assert.equal((await c.request({ type: 'auth', token })).message, 'invalid token');
-    assert.equal(await c.closed(), 4001);
+    assert.equal(await c.closed(), 4501);
   });
 });

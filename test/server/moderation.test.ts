@@ -1,7 +1,7 @@
 /**
  * Moderation on one node (embedded broker), with real sockets: mute with expiry, ban (removes
  * from the room, refuses joins), shadow ban (only the sender's own connections see it), keyword
- * filter (reject and mask, beside the onPublish hook), kick (close 4004 on every connection of the
+ * filter (reject and mask, beside the onPublish hook), kick (close 4504 on every connection of the
  * user), slow mode, the API's input checks, the audit log and the metrics.
  */
 import assert from 'node:assert/strict';
@@ -176,16 +176,17 @@ describe('Moderation on one node', () => {
       const m = await own.next((x) => x.type === 'message' && x.data === 'can anyone see me');
       assert.deepEqual([m.from, m.offset], ['gus', ok.offset]);
     }
-    // A later message from hal reaches everyone; gus's never reached hal nor the broker.
+    // A later message from hal reaches everyone, at the next offset; gus's never reached hal.
     await publish(hal, 'shadow:a', 'hal here');
     await hal.next((m) => m.type === 'message' && m.data === 'hal here');
-    await gus1.next((m) => m.type === 'message' && m.data === 'hal here');
+    const halHere = await gus1.next((m) => m.type === 'message' && m.data === 'hal here');
+    assert.equal(halHere.offset, Number(ok.offset) + 1, 'no gap for gus');
     assert.equal(messagesOf(hal, 'shadow:a').filter((m) => m.from === 'gus').length, 0);
     const afterInfo = await api(server, 'GET', '/api/rooms/shadow:a', undefined, auth);
     assert.equal(
       afterInfo.body.offset,
-      Number(before.body.offset) + 1,
-      'only hal’s message stored',
+      Number(before.body.offset) + 2,
+      'the shadow comment took its offset in the stream',
     );
     await server.node.moderation.unshadowBan('gus', { room: 'shadow:a' });
     await publish(gus1, 'shadow:a', 'visible now');
@@ -221,7 +222,7 @@ describe('Moderation on one node', () => {
     assert.deepEqual(m.data, { text: '******* and *********!', n: ['a *******'] });
   });
 
-  it('kick closes every connection of the user with 4004 and bans them for the duration', async () => {
+  it('kick closes every connection of the user with 4504 and bans them for the duration', async () => {
     const lou1 = await joined('lou', 'kick:a');
     const lou2 = await connect('lou');
     const max = await joined('max', 'kick:a');
@@ -234,8 +235,8 @@ describe('Moderation on one node', () => {
     );
     assert.equal(res.status, 200);
     assert.equal(res.body.userId, 'lou');
-    assert.equal(await lou1.closed(), 4004);
-    assert.equal(await lou2.closed(), 4004);
+    assert.equal(await lou1.closed(), 4504);
+    assert.equal(await lou2.closed(), 4504);
     assert.equal(lou1.closeReason, 'kicked; retryAfterMs=3000');
     assert.equal(max.closeCode, null);
     assert.equal((await max.request({ type: 'ping' })).type, 'pong');
@@ -244,7 +245,7 @@ describe('Moderation on one node', () => {
     // Without a duration: disconnected, not banned.
     const ned = await joined('ned', 'kick:a');
     await server.node.moderation.kick('ned');
-    assert.equal(await ned.closed(), 4004);
+    assert.equal(await ned.closed(), 4504);
     assert.equal(ned.closeReason, 'kicked');
     assert.equal(
       (await (await connect('ned')).request({ type: 'join', room: 'kick:a' })).type,

@@ -1,10 +1,10 @@
 import type { Hono } from 'hono';
 import { type Node, ReplyError } from '../../node/index.js';
-import { PRIORITIES, type Priority } from '../../protocol/index.js';
+import { mediaTimeProblem, PRIORITIES, type Priority } from '../../protocol/index.js';
 import { jsonObject, requiredString, requiredValue } from '../body.js';
 
 /**
- * `POST /api/publish {room, data, priority?}` → `{offset, epoch}`: the same delivery path as a
+ * `POST /api/publish {room, data, priority?, t?}` → `{offset, epoch}`: the same delivery path as a
  * client publish; the backend may use any class, `system` included.
  */
 export function publishRoute(app: Hono, node: Node): void {
@@ -16,7 +16,10 @@ export function publishRoute(app: Hono, node: Node): void {
     if (!PRIORITIES.includes(priority as Priority)) {
       throw new ReplyError('bad_request', `"priority" must be one of ${PRIORITIES.join(', ')}`);
     }
-    const { offset, epoch } = await node.publish(room, data, null, priority as Priority);
+    const tProblem = mediaTimeProblem(body.t);
+    if (tProblem) throw new ReplyError('bad_request', tProblem);
+    const t = body.t as number | undefined;
+    const { offset, epoch } = await node.publish(room, data, null, priority as Priority, { t });
     return c.json({ offset, epoch });
   });
 }
