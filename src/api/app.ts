@@ -4,11 +4,17 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { createApiKeyCheck, isLoopback } from '../auth/index.js';
+import {
+  type ClientIpResolver,
+  createApiKeyCheck,
+  createClientIpResolver,
+  isLoopback,
+} from '../auth/index.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { errorResponse, toErrorResponse } from './errors.js';
 import { broadcastRoute } from './routes/broadcast.js';
+import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
 import { messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -32,6 +38,8 @@ export interface ApiOptions {
   node: Node;
   /** Bearer key for `/api/*` (and `/metrics` unless public); null: loopback callers only. */
   apiKey: string | null;
+  /** The client address of a request (trusted proxies' headers). @default the TCP peer */
+  clientIp?: ClientIpResolver;
   /** Serve `/metrics` without the key. */
   metricsPublic: boolean;
   /** Largest request body, bytes (413 above). */
@@ -63,6 +71,13 @@ export function createApiApp(options: ApiOptions): Hono {
       onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
     }),
   );
+  app.use(
+    '/dplayer/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
+    }),
+  );
   publishRoute(app, options.node);
   pushRoute(app, options.node);
   broadcastRoute(app, options.node);
@@ -70,6 +85,7 @@ export function createApiApp(options: ApiOptions): Hono {
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
+  dplayerRoutes(app, options.node);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
@@ -99,8 +115,9 @@ export function createApiListener(
 
 function apiGuard(options: ApiOptions) {
   const keyMatches = options.apiKey ? createApiKeyCheck(options.apiKey) : null;
+  const clientIp = options.clientIp ?? createClientIpResolver([]);
   return async (c: Context, next: Next) => {
-    const ip = remoteAddress(c);
+    const ip = clientIp(remoteAddress(c), (name) => c.req.header(name));
     if (keyMatches ? !keyMatches(c.req.header('authorization')) : !isLoopback(ip)) {
       const why = keyMatches
         ? 'missing or wrong API key'

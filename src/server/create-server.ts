@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type ApiRequestInfo, createApiListener } from '../api/index.js';
-import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
+import { createClientIpResolver, createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
 import type { Broker } from '../broker/types.js';
 import {
@@ -81,6 +81,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     ...raw
   } = options;
   const config = resolveConfig({ overrides: raw as RawOptions });
+  // Checked before anything is started: a bad CIDR fails here, naming the option.
+  const clientIp = createClientIpResolver(config.trustProxy);
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log =
     givenLogger ??
@@ -105,7 +107,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
 
   const store = givenStore ?? (await pickStore(config));
   const archive: Archive | undefined = store ? await openArchive(config, store, log) : undefined;
-  const broker = givenBroker ?? (await pickBroker(config, nodeId));
+  const broker = givenBroker ?? (await pickBroker(config, nodeId, log));
   // The node's stats (made once the node exists) feed /metrics and /api/stats.
   let stats: StatsReporter | null = null;
   const metrics = new PrometheusMetrics(() => stats!.snapshot(), { node: nodeId });
@@ -163,6 +165,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
+      clientIp,
       closeGraceMs: config.closeGraceMs,
       retryAfterSec: config.retryAfterSec,
       admissionRate: config.admissionRate,
@@ -177,6 +180,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     node: engine,
     apiKey: config.apiKey || null,
     metricsPublic: config.metricsPublic,
+    clientIp,
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
     exposition: () => metrics.exposition(),
@@ -270,17 +274,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
  * The embedded broker unless Redis is configured. The Redis engine is loaded only then, so a
  * single node never loads ioredis.
  */
-async function pickBroker(config: ServerConfig, nodeId: string): Promise<Broker> {
+async function pickBroker(config: ServerConfig, nodeId: string, log: Logger): Promise<Broker> {
   const history = { historySize: config.historySize, historyTtlMs: config.historyTtlMs };
-  if (!config.redisUrl && config.redisCluster.length === 0) return new MemoryBroker(history);
+  const redis =
+    config.redisUrl || config.redisCluster.length > 0 || config.redisSentinels.length > 0;
+  if (!redis) return new MemoryBroker(history);
   const { createRedisBroker } = await import('../broker/redis/index.js');
   return createRedisBroker({
     ...history,
     url: config.redisUrl || undefined,
     cluster: config.redisCluster.length > 0 ? [...config.redisCluster] : undefined,
+    sentinels: config.redisSentinels.length > 0 ? [...config.redisSentinels] : undefined,
+    masterName: config.redisMasterName || undefined,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
     prefix: config.redisPrefix,
     nodeId,
     presenceTtlMs: presenceTtlMs(config),
+    log,
   });
 }
 
