@@ -521,6 +521,13 @@ export const OPTIONS = {
     group: 'Operations',
     help: 'Log level',
   },
+  logFormat: {
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'],
+    group: 'Operations',
+    help: 'Log lines: json (one object a line, for a collector) or pretty (for a person); auto is pretty when stdout is a terminal, json otherwise',
+  },
   web: {
     type: 'bool',
     default: true,
@@ -552,6 +559,12 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'bool'
 
 /** The validated, frozen configuration: one field per option. */
 export type ServerConfig = { readonly [K in OptionKey]: ValueOf<(typeof OPTIONS)[K]> };
+
+/** A log level (`logLevel`). */
+export type LogLevel = ServerConfig['logLevel'];
+
+/** A log format (`logFormat`). */
+export type LogFormat = ServerConfig['logFormat'];
 
 /** `--kebab-case` flag name of an option. */
 export function flagOf(key: string): string {
