@@ -14,6 +14,7 @@ import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { errorResponse, toErrorResponse } from './errors.js';
 import { broadcastRoute } from './routes/broadcast.js';
+import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
 import { messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -70,6 +71,13 @@ export function createApiApp(options: ApiOptions): Hono {
       onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
     }),
   );
+  app.use(
+    '/dplayer/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
+    }),
+  );
   publishRoute(app, options.node);
   pushRoute(app, options.node);
   broadcastRoute(app, options.node);
@@ -77,6 +85,7 @@ export function createApiApp(options: ApiOptions): Hono {
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
+  dplayerRoutes(app, options.node);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
