@@ -81,6 +81,20 @@ export const OPTIONS = {
     group: 'Security',
     help: 'PEM file of an RSA (RS256) or EC P-256 (ES256) public key for client tokens',
   },
+  jwksUrl: {
+    type: 'string',
+    default: '',
+    group: 'Security',
+    help: "An identity provider's JWKS URL (RS256/ES256 keys by kid): fetched on first use, again after 10 min or on an unknown kid (a key rotation), at most once per --jwks-cooldown-ms",
+  },
+  jwksCooldownMs: {
+    type: 'int',
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    group: 'Security',
+    help: 'Least time between two JWKS fetches, whatever their outcome: tokens with unknown kids, or traffic while the provider is down, cost it one request per cooldown, ms',
+  },
   jwtAudience: {
     type: 'string',
     default: '',
@@ -507,6 +521,13 @@ export const OPTIONS = {
     group: 'Operations',
     help: 'Log level',
   },
+  logFormat: {
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'],
+    group: 'Operations',
+    help: 'Log lines: json (one object a line, for a collector) or pretty (for a person); auto is pretty when stdout is a terminal, json otherwise',
+  },
   web: {
     type: 'bool',
     default: true,
@@ -538,6 +559,12 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'bool'
 
 /** The validated, frozen configuration: one field per option. */
 export type ServerConfig = { readonly [K in OptionKey]: ValueOf<(typeof OPTIONS)[K]> };
+
+/** A log level (`logLevel`). */
+export type LogLevel = ServerConfig['logLevel'];
+
+/** A log format (`logFormat`). */
+export type LogFormat = ServerConfig['logFormat'];
 
 /** `--kebab-case` flag name of an option. */
 export function flagOf(key: string): string {

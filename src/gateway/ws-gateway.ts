@@ -198,6 +198,7 @@ export class WsGateway {
         ip,
         identity,
       );
+      this.log.debug({ connId: session.id, ip, userId: identity?.userId }, 'connection open');
       ws.on('message', (data: RawData, isBinary: boolean) => {
         if (isBinary) session.closeWith(CLOSE.binaryFrame);
         else this.node.handleFrame(session, rawToString(data));
@@ -214,6 +215,7 @@ export class WsGateway {
         this.log.debug({ err: err.message, connId: session.id }, 'socket error');
       });
       ws.once('close', (code) => {
+        this.log.debug({ connId: session.id, code }, 'connection closed');
         this.open--;
         this.count(ip, -1);
         this.node.disconnect(session, code);

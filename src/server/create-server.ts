@@ -27,6 +27,7 @@ import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
 import { openArchive, pickStore } from './pick-store.js';
 import { policyResolver } from './policies.js';
+import { withRequestLog } from './request-log.js';
 
 /** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
 const BROKER_CLOSE_RESERVE_MS = 500;
@@ -83,13 +84,24 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   // Checked before anything is started: a bad CIDR fails here, naming the option.
   const clientIp = createClientIpResolver(config.trustProxy);
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
-  const log = givenLogger ?? createLogger(config.logLevel, nodeId);
+  const log =
+    givenLogger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, bindings: { nodeId } });
   const hooks: ServerHooks = { ...givenHooks };
-  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey);
+  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey || config.jwksUrl);
   if (!hooks.authenticate && jwtConfigured) {
     const verify = createJwtVerifier({
       secret: config.jwtSecret || undefined,
       publicKeyPem: config.jwtPublicKey ? readPublicKeyFile(config.jwtPublicKey) : undefined,
+      jwks: config.jwksUrl
+        ? {
+            url: config.jwksUrl,
+            cooldownMs: config.jwksCooldownMs,
+            // Logged without the token; the provider's URL and the cause are what an operator needs.
+            onError: (err) =>
+              log.warn({ err: err.message, jwksUrl: config.jwksUrl }, 'JWKS fetch failed'),
+          }
+        : undefined,
       audience: config.jwtAudience || undefined,
       issuer: config.jwtIssuer || undefined,
     });
@@ -201,7 +213,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
   const http = createHttpServer(
     { connectionsCheckingInterval: connectionsCheckingIntervalMs(config) },
-    listener,
+    withRequestLog(listener, log),
   );
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = requestTimeoutMs(config);
