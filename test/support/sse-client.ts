@@ -110,7 +110,10 @@ export class SseReader {
   }
 
   private line(line: string): void {
-    if (line === '') return this.dispatch();
+    if (line === '') {
+      this.dispatch();
+      return;
+    }
     if (line.startsWith(':')) {
       this.comments++;
       return;
