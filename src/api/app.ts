@@ -4,9 +4,15 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import { createApiKeyCheck, isLoopback } from '../auth/index.js';
+import { type Logger, silentLogger } from '../log.js';
 import type { Node } from '../node/index.js';
-import { errorResponse, toErrorResponse } from './errors.js';
+import { allowedMethods } from './allow.js';
+import { crossSiteGuard, requireJson } from './cross-site.js';
+import { createErrorHandler, errorResponse } from './errors.js';
+import { PAGE_HEADERS } from './page-headers.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { type Health, healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -15,6 +21,7 @@ import { publishRoute } from './routes/publish.js';
 import { pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
 import { type NodeReport, statsRoute } from './routes/stats.js';
+import { readJsonObject } from './validate.js';
 
 /** What an API authorization hook sees of a request. */
 export interface ApiRequestInfo {
@@ -29,6 +36,10 @@ export interface ApiOptions {
   node: Node;
   /** Bearer key for `/api/*` (and `/metrics` unless public); null: loopback callers only. */
   apiKey: string | null;
+  /** Host names answered when there is no `apiKey` (DNS-rebinding defence); 127.x literals always are. */
+  apiHosts: readonly string[];
+  /** Where unexpected errors are logged (with the request id); silent when absent. */
+  log?: Logger;
   /** Serve `/metrics` without the key. */
   metricsPublic: boolean;
   /** Largest request body, bytes (413 above). */
@@ -47,16 +58,23 @@ export interface ApiOptions {
 /** Builds the HTTP app: API routes, `/metrics`, health, and the static pages. */
 export function createApiApp(options: ApiOptions): Hono {
   const app = new Hono();
+  app.use(requestId());
+  app.use(secureHeaders(PAGE_HEADERS));
+  const crossSite = crossSiteGuard(options.apiKey ? null : options.apiHosts);
   const guard = apiGuard(options);
-  app.use('/api/*', guard);
-  if (!options.metricsPublic) app.use('/metrics', guard);
-  app.use(
+  for (const path of options.metricsPublic ? ['/api/*'] : ['/api/*', '/metrics']) {
+    app.use(path, crossSite, guard);
+  }
+  app.post(
     '/api/*',
+    requireJson,
     bodyLimit({
       maxSize: options.maxBodyBytes,
       onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
     }),
+    readJsonObject,
   );
+  const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
   broadcastRoute(app, options.node);
@@ -65,18 +83,20 @@ export function createApiApp(options: ApiOptions): Hono {
   statsRoute(app, options.nodes);
   metricsRoute(app, options.exposition);
   healthRoute(app, options.health);
-  for (const path of ['/api/publish', '/api/push', '/api/broadcast']) {
-    app.all(path, (c) => methodNotAllowed(c, 'POST'));
-  }
-  for (const path of ['/api/stats', '/api/rooms/:room{.+}', '/metrics', '/healthz']) {
-    app.all(path, (c) => methodNotAllowed(c, 'GET'));
-  }
   app.get('/ws', (c) =>
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);
-  app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
-  app.onError((err, c) => toErrorResponse(c, err));
+  const allow = allowedMethods(app.routes.slice(first));
+  app.notFound((c) => {
+    const methods = allow(c.req.path);
+    if (methods.length === 0 || methods.includes(c.req.method)) {
+      return errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    }
+    c.header('Allow', methods.join(', '));
+    return errorResponse(c, 'method_not_allowed', `use ${methods.join(' or ')}`);
+  });
+  app.onError(createErrorHandler(options.log ?? silentLogger));
   return app;
 }
 
@@ -113,11 +133,6 @@ function remoteAddress(c: Context): string | undefined {
   } catch {
     return undefined; // not behind @hono/node-server (in-process app.request() tests)
   }
-}
-
-function methodNotAllowed(c: Context, allow: string): Response {
-  c.header('Allow', allow);
-  return c.json({ error: { code: 'bad_request', message: `use ${allow}` } }, 405);
 }
 
 function serveWeb(app: Hono, webRoot: string, sdkRoot: string | null): void {

@@ -149,6 +149,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   const listener = createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
+    apiHosts: config.apiHosts,
+    log,
     metricsPublic: config.metricsPublic,
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
