@@ -10,6 +10,9 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
  */
 export function allowedMethods(routes: readonly RouterRoute[]): (path: string) => string[] {
   const router = new TrieRouter<string>();
-  for (const r of routes) if (r.method !== 'ALL') router.add(r.method, r.path, r.method);
+  for (const r of routes) {
+    // Middleware (ALL) is not a route; the static catch-all would make every path a GET path.
+    if (r.method !== 'ALL' && r.path !== '/*') router.add(r.method, r.path, r.method);
+  }
   return (path) => METHODS.filter((m) => router.match(m, path)[0].length > 0);
 }

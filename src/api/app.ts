@@ -4,6 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { every } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { createApiKeyCheck, isLoopback } from '../auth/index.js';
@@ -65,8 +66,8 @@ export function createApiApp(options: ApiOptions): Hono {
   for (const path of options.metricsPublic ? ['/api/*'] : ['/api/*', '/metrics']) {
     app.use(path, crossSite, guard);
   }
-  app.post(
-    '/api/*',
+  // Every POST body: declared JSON (415), within the size limit (413), a JSON object (400).
+  const postBody = every(
     requireJson,
     bodyLimit({
       maxSize: options.maxBodyBytes,
@@ -74,6 +75,7 @@ export function createApiApp(options: ApiOptions): Hono {
     }),
     readJsonObject,
   );
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
@@ -138,15 +140,15 @@ function remoteAddress(c: Context): string | undefined {
 function serveWeb(app: Hono, webRoot: string, sdkRoot: string | null): void {
   app.get('/', serveStatic({ root: webRoot, path: 'index.html' }));
   app.get('/dashboard', serveStatic({ root: webRoot, path: 'dashboard.html' }));
-  app.use(
+  app.get(
     '/web/*',
     serveStatic({ root: webRoot, rewriteRequestPath: (p) => p.slice('/web'.length) }),
   );
   if (sdkRoot)
-    app.use(
+    app.get(
       '/sdk/*',
       serveStatic({ root: sdkRoot, rewriteRequestPath: (p) => p.slice('/sdk'.length) }),
     );
   // Pages' own assets by relative path (e.g. /demo.js next to /index.html).
-  app.use('/*', serveStatic({ root: webRoot }));
+  app.get('/*', serveStatic({ root: webRoot }));
 }

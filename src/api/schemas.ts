@@ -30,13 +30,14 @@ const durationMs = z
   .nullable()
   .optional()
   .meta({
-    description: `an integer from 1 to ${MAX_MODERATION_MS} (absent or null: until lifted)`,
+    description: `an integer from 1 to ${MAX_MODERATION_MS} (or absent: until lifted)`,
   });
-const everyRoom = (why: string) =>
+/** A field that must be absent: giving it is a mistake worth naming (`refused` in its meta). */
+const refused = (why: string) =>
   z
     .undefined({ error: why })
     .optional()
-    .meta({ description: `absent (${why.replace(/^"\w+" /, '')})` });
+    .meta({ description: why.replace(/^"\w+" /, ''), refused: true });
 
 /** `POST /api/publish`. */
 export const publishBody = z.object({
@@ -75,13 +76,13 @@ export const ruleBody = z.object({
 export const liftBody = z.object({
   userId,
   room: ruleBody.shape.room,
-  durationMs: everyRoom('"durationMs" has no meaning when lifting a rule'),
+  durationMs: refused('"durationMs" has no meaning when lifting a rule'),
 });
 
 /** `POST /api/moderation/kick`. */
 export const kickBody = z.object({
   userId,
-  room: everyRoom('"room" has no meaning: a kick applies to every room'),
+  room: refused('"room" has no meaning: a kick applies to every room'),
   durationMs: durationMs.meta({
     description: `an integer from 1 to ${MAX_MODERATION_MS}: the user is also banned that long (absent or null: no ban)`,
   }),
