@@ -93,7 +93,7 @@ describe('authentication and token refresh', () => {
     assert.equal(calls, 1);
   });
 
-  it('asks getToken again after the server refuses a token (close 4001)', async () => {
+  it('asks getToken again after the server refuses a token (close 4501)', async () => {
     const handed: string[] = [];
     const client = await open({
       getToken: async () => {
@@ -117,7 +117,7 @@ describe('authentication and token refresh', () => {
     await assert.rejects(connect(wsUrl(proxy.port), { ...base, token: bad }), (err: unknown) => {
       assert.ok(err instanceof BarrageError);
       assert.equal(err.code, 'unauthorized');
-      assert.equal(err.closeCode, 4001);
+      assert.equal(err.closeCode, 4501);
       return true;
     });
     let calls = 0;
@@ -147,7 +147,7 @@ describe('authentication and token refresh', () => {
         ...base,
         getToken: () => {
           calls++;
-          return sign('erin', 1); // the server closes the connection with 4001 once it expires
+          return sign('erin', 1); // the server closes the connection with 4501 once it expires
         },
       });
       clients.push(viewer);
@@ -163,13 +163,13 @@ describe('authentication and token refresh', () => {
       viewer.on('close', (e) => closes.push(e.code));
       const published: number[] = [];
       const deadline = Date.now() + 15_000;
-      while (!(closes.includes(4001) && viewer.state === 'open') && Date.now() < deadline) {
+      while (!(closes.includes(4501) && viewer.state === 'open') && Date.now() < deadline) {
         published.push(await publisher.publish('chat:expiry', published.length));
         await new Promise((r) => setTimeout(r, 50));
       }
       for (let i = 0; i < 3; i++) published.push(await publisher.publish('chat:expiry', i));
       await waitFor(() => offsets.length >= published.length, 5000, 'every message');
-      assert.ok(closes.includes(4001), `closes: ${closes.join(',')}`);
+      assert.ok(closes.includes(4501), `closes: ${closes.join(',')}`);
       assert.equal(viewer.state, 'open');
       assert.ok(calls >= 2 && calls <= 3, `${calls} tokens fetched`);
       assert.deepEqual(offsets, published, 'no gap and no duplicate across the expiry');

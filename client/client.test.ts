@@ -136,14 +136,31 @@ describe('BarrageClient against a real server', () => {
       assert.equal(err.code, 'bad_request');
       return true;
     });
-    const codes: string[] = [];
+    // Too little time to wait out the publish rate (5/s): the refusal comes with its wait.
+    const hasty = await open({ requestTimeoutMs: 150 });
+    const errors: BarrageError[] = [];
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        a.publish('chat:limit', i).catch((err: BarrageError) => codes.push(err.code)),
+        hasty.publish('chat:limit', i).catch((err: BarrageError) => errors.push(err)),
       ),
     );
-    assert.ok(codes.length >= 5, `expected rate limiting, got ${codes.length} errors`);
-    assert.ok(codes.every((c) => c === 'rate_limited'));
+    assert.ok(errors.length >= 5, `expected rate limiting, got ${errors.length} errors`);
+    assert.ok(errors.every((e) => e.code === 'rate_limited'));
+    assert.ok(errors.every((e) => Number(e.retryAfterMs) > 0 && Number(e.retryAfterMs) <= 200));
+  });
+
+  it('honours rate_limited retryAfterMs: publishes over the rate wait, then all succeed', async () => {
+    const a = await open();
+    const sub = await a.join('chat:paced');
+    const got: number[] = [];
+    sub.on('message', (m) => got.push(m.data as number));
+    // Burst 5 at 5/s: the last 4 are refused first, then sent again when the server says.
+    const offsets = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => a.publish('chat:paced', i)),
+    );
+    assert.equal(new Set(offsets).size, 9);
+    await waitFor(() => got.length === 9, 5000, 'nine messages');
+    assert.deepEqual([...got].sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('answers server pings, so an idle connection stays up over many heartbeats', async () => {
@@ -163,8 +180,13 @@ describe('BarrageClient against a real server', () => {
     await sub.leave();
     assert.equal(sub.active, false);
     assert.deepEqual(a.rooms(), []);
+    // b, still a member, witnesses the delivery: the batch reached every member's socket by
+    // then, and a's pong is written after anything the server sent a before it.
+    const witness = await b.join('chat:leave');
+    const delivered = new Promise<void>((resolve) => witness.on('message', () => resolve()));
     await b.publish('chat:leave', 1);
-    await new Promise((r) => setTimeout(r, 200));
+    await delivered;
+    await a.ping();
     assert.equal(count, 0);
   });
 

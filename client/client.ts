@@ -1,10 +1,13 @@
 import { backoffDelay, resolveBackoff, serverRetryAfter } from './backoff.js';
+import { ABNORMAL, CLIENT_DROPPED, CLOSE_CODES, closeReconnects } from './close-codes.js';
+import { watchOpening } from './connect-error.js';
 import { Emitter } from './emitter.js';
 import {
   BarrageError,
   closedError,
+  finalCloseError,
   isBarrageError,
-  TERMINAL_CLOSE_CODES,
+  removedError,
   toError,
 } from './errors.js';
 import { frameText, parseFrame } from './frames.js';
@@ -25,6 +28,11 @@ import { Waiters } from './waiters.js';
 /** The longest back-off the client accepts from a server hint (a guard against nonsense). */
 const MAX_SERVER_DELAY_MS = 600_000;
 
+/** Most times one request is sent again after `rate_limited` with `retryAfterMs`. */
+const MAX_RATE_LIMITED_RETRIES = 20;
+
+const UNAUTHORIZED = CLOSE_CODES.unauthorized.code;
+
 /**
  * A Barrage connection that reconnects by itself. Requests wait for the connection; rooms are
  * rejoined from their last offset after every reconnect, and messages reach each subscription in
@@ -43,6 +51,10 @@ export class BarrageClient extends Emitter<ClientEvents> {
   heartbeatMs = 25_000;
   /** The number of connections made so far (1 after the first). */
   connections = 0;
+  /** The largest frame the server reads, bytes, from `welcome` (0 when it did not say). */
+  get maxFrameBytes(): number {
+    return this.requests.maxFrameBytes;
+  }
 
   private readonly opts: ClientOptions;
   private readonly WS: WebSocketConstructor;
@@ -69,7 +81,10 @@ export class BarrageClient extends Emitter<ClientEvents> {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WS) throw new TypeError('No WebSocket: pass options.WebSocket (in Node 20: ws)');
     this.WS = WS;
-    void this.open();
+    // After the caller's next statements: listeners added right after `new` see the first try.
+    queueMicrotask(() => {
+      if (this.state !== 'closed') void this.open();
+    });
   }
 
   /** Resolves when the client is connected (at once if it is); rejects once it is closed. */
@@ -144,8 +159,11 @@ export class BarrageClient extends Emitter<ClientEvents> {
       try {
         this.token = await this.opts.getToken();
       } catch (err) {
-        this.emit('error', new BarrageError('unauthorized', `getToken failed: ${String(err)}`));
-        if (this.state === 'connecting') this.retry(4000, 'getToken failed');
+        if (this.state !== 'connecting') return; // closed meanwhile
+        const message = `getToken failed: ${err instanceof Error ? err.message : String(err)}`;
+        const error = new BarrageError('unauthorized', message, { cause: err });
+        this.emit('error', error);
+        this.retry(CLIENT_DROPPED, message, error);
         return;
       }
       if (this.state !== 'connecting') return; // closed meanwhile
@@ -154,19 +172,22 @@ export class BarrageClient extends Emitter<ClientEvents> {
     try {
       ws = new this.WS(this.url);
     } catch (err) {
-      this.retry(1006, String(err));
+      const error = new BarrageError('bad_request', `cannot open ${this.url}: ${String(err)}`);
+      this.retry(ABNORMAL, error.message, error);
       return;
     }
     this.ws = ws;
     this.connections++;
     this.lastHeard = Date.now();
+    const failure = watchOpening(ws, this.url);
     ws.onmessage = (ev) => {
       if (ws === this.ws) this.onText(ws, frameText(ev.data));
     };
     ws.onclose = (ev) => {
-      if (ws === this.ws) void this.onClose(ev.code, String(ev.reason ?? ''));
+      if (ws !== this.ws) return;
+      const failed = failure();
+      void this.onClose(ev.code, failed?.message ?? String(ev.reason ?? ''), failed);
     };
-    ws.onerror = () => {}; // the close that follows carries the news
     this.armTimer(this.opts.connectTimeoutMs ?? 10_000);
   }
 
@@ -203,8 +224,12 @@ export class BarrageClient extends Emitter<ClientEvents> {
       case 'welcome':
         this.connId = f.connId;
         if (f.heartbeat > 0) this.heartbeatMs = f.heartbeat;
+        this.requests.maxFrameBytes = (f.maxFrameBytes ?? 0) > 0 ? f.maxFrameBytes! : 0;
         this.userId = f.userId ?? null;
         void this.handshake(ws);
+        return;
+      case 'left':
+        this.removed(f.room, f.reason);
         return;
       case 'error':
         if (f.id !== undefined && this.requests.settle(f.id, f)) return;
@@ -233,7 +258,8 @@ export class BarrageClient extends Emitter<ClientEvents> {
         this.userId = (ok as { userId?: string }).userId ?? this.userId;
       } catch (err) {
         if (ws !== this.ws || (isBarrageError(err) && err.code === 'disconnected')) return;
-        const code = isBarrageError(err) && err.code === 'unauthorized' ? 4001 : 4000;
+        const code =
+          isBarrageError(err) && err.code === 'unauthorized' ? UNAUTHORIZED : CLIENT_DROPPED;
         this.drop(code, (err as Error).message);
         return;
       }
@@ -260,7 +286,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     };
     this.requests.send(ws, body, deadline, apply).catch((err: BarrageError) => {
       if (err.code === 'disconnected' || this.subs.get(sub.room) !== sub) return;
-      if (err.code === 'timeout') return this.drop(4000, 'rejoin timed out');
+      if (err.code === 'timeout') return this.drop(CLIENT_DROPPED, 'rejoin timed out');
       this.subs.delete(sub.room);
       sub.end(err);
       this.emit('error', err);
@@ -274,20 +300,25 @@ export class BarrageClient extends Emitter<ClientEvents> {
       if (this.state === 'open') {
         const quiet = Date.now() - this.lastHeard;
         if (quiet < this.heartbeatMs * 2) return this.armTimer(this.heartbeatMs * 2 - quiet);
-        return this.drop(4000, 'server silent for 2 heartbeats');
+        return this.drop(CLIENT_DROPPED, 'server silent for 2 heartbeats');
       }
-      if (this.state === 'connecting') this.drop(4000, 'connect timeout');
+      if (this.state === 'connecting') this.drop(CLIENT_DROPPED, 'connect timeout');
     }, ms);
   }
 
   /** Gives up on the current socket (dead or refused) and handles it as a close. */
   private drop(code: number, reason: string): void {
     const ws = this.ws;
-    if (ws) detach(ws, code === 4001 ? 4000 : code, reason);
+    if (ws) detach(ws, code === UNAUTHORIZED ? CLIENT_DROPPED : code, reason);
     void this.onClose(code, reason);
   }
 
-  private async onClose(code: number, reason: string): Promise<void> {
+  /**
+   * A connection ended. `failed` is set when the socket never opened (refused, HTTP 404, ...).
+   * Whether to reconnect comes from the close-code catalogue (close-codes.ts): the listed codes,
+   * then the ranges (4000-4499 reconnect, 4500-4999 do not).
+   */
+  private async onClose(code: number, reason: string, failed?: BarrageError): Promise<void> {
     this.ws = null;
     clearTimeout(this.timer);
     this.requests.failAll(
@@ -295,37 +326,42 @@ export class BarrageClient extends Emitter<ClientEvents> {
     );
     if (this.state === 'closed') return;
     this.setState('reconnecting');
-    if (TERMINAL_CLOSE_CODES.includes(code)) {
-      const old = this.token;
-      let fresh: string | undefined;
-      try {
-        fresh = this.opts.getToken ? await this.opts.getToken() : undefined;
-      } catch {
-        fresh = undefined;
-      }
+    if (code === UNAUTHORIZED) {
+      const renewed = await this.refreshToken();
       if (this.isClosed()) return; // closed by the app while the token was fetched
-      if (fresh === undefined || fresh === old) {
-        const err = new BarrageError(
-          code === 4001 ? 'unauthorized' : 'forbidden',
-          reason || `closed ${code}`,
-          { closeCode: code },
-        );
-        return this.finish(code, reason, err);
-      }
-      this.token = fresh;
-      this.freshToken = true; // just fetched: use it even if it is short-lived
+      if (!renewed) return this.finish(code, reason, finalCloseError(code, reason));
+    } else if (!closeReconnects(code)) {
+      return this.finish(code, reason, finalCloseError(code, reason));
     }
-    if (this.opts.reconnect === false) return this.finish(code, reason, closedError(code));
-    this.retry(code, reason);
+    if (this.opts.reconnect === false)
+      return this.finish(code, reason, failed ?? closedError(code));
+    this.retry(code, reason, failed);
   }
 
-  private retry(code: number, reason: string): void {
+  /** After close 4501: true when `getToken` gave a token other than the refused one. */
+  private async refreshToken(): Promise<boolean> {
+    const old = this.token;
+    let fresh: string | undefined;
+    try {
+      fresh = this.opts.getToken ? await this.opts.getToken() : undefined;
+    } catch {
+      fresh = undefined;
+    }
+    if (fresh === undefined || fresh === old) return false;
+    this.token = fresh;
+    this.freshToken = true; // just fetched: use it even if it is short-lived
+    return true;
+  }
+
+  private retry(code: number, reason: string, error?: BarrageError): void {
     let delay = backoffDelay(this.attempt++, this.backoff);
     const asked = serverRetryAfter(reason) ?? this.retryAfterMs;
     if (asked !== undefined) delay = Math.max(delay, Math.min(asked, MAX_SERVER_DELAY_MS));
-    if (code === 1013) delay = Math.max(delay, this.backoff.initialMs * 4); // overloaded
+    if (code === CLOSE_CODES.overloaded.code) delay = Math.max(delay, this.backoff.initialMs * 4);
     this.setState('reconnecting');
-    this.emit('close', { code, reason, willReconnect: true, delayMs: delay });
+    const event: ClientEvents['close'] = { code, reason, willReconnect: true, delayMs: delay };
+    if (error) event.error = error;
+    this.emit('close', event);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.open(), delay);
   }
@@ -338,8 +374,20 @@ export class BarrageClient extends Emitter<ClientEvents> {
     this.waiters.rejectAll(e);
     for (const sub of this.subs.values()) sub.end(err);
     this.subs.clear();
-    this.emit('close', { code, reason, willReconnect: false, delayMs: 0 });
+    const event: ClientEvents['close'] = { code, reason, willReconnect: false, delayMs: 0 };
+    if (err) event.error = err;
+    this.emit('close', event);
     if (err) this.emit('error', err);
+  }
+
+  /** The server took this connection out of a room (a ban): the subscription ends. */
+  private removed(room: string, reason: string): void {
+    const sub = this.subs.get(room);
+    if (!sub) return;
+    this.subs.delete(room);
+    const err = removedError(room, reason);
+    sub.end(err);
+    this.emit('left', { room, reason, error: err });
   }
 
   // ---- requests ---------------------------------------------------------------------------
@@ -370,15 +418,24 @@ export class BarrageClient extends Emitter<ClientEvents> {
     onReply?: (frame: ServerFrame) => void,
   ): Promise<ServerFrame> {
     const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
-    for (let tries = 0; ; tries++) {
+    let drops = 0;
+    let limited = 0;
+    for (;;) {
       const left = deadline - Date.now();
       if (left <= 0) throw new BarrageError('timeout', `no reply to ${String(body.type)} in time`);
       await this.ready(left);
       try {
         return await this.requests.send(this.ws!, body, deadline, onReply);
       } catch (err) {
-        if (!idempotent || tries >= 5 || !isBarrageError(err) || err.code !== 'disconnected')
-          throw err;
+        if (!isBarrageError(err)) throw err;
+        const wait = err.code === 'rate_limited' ? err.retryAfterMs : undefined;
+        if (wait !== undefined) {
+          // Refused, so not applied: sent again once the server says the limit allows it.
+          if (++limited > MAX_RATE_LIMITED_RETRIES || Date.now() + wait >= deadline) throw err;
+          await new Promise((r) => setTimeout(r, Math.max(wait, 1)));
+          continue;
+        }
+        if (!idempotent || ++drops > 5 || err.code !== 'disconnected') throw err;
       }
     }
   }

@@ -1,8 +1,14 @@
 import { serverRetryAfter } from './backoff.js';
+import { CLOSE_CODES } from './close-codes.js';
 import type { ErrorCode, ErrorFrame } from './types.js';
 
-/** Close codes after which the client gives up unless `getToken` yields a new token. */
-export const TERMINAL_CLOSE_CODES: readonly number[] = [4001, 1008];
+/**
+ * The listed close codes after which the client does not reconnect on its own (4501 only with a
+ * new token from `getToken`). Unlisted codes go by range: see `closeReconnects`.
+ */
+export const TERMINAL_CLOSE_CODES: readonly number[] = Object.values(CLOSE_CODES)
+  .filter((c) => !c.reconnect)
+  .map((c) => c.code);
 
 /**
  * The one exception type of the SDK. `code` is the server's error code (`rate_limited`,
@@ -16,13 +22,13 @@ export class BarrageError extends Error {
   /** How long the server asked to wait before retrying, in ms, when it said so. */
   readonly retryAfterMs: number | undefined;
 
-  /** Creates an error with a code, a message and optional close code and retry hint. */
+  /** Creates an error with a code, a message and optional close code, retry hint and cause. */
   constructor(
     code: ErrorCode,
     message: string,
-    extra: { closeCode?: number; retryAfterMs?: number } = {},
+    extra: { closeCode?: number; retryAfterMs?: number; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'BarrageError';
     this.code = code;
     this.closeCode = extra.closeCode;
@@ -44,4 +50,23 @@ export function toError(f: ErrorFrame): BarrageError {
 /** The exception for requests on a closed client. */
 export function closedError(code?: number): BarrageError {
   return new BarrageError('closed', 'client closed', code === undefined ? {} : { closeCode: code });
+}
+
+/**
+ * The exception for a close the client does not come back from: `unauthorized` for 4501,
+ * `forbidden` for the others (a kick, a policy); `retryAfterMs` from `kicked; retryAfterMs=N`.
+ */
+export function finalCloseError(code: number, reason: string): BarrageError {
+  const retryAfterMs = serverRetryAfter(reason);
+  return new BarrageError(
+    code === CLOSE_CODES.unauthorized.code ? 'unauthorized' : 'forbidden',
+    reason || `closed ${code}`,
+    retryAfterMs === undefined ? { closeCode: code } : { closeCode: code, retryAfterMs },
+  );
+}
+
+/** The exception that ends a subscription the server removed (a `left` line, e.g. a ban). */
+export function removedError(room: string, reason: string): BarrageError {
+  const message = reason === 'banned' ? `banned from ${room}` : `removed from ${room} (${reason})`;
+  return new BarrageError('forbidden', message);
 }

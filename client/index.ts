@@ -5,6 +5,7 @@
  */
 export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, serverRetryAfter } from './backoff.js';
 export { BarrageClient } from './client.js';
+export { CLOSE_CODES, CLOSE_RANGES, closeReconnects } from './close-codes.js';
 export { connect, createClient } from './connect.js';
 export { BarrageError, isBarrageError, TERMINAL_CLOSE_CODES } from './errors.js';
 export { parseFrame } from './frames.js';

@@ -8,7 +8,7 @@ export interface ClientOptions {
   token?: string;
   /**
    * Fetches a token. Called before the first connect, before a reconnect when the current token
-   * has expired (by its `exp`), and after the server refused a token (close 4001).
+   * has expired (by its `exp`), and after the server refused a token (close 4501).
    */
   getToken?: () => string | Promise<string>;
   /** Only pushes of these events reach this connection (sent in `auth`). */
@@ -55,8 +55,23 @@ export interface ClientEvents {
   state: ClientState;
   /** Connected and authenticated; rooms are being rejoined when `reconnected`. */
   open: { reconnected: boolean; connId: string; userId: string | null };
-  /** The connection closed; `willReconnect` says whether the client tries again, after `delayMs`. */
-  close: { code: number; reason: string; willReconnect: boolean; delayMs: number };
+  /**
+   * The connection closed; `willReconnect` says whether the client tries again, after `delayMs`.
+   * `error` says why, when the socket never opened (refused, HTTP 404, getToken threw) or the
+   * close was final.
+   */
+  close: {
+    code: number;
+    reason: string;
+    willReconnect: boolean;
+    delayMs: number;
+    error?: BarrageError;
+  };
+  /**
+   * The server took this connection out of a joined room (`reason` `banned`): the room's
+   * subscription has ended (its `end` event fired with `error`) and is no longer in `rooms()`.
+   */
+  left: { room: string; reason: string; error: BarrageError };
   /** A targeted push or broadcast. */
   push: PushEvent;
   /** A room's online count changed (also sent to that room's subscription). */

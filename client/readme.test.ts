@@ -1,9 +1,32 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ensureSdkBuilt, ROOT } from '../test/e2e/support/browser.js';
+
+/** Newest modification time of the .ts sources (tests left out) under `dir`, ms. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The example runs the built package (dist/ through package.json "exports"): build it when it is
+ * missing or older than any source, so the test never runs yesterday's code.
+ */
+function serverBuildIsStale(): boolean {
+  const built = join(ROOT, 'dist', 'src', 'server', 'index.js');
+  if (!existsSync(built)) return true;
+  const builtAt = statSync(built).mtimeMs;
+  return newestSource(join(ROOT, 'src')) > builtAt || newestSource(join(ROOT, 'client')) > builtAt;
+}
 
 /** The first fenced block of `lang` after `from` in `text`. */
 function block(text: string, lang: string, from = 0): { code: string; end: number } {
@@ -21,8 +44,8 @@ describe('client/README.md', () => {
     const expected = block(readme, 'text', example.end);
     // The example imports the package by name ('barrage', 'barrage/client'), which resolves to
     // dist/ through package.json "exports": it must be built. `npm test` builds first.
-    if (!existsSync(join(ROOT, 'dist', 'src', 'server', 'index.js'))) {
-      spawnSync(
+    if (serverBuildIsStale()) {
+      const build = spawnSync(
         process.execPath,
         [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
         {
@@ -31,6 +54,7 @@ describe('client/README.md', () => {
           timeout: 120_000,
         },
       );
+      assert.equal(build.status, 0, 'the package build (tsc -p tsconfig.build.json) failed');
     }
     ensureSdkBuilt();
     mkdirSync(join(ROOT, 'dist'), { recursive: true });

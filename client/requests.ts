@@ -2,6 +2,8 @@ import { BarrageError, toError } from './errors.js';
 import { safeSend } from './socket.js';
 import type { RequestId, ServerFrame, WebSocketLike } from './types.js';
 
+const utf8 = new TextEncoder();
+
 interface Pending {
   resolve: (frame: ServerFrame) => void;
   onReply: ((frame: ServerFrame) => void) | undefined;
@@ -11,6 +13,8 @@ interface Pending {
 
 /** Requests waiting for their reply, by id. Replies match requests by the `id` they carry. */
 export class RequestTable {
+  /** The largest frame the server reads, bytes (from `welcome`); 0: not known, not checked. */
+  maxFrameBytes = 0;
   private readonly pending = new Map<RequestId, Pending>();
   private nextId = 1;
 
@@ -28,6 +32,13 @@ export class RequestTable {
     onReply?: (frame: ServerFrame) => void,
   ): Promise<ServerFrame> {
     const id = this.nextId++;
+    const text = JSON.stringify({ ...body, id });
+    const over = this.oversize(text);
+    if (over > 0) {
+      const what = String(body.type);
+      const message = `${what} is ${over} bytes; the server reads frames up to ${this.maxFrameBytes} bytes`;
+      return Promise.reject(new BarrageError('too_large', message));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => {
@@ -37,7 +48,7 @@ export class RequestTable {
         Math.max(0, deadline - Date.now()),
       );
       this.pending.set(id, { resolve, reject, timer, onReply });
-      if (!safeSend(ws, JSON.stringify({ ...body, id }))) {
+      if (!safeSend(ws, text)) {
         this.take(id)?.reject(new BarrageError('disconnected', 'not connected'));
       }
     });
@@ -69,6 +80,17 @@ export class RequestTable {
       clearTimeout(p.timer);
       p.reject(err);
     }
+  }
+
+  /**
+   * The frame's size in bytes when it is over `maxFrameBytes`, else 0. A server closes the whole
+   * connection (1009) on such a frame, so it is refused here instead.
+   */
+  private oversize(text: string): number {
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count only when the answer is not plain.
+    if (this.maxFrameBytes <= 0 || text.length * 3 <= this.maxFrameBytes) return 0;
+    const bytes = utf8.encode(text).length;
+    return bytes > this.maxFrameBytes ? bytes : 0;
   }
 
   private take(id: RequestId): Pending | undefined {

@@ -70,6 +70,8 @@ export interface WelcomeFrame {
   /** Ms between server pings when the server has nothing else to send. */
   heartbeat: number;
   userId?: string;
+  /** The largest frame the server reads, bytes; a bigger one would close the connection. */
+  maxFrameBytes?: number;
 }
 
 /** `joined`: the reply to `join`. */
@@ -103,6 +105,7 @@ export type ServerFrame =
   | ({ type: 'push' } & PushEvent)
   | ({ type: 'presence' } & PresenceEvent)
   | { type: 'skipped'; room: string; count: number }
+  | { type: 'left'; room: string; reason: string }
   | { type: 'ping'; id?: RequestId }
   | { type: 'pong'; id?: RequestId }
   | { type: 'ok'; id?: RequestId; userId?: string; offset?: number };

@@ -172,10 +172,42 @@ describe('barrage CLI', () => {
       assert.ok(r.stdout.includes('--config <file>'));
     });
 
-    it('exits 2 naming an unknown flag', async () => {
+    it('exits 2 naming an unknown flag, the likely one, and the subcommand help', async () => {
       const r = await run(['serve', '--prot', '80']);
       assert.equal(r.code, 2);
-      assert.ok(r.stderr.includes('--prot'), r.stderr);
+      assert.ok(r.stderr.includes("unknown option '--prot' (did you mean --port?)"), r.stderr);
+      assert.ok(r.stderr.includes("Try 'barrage serve --help'."), r.stderr);
+    });
+
+    it('points a usage error of push to push --help', async () => {
+      const r = await run(['push', '--rooom', 'x']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes("Try 'barrage push --help'."), r.stderr);
+    });
+
+    it('names the boolean flag a stray word follows', async () => {
+      const r = await run(['serve', '--web', 'no']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes('--web takes true or false (or no value), got "no"'), r.stderr);
+    });
+
+    it('lists the values of --log-level in serve --help and in its error', async () => {
+      const values = OPTIONS.logLevel.values.join(', ');
+      const help = await run(['serve', '--help']);
+      const line = help.stdout.split('\n').find((l) => l.trimStart().startsWith('--log-level '));
+      assert.ok(line?.includes(values), line);
+      const r = await run(['serve', '--log-level', 'loud']);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes(`--log-level: expected one of ${values}, got "loud"`), r.stderr);
+    });
+
+    it('exits 2 saying a config file is not valid JSON, naming it', async () => {
+      const path = join(dir, 'syntax.json');
+      writeFileSync(path, '{\n  "port": 0,\n}\n');
+      const r = await run(['serve', '--config', path]);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.includes(`config file ${path} is not valid JSON`), r.stderr);
+      assert.ok(r.stderr.includes("Try 'barrage serve --help'."), r.stderr);
     });
 
     it('exits 2 naming --port when its value is not a number', async () => {
@@ -211,7 +243,10 @@ describe('barrage CLI', () => {
       writeFileSync(path, JSON.stringify({ prot: 80 }));
       const r = await run(['serve', '--config', path]);
       assert.equal(r.code, 2);
-      assert.ok(r.stderr.includes('config file: unknown option "prot"'), r.stderr);
+      assert.ok(
+        r.stderr.includes(`config file ${path}: unknown option "prot" (did you mean "port"?)`),
+        r.stderr,
+      );
     });
 
     it('prints docs/configuration.md on config doc', async () => {
@@ -235,6 +270,10 @@ describe('barrage CLI', () => {
       const r = await run(['config', 'docs']);
       assert.equal(r.code, 2);
       assert.ok(r.stderr.includes('usage: barrage config doc|defaults'), r.stderr);
+      assert.ok(r.stderr.includes("Try 'barrage config --help'."), r.stderr);
+      const help = await run(['config', '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      assert.ok(help.stdout.startsWith('Usage: barrage config doc|defaults'), help.stdout);
     });
   });
 
@@ -254,6 +293,19 @@ describe('barrage CLI', () => {
       assert.ok(ms < 10_000, `took ${ms} ms`);
       assert.equal(await closed, 1001);
     });
+
+    for (const spelling of [['--no-web'], ['--web', 'false'], ['--web=false']]) {
+      it(`serves no demo page with ${spelling.join(' ')} (bug: it was an unknown option)`, async () => {
+        const s = await serve(['--port', '0', ...spelling, '--no-require-auth']);
+        try {
+          const page = await fetch(`${s.url}/`);
+          assert.equal(page.status, 404);
+          await page.arrayBuffer();
+        } finally {
+          assert.equal((await stop(s)).code, 0);
+        }
+      });
+    }
 
     it('takes a flag over the config file, and the file over the default', async () => {
       const path = join(dir, 'barrage.json');

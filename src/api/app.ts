@@ -9,7 +9,8 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { createApiKeyCheck, isLoopback } from '../auth/index.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { Node } from '../node/index.js';
+import type { ClusterReport, Node } from '../node/index.js';
+import { WS_PATH } from '../protocol/index.js';
 import { allowedMethods } from './allow.js';
 import { crossSiteGuard, requireJson } from './cross-site.js';
 import { createErrorHandler, errorResponse } from './errors.js';
@@ -21,7 +22,7 @@ import { moderationRoute } from './routes/moderation.js';
 import { publishRoute } from './routes/publish.js';
 import { pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
-import { type NodeReport, statsRoute } from './routes/stats.js';
+import { statsRoute } from './routes/stats.js';
 import { readJsonObject } from './validate.js';
 
 /** What an API authorization hook sees of a request. */
@@ -48,7 +49,8 @@ export interface ApiOptions {
   /** Extra check of API calls after the key (the seed push service's PushAuth). */
   authorizeApi?: (request: ApiRequestInfo) => boolean | Promise<boolean>;
   exposition(): Promise<{ contentType: string; body: string }>;
-  nodes(): Promise<NodeReport[]>;
+  /** The `/api/stats` answer (the node's StatsReporter). */
+  stats(): Promise<ClusterReport>;
   health(): Health;
   /** Folder of the static pages (demo, dashboard), or null to serve none. */
   webRoot: string | null;
@@ -82,10 +84,10 @@ export function createApiApp(options: ApiOptions): Hono {
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   roomsRoute(app, options.node);
-  statsRoute(app, options.nodes);
+  statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
   healthRoute(app, options.health);
-  app.get('/ws', (c) =>
+  app.get(WS_PATH, (c) =>
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);

@@ -68,20 +68,29 @@ describe('createJwtVerifier', () => {
       assert.equal(identity?.expiresAt, undefined);
     });
 
-    it('refuses an expired token', async () => {
-      assert.equal(await verify(hs256({ sub: 'alice', exp: now() - 60 }, SECRET)), null);
+    it('refuses an expired token, saying it expired', async () => {
+      await assert.rejects(verify(hs256({ sub: 'alice', exp: now() - 60 }, SECRET)), {
+        name: 'TokenRefused',
+        message: 'token expired',
+      });
+    });
+
+    it('refuses an expired token with a bad signature as invalid, not expired', async () => {
+      assert.equal(await verify(hs256({ sub: 'alice', exp: now() - 60 }, `${SECRET}x`)), null);
     });
 
     it('tolerates the configured clock skew on exp, and no more', async () => {
       const strict = createJwtVerifier({ secret: SECRET, clockToleranceSec: 0 });
       const lenient = createJwtVerifier({ secret: SECRET, clockToleranceSec: 30 });
       const token = hs256({ sub: 'alice', exp: now() - 10 }, SECRET);
-      assert.equal(await strict(token), null);
+      await assert.rejects(strict(token), { message: 'token expired' });
       assert.equal((await lenient(token))?.userId, 'alice');
     });
 
     it('refuses a token whose nbf is in the future', async () => {
-      assert.equal(await verify(hs256({ sub: 'alice', nbf: now() + 60 }, SECRET)), null);
+      await assert.rejects(verify(hs256({ sub: 'alice', nbf: now() + 60 }, SECRET)), {
+        message: 'token not yet valid',
+      });
     });
 
     it('accepts a token whose nbf has passed', async () => {
@@ -264,7 +273,7 @@ describe('createJwtVerifier', () => {
 
     it('checks expiry on RS256 tokens too', async () => {
       const token = await sign({ sub: 'alice', exp: now() - 60 }, 'RS256', rsa.privateKey);
-      assert.equal(await rsVerify(token), null);
+      await assert.rejects(rsVerify(token), { message: 'token expired' });
     });
   });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { BarrageError } from '../errors.js';
 import { PRIORITIES, type Priority } from '../protocol/index.js';
-import type { Identity } from '../session/index.js';
+import { type Identity, TokenRefused } from '../session/index.js';
 
 /** How tokens are verified. At least one of `secret` and `publicKeyPem` is required. */
 export interface JwtOptions {
@@ -19,7 +19,11 @@ export interface JwtOptions {
   clockToleranceSec?: number;
 }
 
-/** Verifies a token into an identity, or resolves null when it is refused (never throws). */
+/**
+ * Verifies a token into an identity, or resolves null when it is refused. A token that is
+ * authentic but expired or not yet valid rejects with TokenRefused saying so (jose checks the
+ * signature before the claims, so a forger learns nothing from it).
+ */
 export type TokenVerifier = (token: string) => Promise<Identity | null>;
 
 /**
@@ -59,7 +63,11 @@ export function createJwtVerifier(options: JwtOptions): TokenVerifier {
         verifyOptions,
       );
       return identityFromClaims(payload, verifyOptions.clockTolerance);
-    } catch {
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new TokenRefused('token expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf') {
+        throw new TokenRefused('token not yet valid');
+      }
       return null;
     }
   };

@@ -63,6 +63,23 @@ export interface BrokerHealth {
   detail?: string;
 }
 
+/**
+ * What a broker holds for rooms, for stats and metrics. Room state must follow members and
+ * messages: reading an empty room creates nothing that outlives its member (security.md).
+ */
+export interface BrokerStats {
+  /**
+   * Rooms whose state this broker holds in this process now: memory, room streams (epoch,
+   * offset, history); Redis, the feeds of the rooms this node is subscribed to.
+   */
+  streams: number;
+  /**
+   * Room states created since start: memory, room streams made; Redis, room meta keys this
+   * node wrote (by a first publish, or by a member's read of an empty room, with a short TTL).
+   */
+  streamsCreated: number;
+}
+
 /** The engine's view of a broker. All methods may reject with `BrokerUnavailableError`. */
 export interface Broker {
   /** `memory` or `redis`. */
@@ -71,7 +88,12 @@ export interface Broker {
   start(handler: BrokerHandler): Promise<void>;
   /** Assigns the next offset, keeps the message in history and delivers it to every node. */
   publish(input: PublishInput): Promise<PublishResult>;
-  /** The room's position, and history after `since` or the last `limit` messages. */
+  /**
+   * The room's position, and history after `since` or the last `limit` messages. Reading a room
+   * that has never had a message stores nothing, except while this node is subscribed to it:
+   * then the answer's epoch is kept (for the broker's short empty-room lifetime, renewed while
+   * subscribed) so the room's first publish uses it.
+   */
   history(request: HistoryRequest): Promise<HistoryResult>;
   /** This node wants a room's messages (called on its first local member). Idempotent. */
   subscribeRoom(room: string): Promise<void>;
@@ -89,6 +111,8 @@ export interface Broker {
   remoteOnline(rooms: readonly string[]): Promise<Map<string, number>>;
   /** Current health. */
   health(): BrokerHealth;
+  /** What the broker holds for rooms (cheap: read on every stats call and scrape). */
+  roomState(): BrokerStats;
   /** Stops delivering and releases connections. */
   close(): Promise<void>;
 }

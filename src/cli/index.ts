@@ -24,6 +24,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./bench.js')).runBench,
 };
 
+/** The command being run, once known: a usage error points to its help. */
+let command: string | null = null;
+
 /** The CLI entry: the only place that touches process.exit. */
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -38,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) throw new UsageError(`unknown command "${name}"`);
+  command = name;
   return (await load())(rest);
 }
 
@@ -50,7 +54,8 @@ main(process.argv.slice(2)).then(
       err instanceof UsageError ||
       (err instanceof BarrageError && err.code === 'BARRAGE_ERR_CONFIG')
     ) {
-      process.stderr.write(`barrage: ${(err as Error).message}\nTry 'barrage --help'.\n`);
+      const help = command ? `barrage ${command} --help` : 'barrage --help';
+      process.stderr.write(`barrage: ${(err as Error).message}\nTry '${help}'.\n`);
       process.exit(2);
     }
     process.stderr.write(`barrage: ${err instanceof Error ? err.message : String(err)}\n`);

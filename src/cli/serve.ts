@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { flagsHelp, readConfigFile, resolveConfig, workerCount } from '../config/index.js';
 import { createServer } from '../server/index.js';
-import { parseFlags, serverFlagOptions, serverOptionsFromFlags } from './args.js';
+import { parseServerFlags, serverOptionsFromFlags } from './args.js';
 import { superviseWorkers, workerIndex } from './workers.js';
 
 /** `barrage serve --help`. */
@@ -10,7 +10,8 @@ export const SERVE_HELP = `Usage: barrage serve [flags]
 Starts a Barrage node: WebSocket at /ws, HTTP API at /api, demo page at /, dashboard at
 /dashboard, Prometheus metrics at /metrics. With no Redis configured it runs alone on the
 embedded broker. Each flag is also an env var and a key of the --config JSON file;
-precedence: defaults < file < env < flags.
+precedence: defaults < file < env < flags. A --[no-]flag is on by --flag, off by --no-flag,
+or set by --flag true|false.
 
   --config <file>                      JSON config file with camelCase keys
   -h, --help                           this help
@@ -19,16 +20,22 @@ ${flagsHelp()}`;
 
 /** Runs the server until SIGTERM or SIGINT; resolves with the exit code. */
 export async function serve(argv: string[]): Promise<number> {
-  const values = parseFlags(
-    argv,
-    serverFlagOptions({ config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }),
-  );
+  const values = parseServerFlags(argv, {
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const file = typeof values.config === 'string' ? readConfigFile(values.config) : undefined;
-  const config = resolveConfig({ file, env: process.env, flags: serverOptionsFromFlags(values) });
+  const filePath = typeof values.config === 'string' ? values.config : undefined;
+  const file = filePath === undefined ? undefined : readConfigFile(filePath);
+  const config = resolveConfig({
+    file,
+    filePath,
+    env: process.env,
+    flags: serverOptionsFromFlags(values),
+  });
   const workers = workerCount(config.workers);
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, config.shutdownTimeoutMs);
   const index = workerIndex();

@@ -24,8 +24,11 @@ export function flagsHelp(): string {
     for (const [key, spec] of Object.entries(OPTIONS) as [OptionKey, OptionSpec][]) {
       if (spec.group !== group) continue;
       const flag = spec.type === 'bool' ? `--[no-]${flagOf(key)}` : `--${flagOf(key)} <value>`;
+      // An enum lists its values unless its help already names each one.
+      const listed = spec.values?.every((v) => spec.help.includes(v)) ?? true;
+      const values = listed ? '' : `: ${spec.values?.join(', ')}`;
       lines.push(
-        `  ${flag.padEnd(36)} ${spec.help} [default: ${defaultText(spec)}] (${envOf(key)})`,
+        `  ${flag.padEnd(36)} ${spec.help}${values} [default: ${defaultText(spec)}] (${envOf(key)})`,
       );
     }
     lines.push('');
@@ -44,6 +47,9 @@ export function configurationMarkdown(): string {
     'config file (`barrage serve --config barrage.json`), an environment variable, or a flag.',
     'A bad value or an unknown flag or key stops the server with exit code 2 and a message naming it.',
     'Lists are comma-separated in env vars and flags, and JSON arrays in the file.',
+    'A `bool` option marked `--[no-]flag` is turned on by `--flag` and off by `--no-flag`; it also',
+    'takes a value, `--flag true|false` or `--flag=true|false` (1 and 0 work too). In env vars it is',
+    '`true`, `false`, `1` or `0`; in the file a JSON `true` or `false`.',
     '',
   ];
   for (const group of GROUPS) {

@@ -193,18 +193,35 @@ describe('resolveConfig', () => {
         'BARRAGE_SEND_SOFT_LIMIT_BYTES: expected',
       ));
     it('names the file key', () =>
-      refuses({ file: { port: 'abc' } }, 'config file "port": expected an integer'));
+      refuses({ file: { port: 'abc' } }, 'config file: "port": expected an integer'));
+    it('names the file and its key', () =>
+      refuses(
+        { file: { port: 'abc' }, filePath: 'conf/barrage.json' },
+        'config file conf/barrage.json: "port": expected an integer',
+      ));
     it('names the library option', () =>
       refuses({ overrides: flags({ port: 'abc' }) }, 'option port: expected an integer'));
     it('reports the highest layer’s bad value even when a lower one is fine', () =>
       refuses({ file: { port: 1 }, flags: flags({ port: '-5' }) }, '--port: expected a value'));
     it('reports a bad lower layer even when a higher one overrides it', () =>
-      refuses({ file: { port: 'abc' }, flags: flags({ port: '1' }) }, 'config file "port"'));
+      refuses({ file: { port: 'abc' }, flags: flags({ port: '1' }) }, 'config file: "port"'));
   });
 
   describe('unknown options', () => {
     it('refuses an unknown file key, naming it', () =>
       refuses({ file: { prot: 80 } }, 'config file: unknown option "prot"'));
+    it('refuses an unknown file key, naming the file and the likely key', () =>
+      refuses(
+        { file: { prot: 80 }, filePath: '/etc/barrage.json' },
+        'config file /etc/barrage.json: unknown option "prot" (did you mean "port"?)',
+      ));
+    it('suggests the camelCase key for a key spelled as a flag', () =>
+      refuses({ file: { 'heartbeat-ms': 1 } }, '(did you mean "heartbeatMs"?)'));
+    it('suggests nothing for a key like no option', () =>
+      assert.throws(
+        () => resolveConfig({ file: { zzzzzzzz: 1 } }),
+        (e: Error) => e.message.endsWith('unknown option "zzzzzzzz"'),
+      ));
     it('refuses a file key in the wrong case', () =>
       refuses({ file: { Port: 80 } }, 'unknown option "Port"'));
     it('refuses a file key spelled as a flag', () =>
@@ -219,13 +236,24 @@ describe('resolveConfig', () => {
     it('refuses a soft send limit equal to the hard one', () =>
       refuses(
         { flags: flags({ sendSoftLimitBytes: '4096', sendHardLimitBytes: '4096' }) },
-        'sendSoftLimitBytes must be below sendHardLimitBytes',
+        '--send-soft-limit-bytes (4096) must be below --send-hard-limit-bytes (4096)',
       ));
     it('refuses a soft send limit above the hard one', () =>
       refuses(
         { flags: flags({ sendSoftLimitBytes: String(2 * 1024 * 1024) }) },
-        'sendSoftLimitBytes must be below',
+        '--send-soft-limit-bytes (2097152) must be below sendHardLimitBytes (1048576)',
       ));
+    it('names each option where it was set: file, env or flag', () =>
+      refuses(
+        {
+          file: { sendSoftLimitBytes: 8192 },
+          filePath: 'site.json',
+          env: { BARRAGE_SEND_HARD_LIMIT_BYTES: '4096' },
+        },
+        'config file site.json: "sendSoftLimitBytes" (8192) must be below BARRAGE_SEND_HARD_LIMIT_BYTES (4096)',
+      ));
+    it('names the flag of a bad workers count', () =>
+      refuses({ flags: flags({ workers: 'many' }) }, '--workers: expected a number'));
     it('accepts a soft send limit just below the hard one', () => {
       const c = resolveConfig({
         flags: flags({ sendSoftLimitBytes: '4095', sendHardLimitBytes: '4096' }),
@@ -235,7 +263,7 @@ describe('resolveConfig', () => {
     it('refuses both redisUrl and redisCluster', () =>
       refuses(
         { flags: flags({ redisUrl: 'redis://127.0.0.1:6379', redisCluster: '127.0.0.1:7000' }) },
-        'set redisUrl or redisCluster, not both',
+        'set --redis-url or --redis-cluster, not both',
       ));
   });
 
@@ -248,7 +276,7 @@ describe('resolveConfig', () => {
     });
     for (const origin of ['a.example', 'not an origin', '//a.example', 'http://']) {
       it(`refuses ${JSON.stringify(origin)}, naming it`, () =>
-        refuses({ flags: flags({ origins: origin }) }, `origins: "${origin}" is not an origin`));
+        refuses({ flags: flags({ origins: origin }) }, `--origins: "${origin}" is not an origin`));
     }
   });
 
@@ -271,7 +299,7 @@ describe('resolveConfig', () => {
       it(`refuses ${JSON.stringify(rule)}, naming it`, () =>
         refuses(
           { flags: flags({ roomPolicies: rule }) },
-          `roomPolicies: "${rule}" is not PATTERN=MERGE_WINDOW_MS`,
+          `--room-policies: "${rule}" is not PATTERN=MERGE_WINDOW_MS`,
         ));
     }
   });
@@ -323,22 +351,26 @@ describe('readConfigFile', () => {
       (e: Error) => e.message.includes(`cannot read config file ${path}`),
     );
   });
-  for (const [name, text] of [
-    ['not JSON', '{port: 9}'],
-    ['a JSON array', '[1]'],
-    ['JSON null', 'null'],
-    ['a JSON string', '"x"'],
+  for (const [name, text, says] of [
+    ['not JSON', '{port: 9}', 'is not valid JSON: Expected'],
+    ['JSON with a trailing comma', '{\n  "port": 9,\n}', 'is not valid JSON'],
+    ['a JSON array', '[1]', 'must hold a JSON object of options, got an array'],
+    ['JSON null', 'null', 'must hold a JSON object of options, got null'],
+    ['a JSON string', '"x"', 'must hold a JSON object of options, got string'],
   ] as const) {
     it(`refuses a file that is ${name}, naming it`, () => {
       const path = write(`${name.replace(/\W/g, '')}.json`, text);
       assert.throws(
         () => readConfigFile(path),
         (e: unknown) =>
-          e instanceof BarrageError &&
-          e.message.includes(`config file ${path} is not a JSON object`),
+          e instanceof BarrageError && e.message.includes(`config file ${path} ${says}`),
       );
     });
   }
+  it('says on which line and column the JSON breaks', () => {
+    const path = write('line.json', '{\n  "port": 9,\n  heartbeatMs: 1\n}');
+    assert.throws(() => readConfigFile(path), /not valid JSON: .*\(line 3, column 3\)/);
+  });
 });
 
 describe('flagOf and envOf', () => {
@@ -366,5 +398,18 @@ describe('docs/configuration.md', () => {
       const flag = `--${spec.type === 'bool' ? '[no-]' : ''}${flagOf(key)}`;
       assert.ok(doc.includes(`| \`${key}\` | \`${flag}\` | \`${envOf(key)}\` |`), key);
     }
+  });
+});
+
+describe('enum options', () => {
+  it('are typed as their values, not as plain strings', () => {
+    const config = resolveConfig({
+      flags: flags({ blockedWordsAction: 'mask', logLevel: 'debug' }),
+    });
+    // These assignments fail the type check if the config types enums as string.
+    const action: 'reject' | 'mask' = config.blockedWordsAction;
+    const level: (typeof OPTIONS.logLevel.values)[number] = config.logLevel;
+    assert.equal(action, 'mask');
+    assert.equal(level, 'debug');
   });
 });

@@ -9,6 +9,7 @@ import {
   type OptionSpec,
   type ServerConfig,
 } from './schema.js';
+import { closest } from './suggest.js';
 
 /** Raw values from one source, by option key. Strings from env and flags; typed from a file. */
 export type RawOptions = Partial<Record<OptionKey, unknown>>;
@@ -17,6 +18,8 @@ export type RawOptions = Partial<Record<OptionKey, unknown>>;
 export interface ConfigLayers {
   /** A parsed JSON config file. */
   file?: Record<string, unknown>;
+  /** The config file's path, named in every error about its keys. */
+  filePath?: string;
   /** The environment (only `BARRAGE_*` variables are read). */
   env?: NodeJS.ProcessEnv;
   /** Parsed command-line flags by option key. */
@@ -33,17 +36,24 @@ const KEYS = Object.keys(OPTIONS) as OptionKey[];
  */
 export function resolveConfig(layers: ConfigLayers = {}): ServerConfig {
   const values: Record<string, unknown> = {};
+  // Where each value came from, as the user wrote it: errors name that, not the option key.
+  const sources: Partial<Record<OptionKey, string>> = {};
+  const set = (key: OptionKey, raw: unknown, source: string) => {
+    values[key] = coerce(key, raw, source);
+    sources[key] = source;
+  };
   for (const key of KEYS) values[key] = OPTIONS[key].default;
   if (layers.file) {
+    const file = layers.filePath ? `config file ${layers.filePath}` : 'config file';
     for (const [key, raw] of Object.entries(layers.file)) {
-      if (!Object.hasOwn(OPTIONS, key)) throw configError(`config file: unknown option "${key}"`);
-      values[key] = coerce(key as OptionKey, raw, `config file "${key}"`);
+      if (!isOptionKey(key)) throw configError(`${file}: ${unknownOption(key)}`);
+      set(key, raw, `${file}: "${key}"`);
     }
   }
   if (layers.env) {
     for (const key of KEYS) {
       const raw = layers.env[envOf(key)];
-      if (raw !== undefined && raw !== '') values[key] = coerce(key, raw, envOf(key));
+      if (raw !== undefined && raw !== '') set(key, raw, envOf(key));
     }
   }
   for (const [layer, label] of [
@@ -53,13 +63,23 @@ export function resolveConfig(layers: ConfigLayers = {}): ServerConfig {
     if (!layer) continue;
     for (const [key, raw] of Object.entries(layer)) {
       if (raw === undefined) continue;
-      if (!Object.hasOwn(OPTIONS, key)) throw configError(`unknown option "${key}"`);
-      values[key] = coerce(key as OptionKey, raw, label(key));
+      if (!isOptionKey(key)) throw configError(unknownOption(key));
+      set(key, raw, label(key));
     }
   }
   const config = values as ServerConfig;
-  checkRelations(config);
+  checkRelations(config, (key) => sources[key] ?? key);
   return Object.freeze(config);
+}
+
+function isOptionKey(key: string): key is OptionKey {
+  return Object.hasOwn(OPTIONS, key);
+}
+
+/** `unknown option "prot" (did you mean "port"?)`. */
+function unknownOption(key: string): string {
+  const near = closest(key, KEYS);
+  return `unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}`;
 }
 
 /** Reads and parses a JSON config file, naming the file on failure. */
@@ -70,14 +90,32 @@ export function readConfigFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw configError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      throw new Error('not an object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (err) {
-    throw configError(`config file ${path} is not a JSON object: ${(err as Error).message}`);
+    throw configError(`config file ${path} is not valid JSON: ${jsonProblem(text, err as Error)}`);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw configError(`config file ${path} must hold a JSON object of options, got ${got}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** JSON.parse's complaint on one line, with the line and column when it names a position. */
+function jsonProblem(text: string, err: Error): string {
+  // V8 quotes a snippet of the text, newlines and all, and ends with "is not valid JSON".
+  const problem = err.message
+    .replace(/\s+/g, ' ')
+    .replace(/ is not valid JSON$/, '')
+    .slice(0, 160);
+  const match = /at position (\d+)/.exec(err.message);
+  if (!match) return problem;
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${problem} (line ${line}, column ${column})`;
 }
 
 /** Converts one raw value to the option's type, or throws naming the source. */
@@ -123,37 +161,42 @@ export function coerce(key: OptionKey, raw: unknown, source: string): unknown {
   }
 }
 
-function checkRelations(config: ServerConfig): void {
+/** Checks the values no single option's type can: `name` says where an option was set. */
+function checkRelations(config: ServerConfig, name: (key: OptionKey) => string): void {
   if (config.sendSoftLimitBytes >= config.sendHardLimitBytes) {
-    throw configError('sendSoftLimitBytes must be below sendHardLimitBytes');
+    throw configError(
+      `${name('sendSoftLimitBytes')} (${config.sendSoftLimitBytes}) must be below ${name('sendHardLimitBytes')} (${config.sendHardLimitBytes})`,
+    );
   }
   for (const origin of config.origins) {
     if (origin === '*') continue;
     try {
       new URL(origin);
     } catch {
-      throw configError(`origins: "${origin}" is not an origin like https://site.example`);
+      throw configError(
+        `${name('origins')}: "${origin}" is not an origin like https://site.example`,
+      );
     }
   }
-  parseRoomPolicies(config.roomPolicies);
+  parseRoomPolicies(config.roomPolicies, name('roomPolicies'));
   if (config.redisUrl && config.redisCluster.length > 0) {
-    throw configError('set redisUrl or redisCluster, not both');
+    throw configError(`set ${name('redisUrl')} or ${name('redisCluster')}, not both`);
   }
-  const workers = workerCount(config.workers);
+  const workers = workerCount(config.workers, name('workers'));
   if (workers > 1 && !config.redisUrl && config.redisCluster.length === 0) {
     throw configError(
-      `workers: ${workers} processes need a broker between them; add --redis-url (or --redis-cluster), or run --workers 1 on the embedded broker`,
+      `${name('workers')}: ${workers} processes need a broker between them; add --redis-url (or --redis-cluster), or run --workers 1 on the embedded broker`,
     );
   }
 }
 
 /** The number of worker processes `workers` asks for (`auto`: one per core). */
-export function workerCount(workers: string): number {
+export function workerCount(workers: string, source = 'workers'): number {
   if (workers === 'auto') return Math.max(1, availableParallelism());
   const n = Number(workers);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
     throw configError(
-      `workers: expected a number from 1 to 256 or auto, got ${JSON.stringify(workers)}`,
+      `${source}: expected a number from 1 to 256 or auto, got ${JSON.stringify(workers)}`,
     );
   }
   return n;
@@ -171,13 +214,16 @@ export interface RoomPolicyRule {
 const POLICY = /^([^=]+)=(\d+)(?:\/(lossy|reliable))?(?:\/(adaptive|fixed))?$/;
 
 /** Parses `PATTERN=WINDOW_MS[/lossy|reliable][/adaptive|fixed]` rules, throwing on a malformed one. */
-export function parseRoomPolicies(rules: readonly string[]): RoomPolicyRule[] {
+export function parseRoomPolicies(
+  rules: readonly string[],
+  source = 'roomPolicies',
+): RoomPolicyRule[] {
   return rules.map((rule) => {
     const m = POLICY.exec(rule);
     const window = m ? Number(m[2]) : Number.NaN;
     if (!m || window > 10_000) {
       throw configError(
-        `roomPolicies: "${rule}" is not PATTERN=MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed] with a window up to 10000`,
+        `${source}: "${rule}" is not PATTERN=MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed] with a window up to 10000`,
       );
     }
     return {

@@ -141,6 +141,14 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Largest client message, bytes (close 1009 above)',
   },
+  maxFragments: {
+    type: 'int',
+    default: 64,
+    min: 1,
+    max: 16_384,
+    group: 'Limits',
+    help: 'Frames one client message may be split into (close 1008 above); browsers send one',
+  },
   maxConnections: {
     type: 'int',
     default: 100_000,
@@ -188,6 +196,38 @@ export const OPTIONS = {
     max: 100_000,
     group: 'Limits',
     help: 'Rooms one connection may be in',
+  },
+  joinRate: {
+    type: 'number',
+    default: 2,
+    min: 0.01,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Room joins per second per connection, over time (token bucket; rate_limited above)',
+  },
+  joinBurst: {
+    type: 'int',
+    default: 100,
+    min: 1,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Room join burst per connection (enough to rejoin every room after a reconnect)',
+  },
+  joinRatePerIp: {
+    type: 'number',
+    default: 100,
+    min: 0.01,
+    max: 1_000_000,
+    group: 'Limits',
+    help: 'Room joins per second from one client IP, all its connections together',
+  },
+  joinBurstPerIp: {
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 10_000_000,
+    group: 'Limits',
+    help: 'Room join burst from one client IP',
   },
   publishRate: {
     type: 'number',
@@ -245,6 +285,38 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Time a client has to send a request or upgrade head, ms (slowloris); checked every quarter of it',
   },
+  maxTokenLength: {
+    type: 'int',
+    default: 8192,
+    min: 256,
+    max: 1 * MiB,
+    group: 'Limits',
+    help: 'Longest token a client may send in an auth command, characters',
+  },
+  maxAuthEvents: {
+    type: 'int',
+    default: 32,
+    min: 1,
+    max: 1024,
+    group: 'Limits',
+    help: 'Most push event names one auth command may subscribe to',
+  },
+  closeGraceMs: {
+    type: 'int',
+    default: 2000,
+    min: 100,
+    max: 60_000,
+    group: 'Limits',
+    help: 'Time a closing WebSocket has to finish the close handshake before its socket is destroyed, ms',
+  },
+  retryAfterSec: {
+    type: 'int',
+    default: 5,
+    min: 1,
+    max: 3600,
+    group: 'Limits',
+    help: 'Retry-After of a handshake refused with 503 (server full, shutting down) or 429 (per-IP cap), seconds',
+  },
   maxBodyBytes: {
     type: 'int',
     default: 64 * KiB,
@@ -289,7 +361,7 @@ export const OPTIONS = {
     min: 50,
     max: 60_000,
     group: 'Rooms and history',
-    help: 'How often online counts are shared and presence sent, ms',
+    help: 'How often online counts are shared and presence sent, ms; with Redis, a node that stops sharing has its counts expire after 3 intervals plus 1 s',
   },
   redisUrl: {
     type: 'string',
@@ -353,7 +425,9 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'bool'
     ? number
     : S['type'] extends 'list'
       ? readonly string[]
-      : string;
+      : S extends { type: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : string;
 
 /** The validated, frozen configuration: one field per option. */
 export type ServerConfig = { readonly [K in OptionKey]: ValueOf<(typeof OPTIONS)[K]> };

@@ -4,10 +4,17 @@ import { type RawData, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
 import { CLOSE } from '../protocol/index.js';
-import { type Identity, TokenBucket } from '../session/index.js';
+import { type Identity, TokenBucket, TokenRefused } from '../session/index.js';
 import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
 import { createOriginCheck } from './origin.js';
+import { closeCodeOfWsError } from './protocol-errors.js';
 import { WsTransport } from './ws-transport.js';
+
+/**
+ * Socket chunks of one unfinished frame ws may buffer: a 64 KiB frame in segments of 64 bytes,
+ * far smaller than any real network sends. A frame trickled one byte per segment is closed.
+ */
+const MAX_BUFFERED_CHUNKS = 1024;
 
 /** Options of the WebSocket edge. */
 export interface GatewayOptions {
@@ -15,6 +22,8 @@ export interface GatewayOptions {
   path: string;
   /** Largest accepted message (a fragmented one counts whole); over it ws closes with 1009. */
   maxFrameBytes: number;
+  /** Frames one message may arrive in; past it ws closes with 1008 (fragment amplification). */
+  maxFragments: number;
   /** Origin allowlist (see createOriginCheck). */
   origins: readonly string[];
   /** Connections this node accepts; past it, 503 with Retry-After at the handshake. */
@@ -57,6 +66,11 @@ export class WsGateway {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameBytes,
+      // Each kept fragment and each buffered socket chunk costs a Buffer object and pins the
+      // chunk it came in: ws's defaults (16 384 fragments, 262 144 chunks) let a connection make
+      // the node hold ~20x what it sent. Past either cap ws closes with 1008.
+      maxFragments: options.maxFragments,
+      maxBufferedChunks: MAX_BUFFERED_CHUNKS,
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -107,6 +121,10 @@ export class WsGateway {
       })
       .catch((err: Error) => {
         this.release(ip);
+        if (err instanceof TokenRefused) {
+          refuse(socket, { status: 401, message: err.message });
+          return;
+        }
         this.log.error({ err: err.message }, 'authenticate hook failed');
         refuse(socket, { status: 500, message: 'authentication failed' });
       });
@@ -185,9 +203,11 @@ export class WsGateway {
       };
       ws.on('pong', heard);
       ws.on('ping', heard);
-      ws.on('error', (err) =>
-        this.log.debug({ err: err.message, connId: session.id }, 'socket error'),
-      );
+      ws.on('error', (err) => {
+        const code = closeCodeOfWsError(err);
+        if (code !== null) session.markClosed(code);
+        this.log.debug({ err: err.message, connId: session.id }, 'socket error');
+      });
       ws.once('close', (code) => {
         this.open--;
         this.count(ip, -1);

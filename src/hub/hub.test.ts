@@ -53,9 +53,7 @@ function setup(t: TestContext, extra: Partial<HubOptions> = {}) {
   };
   /** Joins a session to a room completely, as node does with an empty history at `offset`. */
   const member = (name: string, session: Session, offset = 0): Room => {
-    session.rooms.add(name);
-    const { room } = hub.room(name);
-    hub.beginJoin(room, session);
+    const room = hub.join(session, name);
     hub.completeJoin(room, session, offset);
     return room;
   };
@@ -297,13 +295,38 @@ describe('Hub', () => {
     });
   });
 
+  describe('membership', () => {
+    it('keeps both sides in step and announces a room created by its first and emptied by its last session', (t) => {
+      const events: string[] = [];
+      const { hub, connect, member } = setup(t, {
+        onRoomCreated: (name) => events.push(`created ${name}`),
+        onRoomEmptied: (name) => events.push(`emptied ${name}`),
+      });
+      const a = connect();
+      const b = connect();
+      const room = member('merged:r', a.session);
+      hub.join(b.session, 'merged:r');
+      assert.deepStrictEqual(events, ['created merged:r']);
+      assert.deepStrictEqual([...b.session.rooms], ['merged:r']);
+      assert.equal(room.localCount, 2);
+      assert.equal(hub.leave(a.session, 'merged:r'), true);
+      assert.equal(hub.leave(a.session, 'merged:r'), false, 'not in it any more');
+      assert.deepStrictEqual([...a.session.rooms], []);
+      assert.equal(hub.leave(b.session, 'merged:r'), true, 'a join in progress is cancelled');
+      assert.deepStrictEqual(events, ['created merged:r', 'emptied merged:r']);
+      assert.equal(hub.rooms.has('merged:r'), false);
+      member('merged:r', a.session);
+      assert.equal(events.at(-1), 'created merged:r', 'a room emptied and joined again is new');
+    });
+  });
+
   describe('joins', () => {
     it('holds frames flushed during a join instead of sending them', (t) => {
       const { hub, connect, member, advance } = setup(t);
       const old = connect();
       const late = connect();
       const room = member('merged:r', old.session);
-      hub.beginJoin(room, late.session);
+      hub.join(late.session, room.name);
       hub.deliver('merged:r', 1, line('merged:r', 1));
       advance(WINDOW);
       assert.equal(old.transport.sent.length, 1);
@@ -317,7 +340,7 @@ describe('Hub', () => {
       const old = connect();
       const late = connect();
       const room = member('merged:r', old.session);
-      hub.beginJoin(room, late.session);
+      hub.join(late.session, room.name);
       for (const batch of [
         [1, 2],
         [3, 4, 5],
@@ -338,7 +361,7 @@ describe('Hub', () => {
       const old = connect();
       const late = connect();
       const room = member('merged:r', old.session);
-      hub.beginJoin(room, late.session);
+      hub.join(late.session, room.name);
       hub.deliver('merged:r', 3, line('merged:r', 3));
       hub.deliver('merged:r', 4, line('merged:r', 4));
       advance(WINDOW);
@@ -351,7 +374,7 @@ describe('Hub', () => {
       const old = connect();
       const late = connect();
       const room = member('merged:r', old.session);
-      hub.beginJoin(room, late.session);
+      hub.join(late.session, room.name);
       hub.deliver('merged:r', 1, line('merged:r', 1));
       hub.deliver('merged:r', 2, line('merged:r', 2));
       advance(WINDOW);
@@ -362,8 +385,7 @@ describe('Hub', () => {
     it('delivers live frames to the session once its join completed', (t) => {
       const { hub, connect, advance } = setup(t);
       const late = connect();
-      const room = hub.room('merged:r').room;
-      hub.beginJoin(room, late.session);
+      const room = hub.join(late.session, 'merged:r');
       hub.completeJoin(room, late.session, 0);
       hub.deliver('merged:r', 1, line('merged:r', 1));
       advance(WINDOW);
@@ -375,10 +397,11 @@ describe('Hub', () => {
       const old = connect();
       const late = connect();
       const room = member('merged:r', old.session);
-      hub.beginJoin(room, late.session);
+      hub.join(late.session, room.name);
       hub.deliver('merged:r', 1, line('merged:r', 1));
       advance(WINDOW);
-      assert.equal(hub.leave('merged:r', late.session), false, 'the room still has a member');
+      assert.equal(hub.leave(late.session, 'merged:r'), true);
+      assert.ok(hub.rooms.has('merged:r'), 'the room still has a member');
       assert.equal(hub.completeJoin(room, late.session, 0), false);
       hub.deliver('merged:r', 2, line('merged:r', 2));
       advance(WINDOW);
@@ -391,13 +414,34 @@ describe('Hub', () => {
       const old = connect();
       const late = connect();
       const room = member('merged:r', old.session);
-      late.session.rooms.add('merged:r');
-      hub.beginJoin(room, late.session);
+      hub.join(late.session, room.name);
       hub.deliver('merged:r', 1, line('merged:r', 1));
       advance(WINDOW);
       hub.removeSession(late.session);
       assert.equal(hub.completeJoin(room, late.session, 0), false);
       assert.equal(late.transport.sent.length, 0);
+    });
+  });
+
+  describe('#deliverToUser', () => {
+    it('sends the line to the user only, after the pending batch; others see the offset skipped', (t) => {
+      const { hub, connect, member, advance } = setup(t);
+      const author = connect('carol');
+      const other = connect('dan');
+      const joining = connect('carol');
+      const room = member('merged:r', author.session);
+      member('merged:r', other.session);
+      hub.join(joining.session, 'merged:r');
+      hub.deliver('merged:r', 1, line('merged:r', 1));
+      hub.deliverToUser('merged:r', 2, line('merged:r', 2), 'carol');
+      hub.deliver('merged:r', 3, line('merged:r', 3));
+      advance(WINDOW);
+      assert.deepStrictEqual(author.transport.offsets(), [[1], [2], [3]]);
+      assert.deepStrictEqual(other.transport.offsets(), [[1], [3]]);
+      hub.completeJoin(room, joining.session, 1);
+      assert.deepStrictEqual(joining.transport.offsets(), [[2], [3]], 'held for the joiner');
+      hub.deliverToUser('merged:r', 2, line('merged:r', 2), 'carol');
+      assert.equal(author.transport.sent.length, 3, 'an old offset is a duplicate');
     });
   });
 
@@ -467,7 +511,7 @@ describe('Hub', () => {
       const a = connect();
       const joining = connect();
       const room = member('merged:r', a.session);
-      hub.beginJoin(room, joining.session);
+      hub.join(joining.session, room.name);
       assert.equal(hub.sendToRoom('merged:r', Buffer.from('{"type":"presence"}'), true), 1);
       assert.equal(joining.transport.sent.length, 0);
       assert.equal(hub.sendToRoom('merged:none', Buffer.from('{}'), true), 0);
@@ -498,15 +542,22 @@ describe('Hub', () => {
   });
 
   describe('#removeSession', () => {
-    it('returns the rooms it left empty and drops them', (t) => {
-      const { hub, connect, member } = setup(t);
+    it('leaves every room, dropping and announcing those it left empty', (t) => {
+      const created: string[] = [];
+      const emptied: string[] = [];
+      const { hub, connect, member } = setup(t, {
+        onRoomCreated: (name) => created.push(name),
+        onRoomEmptied: (name) => emptied.push(name),
+      });
       const a = connect('alice');
       const b = connect('bob');
       member('merged:alone', a.session);
       member('merged:shared', a.session);
       member('merged:shared', b.session);
       const result = hub.removeSession(a.session);
-      assert.deepStrictEqual(result, { emptiedRooms: ['merged:alone'], lastOfUser: true });
+      assert.deepStrictEqual(result, { lastOfUser: true });
+      assert.deepStrictEqual(created, ['merged:alone', 'merged:shared']);
+      assert.deepStrictEqual(emptied, ['merged:alone']);
       assert.deepStrictEqual([...hub.rooms.keys()], ['merged:shared']);
       assert.equal(hub.rooms.get('merged:shared')?.members.has(a.session), false);
       assert.equal(a.session.rooms.size, 0);

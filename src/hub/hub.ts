@@ -29,11 +29,20 @@ export interface HubOptions {
   maxBatchBytes?: number;
   /** Clock, ms. @default Date.now */
   now?: () => number;
+  /** A room got its first session on this node (the node subscribes the broker to it). */
+  onRoomCreated?(name: string): void;
+  /** A room's last session on this node left (the node unsubscribes the broker). */
+  onRoomEmptied?(name: string): void;
 }
 
 /**
  * This process's rooms and users and the local fan-out. A room's messages are merged per window
  * into one frame, built once, and the same buffer is offered to every member.
+ *
+ * Membership has one path: `join` and `leave` (and `removeSession`, which leaves every room) keep
+ * both sides in step, a session's `rooms` and a room's members, and announce a room created on its
+ * first session and emptied by its last (`onRoomCreated` / `onRoomEmptied`), as socket.io's
+ * in-memory adapter announces `create-room` and `delete-room`.
  */
 export class Hub {
   readonly rooms = new Map<string, Room>();
@@ -59,19 +68,11 @@ export class Hub {
     this.sessions.add(session);
   }
 
-  /**
-   * Forgets a session everywhere. Returns the rooms it left empty and whether its user has no
-   * connection left here, so the caller can unsubscribe the broker.
-   */
-  removeSession(session: Session): { emptiedRooms: string[]; lastOfUser: boolean } {
+  /** Forgets a session everywhere; true when it was its user's last connection here. */
+  removeSession(session: Session): { lastOfUser: boolean } {
     this.sessions.delete(session);
-    const emptiedRooms: string[] = [];
-    for (const name of session.rooms) {
-      if (this.leave(name, session)) emptiedRooms.push(name);
-    }
-    session.rooms.clear();
-    const lastOfUser = this.removeUser(session);
-    return { emptiedRooms, lastOfUser };
+    for (const name of [...session.rooms]) this.leave(session, name);
+    return { lastOfUser: this.removeUser(session) };
   }
 
   /** Indexes an authenticated session under its user; true when it is the user's first here. */
@@ -99,21 +100,23 @@ export class Hub {
     return true;
   }
 
-  /** The room, created with its policy if this node had none; `created` tells which. */
-  room(name: string): { room: Room; created: boolean } {
-    const existing = this.rooms.get(name);
-    if (existing) return { room: existing, created: false };
-    const room = new Room(name, this.options.policyFor(name));
-    this.rooms.set(name, room);
-    return { room, created: true };
-  }
-
   /**
-   * Starts a join: the session receives nothing live yet, but frames flushed meanwhile are held
-   * so that `completeJoin` can pass on exactly those after the offset its `joined` covered.
+   * Starts a session's join of a room, created here (and announced) if it had no session on this
+   * node. The session counts as in the room from now on (`session.rooms`, the room's
+   * `localCount`) but receives nothing live yet: frames flushed meanwhile are held so that
+   * `completeJoin` can pass on exactly those after the offset its `joined` covered.
    */
-  beginJoin(room: Room, session: Session, budget = 0): void {
+  join(session: Session, name: string, budget = 0): Room {
+    let room = this.rooms.get(name);
+    const created = room === undefined;
+    if (!room) {
+      room = new Room(name, this.options.policyFor(name));
+      this.rooms.set(name, room);
+    }
+    session.rooms.add(name);
     room.joining.set(session, { held: [], readyAfter: null, budget: budgetTier(budget) });
+    if (created) this.options.onRoomCreated?.(name);
+    return room;
   }
 
   /**
@@ -147,14 +150,20 @@ export class Hub {
     if (room && offset > room.flushedThrough) room.own.set(offset, session);
   }
 
-  /** Removes a session from a room (member or joining); true when the room became empty. */
-  leave(name: string, session: Session): boolean {
+  /**
+   * Removes a session from a room, member or mid-join (which cancels the join). A room left
+   * without sessions is dropped and announced. Returns false when the session was not in it.
+   */
+  leave(session: Session, name: string): boolean {
+    if (!session.rooms.delete(name)) return false;
     const room = this.rooms.get(name);
-    if (!room) return false;
+    if (!room) return true;
     room.removeMember(session);
     room.joining.delete(session);
-    if (!room.isEmpty) return false;
-    this.dropRoom(room);
+    if (room.isEmpty) {
+      this.dropRoom(room);
+      this.options.onRoomEmptied?.(name);
+    }
     return true;
   }
 
@@ -184,6 +193,29 @@ export class Hub {
       : mergeWindowMs;
     if (window <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
     else room.timer = setTimeout(() => this.flush(room), window);
+  }
+
+  /**
+   * A room message only one user's sessions here may see (a shadow-banned user's comment, as its
+   * author receives it): the pending batch goes first, to keep offset order; the user's members
+   * get the line at once, their sessions mid-join hold it; everyone else sees its offset skipped.
+   */
+  deliverToUser(name: string, offset: number, line: Buffer, userId: string): void {
+    const room = this.rooms.get(name);
+    if (!room || offset <= room.lastOffset) return;
+    this.flush(room);
+    room.lastOffset = offset;
+    room.flushedThrough = offset;
+    const now = this.now();
+    for (const session of this.users.get(userId) ?? []) {
+      if (room.members.has(session)) {
+        if (session.send(line, room.policy.lossy, now) === SendResult.Sent) {
+          this.counters.framesOut++;
+          this.counters.messagesOut++;
+        }
+      } else
+        room.joining.get(session)?.held.push({ frame: line, lines: [line], offsets: [offset] });
+    }
   }
 
   /** Writes the room's pending batch as one frame to every member. */

@@ -23,11 +23,10 @@ describe('Hub', () => {
       const old = new Session('a', '127.0.0.1', new MemoryTransport(), LIMITS, 0);
       const lateT = new MemoryTransport();
       const late = new Session('b', '127.0.0.1', lateT, LIMITS, 0);
-      const { room } = hub.room('live:r');
-      hub.beginJoin(room, old);
+      const room = hub.join(old, 'live:r');
       hub.completeJoin(room, old, 0);
       hub.deliver('live:r', 1, line(1)); // pending in the 50 ms window
-      hub.beginJoin(room, late); // join starts; broker history already holds offset 1
+      hub.join(late, 'live:r'); // join starts; broker history already holds offset 1
       hub.completeJoin(room, late, 1); // joined reply said offset 1 (message 1 in its history)
       t.mock.timers.tick(50); // the window closes
       const offsets = lateT.sent.flatMap((f) =>

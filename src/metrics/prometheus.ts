@@ -1,49 +1,53 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CounterSnapshot, MetricsSink, RoomSnapshot } from './types.js';
+import type { NodeStats, RoomStat } from '../node/index.js';
+import type { MetricsSink } from './types.js';
 
 /**
- * Prometheus exporter (prom-client). The engine counts in plain numbers; this reads them at
- * scrape time, so the fan-out path never touches prom-client. Only the per-batch fan-out
- * latency is observed as it happens.
+ * Prometheus exporter (prom-client). The engine counts in plain numbers; a scrape reads one stats
+ * snapshot (src/node/stats.ts) and every collector takes its numbers from it, so the fan-out path
+ * never touches prom-client. Only the per-batch fan-out latency is observed as it happens.
  */
 export class PrometheusMetrics implements MetricsSink {
   readonly registry = new Registry();
   private readonly fanoutSeconds: Histogram;
   private readonly mergedMessages: Histogram;
+  /** The snapshot of the scrape in progress (null between scrapes). */
+  private scraped: NodeStats | null = null;
+  private scrapes = 0;
 
   constructor(
-    read: () => CounterSnapshot,
+    /** Reads the node's stats snapshot (once per scrape). */
+    private readonly read: () => NodeStats,
     labels: Record<string, string> = {},
-    /** The busiest rooms (a bounded list), exported with a `room` label. */
-    topRooms: () => readonly RoomSnapshot[] = () => [],
   ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry, prefix: 'barrage_' });
-    const gauge = (name: string, help: string, pick: (s: CounterSnapshot) => number) =>
+    const snapshot = () => this.scraped ?? this.read();
+    const gauge = (name: string, help: string, pick: (s: NodeStats) => number) =>
       new Gauge({
         name,
         help,
         registers,
         collect() {
-          this.set(pick(read()));
+          this.set(pick(snapshot()));
         },
       });
-    const counter = (name: string, help: string, pick: (s: CounterSnapshot) => number) =>
+    const counter = (name: string, help: string, pick: (s: NodeStats) => number) =>
       new Counter({
         name,
         help,
         registers,
         collect() {
           this.reset();
-          this.inc(pick(read()));
+          this.inc(pick(snapshot()));
         },
       });
     const labelled = (
       name: string,
       help: string,
       label: string,
-      pick: (s: CounterSnapshot) => Record<string, number>,
+      pick: (s: NodeStats) => Record<string, number>,
     ) =>
       new Counter({
         name,
@@ -52,7 +56,8 @@ export class PrometheusMetrics implements MetricsSink {
         registers,
         collect() {
           this.reset();
-          for (const [value, n] of Object.entries(pick(read()))) this.inc({ [label]: value }, n);
+          for (const [value, n] of Object.entries(pick(snapshot())))
+            this.inc({ [label]: value }, n);
         },
       });
     gauge('barrage_connections', 'Open WebSocket connections', (s) => s.connections);
@@ -79,7 +84,12 @@ export class PrometheusMetrics implements MetricsSink {
       (s) => s.pushes,
     );
     labelled('barrage_drops_total', 'Messages not delivered, by reason', 'reason', (s) => s.drops);
-    labelled('barrage_closes_total', 'Connections closed, by close code', 'code', (s) => s.closes);
+    labelled(
+      'barrage_closes_total',
+      'Connections closed, by close code (unknown client-chosen codes by range: 3xxx, 4xxx, other)',
+      'code',
+      (s) => s.closes,
+    );
     labelled('barrage_errors_total', 'Error replies sent, by code', 'code', (s) => s.errors);
     labelled(
       'barrage_moderation_actions_total',
@@ -93,14 +103,17 @@ export class PrometheusMetrics implements MetricsSink {
       'reason',
       (s) => s.moderationRefusals,
     );
-    // The four per-room series read one list per scrape (reading it sorts every room).
-    let rooms: { at: number; list: readonly RoomSnapshot[] } = { at: 0, list: [] };
-    const busiest = () => {
-      const now = Date.now();
-      if (now - rooms.at > 100) rooms = { at: now, list: topRooms() };
-      return rooms.list;
-    };
-    const perRoom = (name: string, help: string, pick: (r: RoomSnapshot) => number) =>
+    gauge(
+      'barrage_broker_streams',
+      'Rooms whose state the broker holds in this process (memory: streams; Redis: subscribed feeds)',
+      (s) => s.brokerState.streams,
+    );
+    counter(
+      'barrage_broker_streams_created_total',
+      'Room states the broker created (memory: streams; Redis: room meta keys written)',
+      (s) => s.brokerState.streamsCreated,
+    );
+    const perRoom = (name: string, help: string, pick: (r: RoomStat) => number) =>
       new Gauge({
         name,
         help: `${help} (the busiest rooms only, so the room label stays bounded)`,
@@ -108,7 +121,7 @@ export class PrometheusMetrics implements MetricsSink {
         registers,
         collect() {
           this.reset();
-          for (const r of busiest()) this.set({ room: r.room }, pick(r));
+          for (const r of snapshot().topRooms) this.set({ room: r.room }, pick(r));
         },
       });
     perRoom('barrage_room_members', 'Members of a room on this node', (r) => r.members);
@@ -142,8 +155,13 @@ export class PrometheusMetrics implements MetricsSink {
     this.mergedMessages.observe(messages);
   }
 
-  /** The exposition text and its content type. */
+  /** The exposition text and its content type, from one snapshot of the node's stats. */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (this.scrapes++ === 0) this.scraped = this.read();
+    try {
+      return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    } finally {
+      if (--this.scrapes === 0) this.scraped = null;
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { BrokerUnavailableError } from '../broker/types.js';
 import type { ErrorCode } from '../protocol/index.js';
 
 /**
@@ -13,5 +14,15 @@ export class ReplyError extends Error {
   ) {
     super(message);
     this.name = 'ReplyError';
+  }
+}
+
+/** Runs a broker call, turning the broker's unavailability into the contract's `unavailable`. */
+export async function viaBroker<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof BrokerUnavailableError) throw new ReplyError('unavailable', err.message);
+    throw err;
   }
 }

@@ -5,7 +5,7 @@
  * checks them on join and publish, applies the keyword filter, answers the library and HTTP API
  * (`node.moderation.mute(...)`), writes one audit log line per action, and reacts to changes from
  * any node: a ban removes the user's connections here from the room (or every room), a kick
- * closes them with 4004. Rules apply to users (user ids); anonymous connections are not
+ * closes them with 4504. Rules apply to users (user ids); anonymous connections are not
  * moderated by these rules (turn anonymous publishing off with `allowAnonymousPublish: false`).
  */
 import type {
@@ -14,19 +14,8 @@ import type {
   ModerationRule,
   ModerationStore,
 } from '../broker/types.js';
-import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
-import {
-  CLOSE,
-  errorLine,
-  messageLine,
-  messageParts,
-  type Priority,
-  roomNameProblem,
-  userIdProblem,
-} from '../protocol/index.js';
-import type { Session } from '../session/index.js';
-import { encodeData } from './data.js';
+import { CLOSE, roomNameProblem, userIdProblem } from '../protocol/index.js';
 import { ReplyError } from './errors.js';
 import { type BlockedWordsAction, KeywordFilter } from './keyword-filter.js';
 
@@ -53,11 +42,12 @@ export interface RuleOptions {
   by?: ModerationActor;
 }
 
-/** What the engine needs of its node. */
-export interface ModerationHost {
-  readonly hub: Hub;
-  readonly log: Logger;
-  roomEmptied(name: string): void;
+/** What a moderation change does to this node's connections; the node applies it. */
+export interface ModerationEffects {
+  /** A ban was set: take the user's connections here out of the room (null: every room). */
+  banned(userId: string, room: string | null): void;
+  /** A kick: close every connection of the user here with 4504 and this reason. */
+  kicked(userId: string, reason: string): void;
 }
 
 /** How long a rule or kick may last at most: one year. */
@@ -75,13 +65,12 @@ export class Moderation {
     refusals: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<string, number>,
   };
   private readonly words: KeywordFilter;
-  /** Offsets given to a session's shadow-banned lines per room (see `echo`). */
-  private readonly shadowOffsets = new WeakMap<Session, Map<string, number>>();
 
   constructor(
-    private readonly host: ModerationHost,
     private readonly store: ModerationStore | null,
     options: ModerationOptions,
+    private readonly effects: ModerationEffects,
+    private readonly log: Logger,
   ) {
     this.words = new KeywordFilter(options.blockedWords, options.blockedWordsAction);
     store?.onModeration((event) => this.onEvent(event));
@@ -118,7 +107,7 @@ export class Moderation {
   }
 
   /**
-   * Disconnects every connection of the user on every node (close 4004). With `durationMs`, the
+   * Disconnects every connection of the user on every node (close 4504). With `durationMs`, the
    * user is banned from every room for that long first, so a reconnect cannot rejoin.
    */
   async kick(
@@ -181,7 +170,7 @@ export class Moderation {
   /**
    * Checks a client publish: refuses a banned or muted user (`forbidden`) and a comment inside
    * the room's slow mode interval (`rate_limited`, with `retryAfterMs`). Resolves `shadow` when
-   * the comment must reach only its sender (see `echo`).
+   * the comment must reach only its sender (see `Node.publish`).
    */
   async checkPublish(userId: string | null, room: string): Promise<'publish' | 'shadow'> {
     if (userId === null || !this.store) return 'publish';
@@ -225,29 +214,6 @@ export class Moderation {
     return result.data;
   }
 
-  /**
-   * A shadow-banned user's comment: sent only to that user's connections in the room on this
-   * node, never to the broker. It carries the offset the room's next message would take here
-   * (then one more per further shadow comment), so it looks like any other to its sender.
-   * Returns that offset, for the `ok` reply.
-   */
-  echo(session: Session, room: string, data: unknown, priority: Priority): number {
-    const json = encodeData(data);
-    const offsets = this.shadowOffsets.get(session) ?? new Map<string, number>();
-    this.shadowOffsets.set(session, offsets);
-    const local = this.host.hub.rooms.get(room);
-    const offset = Math.max(local?.lastOffset ?? 0, offsets.get(room) ?? 0) + 1;
-    offsets.set(room, offset);
-    const userId = session.userId;
-    if (!local || userId === null) return offset;
-    const now = Date.now();
-    const line = messageLine(messageParts(room, json, now, userId, priority), offset);
-    for (const own of this.host.hub.users.get(userId) ?? []) {
-      if (local.members.has(own)) own.send(line, false, now);
-    }
-    return offset;
-  }
-
   private async setRule(
     kind: ModerationKind,
     action: string,
@@ -278,29 +244,15 @@ export class Moderation {
   /** A change from any node: a ban removes the user from rooms here, a kick disconnects them. */
   private onEvent(event: ModerationEvent): void {
     if (event.type === 'kick') {
-      const sessions = this.host.hub.users.get(event.userId);
       const reason =
         event.durationMs > 0
           ? `${CLOSE.kicked.reason}; retryAfterMs=${event.durationMs}`
           : CLOSE.kicked.reason;
-      for (const session of [...(sessions ?? [])]) session.closeWith(CLOSE.kicked, reason);
+      this.effects.kicked(event.userId, reason);
       return;
     }
     if (event.type !== 'rule' || event.lifted || event.rule.kind !== 'ban') return;
-    const { userId, room } = event.rule;
-    for (const session of [...(this.host.hub.users.get(userId) ?? [])]) {
-      const rooms = room === null ? [...session.rooms] : session.rooms.has(room) ? [room] : [];
-      for (const name of rooms) {
-        session.rooms.delete(name);
-        if (this.host.hub.leave(name, session)) this.host.roomEmptied(name);
-        // No id and no retryAfterMs: a client would take the latter as a reconnect back-off.
-        session.send(
-          errorLine(undefined, 'forbidden', `banned from ${name}: removed from the room`),
-          false,
-          Date.now(),
-        );
-      }
-    }
+    this.effects.banned(event.rule.userId, event.rule.room);
   }
 
   private need(userId: string | null): ModerationStore {
@@ -327,7 +279,7 @@ export class Moderation {
 
   private audit(action: string, by: ModerationActor = 'library', fields: object): void {
     this.counters.actions[action] = (this.counters.actions[action] ?? 0) + 1;
-    this.host.log.info({ audit: 'moderation', by, action, ...fields }, 'moderation action');
+    this.log.info({ audit: 'moderation', by, action, ...fields }, 'moderation action');
   }
 }
 

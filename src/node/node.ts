@@ -1,7 +1,6 @@
 import {
   type Broker,
   type BrokerHandler,
-  BrokerUnavailableError,
   hasModeration,
   type PublishResult,
   type PushTarget,
@@ -12,34 +11,44 @@ import type { MetricsSink } from '../metrics/types.js';
 import {
   CLOSE,
   eventNameProblem,
+  isShadowLine,
+  lineSender,
   messageParts,
   type Priority,
   pushLine,
   roomNameProblem,
+  shadowParts,
+  unshadowLine,
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
-import { type Identity, Session, type Transport } from '../session/index.js';
+import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
-import { ReplyError } from './errors.js';
+import { ReplyError, viaBroker } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
 import { sweepSessions } from './liveness.js';
+import { RoomMembership } from './membership.js';
 import { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
-import { connectionInfo } from './permissions.js';
+import { sessionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
-import { type NodeStats, nodeStats, type RoomStat, roomStats, topRooms } from './stats.js';
+import {
+  NodeCounters,
+  type NodeStats,
+  nodeStats,
+  type RoomStat,
+  roomStats,
+  topRooms,
+} from './stats.js';
 
-/** Counters the node keeps itself; the metrics exporter reads them on scrape. */
-export interface NodeCounters {
-  connectionsTotal: number;
-  messagesIn: number;
-  pushes: number;
-  errors: Record<string, number>;
-  closes: Record<string, number>;
-}
+/** Why a token is refused on a node with no way to verify one (dev mode). */
+const NO_VERIFIER =
+  'this server verifies no tokens: no JWT secret or key is configured (dev mode); connect without a token';
+
+/** Clients closed per event-loop turn at shutdown, so a big node stays responsive while it empties. */
+const SHUTDOWN_CLOSE_BATCH = 500;
 
 /**
  * The engine: handles each client command, wires the hub to the broker, applies permissions and
@@ -47,20 +56,15 @@ export interface NodeCounters {
  */
 export class Node implements BrokerHandler {
   readonly hub: Hub;
-  readonly counters: NodeCounters = {
-    connectionsTotal: 0,
-    messagesIn: 0,
-    pushes: 0,
-    errors: {},
-    closes: {},
-  };
+  /** Counters the node keeps itself; its stats read them (see stats.ts). */
+  readonly counters = new NodeCounters();
   readonly fanoutLatency = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
   /** Moderation rules, cluster-wide: `node.moderation.mute(userId, {room, durationMs})` etc. */
   readonly moderation: Moderation;
-  /** Broker subscriptions of this node's rooms, in flight or done. */
-  readonly subscriptions = new Map<string, Promise<void>>();
+  /** The one path by which connections join and leave rooms (see membership.ts). */
+  readonly membership: RoomMembership;
   private readonly commands: ClientCommands;
   private readonly timers: NodeJS.Timeout[] = [];
   private nextConnId = 0;
@@ -78,12 +82,26 @@ export class Node implements BrokerHandler {
         this.fanoutLatency.record(waitedMs);
         this.metrics?.fanout(waitedMs, messages, sessions);
       },
+      onRoomCreated: (name) => this.membership.roomCreated(name),
+      onRoomEmptied: (name) => this.membership.roomEmptied(name),
     });
     this.presence = new PresenceTracker(this.hub, broker, log);
-    this.moderation = new Moderation(this, hasModeration(broker) ? broker.moderation : null, {
-      blockedWords: options.blockedWords ?? [],
-      blockedWordsAction: options.blockedWordsAction ?? 'reject',
-    });
+    this.moderation = new Moderation(
+      hasModeration(broker) ? broker.moderation : null,
+      {
+        blockedWords: options.blockedWords ?? [],
+        blockedWordsAction: options.blockedWordsAction ?? 'reject',
+      },
+      {
+        banned: (userId, room) => this.membership.removeUser(userId, room, 'banned'),
+        kicked: (userId, reason) => {
+          for (const session of [...(this.hub.users.get(userId) ?? [])])
+            session.closeWith(CLOSE.kicked, reason);
+        },
+      },
+      log,
+    );
+    this.membership = new RoomMembership(this);
     this.commands = new ClientCommands(this);
   }
 
@@ -105,8 +123,9 @@ export class Node implements BrokerHandler {
     const session = new Session(id, ip, transport, this.options, now);
     this.hub.addSession(session);
     this.counters.connectionsTotal++;
-    if (identity) this.commands.attachIdentity(session, identity, undefined);
-    session.send(welcomeLine(id, this.options.heartbeatMs, session.userId), false, now);
+    if (identity) this.identify(session, identity, undefined);
+    const { heartbeatMs, maxFrameBytes } = this.options;
+    session.send(welcomeLine(id, heartbeatMs, session.userId, maxFrameBytes), false, now);
     return session;
   }
 
@@ -114,14 +133,13 @@ export class Node implements BrokerHandler {
   disconnect(session: Session, code: number): void {
     this.commands.forget(session);
     session.closed = true;
-    const { emptiedRooms, lastOfUser } = this.hub.removeSession(session);
-    for (const room of emptiedRooms) this.roomEmptied(room);
+    const { lastOfUser } = this.hub.removeSession(session);
     if (lastOfUser && session.userId !== null)
       this.quietly(this.broker.unsubscribeUser(session.userId));
     const finalCode = session.closeCode || code;
-    this.counters.closes[finalCode] = (this.counters.closes[finalCode] ?? 0) + 1;
+    this.counters.countClose(finalCode);
     try {
-      this.options.hooks.onDisconnect?.(this.info(session), finalCode);
+      this.options.hooks.onDisconnect?.(sessionInfo(session), finalCode);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'onDisconnect hook threw');
     }
@@ -129,7 +147,7 @@ export class Node implements BrokerHandler {
 
   /** Counts a close of a connection that never became a session (e.g. turned away for load). */
   countClose(code: number): void {
-    this.counters.closes[code] = (this.counters.closes[code] ?? 0) + 1;
+    this.counters.countClose(code);
   }
 
   /** Handles one text frame from a client: each line is a command, answered in order. */
@@ -137,10 +155,29 @@ export class Node implements BrokerHandler {
     this.commands.handleFrame(session, text);
   }
 
-  /** Turns a token into an identity through the configured hook; null when refused. */
+  /**
+   * Gives a session its identity: on its first authentication the session is indexed under its
+   * user (and the broker subscribed to the user's pushes); a later one must be for the same user
+   * and replaces the claims, and `events` (when given) replaces the push filter.
+   */
+  identify(session: Session, identity: Identity, events: string[] | undefined): void {
+    const current = session.identity;
+    if (current && current.userId !== identity.userId) {
+      throw new ReplyError('bad_request', 'connection is already authenticated as another user');
+    }
+    session.identity = identity;
+    if (events !== undefined) session.events = new Set(events);
+    if (current === null && this.hub.addUser(session))
+      this.quietly(this.broker.subscribeUser(identity.userId));
+  }
+
+  /**
+   * Turns a token into an identity through the configured hook; null when refused, TokenRefused
+   * when the refusal has a reason the client may read (no verifier at all, an expired token).
+   */
   async authenticate(token: string, connection: ConnectionInfo): Promise<Identity | null> {
     const hook = this.options.hooks.authenticate;
-    if (!hook) return null;
+    if (!hook) throw new TokenRefused(NO_VERIFIER);
     const identity = await hook(token, connection);
     if (identity && userIdProblem(identity.userId)) return null;
     return identity ?? null;
@@ -148,13 +185,16 @@ export class Node implements BrokerHandler {
 
   /**
    * Publishes into a room (client or API): the publish hook, one JSON encoding, then the broker
-   * assigns the offset and delivers. Rejects with ReplyError.
+   * assigns the offset and delivers. With `shadow` (a shadow-banned user's comment, which needs
+   * the connection's user) the message takes its offset and its place in history like any other
+   * but reaches only its author's connections, on every node. Rejects with ReplyError.
    */
   async publish(
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority = 'normal',
+    options: { shadow?: boolean } = {},
   ): Promise<PublishResult> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
@@ -170,9 +210,9 @@ export class Node implements BrokerHandler {
     const json = encodeData(payload);
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
-    const result = await this.brokerCall(() =>
-      this.broker.publish({ room, parts: messageParts(room, json, ts, from, priority), ts }),
-    );
+    const message = messageParts(room, json, ts, from, priority);
+    const parts = options.shadow && from !== null ? shadowParts(message) : message;
+    const result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
     this.counters.messagesIn++;
     return result;
   }
@@ -197,8 +237,8 @@ export class Node implements BrokerHandler {
   ): Promise<{ room: string; online: number; offset: number; epoch: string }> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
-    const history = await this.brokerCall(() => this.broker.history({ room }));
-    const remote = await this.brokerCall(() => this.broker.remoteOnline([room]));
+    const history = await viaBroker(() => this.broker.history({ room }));
+    const remote = await viaBroker(() => this.broker.remoteOnline([room]));
     const local = this.hub.rooms.get(room)?.localCount ?? 0;
     return {
       room,
@@ -229,8 +269,8 @@ export class Node implements BrokerHandler {
     for (const timer of this.timers) clearInterval(timer);
     this.hub.flushAll();
     const sessions = [...this.hub.sessions];
-    for (let i = 0; i < sessions.length; i += 500) {
-      for (const session of sessions.slice(i, i + 500)) {
+    for (let i = 0; i < sessions.length; i += SHUTDOWN_CLOSE_BATCH) {
+      for (const session of sessions.slice(i, i + SHUTDOWN_CLOSE_BATCH)) {
         const wait = Math.round(Math.random() * reconnectSpreadMs);
         session.closeWith(CLOSE.shuttingDown, `${CLOSE.shuttingDown.reason}; retryAfterMs=${wait}`);
       }
@@ -241,7 +281,8 @@ export class Node implements BrokerHandler {
   // BrokerHandler: what the broker delivers into this node.
 
   onPublication(room: string, offset: number, line: Buffer): void {
-    this.hub.deliver(room, offset, line);
+    if (!isShadowLine(line)) this.hub.deliver(room, offset, line);
+    else this.hub.deliverToUser(room, offset, unshadowLine(line), lineAuthor(line));
   }
 
   onPush(target: PushTarget, event: string, line: Buffer): number {
@@ -261,39 +302,18 @@ export class Node implements BrokerHandler {
 
   private async sendPush(target: PushTarget, event: string, data: unknown): Promise<number> {
     const json = encodeData(data ?? null);
-    const delivered = await this.brokerCall(() =>
+    const delivered = await viaBroker(() =>
       this.broker.push(target, event, pushLine(event, json, Date.now())),
     );
     this.counters.pushes++;
     return delivered;
   }
 
-  /** @internal for ClientCommands */
-  roomEmptied(name: string): void {
-    this.subscriptions.delete(name);
-    this.quietly(this.broker.unsubscribeRoom(name));
-  }
-
-  /** Runs a broker call, turning its unavailability into the contract's `unavailable`. */
-  async brokerCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof BrokerUnavailableError) throw new ReplyError('unavailable', err.message);
-      throw err;
-    }
-  }
-
-  /** @internal for ClientCommands */
-  quietly(promise: Promise<unknown>): void {
+  /** Logs the failure of a broker subscription change nobody waits for. */
+  private quietly(promise: Promise<unknown>): void {
     promise.catch((err: Error) =>
       this.log.warn({ err: err.message }, 'broker subscription change failed'),
     );
-  }
-
-  /** @internal for ClientCommands */
-  info(session: Session): ConnectionInfo {
-    return connectionInfo(session.id, session.ip, session.identity);
   }
 
   private every(ms: number, fn: () => void): void {
@@ -304,3 +324,8 @@ export class Node implements BrokerHandler {
 }
 
 export type { Room };
+
+/** The user id of a shadow line's author (`from`, never null on a shadow line). */
+function lineAuthor(line: Buffer): string {
+  return String(JSON.parse(lineSender(line)));
+}

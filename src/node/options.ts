@@ -2,6 +2,7 @@ import type { RoomPolicy } from '../hub/index.js';
 import type { ParseLimits } from '../protocol/index.js';
 import type { SessionLimits } from '../session/index.js';
 import type { NodeHooks } from './hooks.js';
+import type { JoinLimits } from './join-limits.js';
 import type { BlockedWordsAction } from './moderation.js';
 
 /** The engine's options; the server fills them from the validated config. */
@@ -16,6 +17,8 @@ export interface NodeOptions extends SessionLimits {
   allowAnonymousPublish: boolean;
   /** Most rooms one connection may be in at once. */
   maxRoomsPerConnection: number;
+  /** Joins over time per connection and per client IP; absent: not bounded over time. */
+  joinLimits?: JoinLimits;
   /** Most messages a `joined` reply carries back. */
   maxHistory: number;
   /** Messages a second a client is sampled to when it declares no budget on join; 0: no limit. */
@@ -24,6 +27,8 @@ export interface NodeOptions extends SessionLimits {
   presenceIntervalMs: number;
   /** The delivery policy of a room name. */
   policyFor(room: string): RoomPolicy;
+  /** The largest client frame the gateway reads, bytes; announced in `welcome` when set. */
+  maxFrameBytes?: number;
   /** Bounds of the client frame parser. */
   parseLimits: ParseLimits;
   /** The embedding application's hooks. */

@@ -1,5 +1,5 @@
 import { compileRoomPatterns } from '../protocol/index.js';
-import type { Identity } from '../session/index.js';
+import type { Identity, Session } from '../session/index.js';
 import { ReplyError } from './errors.js';
 import type { ConnectionInfo, Decision } from './hooks.js';
 
@@ -37,4 +37,9 @@ export function connectionInfo(
   identity: Identity | null,
 ): ConnectionInfo {
   return { connId, ip, identity };
+}
+
+/** Describes a session for hooks. */
+export function sessionInfo(session: Session): ConnectionInfo {
+  return connectionInfo(session.id, session.ip, session.identity);
 }

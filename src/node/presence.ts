@@ -18,12 +18,6 @@ export class PresenceTracker {
     private readonly log: Logger,
   ) {}
 
-  /** The room's cluster-wide count: live local members plus the others' last reported counts. */
-  online(room: string): number {
-    const local = this.hub.rooms.get(room)?.localCount ?? 0;
-    return local + (this.remote.get(room) ?? 0);
-  }
-
   /** The other nodes' last known count for a room. */
   remoteCount(room: string): number {
     return this.remote.get(room) ?? 0;

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   errorLine,
+  isShadowLine,
   joinedLine,
+  leftLine,
   linePriority,
   lineSender,
   mergeLines,
@@ -13,8 +15,9 @@ import {
   presenceLine,
   pushLine,
   replyLine,
+  shadowParts,
   skippedLine,
-  toJsonText,
+  unshadowLine,
   welcomeLine,
 } from './encode.js';
 
@@ -43,7 +46,12 @@ const TRICKY_DATA = {
 describe('encode', () => {
   describe('#messageParts and #messageLine', () => {
     it('encodes a message with every contract field (room, offset, data, ts, from)', () => {
-      const parts = messageParts(TRICKY_ROOM, toJsonText(TRICKY_DATA), 1_700_000_000_123, 'alice');
+      const parts = messageParts(
+        TRICKY_ROOM,
+        JSON.stringify(TRICKY_DATA),
+        1_700_000_000_123,
+        'alice',
+      );
       assert.deepStrictEqual(parse(messageLine(parts, 42)), {
         type: 'message',
         room: TRICKY_ROOM,
@@ -80,7 +88,7 @@ describe('encode', () => {
     it('encodes null, string and number payloads', () => {
       for (const data of [null, 'str', 0, -1.5, false, []]) {
         assert.deepStrictEqual(
-          parse(messageLine(messageParts('r', toJsonText(data), 1, null), 1)).data,
+          parse(messageLine(messageParts('r', JSON.stringify(data), 1, null), 1)).data,
           data,
         );
       }
@@ -89,7 +97,7 @@ describe('encode', () => {
 
   describe('#pushLine', () => {
     it('encodes type, event, data and ts', () => {
-      assert.deepStrictEqual(parse(pushLine('alert', toJsonText(TRICKY_DATA), 77)), {
+      assert.deepStrictEqual(parse(pushLine('alert', JSON.stringify(TRICKY_DATA), 77)), {
         type: 'push',
         event: 'alert',
         data: TRICKY_DATA,
@@ -139,6 +147,32 @@ describe('encode', () => {
       assert.deepStrictEqual(welcome, { type: 'welcome', connId: 'c-2', heartbeat: 100 });
       assert.equal(Object.hasOwn(welcome, 'userId'), false);
     });
+
+    it('announces maxFrameBytes when given', () => {
+      assert.equal(parse(welcomeLine('c-3', 100, null, 65_536)).maxFrameBytes, 65_536);
+    });
+  });
+
+  describe('#shadowParts', () => {
+    it('marks a line so that it is recognised, and unmarks it into the plain message', () => {
+      const parts = messageParts('live:1', '{"t":"hi"}', 5, 'carol', 'paid');
+      const marked = messageLine(shadowParts(parts), 7);
+      assert.equal(isShadowLine(marked), true);
+      assert.equal(isShadowLine(messageLine(parts, 7)), false);
+      assert.deepStrictEqual(unshadowLine(marked), messageLine(parts, 7));
+      assert.equal(lineSender(marked), '"carol"');
+      assert.equal(parse(marked).shadow, true, 'still one JSON line for the broker to store');
+    });
+  });
+
+  describe('#leftLine', () => {
+    it('names the room and the reason', () => {
+      assert.deepStrictEqual(parse(leftLine('live:"1"', 'banned')), {
+        type: 'left',
+        room: 'live:"1"',
+        reason: 'banned',
+      });
+    });
   });
 
   describe('#errorLine', () => {
@@ -164,6 +198,11 @@ describe('encode', () => {
       assert.deepStrictEqual(error, { type: 'error', code: 'rate_limited', message: 'slow down' });
       assert.equal(Object.hasOwn(error, 'id'), false);
     });
+
+    it('carries retryAfterMs only when given', () => {
+      assert.equal(parse(errorLine(3, 'rate_limited', 'slow down', 250)).retryAfterMs, 250);
+      assert.equal(Object.hasOwn(parse(errorLine(3, 'forbidden', 'no')), 'retryAfterMs'), false);
+    });
   });
 
   describe('#replyLine', () => {
@@ -183,7 +222,10 @@ describe('encode', () => {
   describe('#joinedLine', () => {
     const base = { room: 'live:x', online: 3, offset: 10, epoch: 'ep-1', recovered: true };
     const history = [8, 9, 10].map((offset) =>
-      messageLine(messageParts('live:x', toJsonText({ n: offset }), 100 + offset, null), offset),
+      messageLine(
+        messageParts('live:x', JSON.stringify({ n: offset }), 100 + offset, null),
+        offset,
+      ),
     );
 
     it('has every contract field and an empty messages array without history', () => {
@@ -252,8 +294,8 @@ describe('encode', () => {
 
     it('keeps lines whose data holds newlines splittable (data newlines are escaped)', () => {
       const lines = [
-        messageLine(messageParts('r', toJsonText('a\nb'), 1, null), 1),
-        pushLine('e', toJsonText({ x: '\n\n' }), 2),
+        messageLine(messageParts('r', JSON.stringify('a\nb'), 1, null), 1),
+        pushLine('e', JSON.stringify({ x: '\n\n' }), 2),
       ];
       const parts = mergeLines(lines).toString().split('\n');
       assert.equal(parts.length, 2);

@@ -19,11 +19,6 @@ export interface MessageParts {
   tail: string;
 }
 
-/** Encodes a JSON value to text once; `undefined` and functions are refused by the caller. */
-export function toJsonText(value: unknown): string {
-  return JSON.stringify(value);
-}
-
 /**
  * Builds the parts of a `message` line: type, priority (only above normal), room, then offset,
  * data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class
@@ -64,6 +59,32 @@ export function lineSender(line: Buffer): string {
   return at === -1 ? 'null' : line.toString('latin1', at + FROM_KEY.length, line.length - 1);
 }
 
+const SHADOW_MARK = Buffer.from('{"shadow":true,');
+const OPEN = Buffer.from('{');
+
+/**
+ * Marks a message as a shadow-banned user's comment. It takes an offset in the room's stream and
+ * its place in history like any other, so its author sees no gap, but a node hands it only to the
+ * author's connections (as `unshadowLine`) and to nobody else. The mark leads the line, so
+ * `isShadowLine` reads it at a fixed place.
+ */
+export function shadowParts(parts: MessageParts): MessageParts {
+  return { head: SHADOW_MARK.toString() + parts.head.slice(1), tail: parts.tail };
+}
+
+/** Whether an encoded room line is a shadow-banned comment (see `shadowParts`). */
+export function isShadowLine(line: Buffer): boolean {
+  return (
+    line.length > SHADOW_MARK.length &&
+    line.compare(SHADOW_MARK, 0, SHADOW_MARK.length, 0, SHADOW_MARK.length) === 0
+  );
+}
+
+/** The `message` line a shadow-banned comment's author receives: the line without its mark. */
+export function unshadowLine(line: Buffer): Buffer {
+  return Buffer.concat([OPEN, line.subarray(SHADOW_MARK.length)]);
+}
+
 /** Encodes a `skipped` line: how many of a room's messages were sampled out for this client. */
 export function skippedLine(room: string, count: number): Buffer {
   return Buffer.from(`{"type":"skipped","room":${JSON.stringify(room)},"count":${count}}`);
@@ -89,11 +110,20 @@ export function presenceLine(room: string, online: number): Buffer {
 /** The server's heartbeat `ping`, shared by every connection. */
 export const PING_LINE = Buffer.from('{"type":"ping"}');
 
-/** Encodes the `welcome` sent on connect. */
-export function welcomeLine(connId: string, heartbeatMs: number, userId: string | null): Buffer {
+/**
+ * Encodes the `welcome` sent on connect. `maxFrameBytes`, when given, tells the client the
+ * largest frame the server reads, so that it can refuse an oversized publish itself.
+ */
+export function welcomeLine(
+  connId: string,
+  heartbeatMs: number,
+  userId: string | null,
+  maxFrameBytes?: number,
+): Buffer {
   const user = userId === null ? '' : `,"userId":${JSON.stringify(userId)}`;
+  const limit = maxFrameBytes === undefined ? '' : `,"maxFrameBytes":${maxFrameBytes}`;
   return Buffer.from(
-    `{"type":"welcome","connId":${JSON.stringify(connId)},"heartbeat":${heartbeatMs}${user}}`,
+    `{"type":"welcome","connId":${JSON.stringify(connId)},"heartbeat":${heartbeatMs}${user}${limit}}`,
   );
 }
 
@@ -107,9 +137,26 @@ export function replyLine(
   return Buffer.from(JSON.stringify(body));
 }
 
-/** Encodes an `error` reply. */
-export function errorLine(id: RequestId | undefined, code: ErrorCode, message: string): Buffer {
-  return replyLine('error', id, { code, message });
+/** Encodes an `error` reply; `retryAfterMs` (ms until the refusal ends) only when given. */
+export function errorLine(
+  id: RequestId | undefined,
+  code: ErrorCode,
+  message: string,
+  retryAfterMs?: number,
+): Buffer {
+  const fields = retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs };
+  return replyLine('error', id, fields);
+}
+
+/** Why the server took a connection out of a room it had joined. */
+export type LeftReason = 'banned';
+
+/**
+ * Encodes a `left` line: the server removed this connection from `room` (no request asked for
+ * it). The client's subscription is over; a new `join` asks the server again.
+ */
+export function leftLine(room: string, reason: LeftReason): Buffer {
+  return Buffer.from(`{"type":"left","room":${JSON.stringify(room)},"reason":"${reason}"}`);
 }
 
 /** What a `joined` reply says about the room and its recovery. */

@@ -82,6 +82,3 @@ export type ClientCommand =
   | PublishCommand
   | PingCommand
   | PongCommand;
-
-/** The command type names, in the order of the contract. */
-export const COMMAND_TYPES = ['auth', 'join', 'leave', 'publish', 'ping', 'pong'] as const;

@@ -2,27 +2,34 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type ApiRequestInfo, createApiListener, type NodeReport } from '../api/index.js';
-import { clusterNodeReports, shareNodeReports } from '../api/routes/stats.js';
+import { type ApiRequestInfo, createApiListener } from '../api/index.js';
 import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
-import { type Broker, sharesStats } from '../broker/types.js';
+import type { Broker } from '../broker/types.js';
 import {
+  connectionsCheckingIntervalMs,
+  MAX_JOIN_HISTORY,
   parseRoomPolicies,
+  presenceTtlMs,
   type RawOptions,
+  requestTimeoutMs,
   resolveConfig,
   type ServerConfig,
 } from '../config/index.js';
 import { BarrageError } from '../errors.js';
 import { WsGateway } from '../gateway/index.js';
 import type { Logger } from '../log.js';
-import { EventLoopDelay } from '../metrics/event-loop.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
-import { Node, type NodeHooks } from '../node/index.js';
+import { Node, type NodeHooks, StatsReporter } from '../node/index.js';
+import { WS_PATH } from '../protocol/index.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
 import { policyResolver } from './policies.js';
-import { counterSnapshot } from './snapshot.js';
+
+/** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
+const BROKER_CLOSE_RESERVE_MS = 500;
+/** How often a shutdown checks whether every client has closed, ms. */
+const CLOSE_POLL_MS = 20;
 
 /** Hooks of an embedded server: the engine's, plus a check of HTTP API calls. */
 export interface ServerHooks extends NodeHooks {
@@ -84,24 +91,32 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');
 
   const broker = givenBroker ?? (await pickBroker(config, nodeId));
-  let node: Node | null = null;
-  const metrics = new PrometheusMetrics(
-    () => counterSnapshot(node!),
-    { node: nodeId },
-    () => node!.stats().topRooms,
-  );
-  node = new Node(
+  // The node's stats (made once the node exists) feed /metrics and /api/stats.
+  let stats: StatsReporter | null = null;
+  const metrics = new PrometheusMetrics(() => stats!.snapshot(), { node: nodeId });
+  const node = new Node(
     {
       nodeId,
       heartbeatMs: config.heartbeatMs,
       authTimeoutMs: config.requireAuth ? config.authTimeoutMs : null,
       allowAnonymousPublish: anonymousPublish,
       maxRoomsPerConnection: config.maxRoomsPerConnection,
+      joinLimits: {
+        joinRate: config.joinRate,
+        joinBurst: config.joinBurst,
+        joinRatePerIp: config.joinRatePerIp,
+        joinBurstPerIp: config.joinBurstPerIp,
+      },
       maxHistory: config.historySize,
       presenceIntervalMs: config.presenceIntervalMs,
       renderBudget: config.renderBudget,
       policyFor: policyResolver(parseRoomPolicies(config.roomPolicies)),
-      parseLimits: { maxTokenLength: 8192, maxEvents: 32, maxHistory: 100_000 },
+      parseLimits: {
+        maxTokenLength: config.maxTokenLength,
+        maxEvents: config.maxAuthEvents,
+        maxHistory: MAX_JOIN_HISTORY,
+      },
+      maxFrameBytes: config.maxFrameBytes,
       sendSoftLimitBytes: config.sendSoftLimitBytes,
       sendHardLimitBytes: config.sendHardLimitBytes,
       publishRate: config.publishRate,
@@ -109,7 +124,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       commandRate: config.commandRate,
       commandBurst: config.commandBurst,
       blockedWords: config.blockedWords,
-      blockedWordsAction: config.blockedWordsAction === 'mask' ? 'mask' : 'reject',
+      blockedWordsAction: config.blockedWordsAction,
       hooks,
     },
     broker,
@@ -118,26 +133,21 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   );
   await node.start();
   const engine = node;
-  const eventLoop = new EventLoopDelay();
-  const localReport = (): NodeReport => ({
-    ...engine.stats(),
-    eventLoopP99Ms: eventLoop.p99Ms(),
-    rssBytes: process.memoryUsage.rss(),
-  });
   // With a broker that shares stats (Redis), any node answers /api/stats for the whole cluster.
-  const stopSharing = sharesStats(broker)
-    ? shareNodeReports(broker, localReport, config.presenceIntervalMs)
-    : () => {};
+  const reporter = new StatsReporter(engine, config.presenceIntervalMs);
+  stats = reporter;
+  reporter.start();
   const gateway = new WsGateway(
     engine,
     {
-      path: '/ws',
+      path: WS_PATH,
       maxFrameBytes: config.maxFrameBytes,
+      maxFragments: config.maxFragments,
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
-      closeGraceMs: 2000,
-      retryAfterSec: 5,
+      closeGraceMs: config.closeGraceMs,
+      retryAfterSec: config.retryAfterSec,
       admissionRate: config.admissionRate,
       admissionBurst: config.admissionBurst,
       reconnectDelayMs: config.reconnectDelayMs,
@@ -155,10 +165,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
     exposition: () => metrics.exposition(),
-    nodes: async () =>
-      sharesStats(broker)
-        ? clusterNodeReports(localReport(), await broker.clusterStats().catch(() => []))
-        : [localReport()],
+    stats: () => reporter.clusterReport(),
     health: () => {
       const b = broker.health();
       return { ok: b.ok && !shuttingDown, broker: { kind: broker.kind, ...b }, shuttingDown };
@@ -168,11 +175,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   });
   // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
   const http = createHttpServer(
-    { connectionsCheckingInterval: Math.max(250, Math.floor(config.headersTimeoutMs / 4)) },
+    { connectionsCheckingInterval: connectionsCheckingIntervalMs(config) },
     listener,
   );
   http.headersTimeout = config.headersTimeoutMs;
-  http.requestTimeout = Math.max(30_000, config.headersTimeoutMs);
+  http.requestTimeout = requestTimeoutMs(config);
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Answer malformed requests as node would by default (400, or 431 for huge headers), then close.
@@ -219,15 +226,14 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     close: () => {
       closing ??= (async () => {
         shuttingDown = true;
-        stopSharing();
+        reporter.stop();
         gateway.stopAccepting();
         http.close();
         await engine.shutdown(config.reconnectDelayMs);
-        const deadline = Date.now() + config.shutdownTimeoutMs - 500;
-        while (gateway.connections > 0 && Date.now() < deadline) await sleep(20);
+        const deadline = Date.now() + config.shutdownTimeoutMs - BROKER_CLOSE_RESERVE_MS;
+        while (gateway.connections > 0 && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
         http.closeAllConnections();
         await broker.close();
-        eventLoop.stop();
         log.info({}, 'barrage stopped');
       })();
       return closing;
@@ -249,7 +255,7 @@ async function pickBroker(config: ServerConfig, nodeId: string): Promise<Broker>
     cluster: config.redisCluster.length > 0 ? [...config.redisCluster] : undefined,
     prefix: config.redisPrefix,
     nodeId,
-    presenceTtlMs: 3 * config.presenceIntervalMs + 1000,
+    presenceTtlMs: presenceTtlMs(config),
   });
 }
 

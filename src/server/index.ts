@@ -16,7 +16,7 @@ export type {
 } from '../node/index.js';
 export { ReplyError } from '../node/index.js';
 export { CLOSE, ERROR_CODES, type ErrorCode } from '../protocol/index.js';
-export type { Identity } from '../session/index.js';
+export { type Identity, TokenRefused } from '../session/index.js';
 export {
   type BarrageServer,
   type CreateServerOptions,

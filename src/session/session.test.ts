@@ -145,11 +145,11 @@ describe('Session', () => {
   describe('#close', () => {
     it('is idempotent: the first code wins and the transport is closed once', () => {
       const { s, t } = open();
-      s.close(4001, 'unauthorized');
+      s.close(4501, 'unauthorized');
       s.close(1001, 'server shutting down');
       s.closeWith(CLOSE.tooSlow);
-      assert.deepStrictEqual(t.closes, [{ code: 4001, reason: 'unauthorized' }]);
-      assert.equal(s.closeCode, 4001);
+      assert.deepStrictEqual(t.closes, [{ code: 4501, reason: 'unauthorized' }]);
+      assert.equal(s.closeCode, 4501);
     });
 
     it('closes with a catalogue code and its default reason', () => {
@@ -161,7 +161,7 @@ describe('Session', () => {
     it('closes with a catalogue code and a given reason', () => {
       const { s, t } = open();
       s.closeWith(CLOSE.unauthorized, 'token expired');
-      assert.deepStrictEqual(t.closes, [{ code: 4001, reason: 'token expired' }]);
+      assert.deepStrictEqual(t.closes, [{ code: 4501, reason: 'token expired' }]);
     });
   });
 

@@ -1,4 +1,4 @@
-import type { CloseSpec } from '../protocol/index.js';
+import { CLOSE, type CloseSpec } from '../protocol/index.js';
 import type { Identity } from './identity.js';
 import { TokenBucket } from './token-bucket.js';
 import type { Transport } from './transport.js';
@@ -112,7 +112,7 @@ export class Session {
         return SendResult.Dropped;
       }
     } else if (queued > 0 && queued + frame.length > this.limits.sendHardLimitBytes) {
-      this.close(4008, 'too slow');
+      this.closeWith(CLOSE.tooSlow);
       return SendResult.ClosedSlow;
     }
     if (!this.transport.send(frame)) return SendResult.Closed;
@@ -155,6 +155,13 @@ export class Session {
     this.closed = true;
     this.closeCode = code;
     this.transport.close(code, reason);
+  }
+
+  /** Records a close the socket layer already started (e.g. ws refusing a frame). Idempotent. */
+  markClosed(code: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeCode = code;
   }
 
   /** Destroys the connection without a closing handshake (dead peer). Idempotent. */

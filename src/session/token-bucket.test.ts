@@ -71,4 +71,16 @@ describe('TokenBucket', () => {
       assert.equal(bucket.take(T0 + 100), true);
     });
   });
+
+  describe('#msUntilNext', () => {
+    it('is 0 while a token is there, then the time until the next one refills', () => {
+      const bucket = new TokenBucket(10, 2, T0);
+      assert.equal(bucket.msUntilNext(), 0);
+      takeMany(bucket, 3, T0);
+      assert.equal(bucket.msUntilNext(), 100);
+      assert.equal(bucket.take(T0 + 40), false);
+      assert.equal(bucket.msUntilNext(), 60);
+      assert.equal(bucket.take(T0 + 100), true);
+    });
+  });
 });

@@ -26,4 +26,9 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** Ms until the next token, as of the last `take` (0 when one is there): a refusal's `retryAfterMs`. */
+  msUntilNext(): number {
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
+  }
 }

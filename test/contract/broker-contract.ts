@@ -87,9 +87,10 @@ export function brokerContract(name: string, makeBrokers: () => Promise<BrokerSe
     });
 
     run(
-      'a new room answers offset 0, and its epoch is the one publishes use',
+      "a member's read of a new room answers offset 0, and its epoch is the one publishes use",
       async ({ brokers }) => {
         const room = roomName();
+        await brokers[0]!.subscribeRoom(room);
         const before = await brokers[0]!.history({ room, limit: 10 });
         assert.equal(before.offset, 0);
         assert.equal(before.recovered, false);
@@ -101,6 +102,65 @@ export function brokerContract(name: string, makeBrokers: () => Promise<BrokerSe
         assert.deepEqual(h.lines.map(String), [messageLine(partsOf(room, 0), 1).toString()]);
       },
     );
+
+    run('reading an empty room creates nothing', async ({ brokers }) => {
+      const b = brokers[0]!;
+      const before = b.roomState();
+      const rooms = Array.from({ length: 20 }, () => roomName('empty'));
+      for (const room of rooms) {
+        const h = await b.history({ room, limit: 10, since: { offset: 0, epoch: 'made-up' } });
+        assert.deepEqual([h.offset, h.recovered, h.lines.length], [0, false, 0]);
+      }
+      assert.deepEqual(b.roomState(), before);
+      // Nothing was stored: a publish starts each room afresh (and is counted).
+      const r = await b.publish({ room: rooms[0]!, parts: partsOf(rooms[0]!, 0), ts: Date.now() });
+      assert.equal(r.offset, 1);
+      assert.equal(b.roomState().streamsCreated, before.streamsCreated + 1);
+    });
+
+    run("an empty room's state does not outlive its member", async ({ brokers }) => {
+      const b = brokers[0]!;
+      const before = b.roomState();
+      const rooms = Array.from({ length: 20 }, () => roomName('flood'));
+      const epochs = new Map<string, string>();
+      for (const room of rooms) {
+        await b.subscribeRoom(room);
+        epochs.set(room, (await b.history({ room, limit: 10 })).epoch);
+        await b.unsubscribeRoom(room);
+      }
+      assert.equal(b.roomState().streams, before.streams);
+      // Whatever was stored for the members (at most a short-lived epoch) goes: a reader then
+      // gets a fresh epoch, not the one the members were told.
+      await eventually(
+        'the empty rooms to be forgotten',
+        async () => {
+          for (const room of rooms) {
+            if ((await b.history({ room })).epoch === epochs.get(room)) return false;
+          }
+          return true;
+        },
+        CONTRACT_PRESENCE_TTL_MS * 5,
+      );
+      assert.equal(b.roomState().streams, before.streams);
+    });
+
+    run('an empty room keeps its epoch while a member holds it', async ({ brokers, recorders }) => {
+      const room = roomName();
+      for (const b of brokers) await b.subscribeRoom(room);
+      const { epoch } = await brokers[0]!.history({ room });
+      assert.equal(brokers[0]!.roomState().streams >= 1, true);
+      // Longer than any short-lived empty-room state: it must be renewed while held.
+      await sleep(CONTRACT_PRESENCE_TTL_MS * 3);
+      const later = brokers.at(-1)!;
+      assert.equal((await later.history({ room })).epoch, epoch);
+      const r = await later.publish({ room, parts: partsOf(room, 0), ts: Date.now() });
+      assert.equal(r.epoch, epoch);
+      await eventually('delivery', () => recorders.every((rec) => rec.of(room).length === 1));
+      assert.deepEqual(
+        recorders.flatMap((rec) => rec.resyncs),
+        [],
+      );
+    });
 
     run('publish reaches a subscribed node, not an unsubscribed room', async (env) => {
       const [b] = env.brokers;

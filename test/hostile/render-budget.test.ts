@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { TestClient } from '../support/client.js';
-import { startServer } from '../support/server.js';
+import { startServer, waitFor } from '../support/server.js';
 import { signToken, TEST_SECRET } from '../support/tokens.js';
 import { metricSum, metrics, sleep } from './support.js';
 
@@ -99,7 +99,12 @@ describe('a hot room at 8x the render budget', () => {
       publishAt(server, 'quiet', 20, 60),
     ]);
     assert.equal(flood + quiet, 1200, 'every publish accepted');
-    await sleep(500);
+    // Each member's books close when every message is shown or counted in a `skipped` line.
+    await waitFor(
+      () => members.every(({ tally }) => tally.received + tally.skipped >= 1200),
+      'every member to account for all 1200 messages',
+      15_000,
+    );
     const sampled =
       metricSum(await metrics(server.url), 'barrage_drops_total', 'reason="sampled"') -
       sampledBefore;

@@ -3,6 +3,7 @@
  * its memory mean something), a raw WebSocket client over node:net that reads the server's close
  * frame, a latency guard for a probe client, and readers of /api/stats and /metrics.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -302,6 +303,14 @@ export async function medianRtt(client: TestClient, n = 7): Promise<number> {
   }
   samples.sort((a, b) => a - b);
   return samples[Math.floor(samples.length / 2)]!;
+}
+
+export { TIMING_GATES, timingGate } from '../support/timing.js';
+
+/** The probe answers a ping (correctness: the server still serves), however slowly. */
+export async function probeAnswers(client: TestClient): Promise<void> {
+  const reply = await client.request({ type: 'ping' }, 30_000);
+  assert.equal(reply.type, 'pong');
 }
 
 /**

@@ -11,10 +11,13 @@ import {
   medianRtt,
   type NodeReport,
   nodeStats,
+  probeAnswers,
   RawWs,
   type ServedProcess,
   serveProcess,
   sleep,
+  TIMING_GATES,
+  timingGate,
 } from './support.js';
 
 /** Connections per IP the target allows. */
@@ -23,7 +26,7 @@ export const PER_IP = 150;
 export const MAX_CONN = 400;
 /** How much the server's RSS may grow over its baseline during a case. */
 export const RSS_GROWTH_BOUND = 150 * 1024 * 1024;
-/** The server's event-loop delay p99 (/api/stats, 10 s window) must stay under this, ms. */
+/** With timing gates on, the event-loop delay p99 (/api/stats, 10 s window) stays under this, ms. */
 export const LOOP_P99_BOUND = 500;
 
 /** The outcome of one WebSocket attempt. */
@@ -65,7 +68,7 @@ export class Target {
     ]);
     const probe = await TestClient.connect(server.wsUrl);
     await medianRtt(probe, 5);
-    const rttBound = latencyBound(await medianRtt(probe, 11));
+    const rttBound = TIMING_GATES ? latencyBound(await medianRtt(probe, 11)) : 0;
     const baseRss = (await nodeStats(server.url)).rssBytes;
     return new Target(server, probe, rttBound, baseRss);
   }
@@ -78,19 +81,25 @@ export class Target {
     await this.server.stop();
   }
 
-  /** The bounds every case ends with: alive, RSS, event-loop p99, probe latency. */
+  /**
+   * What every case ends with: the process alive, RSS growth under a generous cap, the probe
+   * answered. Event-loop p99 and probe latency are checked only with timing gates on.
+   */
   async withinBounds(): Promise<NodeReport> {
     const server = this.server;
     assert.ok(server.alive(), `server exited: ${server.stderr()}`);
     const stats = await nodeStats(server.url);
     const grew = stats.rssBytes - this.baseRss;
     assert.ok(grew < RSS_GROWTH_BOUND, `RSS grew ${(grew / 2 ** 20).toFixed(0)} MiB`);
-    assert.ok(
+    await probeAnswers(this.probe);
+    timingGate(
       stats.eventLoopP99Ms < LOOP_P99_BOUND,
       `event-loop p99 ${stats.eventLoopP99Ms} ms over ${LOOP_P99_BOUND}`,
     );
-    const rtt = await medianRtt(this.probe, 5);
-    assert.ok(rtt <= this.rttBound, `probe ping ${rtt.toFixed(1)} ms over ${this.rttBound} ms`);
+    if (TIMING_GATES) {
+      const rtt = await medianRtt(this.probe, 5);
+      timingGate(rtt <= this.rttBound, `probe ping ${rtt.toFixed(1)} ms over ${this.rttBound} ms`);
+    }
     return stats;
   }
 

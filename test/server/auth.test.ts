@@ -36,7 +36,7 @@ describe('Authentication and permissions', () => {
     for (const token of bad) {
       const c = await connect();
       assert.equal((await c.request({ type: 'auth', token })).code, 'unauthorized');
-      assert.equal(await c.closed(), 4001);
+      assert.equal(await c.closed(), 4501);
     }
   });
 
@@ -61,13 +61,13 @@ describe('Authentication and permissions', () => {
     assert.equal(same.type, 'ok', 're-auth of the same user (token refresh) is fine');
   });
 
-  it('closes a connection with 4001 when its token expires (after the 5 s clock tolerance)', async () => {
+  it('closes a connection with 4501 when its token expires (after the 5 s clock tolerance)', async () => {
     // Expiring now: still inside the verifier's clock tolerance, so it is accepted...
     const exp = Math.floor(Date.now() / 1000);
     const c = await connect(`?token=${await signToken('ivy', {}, { expiresIn: exp })}`);
     const started = Date.now();
     // ...and the connection ends when that same tolerance runs out.
-    assert.equal(await c.closed(9000), 4001);
+    assert.equal(await c.closed(9000), 4501);
     assert.equal(c.closeReason, 'token expired');
     assert.ok(Date.now() - started > 3000);
   });

@@ -31,12 +31,12 @@ describe('WebSocket contract', () => {
     assert.deepEqual(reply, { type: 'ok', id: reply.id, userId: 'bob' });
   });
 
-  it('answers a bad token with unauthorized and closes with 4001', async () => {
+  it('answers a bad token with unauthorized and closes with 4501', async () => {
     const c = await connect();
     const reply = await c.request({ type: 'auth', token: 'not-a-jwt' });
     assert.equal(reply.type, 'error');
     assert.equal(reply.code, 'unauthorized');
-    assert.equal(await c.closed(), 4001);
+    assert.equal(await c.closed(), 4501);
   });
 
   it('joins with online count, offset, epoch and history', async () => {

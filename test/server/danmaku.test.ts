@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TestClient } from '../support/client.js';
 import { useServer } from '../support/fixture.js';
-import { api, sleep } from '../support/server.js';
+import { api, sleep, waitFor } from '../support/server.js';
 import { TEST_SECRET } from '../support/tokens.js';
 
 type Message = { offset: number; from: string | null; priority?: string; data: { n: number } };
@@ -49,7 +49,13 @@ describe('Danmaku engine', () => {
     await flood(publisher, room, 400, 1000, 10);
     const last = (await api(fx.server, 'GET', `/api/rooms/${room}`)).body.offset as number;
     await full.next((m) => m.type === 'message' && m.offset === last, 10_000);
-    await sleep(200);
+    const skippedSoFar = () => viewer.all('skipped').reduce((n, m) => n + (m.count as number), 0);
+    // The viewer's books close when every message is shown or counted in a `skipped` line.
+    await waitFor(
+      () => viewer.all('message').length + skippedSoFar() >= 400,
+      'the viewer to account for all 400 messages',
+      10_000,
+    );
     const got = viewer.all('message') as unknown as Message[];
     const paid = got.filter((m) => m.priority === 'paid').map((m) => m.data.n);
     assert.deepEqual(
@@ -96,7 +102,14 @@ describe('Danmaku engine', () => {
     })();
     await flood(loud, room, 400, 1000);
     await quietPosts;
-    await sleep(300);
+    await waitFor(
+      () =>
+        viewer.all('message').length +
+          viewer.all('skipped').reduce((n, m) => n + (m.count as number), 0) >=
+        410,
+      'the viewer to account for all 410 messages',
+      10_000,
+    );
     const got = viewer.all('message') as unknown as Message[];
     const fromQuiet = got.filter((m) => m.from === 'quiet').length;
     const fromLoud = got.filter((m) => m.from === 'loud').length;
@@ -123,8 +136,14 @@ describe('Danmaku engine', () => {
       await sleep(100);
     }
     await flooding;
-    await sleep(300);
-    const got = (poster.all('message') as unknown as Message[]).filter((m) => m.from === 'carol');
+    const own = () =>
+      (poster.all('message') as unknown as Message[]).filter((m) => m.from === 'carol');
+    await waitFor(
+      () => own().length >= mine.length,
+      'the poster to get its own messages back',
+      10_000,
+    );
+    const got = own();
     assert.deepEqual(
       got.map((m) => m.offset),
       mine,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
-import { api, startServer } from '../support/server.js';
+import { api, startServer, waitFor } from '../support/server.js';
 
 // The library API's hooks: authenticate, authorize, transform or reject.
 describe('Hooks', () => {
@@ -72,7 +72,7 @@ describe('Hooks', () => {
     const connId = c.lines[0]!.connId;
     c.close();
     await c.closed();
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => disconnects.some((d) => d.connId === connId), 'the disconnect hook');
     assert.deepEqual(
       disconnects.filter((d) => d.connId === connId),
       [{ connId, code: 1005 }],

@@ -35,7 +35,10 @@ describe('docs/http-api.md', () => {
       metricsPublic: false,
       maxBodyBytes: 1024,
       exposition: async () => ({ contentType: 'text/plain', body: '' }),
-      nodes: async () => [],
+      stats: async () => ({
+        nodes: [],
+        totals: { nodes: 0, connections: 0, rooms: 0, messagesIn: 0, messagesOut: 0, framesOut: 0 },
+      }),
       health: () => ({ ok: true, broker: { kind: 'memory', ok: true }, shuttingDown: false }),
       webRoot: 'web',
       sdkRoot: 'dist/client',

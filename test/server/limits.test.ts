@@ -14,6 +14,9 @@ describe('Limits and bad input', () => {
     publishRate: 2,
     publishBurst: 3,
     maxBodyBytes: 512,
+    maxTokenLength: 300,
+    maxAuthEvents: 2,
+    retryAfterSec: 7,
   });
   const connect = fx.connect;
 
@@ -29,6 +32,11 @@ describe('Limits and bad input', () => {
     ['since of the wrong type', { type: 'join', room: 'r', since: 5 }, /"since"/],
     ['history negative', { type: 'join', room: 'r', history: -1 }, /"history"/],
     ['auth without token', { type: 'auth' }, /"token"/],
+    [
+      'auth with more events than maxAuthEvents',
+      { type: 'auth', token: 't', events: ['a', 'b', 'c'] },
+      /at most 2 events/,
+    ],
   ];
   for (const [what, line, message] of badLines) {
     it(`answers ${what} with bad_request and keeps the connection`, async () => {
@@ -41,6 +49,13 @@ describe('Limits and bad input', () => {
       assert.equal(pong.type, 'pong');
     });
   }
+
+  it('refuses a token longer than maxTokenLength with too_large, naming the limit', async () => {
+    const c = await connect();
+    const error = await c.request({ type: 'auth', token: 'x'.repeat(301) });
+    assert.equal(error.code, 'too_large');
+    assert.match(String(error.message), /longer than 300 characters/);
+  });
 
   it('closes a connection that sends a frame over the limit with 1009', async () => {
     const c = await connect();
@@ -61,6 +76,11 @@ describe('Limits and bad input', () => {
       replies.push(await c.request({ type: 'publish', room: 'chat:rate', data: i }));
     const limited = replies.filter((r) => r.type === 'error' && r.code === 'rate_limited');
     assert.ok(limited.length >= 2, `expected refusals, got ${JSON.stringify(replies)}`);
+    for (const r of limited) {
+      // The wait until the next token: at most one token's time, 1000 ms / publishRate 2.
+      const wait = Number(r.retryAfterMs);
+      assert.ok(wait > 0 && wait <= 500, `retryAfterMs ${r.retryAfterMs}`);
+    }
     assert.equal(replies[0]!.type, 'ok');
     assert.equal((await c.request({ type: 'ping' })).type, 'pong');
   });
@@ -91,7 +111,7 @@ describe('Limits and bad input', () => {
         ws.once('open', () => resolve());
         ws.once('unexpected-response', (_req, res) => {
           assert.equal(res.statusCode, 429);
-          assert.ok(res.headers['retry-after']);
+          assert.equal(res.headers['retry-after'], '7', 'the retryAfterSec option');
           refused++;
           resolve();
         });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
-import { rawExchange, upgradeRequest } from '../support/raw.js';
+import { rawExchangeOutcome, upgradeRequest } from '../support/raw.js';
 import { startServer } from '../support/server.js';
 
 describe('Graceful shutdown', () => {
@@ -15,13 +15,19 @@ describe('Graceful shutdown', () => {
     await clients[0]!.request({ type: 'publish', room: 'live:bye', data: 'last words' });
     const started = Date.now();
     const closing = server.close();
-    const refused = await rawExchange(server.port, upgradeRequest(), 500).catch(() => '');
+    // Refused or closed by the server, never left hanging (our timer would end that one).
+    const attempt = await rawExchangeOutcome(server.port, upgradeRequest(), 10_000);
     await closing;
-    assert.ok(Date.now() - started < 5000);
+    // The documented promise: shutdown completes within 10 s whatever the clients do.
+    assert.ok(Date.now() - started < 10_000, `shutdown took ${Date.now() - started} ms`);
     for (const c of clients) {
       assert.equal(await c.closed(), 1001);
       assert.ok(c.all('message').some((m) => m.data === 'last words'));
     }
-    assert.ok(!refused.startsWith('HTTP/1.1 101'), 'no upgrade accepted while shutting down');
+    assert.ok(attempt.closedByServer, 'the upgrade attempt was left hanging');
+    assert.ok(
+      !attempt.response.startsWith('HTTP/1.1 101'),
+      'no upgrade accepted while shutting down',
+    );
   });
 });

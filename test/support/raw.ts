@@ -7,18 +7,36 @@ export function rawExchange(
   request: string | Buffer,
   timeoutMs = 3000,
 ): Promise<string> {
+  return rawExchangeOutcome(port, request, timeoutMs).then((o) => o.response);
+}
+
+/** What a raw exchange got: the bytes, and whether the server closed the socket (not our timer). */
+export interface RawOutcome {
+  response: string;
+  closedByServer: boolean;
+}
+
+/**
+ * Writes `request` on a fresh TCP connection and collects the answer until the server closes
+ * the socket, or `timeoutMs` passes (then `closedByServer` is false: the server left it open).
+ */
+export function rawExchangeOutcome(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 3000,
+): Promise<RawOutcome> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    const done = () => {
+    const done = (closedByServer: boolean) => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(Buffer.concat(chunks).toString('latin1'));
+      resolve({ response: Buffer.concat(chunks).toString('latin1'), closedByServer });
     };
-    const timer = setTimeout(done, timeoutMs);
+    const timer = setTimeout(() => done(false), timeoutMs);
     socket.on('data', (d) => chunks.push(d));
-    socket.on('close', done);
-    socket.on('error', done);
+    socket.on('close', () => done(true));
+    socket.on('error', () => done(true));
     socket.write(request);
   });
 }

@@ -18,18 +18,24 @@ export interface RedisProcess {
   readonly pid: number | undefined;
   /** Kills the process (SIGKILL) and waits for it to exit; the port stays reserved for restart. */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty (nothing is persisted). */
-  restart(): Promise<void>;
+  /**
+   * Starts it again on the same port, empty (nothing is persisted). A cluster node forgets its
+   * cluster config too, unless `keepClusterConfig` (then it rejoins its cluster, as a replica of
+   * whoever took its slots over).
+   */
+  restart(options?: { keepClusterConfig?: boolean }): Promise<void>;
   /** Kills it for good and removes its temp dir. */
   stop(): Promise<void>;
 }
 
-/** A Redis Cluster of masters the test owns. */
+/** A Redis Cluster the test owns. */
 export interface RedisClusterProcess {
-  /** Master ports, in creation order. */
+  /** Master ports as created, in creation order (replicas not included). */
   ports: number[];
-  /** `127.0.0.1:PORT` seed addresses for a cluster client. */
+  /** `127.0.0.1:PORT` seed addresses (the masters as created) for a cluster client. */
   nodes: string[];
+  /** Every node's process, masters first, then replicas, as created. */
+  servers: RedisProcess[];
   /** Kills every node and removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -147,7 +153,9 @@ async function launchOn(
  * free "a moment ago", and test files run in parallel: a start that loses its port to another
  * process is retried on new ports.
  */
-export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisProcess> {
+export async function startRedis(
+  options: { cluster?: boolean; args?: string[] } = {},
+): Promise<RedisProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'barrage-redis-'));
   let port = 0;
   let args: string[] = [];
@@ -159,6 +167,7 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
       args.push('--cluster-port', String(await freePort()));
     }
+    args.push(...(options.args ?? []));
     try {
       child = await launchOn(args, dir, port);
     } catch (err) {
@@ -176,9 +185,9 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
       return (child as ChildProcess | null)?.pid;
     },
     kill,
-    async restart() {
+    async restart(restartOptions = {}) {
       await kill();
-      rmSync(join(dir, 'nodes.conf'), { force: true });
+      if (!restartOptions.keepClusterConfig) rmSync(join(dir, 'nodes.conf'), { force: true });
       // The same port: a test restarts "the same Redis". Retried briefly if the OS still holds it.
       for (let attempt = 0; child === null; attempt++) {
         try {
@@ -196,22 +205,49 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
   };
 }
 
+/** How a test Cluster is shaped. */
+export interface RedisClusterOptions {
+  /** Replicas per master. @default 0 */
+  replicas?: number;
+  /** `cluster-node-timeout`, ms: how soon a dead master is failed over. Redis' default if unset. */
+  nodeTimeoutMs?: number;
+}
+
 /**
- * Starts `count` cluster-enabled masters on free ports (each with its own config file in a temp
- * dir), joins them with `redis-cli --cluster create --cluster-replicas 0 --cluster-yes`, and waits
- * until every node reports `cluster_state:ok`.
+ * Starts `count` cluster-enabled masters (and `replicas` per master) on free ports, each with its
+ * own config file in a temp dir, joins them with `redis-cli --cluster create --cluster-yes`, and
+ * waits until every node reports `cluster_state:ok` (and every replica's link to its master is up).
  */
-export async function startRedisCluster(count = 3): Promise<RedisClusterProcess> {
+export async function startRedisCluster(
+  count = 3,
+  options: RedisClusterOptions = {},
+): Promise<RedisClusterProcess> {
+  const replicas = options.replicas ?? 0;
+  const args: string[] = [];
+  if (options.nodeTimeoutMs !== undefined) {
+    // A replica may fail over however long it was cut off: tests kill masters in a row.
+    args.push('--cluster-node-timeout', String(options.nodeTimeoutMs));
+    args.push('--cluster-replica-validity-factor', '0');
+  }
   const nodes: RedisProcess[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
   };
   try {
-    for (let i = 0; i < count; i++) nodes.push(await startRedis({ cluster: true }));
+    for (let i = 0; i < count * (1 + replicas); i++) {
+      nodes.push(await startRedis({ cluster: true, args }));
+    }
     const addresses = nodes.map((n) => `${HOST}:${n.port}`);
     const created = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...addresses,
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
       { encoding: 'utf8', timeout: 20_000 },
     );
     if (created.status !== 0) {
@@ -222,7 +258,18 @@ export async function startRedisCluster(count = 3): Promise<RedisClusterProcess>
         (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
       );
     }
-    return { ports: nodes.map((n) => n.port), nodes: addresses, stop };
+    for (const node of nodes.slice(count)) {
+      await waitFor(`replica ${node.port} in sync`, async () =>
+        (await rawCommand(node.port, 'INFO replication')).includes('master_link_status:up'),
+      );
+    }
+    const masters = nodes.slice(0, count);
+    return {
+      ports: masters.map((n) => n.port),
+      nodes: addresses.slice(0, count),
+      servers: nodes,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -4,6 +4,7 @@ import type {
   Broker,
   BrokerHandler,
   BrokerHealth,
+  BrokerStats,
   HistoryRequest,
   HistoryResult,
   ModeratedBroker,
@@ -37,7 +38,9 @@ interface RoomStream {
  * The embedded single-process broker: offsets, history with epoch, and synchronous delivery to
  * its one node. Needs nothing installed. Idle rooms (no subscription, history expired) are
  * forgotten, and a forgotten room starts again with a new epoch so recovery across it reports
- * `recovered: false` instead of a silent gap.
+ * `recovered: false` instead of a silent gap. A room that never had a message is held only while
+ * subscribed: reading it otherwise stores nothing, and its last member leaving forgets it, so
+ * joins of made-up room names leave nothing behind (security.md, "room state flood").
  */
 export class MemoryBroker implements Broker, ModeratedBroker {
   readonly kind = 'memory';
@@ -49,6 +52,7 @@ export class MemoryBroker implements Broker, ModeratedBroker {
   private readonly historyTtlMs: number;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private streamsCreated = 0;
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.historySize = options.historySize ?? 200;
@@ -75,7 +79,9 @@ export class MemoryBroker implements Broker, ModeratedBroker {
   }
 
   async history(request: HistoryRequest): Promise<HistoryResult> {
-    const stream = this.stream(request.room);
+    const stream = this.rooms.get(request.room);
+    // No stream: nothing was ever published and nobody here holds the room; store nothing.
+    if (!stream) return { offset: 0, epoch: newEpoch(), recovered: false, lines: [] };
     stream.history.expire(this.now() - this.historyTtlMs);
     const { offset, epoch, history } = stream;
     const since = request.since;
@@ -96,7 +102,10 @@ export class MemoryBroker implements Broker, ModeratedBroker {
 
   async unsubscribeRoom(room: string): Promise<void> {
     const stream = this.rooms.get(room);
-    if (stream) stream.subscribed = false;
+    if (!stream) return;
+    stream.subscribed = false;
+    // Never had a message: nothing to keep for recovery once its last member left.
+    if (stream.offset === 0) this.rooms.delete(room);
   }
 
   async subscribeUser(): Promise<void> {}
@@ -123,9 +132,8 @@ export class MemoryBroker implements Broker, ModeratedBroker {
     this.handler = null;
   }
 
-  /** Rooms currently held (for stats and tests). */
-  get roomCount(): number {
-    return this.rooms.size;
+  roomState(): BrokerStats {
+    return { streams: this.rooms.size, streamsCreated: this.streamsCreated };
   }
 
   private stream(room: string): RoomStream {
@@ -133,12 +141,13 @@ export class MemoryBroker implements Broker, ModeratedBroker {
     if (!stream) {
       stream = {
         offset: 0,
-        epoch: randomBytes(6).toString('base64url'),
+        epoch: newEpoch(),
         history: new HistoryRing(this.historySize),
         subscribed: false,
         touchedAt: this.now(),
       };
       this.rooms.set(room, stream);
+      this.streamsCreated++;
     }
     return stream;
   }
@@ -152,4 +161,8 @@ export class MemoryBroker implements Broker, ModeratedBroker {
       if (stream.history.length === 0) this.rooms.delete(room);
     }
   }
+}
+
+function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
 }

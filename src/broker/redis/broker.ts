@@ -22,6 +22,7 @@ import {
   type Broker,
   type BrokerHandler,
   type BrokerHealth,
+  type BrokerStats,
   BrokerUnavailableError,
   type HistoryRequest,
   type HistoryResult,
@@ -30,6 +31,7 @@ import {
   type PushTarget,
   type StatsSharing,
 } from '../types.js';
+import { EmptyRooms } from './empty-rooms.js';
 import { RoomFeed } from './feed.js';
 import { RedisKeys } from './keys.js';
 import { createLink, type RedisLink } from './link.js';
@@ -69,6 +71,10 @@ export class RedisBroker implements Broker, StatsSharing {
   private readonly cmd: Redis | Cluster;
   private readonly publishScript: LuaScript;
   private readonly historyScript: LuaScript;
+  private readonly touchScript: LuaScript;
+  private readonly emptyRooms: EmptyRooms;
+  /** Room meta keys this node wrote (first publish, or a member's read of an empty room). */
+  private metaCreated = 0;
   private readonly subs: Subscriptions;
   private readonly feed: RoomFeed;
   private readonly pushes: PushRequests;
@@ -90,6 +96,14 @@ export class RedisBroker implements Broker, StatsSharing {
     const scripts = loadLuaScripts();
     this.publishScript = new LuaScript(scripts.publish);
     this.historyScript = new LuaScript(scripts.history);
+    this.touchScript = new LuaScript(scripts.touch);
+    this.emptyRooms = new EmptyRooms(
+      async (room) =>
+        Number(
+          await this.touchScript.run(this.cmd, [this.keys.roomMeta(room)], [o.presenceTtlMs]),
+        ) === 1,
+      o.presenceTtlMs,
+    );
     this.link = createLink(
       {
         url: o.url,
@@ -146,6 +160,7 @@ export class RedisBroker implements Broker, StatsSharing {
     }
     this.repairTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     this.repairTimer.unref();
+    this.emptyRooms.start();
   }
 
   async publish(input: PublishInput): Promise<PublishResult> {
@@ -167,7 +182,8 @@ export class RedisBroker implements Broker, StatsSharing {
           this.link.publishCommand,
         ],
       ),
-    )) as [number, string];
+    )) as [number, string, number];
+    if (Number(reply[2]) === 1) this.metaCreated++;
     return { offset: Number(reply[0]), epoch: String(reply[1]) };
   }
 
@@ -189,27 +205,34 @@ export class RedisBroker implements Broker, StatsSharing {
     const channel = this.keys.roomChannel(request.room);
     const held = this.subs.holds(channel);
     const epochBefore = this.subs.epoch;
+    // Only a room this node is subscribed to (a member is here) gets an empty meta stored.
+    const member = this.feed.has(request.room);
     const reply = (await this.call(() =>
       this.historyScript.run(
         this.cmd,
         [this.keys.roomMeta(request.room), this.keys.roomStream(request.room)],
         [
-          this.newEpoch(),
+          member ? this.newEpoch() : '',
           o.metaTtlMs,
           usable ? since.epoch : '',
           usable ? since.offset : 0,
           Number.isFinite(limit) ? limit : 0,
           Date.now() - o.historyTtlMs,
+          o.presenceTtlMs,
+          this.newEpoch(),
         ],
         true,
       ),
-    )) as [Buffer, number, number, ...Buffer[]];
+    )) as [Buffer, number, number, number, ...Buffer[]];
     const result: HistoryResult = {
       epoch: reply[0].toString(),
       offset: Number(reply[1]),
       recovered: Number(reply[2]) === 1,
-      lines: reply.slice(3) as Buffer[],
+      lines: reply.slice(4) as Buffer[],
     };
+    if (Number(reply[3]) === 1) this.metaCreated++;
+    if (result.offset === 0 && member && this.feed.has(request.room))
+      this.emptyRooms.hold(request.room);
     // Read while the room's subscription was held throughout: the feed and the answer agree.
     if (settle && held && this.subs.epoch === epochBefore && this.subs.holds(channel)) {
       await this.feed.settle(request.room, result.epoch, result.offset, o.commandTimeoutMs);
@@ -224,6 +247,7 @@ export class RedisBroker implements Broker, StatsSharing {
 
   async unsubscribeRoom(room: string): Promise<void> {
     this.feed.remove(room);
+    this.emptyRooms.release(room);
     await this.unwant(this.keys.roomChannel(room));
   }
 
@@ -271,6 +295,10 @@ export class RedisBroker implements Broker, StatsSharing {
     return await this.call(() => this.stats.others());
   }
 
+  roomState(): BrokerStats {
+    return { streams: this.feed.size, streamsCreated: this.metaCreated };
+  }
+
   /**
    * Not ok while a connection is down, while the last Redis call failed (a hung Redis keeps
    * its TCP connection; a PING every second notices it within the command timeout), or while
@@ -296,6 +324,7 @@ export class RedisBroker implements Broker, StatsSharing {
     this.closed = true;
     if (this.repairTimer) clearInterval(this.repairTimer);
     this.repairTimer = null;
+    this.emptyRooms.stop();
     this.pushes.finishAll();
     // Best effort: our presence and stats go at once instead of after their TTL.
     await this.stats.clear().catch(() => {});

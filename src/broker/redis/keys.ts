@@ -6,7 +6,7 @@
  *
  * | name | kind | holds |
  * |---|---|---|
- * | `P:r:{ROOM}:m` | hash | room meta: `e` epoch, `s` last offset (PEXPIRE metaTtlMs, refreshed on use) |
+ * | `P:r:{ROOM}:m` | hash | room meta: `e` epoch, `s` last offset (PEXPIRE metaTtlMs, refreshed on use; without messages, presenceTtlMs renewed while a member is held, see empty-rooms.ts) |
  * | `P:r:{ROOM}:h` | stream | history: entry id `OFFSET-0`, fields `t` ts and `d` encoded line |
  * | `P:r:{ROOM}:c` | channel | room messages: `OFFSET:EPOCH:LINE` |
  * | `P:u:{USER}:c` | channel | pushes to one user |

@@ -173,6 +173,14 @@ class ClusterLink implements RedisLink {
       shardedSubscribers: true,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
+      // ioredis' auto-pipeline groups commands by node and pins a whole pipeline to the
+      // connection of its first command, and it does not exclude the sharded (un)subscribe
+      // commands: an SSUBSCRIBE issued in the same tick as a publish either puts the master's
+      // command connection into subscriber mode (every later command to that master refused with
+      // "Connection in subscriber mode", until the connection drops) or sends the publish down
+      // the sharded subscriber connection. Seen at start (joins while subscribing) and after a
+      // failover (resubscribing while publishing). SSUBSCRIBE / SUNSUBSCRIBE go unpipelined.
+      autoPipeliningIgnoredCommands: ['ssubscribe', 'sunsubscribe'],
       clusterRetryStrategy: retry,
       redisOptions: { ...baseOptions(o), connectionName: o.name },
     });

@@ -24,6 +24,8 @@ export function luaDirectory(base: string | URL = import.meta.url): string {
 export interface LuaScripts {
   publish: string;
   history: string;
+  /** Renews an empty room's meta (see touch.lua). */
+  touch: string;
 }
 
 let cached: LuaScripts | null = null;
@@ -35,6 +37,7 @@ export function loadLuaScripts(): LuaScripts {
     cached = {
       publish: readFileSync(`${dir}publish.lua`, 'utf8'),
       history: readFileSync(`${dir}history.lua`, 'utf8'),
+      touch: readFileSync(`${dir}touch.lua`, 'utf8'),
     };
   }
   return cached;

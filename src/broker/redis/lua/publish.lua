@@ -12,10 +12,12 @@
 -- ARGV[7]  epoch to use if the room has none (a new or lost room)
 -- ARGV[8]  the room's channel (same hash tag as the keys)
 -- ARGV[9]  'publish' or 'spublish' (Cluster: sharded pub/sub)
--- Returns { offset, epoch }.
+-- Returns { offset, epoch, created (1 when this publish wrote a new room meta, else 0) }.
 
 local epoch = redis.call('HGET', KEYS[1], 'e')
+local created = 0
 if not epoch then
+  created = 1
   epoch = ARGV[7]
   redis.call('HSET', KEYS[1], 'e', epoch)
   -- Anything left in the stream belongs to a lost epoch.
@@ -36,4 +38,4 @@ if size > 0 and ttl > 0 then
 end
 
 redis.call(ARGV[9], ARGV[8], offset .. ':' .. epoch .. ':' .. line)
-return { offset, epoch }
+return { offset, epoch, created }

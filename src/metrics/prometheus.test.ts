@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NodeStats } from '../node/index.js';
+import { PrometheusMetrics } from './prometheus.js';
+
+function stats(rooms: number): NodeStats {
+  return {
+    nodeId: 'n1',
+    broker: 'memory',
+    uptimeMs: 1,
+    connections: 2,
+    rooms,
+    users: 1,
+    messagesIn: 3,
+    messagesOut: 4,
+    framesOut: 5,
+    pushes: 0,
+    drops: { slow: 1, sampled: 0 },
+    closes: { '1000': 2, '4xxx': 7 },
+    errors: {},
+    moderationActions: {},
+    moderationRefusals: {},
+    brokerState: { streams: 1, streamsCreated: 9 },
+    fanoutP99Ms: 0,
+    topRooms: [
+      {
+        room: 'a',
+        members: 2,
+        messagesIn: 3,
+        rate: 1,
+        mergeRatio: 1,
+        droppedSlow: 1,
+        sampledOut: 0,
+      },
+    ],
+  };
+}
+
+describe('PrometheusMetrics', () => {
+  it('reads one stats snapshot per scrape, and every series from it', async () => {
+    let reads = 0;
+    const metrics = new PrometheusMetrics(() => stats(++reads), { node: 'n1' });
+    const first = await metrics.exposition();
+    assert.equal(reads, 1);
+    assert.match(first.body, /^barrage_rooms\{node="n1"\} 1$/m);
+    assert.match(first.body, /^barrage_room_members\{room="a",node="n1"\} 2$/m);
+    assert.match(first.body, /^barrage_closes_total\{code="4xxx",node="n1"\} 7$/m);
+    assert.match(first.body, /^barrage_broker_streams_created_total\{node="n1"\} 9$/m);
+    // Two scrapes at once share nothing stale: each reads its own, then the next reads afresh.
+    await Promise.all([metrics.exposition(), metrics.exposition()]);
+    const later = await metrics.exposition();
+    assert.ok(reads <= 4, `${reads} reads for 4 scrapes`);
+    assert.match(later.body, new RegExp(`^barrage_rooms\\{node="n1"\\} ${reads}$`, 'm'));
+  });
+});

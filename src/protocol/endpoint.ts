@@ -1,0 +1,2 @@
+/** The WebSocket endpoint's path: the gateway upgrades it, the HTTP API answers a plain GET with 426. */
+export const WS_PATH = '/ws';
