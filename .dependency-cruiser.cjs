@@ -31,7 +31,16 @@ module.exports = {
     ),
     only(
       'node',
-      ['hub', 'session', 'broker/types.ts', 'protocol', 'metrics/types.ts', 'log.ts', 'errors.ts'],
+      [
+        'hub',
+        'session',
+        'broker/types.ts',
+        'store/types.ts',
+        'protocol',
+        'metrics/types.ts',
+        'log.ts',
+        'errors.ts',
+      ],
       'node never imports a concrete broker, auth, api or gateway',
     ),
     only(
@@ -46,9 +55,10 @@ module.exports = {
     ),
     only(
       'api',
-      ['node', 'auth', 'protocol', 'session', 'metrics', 'log.ts', 'errors.ts'],
+      ['node', 'auth', 'protocol', 'session', 'metrics', 'store/types.ts', 'log.ts', 'errors.ts'],
       'api: the HTTP edge, thin calls into node',
     ),
+    only('store', ['protocol', 'errors.ts'], 'a store backend never imports node, hub or a broker'),
     only('cli', ['server', 'config', 'errors.ts', 'bench'], 'cli knows server and config only'),
     {
       name: 'ws-only-in-gateway',
@@ -68,6 +78,18 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: ['^src/broker/redis/'] },
       to: { path: 'node_modules/ioredis/' },
+    },
+    {
+      name: 'postgres-client-only-in-store-postgres',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/store/postgres/'] },
+      to: { path: 'node_modules/postgres/' },
+    },
+    {
+      name: 'sqlite-only-in-store-sqlite',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/store/sqlite/'] },
+      to: { path: 'node_modules/better-sqlite3/' },
     },
     {
       name: 'client-sdk-is-standalone',

@@ -1,5 +1,5 @@
 import { backoffDelay, resolveBackoff, serverRetryAfter } from './backoff.js';
-import { ABNORMAL, CLIENT_DROPPED, CLOSE_CODES, closeReconnects } from './close-codes.js';
+import { ABNORMAL, CLIENT_DROPPED, CLOSE_CODES, closeReconnects, NORMAL } from './close-codes.js';
 import { watchOpening } from './connect-error.js';
 import { Emitter } from './emitter.js';
 import {
@@ -144,8 +144,8 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (this.state === 'closed') return;
     const ws = this.ws;
     this.ws = null;
-    if (ws) detach(ws, 1000, 'client closed');
-    this.finish(1000, 'client closed', null);
+    if (ws) detach(ws, NORMAL, 'client closed');
+    this.finish(NORMAL, 'client closed', null);
   }
 
   // ---- connection cycle -------------------------------------------------------------------

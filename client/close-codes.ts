@@ -33,6 +33,9 @@ export const CLOSE_RANGES = [
   { from: 4500, to: 4999, reconnect: false },
 ] as const;
 
+/** The code the SDK closes with when the app calls `close()`: a normal closure. */
+export const NORMAL = 1000;
+
 /** The code the SDK reports when it gives up on a socket itself (no welcome, silent server). */
 export const CLIENT_DROPPED = 4000;
 

@@ -1,3 +1,4 @@
+import { NORMAL } from './close-codes.js';
 import type { WebSocketLike } from './types.js';
 
 /** Sends text if the socket is open; false when it is not (or the send threw). */
@@ -19,7 +20,7 @@ export function detach(ws: WebSocketLike, code: number, reason: string): void {
   ws.onerror = () => {}; // `ws` throws on an error event nobody listens to
   try {
     // Browsers accept only 1000 and 3000-4999 from applications.
-    ws.close(code >= 3000 && code < 5000 ? code : 1000, reason.slice(0, 100));
+    ws.close(code >= 3000 && code < 5000 ? code : NORMAL, reason.slice(0, 100));
   } catch {
     // a socket that is already closing cannot be closed again
   }

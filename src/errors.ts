@@ -6,6 +6,8 @@ export const BARRAGE_ERRORS = {
   BARRAGE_ERR_CONFIG: 'an option has a bad value',
   BARRAGE_ERR_JWT_KEY: 'the JWT public key cannot be read or is of an unsupported type',
   BARRAGE_ERR_LISTEN: 'the server could not listen on the address',
+  BARRAGE_ERR_STORE:
+    'the store cannot be opened: data directory in use, foreign or corrupt file, unreachable database, or a newer schema',
 } as const;
 
 /** One of the error codes above. */

@@ -20,7 +20,8 @@ const CLI = ['--import', 'tsx', 'src/cli/index.ts'];
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BARRAGE_')) env[k] = v;
-  return { ...env, ...extra };
+  // No store unless a test asks for one: parallel tests must not share ./data.
+  return { ...env, BARRAGE_STORE: 'none', ...extra };
 }
 
 interface Outcome {

@@ -67,6 +67,8 @@ export function barrageServeArgs(
     '--jwt-secret',
     BENCH_JWT_SECRET,
     '--allow-anonymous-publish',
+    '--store',
+    'none',
     '--publish-rate',
     '100000',
     '--publish-burst',

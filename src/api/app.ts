@@ -17,12 +17,14 @@ import { createErrorHandler, errorResponse } from './errors.js';
 import { PAGE_HEADERS } from './page-headers.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { type Health, healthRoute } from './routes/health.js';
+import { messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
 import { moderationRoute } from './routes/moderation.js';
 import { publishRoute } from './routes/publish.js';
 import { pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
 import { statsRoute } from './routes/stats.js';
+import { type TimelineOptions, timelineRoutes } from './routes/timeline.js';
 import { readJsonObject } from './validate.js';
 
 /** What an API authorization hook sees of a request. */
@@ -56,6 +58,8 @@ export interface ApiOptions {
   webRoot: string | null;
   /** Folder of the compiled browser SDK, or null. */
   sdkRoot: string | null;
+  /** Viewer segments of timeline rooms. @default 6-minute segments, 30 comments a second */
+  timeline?: TimelineOptions;
 }
 
 /** Builds the HTTP app: API routes, `/metrics`, health, and the static pages. */
@@ -83,6 +87,9 @@ export function createApiApp(options: ApiOptions): Hono {
   pushRoute(app, options.node);
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
+  // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
+  timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
+  messagesRoute(app, options.node);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);

@@ -18,10 +18,14 @@ import {
   slowModeBody,
 } from './schemas.js';
 
-/** One route as the docs describe it. `path` is the pattern the app registers. */
+/**
+ * One route as the docs describe it. `path` is the pattern the app registers; `shown` the path
+ * the docs give when the pattern is a wildcard whose handler picks its paths itself.
+ */
 export interface RouteDoc {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
+  shown?: string;
   body?: z.ZodObject;
   query?: z.ZodObject;
   answer: string;
@@ -47,6 +51,31 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: 'POST', path: '/api/broadcast', body: broadcastBody, answer: '`{"delivered"}`' },
   { method: 'GET', path: '/api/rooms', query: roomsQuery, answer: '`{"sort","rooms":[...]}`' },
   { method: 'GET', path: '/api/rooms/:room{.+}', answer: '`{"room","online","offset","epoch"}`' },
+  {
+    method: 'GET',
+    path: '/api/rooms/*',
+    shown: '/api/rooms/:room/messages',
+    answer:
+      '`{"room","messages","next"}`: a stored room\'s earlier messages ([storage.md](storage.md))',
+  },
+  {
+    method: 'GET',
+    path: '/api/rooms/*',
+    shown: '/api/rooms/:room/timeline',
+    answer: '`{"room","from","to","comments","next"}`: a timeline room\'s comments by media time',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/rooms/*',
+    shown: '/api/rooms/:room/timeline/:id',
+    answer: '`{"room","id","deleted"}`: removes one stored comment',
+  },
+  {
+    method: 'GET',
+    path: '/timeline/*',
+    shown: '/timeline/:room/:segment',
+    answer: 'one cached viewer segment of a timeline room (a token if the room needs one)',
+  },
   ...['mute', 'ban', 'shadowban'].map(rule),
   ...['unmute', 'unban', 'unshadowban'].map(lift),
   {
@@ -101,11 +130,12 @@ const WHEN: Record<HttpErrorCode, string> = {
 };
 
 /** A route's path as the docs show it: `/api/rooms/:room{.+}` → `/api/rooms/:room`. */
-export function displayPath(path: string): string {
-  return path.replace(/\{[^}]*\}/g, '');
+export function displayPath(route: RouteDoc): string {
+  return route.shown ?? route.path.replace(/\{[^}]*\}/g, '');
 }
 
 function authOf(path: string): string {
+  if (path.startsWith('/timeline/')) return 'a token, when the room needs one';
   if (path.startsWith('/api/')) return 'key';
   if (path === '/metrics') return 'key, unless `metricsPublic`';
   return 'none';
@@ -118,7 +148,7 @@ function routesTable(): string[] {
       : r.query
         ? `query ${fieldList(r.query)}`
         : '';
-    return `| \`${r.method} ${displayPath(r.path)}\` | ${authOf(r.path)} | ${input} | ${r.answer} |`;
+    return `| \`${r.method} ${displayPath(r)}\` | ${authOf(r.path)} | ${input} | ${r.answer} |`;
   });
   return ['| method and path | auth | takes | answer |', '|---|---|---|---|', ...rows];
 }
@@ -160,9 +190,9 @@ function errorsTable(): string[] {
 export function generatedBlock(key: string): string[] {
   if (key === 'routes') return routesTable();
   if (key === 'errors') return errorsTable();
-  const match = /^fields (GET|POST) (\S+)$/.exec(key);
+  const match = /^fields (GET|POST|DELETE) (\S+)$/.exec(key);
   const route = ROUTE_DOCS.find(
-    (r) => `${r.method} ${displayPath(r.path)}` === match?.slice(1).join(' '),
+    (r) => `${r.method} ${displayPath(r)}` === match?.slice(1).join(' '),
   );
   const schema = route?.body ?? route?.query;
   if (!schema) throw new Error(`docs/http-api.md: no generated block named "${key}"`);

@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { MAX_MODERATION_MS, MAX_SLOW_MODE_MS } from '../node/index.js';
-import { EVENT_NAME, PRIORITIES, ROOM_NAME, USER_ID } from '../protocol/index.js';
+import {
+  EVENT_NAME,
+  MAX_MEDIA_TIME_MS,
+  PRIORITIES,
+  ROOM_NAME,
+  USER_ID,
+} from '../protocol/index.js';
 
 const room = z
   .string()
@@ -47,6 +53,14 @@ export const publishBody = z.object({
     .enum(PRIORITIES)
     .optional()
     .meta({ description: `one of ${PRIORITIES.join(', ')} (absent: normal)` }),
+  t: z
+    .int()
+    .min(0)
+    .max(MAX_MEDIA_TIME_MS)
+    .optional()
+    .meta({
+      description: `an integer media time in ms from 0 to ${MAX_MEDIA_TIME_MS}: where the comment sits on a timeline room's video (docs/timeline.md)`,
+    }),
 });
 
 /** `POST /api/push`. */

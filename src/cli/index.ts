@@ -8,6 +8,7 @@ Commands:
   serve     start a server (barrage serve --help lists every flag with its default)
   push      publish, push or broadcast through a running server's HTTP API
   bench     run the load generator and scenarios (barrage bench --help)
+  db        'db migrate' applies the store's schema migrations (PostgreSQL or embedded)
   config    'config doc' prints the configuration reference, 'config defaults' a JSON config
 
 Flags:
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   push: async () => (await import('./push.js')).push,
   config: async () => (await import('./config-cmd.js')).configCommand,
   bench: async () => (await import('./bench.js')).runBench,
+  db: async () => (await import('./db.js')).dbCommand,
 };
 
 /** The command being run, once known: a usage error points to its help. */

@@ -5,6 +5,7 @@ const GROUPS: OptionSpec['group'][] = [
   'Security',
   'Limits',
   'Rooms and history',
+  'Storage',
   'Cluster',
   'Operations',
 ];

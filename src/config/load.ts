@@ -182,11 +182,39 @@ function checkRelations(config: ServerConfig, name: (key: OptionKey) => string):
   if (config.redisUrl && config.redisCluster.length > 0) {
     throw configError(`set ${name('redisUrl')} or ${name('redisCluster')}, not both`);
   }
+  checkStore(config);
   const workers = workerCount(config.workers, name('workers'));
   if (workers > 1 && !config.redisUrl && config.redisCluster.length === 0) {
     throw configError(
       `${name('workers')}: ${workers} processes need a broker between them; add --redis-url (or --redis-cluster), or run --workers 1 on the embedded broker`,
     );
+  }
+}
+
+/** The store a configuration asks for, `auto` resolved (see the `store` option). */
+export function storeKind(config: ServerConfig): 'embedded' | 'postgres' | 'none' {
+  if (config.store !== 'auto') return config.store as 'embedded' | 'postgres' | 'none';
+  if (config.databaseUrl) return 'postgres';
+  const clustered = Boolean(config.redisUrl) || config.redisCluster.length > 0;
+  return clustered || workerCount(config.workers) > 1 ? 'none' : 'embedded';
+}
+
+function checkStore(config: ServerConfig): void {
+  if (config.store === 'postgres' && !config.databaseUrl) {
+    throw configError('store: postgres needs --database-url (BARRAGE_DATABASE_URL)');
+  }
+  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    throw configError('databaseUrl: expected a postgres:// or postgresql:// URL');
+  }
+  if (config.store === 'embedded' && workerCount(config.workers) > 1) {
+    throw configError(
+      'store: embedded holds one process per data directory; with several workers use --store postgres',
+    );
+  }
+  for (const key of ['timelineRooms', 'storedRooms'] as const) {
+    for (const pattern of config[key]) {
+      if (pattern.trim() === '') throw configError(`${key}: an empty room pattern`);
+    }
   }
 }
 

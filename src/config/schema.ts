@@ -20,7 +20,14 @@ export interface OptionSpec {
   /** Never printed (keys, secrets). */
   secret?: boolean;
   /** Group heading in help and docs. */
-  group: 'Network' | 'Security' | 'Limits' | 'Rooms and history' | 'Cluster' | 'Operations';
+  group:
+    | 'Network'
+    | 'Security'
+    | 'Limits'
+    | 'Rooms and history'
+    | 'Storage'
+    | 'Cluster'
+    | 'Operations';
 }
 
 const KiB = 1024;
@@ -277,6 +284,14 @@ export const OPTIONS = {
     group: 'Limits',
     help: 'Queued bytes over which a connection is closed with 4008',
   },
+  sendStallTimeoutMs: {
+    type: 'int',
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+    group: 'Limits',
+    help: 'A connection whose send queue holds bytes and drains none for this long is closed with 4008, in every kind of room (a slow reader that drains some is kept); 0: never, ms',
+  },
   headersTimeoutMs: {
     type: 'int',
     default: 10_000,
@@ -362,6 +377,78 @@ export const OPTIONS = {
     max: 60_000,
     group: 'Rooms and history',
     help: 'How often online counts are shared and presence sent, ms; with Redis, a node that stops sharing has its counts expire after 3 intervals plus 1 s',
+  },
+  store: {
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'embedded', 'postgres', 'none'],
+    group: 'Storage',
+    help: 'Durable store of timeline and stored rooms (docs/storage.md): embedded (SQLite in --data-dir), postgres (--database-url) or none; auto is postgres when --database-url is set, embedded on a single node without Redis, none otherwise',
+  },
+  databaseUrl: {
+    type: 'string',
+    default: '',
+    secret: true,
+    group: 'Storage',
+    help: 'PostgreSQL URL (postgres://user:password@host:port/db) of the postgres store',
+  },
+  dataDir: {
+    type: 'string',
+    default: './data',
+    group: 'Storage',
+    help: 'Directory of the embedded store (one Barrage process per directory)',
+  },
+  timelineRooms: {
+    type: 'list',
+    default: ['vod:*'],
+    group: 'Storage',
+    help: 'Room patterns whose comments live on a media timeline: publishes carry t (media ms) and are stored (docs/timeline.md)',
+  },
+  storedRooms: {
+    type: 'list',
+    default: [],
+    group: 'Storage',
+    help: 'Room patterns whose chat messages are all stored, for "load earlier" (join before, GET /api/rooms/:room/messages)',
+  },
+  timelineDensity: {
+    type: 'int',
+    default: 30,
+    min: 1,
+    max: 10_000,
+    group: 'Storage',
+    help: 'Most comments per second of media time in a viewer segment (paid and system always kept)',
+  },
+  timelineSegmentMs: {
+    type: 'int',
+    default: 360_000,
+    min: 10_000,
+    max: 3_600_000,
+    group: 'Storage',
+    help: 'Length of a viewer segment of the timeline, ms (segment N covers [N*len, (N+1)*len))',
+  },
+  storeQueueSize: {
+    type: 'int',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    group: 'Storage',
+    help: 'Stored publishes waiting for a commit, at most; above it publishes to stored rooms are refused with unavailable',
+  },
+  storeFlushMs: {
+    type: 'int',
+    default: 20,
+    min: 1,
+    max: 1000,
+    group: 'Storage',
+    help: 'Longest wait before a batch of stored publishes is committed, ms (publishes are acknowledged after the commit)',
+  },
+  storeRetentionDays: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 36_500,
+    group: 'Storage',
+    help: 'Stored messages older than this many days are deleted in batches; 0 keeps them',
   },
   redisUrl: {
     type: 'string',

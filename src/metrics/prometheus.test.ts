@@ -17,6 +17,7 @@ function stats(rooms: number): NodeStats {
     pushes: 0,
     drops: { slow: 1, sampled: 0 },
     closes: { '1000': 2, '4xxx': 7 },
+    stalledCloses: 6,
     errors: {},
     moderationActions: {},
     moderationRefusals: {},

@@ -90,6 +90,11 @@ export class PrometheusMetrics implements MetricsSink {
       'code',
       (s) => s.closes,
     );
+    counter(
+      'barrage_stalled_closes_total',
+      'Connections closed with 4008 because their send queue drained nothing for the stall timeout',
+      (s) => s.stalledCloses,
+    );
     labelled('barrage_errors_total', 'Error replies sent, by code', 'code', (s) => s.errors);
     labelled(
       'barrage_moderation_actions_total',

@@ -37,7 +37,7 @@ export interface CommandEngine {
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority,
-    options: { shadow?: boolean },
+    options: { shadow?: boolean; t?: number },
   ): Promise<PublishResult>;
 }
 
@@ -138,7 +138,10 @@ export class ClientCommands {
       session.closeWith(CLOSE.unauthorized);
       return;
     }
+    const again = session.identity !== null;
     this.ctx.identify(session, identity, events);
+    // A narrower token takes effect at once: rooms it no longer allows are left (issue 11).
+    if (again) await this.ctx.membership.recheck(session);
     this.reply(session, replyLine('ok', id, { userId: identity.userId }));
   }
 
@@ -160,13 +163,21 @@ export class ClientCommands {
     const info = sessionInfo(session);
     await enforce(this.ctx.options.hooks.authorizePublish, info, command.room, 'publish to');
     const priority = command.priority ?? 'normal';
+    // `system` is the operator's voice (never sampled or dropped): only the HTTP API and the
+    // library send it, whatever a token's `priority` claim says (issue 11).
+    if (priority === 'system') {
+      throw new ReplyError('forbidden', 'system messages come only from the HTTP API');
+    }
     if (priorityLevel(priority) > priorityLevel(identity?.maxPriority ?? 'normal')) {
       throw new ReplyError('forbidden', `not allowed to publish with priority ${priority}`);
     }
     const data = this.ctx.moderation.filter(command.data);
     const verdict = await this.ctx.moderation.checkPublish(session.userId, command.room);
     const shadow = verdict === 'shadow';
-    const { offset } = await this.ctx.publish(command.room, data, info, priority, { shadow });
+    const { offset } = await this.ctx.publish(command.room, data, info, priority, {
+      shadow,
+      t: command.t,
+    });
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }

@@ -75,6 +75,42 @@ export class RoomMembership {
   }
 
   /**
+   * After a re-authentication: checks every room the session is in (or joining) again, as a join
+   * would (`admit`), and takes it out of those that no longer pass, with a `left` line
+   * (`banned`, or `not_allowed` for the token's claims and the `authorizeJoin` hook). A check the
+   * broker cannot answer now (`unavailable`) keeps the room: it was admitted before. Returns the
+   * rooms left.
+   */
+  async recheck(session: Session): Promise<string[]> {
+    const left: string[] = [];
+    for (const name of [...session.rooms]) {
+      const reason = await this.refusal(session, name);
+      if (reason !== null && !session.closed && this.remove(session, name, reason)) left.push(name);
+    }
+    return left;
+  }
+
+  /** Why the session may no longer be in the room, or null when it may (see `recheck`). */
+  private async refusal(session: Session, name: string): Promise<LeftReason | null> {
+    if (!roomAllowed(session.identity?.joinRooms, name)) return 'not_allowed';
+    try {
+      await this.parts.moderation.checkJoin(session.userId, name);
+    } catch (err) {
+      return isUnavailable(err) ? null : 'banned';
+    }
+    try {
+      await enforce(this.parts.options.hooks.authorizeJoin, sessionInfo(session), name, 'join');
+    } catch (err) {
+      if (isUnavailable(err)) return null;
+      if (!(err instanceof ReplyError)) {
+        this.parts.log.error({ err: (err as Error)?.message, room: name }, 'authorizeJoin threw');
+      }
+      return 'not_allowed';
+    }
+    return null;
+  }
+
+  /**
    * A client's join: the checks, then the session is in the room (counted, frames held) while
    * the broker subscription and the history are fetched; the `joined` reply goes out and the
    * session becomes a member with exactly the live messages after the reply's offset. Throws
@@ -151,6 +187,11 @@ export class RoomMembership {
       for (const room of rooms) this.remove(session, room, reason);
     }
   }
+}
+
+/** A refusal meaning "cannot tell now" (the broker is unreachable), not "no". */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof ReplyError && err.code === 'unavailable';
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   lineSender,
   messageParts,
   type Priority,
+  priorityLevel,
   pushLine,
   roomNameProblem,
   shadowParts,
@@ -23,6 +24,7 @@ import {
   welcomeLine,
 } from '../protocol/index.js';
 import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
+import { messageId, type WriteTicket } from '../store/types.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
 import { ReplyError, viaBroker } from './errors.js';
@@ -109,9 +111,19 @@ export class Node implements BrokerHandler {
   async start(): Promise<void> {
     await this.broker.start(this);
     const { heartbeatMs, authTimeoutMs, presenceIntervalMs } = this.options;
-    const sweepMs = Math.max(20, Math.min(1000, heartbeatMs / 4, (authTimeoutMs ?? 4000) / 4));
+    const stallMs = this.options.sendStallTimeoutMs || 4000;
+    const sweepMs = Math.max(
+      20,
+      Math.min(1000, heartbeatMs / 4, (authTimeoutMs ?? 4000) / 4, stallMs / 4),
+    );
     this.every(sweepMs, () => {
-      sweepSessions(this.hub.sessions, Date.now(), heartbeatMs, authTimeoutMs);
+      const now = Date.now();
+      this.counters.stalledCloses += sweepSessions(
+        this.hub.sessions,
+        now,
+        heartbeatMs,
+        authTimeoutMs,
+      );
     });
     this.every(presenceIntervalMs, () => void this.presence.tick());
   }
@@ -187,14 +199,16 @@ export class Node implements BrokerHandler {
    * Publishes into a room (client or API): the publish hook, one JSON encoding, then the broker
    * assigns the offset and delivers. With `shadow` (a shadow-banned user's comment, which needs
    * the connection's user) the message takes its offset and its place in history like any other
-   * but reaches only its author's connections, on every node. Rejects with ReplyError.
+   * but reaches only its author's connections, on every node, and is never stored. In a stored
+   * room (timeline or chat) the publish resolves only once the store committed it; `t` is the
+   * media time of a timeline comment. Rejects with ReplyError.
    */
   async publish(
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority = 'normal',
-    options: { shadow?: boolean } = {},
+    options: { shadow?: boolean; t?: number } = {},
   ): Promise<PublishResult> {
     const problem = roomNameProblem(room);
     if (problem) throw new ReplyError('bad_request', problem);
@@ -210,11 +224,55 @@ export class Node implements BrokerHandler {
     const json = encodeData(payload);
     const ts = Date.now();
     const from = connection?.identity?.userId ?? null;
-    const message = messageParts(room, json, ts, from, priority);
-    const parts = options.shadow && from !== null ? shadowParts(message) : message;
-    const result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
+    const { t } = options;
+    const shadow = options.shadow === true && from !== null;
+    const ticket = this.storeTicket(room, t, shadow);
+    const message = messageParts(room, json, ts, from, priority, t);
+    const parts = shadow ? shadowParts(message) : message;
+    let result: PublishResult;
+    try {
+      result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
+    } catch (err) {
+      ticket?.release();
+      throw err;
+    }
     this.counters.messagesIn++;
+    // The store step (issue 12): acknowledged only once committed, exactly once per position.
+    await ticket?.commit({
+      room,
+      id: messageId(result.epoch, result.offset),
+      epoch: result.epoch,
+      offset: result.offset,
+      t: t ?? null,
+      ts,
+      from,
+      priority: priorityLevel(priority),
+      data: json,
+    });
     return result;
+  }
+
+  /**
+   * A slot in the store's write queue when the room is stored (never for a shadow-banned user's
+   * comment: it is not kept for others); checks `t` against the room.
+   */
+  private storeTicket(room: string, t: number | undefined, shadow: boolean): WriteTicket | null {
+    const archive = this.options.archive;
+    if (!archive) return null;
+    const keeping = archive.keeping(room);
+    if (keeping === 'timeline' && t === undefined) {
+      throw new ReplyError(
+        'bad_request',
+        `"t" (media time, ms) is required in timeline room ${room}`,
+      );
+    }
+    if (keeping !== 'timeline' && t !== undefined) {
+      throw new ReplyError('bad_request', `"t" is only for timeline rooms; ${room} is not one`);
+    }
+    if (keeping === null || shadow) return null;
+    const ticket = archive.reserve();
+    if (!ticket) throw new ReplyError('unavailable', 'store write queue is full', 1000);
+    return ticket;
   }
 
   /** Pushes to every connection of a user, cluster-wide; resolves with connections reached. */

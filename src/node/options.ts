@@ -1,6 +1,7 @@
 import type { RoomPolicy } from '../hub/index.js';
 import type { ParseLimits } from '../protocol/index.js';
 import type { SessionLimits } from '../session/index.js';
+import type { Archive } from '../store/types.js';
 import type { NodeHooks } from './hooks.js';
 import type { JoinLimits } from './join-limits.js';
 import type { BlockedWordsAction } from './moderation.js';
@@ -37,4 +38,6 @@ export interface NodeOptions extends SessionLimits {
   blockedWords?: readonly string[];
   /** What the keyword filter does: refuse with `forbidden` (default) or mask with `*`. */
   blockedWordsAction?: BlockedWordsAction;
+  /** The durable store of timeline and stored rooms (issue 12); absent: nothing is stored. */
+  archive?: Archive;
 }

@@ -52,6 +52,8 @@ export class NodeCounters {
   readonly errors: Record<string, number> = {};
   /** Connections closed, by `closeCodeKey`. */
   readonly closes: Record<string, number> = {};
+  /** Connections closed with 4008 because their send queue drained nothing for the stall timeout. */
+  stalledCloses = 0;
 
   /** Counts a connection's end. */
   countClose(code: number): void {
@@ -97,6 +99,8 @@ export interface NodeStats {
   drops: { slow: number; sampled: number };
   /** Connections closed, by close code (client-chosen unknown codes by range). */
   closes: Record<string, number>;
+  /** Connections closed with 4008 because their send queue drained nothing for the stall timeout. */
+  stalledCloses: number;
   /** Error replies sent, by code. */
   errors: Record<string, number>;
   /** Moderation actions taken through this node, by action (mute, ban, kick, slowmode...). */
@@ -169,6 +173,7 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     pushes: counters.pushes,
     drops: { slow: hub.counters.droppedSlow, sampled: hub.counters.sampledOut },
     closes: { ...counters.closes },
+    stalledCloses: counters.stalledCloses,
     errors: { ...counters.errors },
     moderationActions: { ...source.moderation.counters.actions },
     moderationRefusals: { ...source.moderation.counters.refusals },

@@ -21,7 +21,7 @@ export interface MessageParts {
 
 /**
  * Builds the parts of a `message` line: type, priority (only above normal), room, then offset,
- * data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class
+ * the media time `t` (timeline rooms only), data (JSON text), ts and from. The layout is fixed so that the fan-out can read a line's class
  * and sender without parsing it (linePriority, lineSender).
  */
 export function messageParts(
@@ -30,11 +30,13 @@ export function messageParts(
   ts: number,
   from: string | null,
   priority: Priority = 'normal',
+  t?: number,
 ): MessageParts {
   const cls = priority === 'normal' ? '' : `"priority":"${priority}",`;
+  const media = t === undefined ? '' : `,"t":${t}`;
   return {
     head: `{"type":"message",${cls}"room":${JSON.stringify(room)},"offset":`,
-    tail: `,"data":${dataJson},"ts":${ts},"from":${from === null ? 'null' : JSON.stringify(from)}}`,
+    tail: `${media},"data":${dataJson},"ts":${ts},"from":${from === null ? 'null' : JSON.stringify(from)}}`,
   };
 }
 
@@ -149,7 +151,11 @@ export function errorLine(
 }
 
 /** Why the server took a connection out of a room it had joined. */
-export type LeftReason = 'banned';
+export type LeftReason =
+  /** A ban of the user (moderation). */
+  | 'banned'
+  /** After a re-authentication, the new token's claims or the `authorizeJoin` hook refuse the room. */
+  | 'not_allowed';
 
 /**
  * Encodes a `left` line: the server removed this connection from `room` (no request asked for

@@ -23,6 +23,13 @@ export interface JoinCommand {
   room: string;
   since?: StreamPosition;
   history?: number;
+  /**
+   * In a stored room: the history is the `history` messages stored before this offset (of the
+   * room's current epoch, or `beforeEpoch`), for "load earlier" (docs/timeline.md).
+   */
+  before?: number;
+  /** The epoch `before` belongs to (default: the room's current one). */
+  beforeEpoch?: string;
   /** Messages a second this client can show; the server samples fairly above it. */
   budget?: number;
 }
@@ -60,7 +67,12 @@ export interface PublishCommand {
   data: unknown;
   /** The message class; above `normal` it needs the token's `priority` claim. */
   priority?: Priority;
+  /** Media time in integer ms (0 to 48 h): required in timeline rooms, refused elsewhere. */
+  t?: number;
 }
+
+/** Longest media time a timeline comment may carry, ms (48 hours). */
+export const MAX_MEDIA_TIME_MS = 48 * 3_600_000;
 
 /** `ping`: the client checks the server is alive; answered with `pong`. */
 export interface PingCommand {

@@ -1,6 +1,7 @@
 import type { ErrorCode } from './codes.js';
 import {
   type ClientCommand,
+  MAX_MEDIA_TIME_MS,
   PRIORITIES,
   type Priority,
   type RequestId,
@@ -82,12 +83,15 @@ export function parseCommand(
         return fail(id, `"priority" must be one of ${PRIORITIES.join(', ')}`);
       }
       const priority = obj.priority as Priority | undefined;
+      const tProblem = mediaTimeProblem(obj.t);
+      if (tProblem) return fail(id, tProblem);
       return ok({
         type: 'publish',
         id,
         room: obj.room as string,
         data: obj.data,
         ...(priority ? { priority } : {}),
+        ...(obj.t !== undefined ? { t: obj.t as number } : {}),
       });
     }
     case 'ping':
@@ -150,6 +154,14 @@ function parseJoin(
     }
     history = obj.history;
   }
+  if (obj.before !== undefined && !isNonNegativeInteger(obj.before)) {
+    return fail(id, '"before" must be a non-negative integer offset');
+  }
+  if (obj.beforeEpoch !== undefined) {
+    if (typeof obj.beforeEpoch !== 'string' || obj.beforeEpoch.length > 64) {
+      return fail(id, '"beforeEpoch" must be a string of at most 64 characters');
+    }
+  }
   let budget: number | undefined;
   if (obj.budget !== undefined) {
     if (!isNonNegativeInteger(obj.budget) || obj.budget > 100_000) {
@@ -167,7 +179,18 @@ function parseJoin(
     since,
     history,
     ...(budget !== undefined ? { budget } : {}),
+    ...(obj.before !== undefined ? { before: obj.before as number } : {}),
+    ...(obj.beforeEpoch !== undefined ? { beforeEpoch: obj.beforeEpoch as string } : {}),
   });
+}
+
+/** Why a media time `t` is refused, or null when it is absent or an integer from 0 to 48 h. */
+export function mediaTimeProblem(t: unknown): string | null {
+  if (t === undefined) return null;
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || t > MAX_MEDIA_TIME_MS) {
+    return `"t" must be an integer media time in ms from 0 to ${MAX_MEDIA_TIME_MS}`;
+  }
+  return null;
 }
 
 function requestIdProblem(id: unknown): string | null {

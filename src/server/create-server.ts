@@ -22,8 +22,10 @@ import type { Logger } from '../log.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { Node, type NodeHooks, StatsReporter } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
+import type { Archive, Store } from '../store/types.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
+import { openArchive, pickStore } from './pick-store.js';
 import { policyResolver } from './policies.js';
 
 /** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
@@ -43,6 +45,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type CreateServerOptions = Partial<Mutable<ServerConfig>> & {
   /** A broker instance to use instead of the one the config picks. */
   broker?: Broker;
+  /** A store instance (not yet started) to use instead of the one `store` picks. */
+  storeBackend?: Store;
   /** Application hooks: authentication, authorization, message filters. */
   hooks?: ServerHooks;
   /** A logger instead of pino on stdout. */
@@ -68,7 +72,13 @@ export interface BarrageServer {
  * HTTP server. The only place that chooses between the embedded broker and Redis.
  */
 export async function createServer(options: CreateServerOptions = {}): Promise<BarrageServer> {
-  const { broker: givenBroker, hooks: givenHooks = {}, logger: givenLogger, ...raw } = options;
+  const {
+    broker: givenBroker,
+    storeBackend: givenStore,
+    hooks: givenHooks = {},
+    logger: givenLogger,
+    ...raw
+  } = options;
   const config = resolveConfig({ overrides: raw as RawOptions });
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log = givenLogger ?? createLogger(config.logLevel, nodeId);
@@ -90,6 +100,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   if (!config.apiKey)
     log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');
 
+  const store = givenStore ?? (await pickStore(config));
+  const archive: Archive | undefined = store ? await openArchive(config, store, log) : undefined;
   const broker = givenBroker ?? (await pickBroker(config, nodeId));
   // The node's stats (made once the node exists) feed /metrics and /api/stats.
   let stats: StatsReporter | null = null;
@@ -119,6 +131,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxFrameBytes: config.maxFrameBytes,
       sendSoftLimitBytes: config.sendSoftLimitBytes,
       sendHardLimitBytes: config.sendHardLimitBytes,
+      sendStallTimeoutMs: config.sendStallTimeoutMs,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,
       commandRate: config.commandRate,
@@ -126,6 +139,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       blockedWords: config.blockedWords,
       blockedWordsAction: config.blockedWordsAction,
       hooks,
+      archive,
     },
     broker,
     log,
@@ -168,8 +182,17 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     stats: () => reporter.clusterReport(),
     health: () => {
       const b = broker.health();
-      return { ok: b.ok && !shuttingDown, broker: { kind: broker.kind, ...b }, shuttingDown };
+      const s = archive?.stats();
+      const storeHealth = s ? { kind: s.kind, ok: s.ok, queueDepth: s.queueDepth } : undefined;
+      // A store that is down does not make the node unready: live delivery goes on without it.
+      return {
+        ok: b.ok && !shuttingDown,
+        broker: { kind: broker.kind, ...b },
+        ...(storeHealth ? { store: storeHealth } : {}),
+        shuttingDown,
+      };
     },
+    timeline: { segmentMs: config.timelineSegmentMs, density: config.timelineDensity },
     webRoot: config.web ? join(root, 'web') : null,
     sdkRoot: config.web ? join(root, 'dist', 'client') : null,
   });
@@ -233,6 +256,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
         const deadline = Date.now() + config.shutdownTimeoutMs - BROKER_CLOSE_RESERVE_MS;
         while (gateway.connections > 0 && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
         http.closeAllConnections();
+        await archive?.close();
         await broker.close();
         log.info({}, 'barrage stopped');
       })();

@@ -24,3 +24,4 @@ export {
   type ServerHooks,
 } from './create-server.js';
 export { packageVersion } from './paths.js';
+export { migrateStore } from './pick-store.js';

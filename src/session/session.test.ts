@@ -215,6 +215,49 @@ describe('Session', () => {
     });
   });
 
+  describe('stalled send queue', () => {
+    const STALL = 300;
+    const stallLimits = { ...LIMITS, sendStallTimeoutMs: STALL };
+    // Lossy frames into a queue over the soft mark are skipped: the queue never grows again.
+    const fill = (s: Session, t: MemoryTransport, at: number) => {
+      s.send(bytes(SOFT + 1), true, at);
+      assert.equal(s.send(bytes(10), true, at), SendResult.Dropped);
+      return t;
+    };
+
+    it('is Stalled once the queue has drained nothing for the stall timeout', () => {
+      const { s, t } = open(stallLimits);
+      fill(s, t, T0);
+      s.lastHeardAt = T0 + STALL;
+      assert.equal(s.liveness(T0 + 10, 10 * HB, null), Liveness.Fine);
+      assert.equal(s.liveness(T0 + 10 + STALL - 1, 10 * HB, null), Liveness.Fine);
+      assert.equal(s.liveness(T0 + 10 + STALL, 10 * HB, null), Liveness.Stalled);
+    });
+
+    it('is never Stalled while the queue drains, however slowly', () => {
+      const { s, t } = open(stallLimits);
+      fill(s, t, T0);
+      for (let i = 1; i <= 20; i++) {
+        const at = T0 + i * STALL;
+        t.queued -= 1; // one byte read
+        s.send(bytes(5), false, at); // and refilled with more than was read
+        s.lastHeardAt = at;
+        assert.equal(s.liveness(at, 100 * HB, null), Liveness.Fine, `check ${i}`);
+      }
+      assert.ok(t.queued > SOFT, 'the queue never emptied');
+    });
+
+    it('is not Stalled with an empty queue, nor when the timeout is 0', () => {
+      const { s } = open(stallLimits);
+      assert.equal(s.liveness(T0 + 10 * STALL, 100 * HB, null), Liveness.Fine);
+      const never = open({ ...LIMITS, sendStallTimeoutMs: 0 });
+      fill(never.s, never.t, T0);
+      never.s.lastHeardAt = T0 + 10 * STALL;
+      assert.equal(never.s.liveness(T0 + 1, 100 * HB, null), Liveness.Fine);
+      assert.equal(never.s.liveness(T0 + 10 * STALL, 100 * HB, null), Liveness.Fine);
+    });
+  });
+
   describe('#liveness', () => {
     it('probes a busy listener it has heard nothing from for a heartbeat, once per heartbeat', () => {
       const { s, t } = open();

@@ -9,6 +9,12 @@ export interface SessionLimits {
   sendSoftLimitBytes: number;
   /** Over this many queued bytes, the session is closed with 4008. */
   sendHardLimitBytes: number;
+  /**
+   * A send queue that holds bytes and drains none for this long closes the session with 4008,
+   * in every kind of room (lossy frames are skipped, so a stalled reader in a lossy room never
+   * reaches the hard mark). Absent or 0: never.
+   */
+  sendStallTimeoutMs?: number;
   /** Client publishes allowed per second, and the burst above that. */
   publishRate: number;
   publishBurst: number;
@@ -42,6 +48,8 @@ export enum Liveness {
   AuthTimeout = 3,
   /** The identity's credential expired. */
   Expired = 4,
+  /** The send queue has held bytes and drained none for the stall timeout: close with 4008. */
+  Stalled = 6,
 }
 
 /**
@@ -67,6 +75,12 @@ export class Session {
   closed = false;
   /** The close code when the server closed it. */
   closeCode = 0;
+  /** Since when the send queue has held bytes without draining any, ms; null while it moves. */
+  stalledSince: number | null = null;
+  /** Bytes handed to the transport so far, to tell a draining queue from a refilled one. */
+  private offeredBytes = 0;
+  /** The queue as the last progress check saw it. */
+  private progressMark = { offered: 0, buffered: 0 };
   readonly publishBucket: TokenBucket;
   readonly commandBucket: TokenBucket;
 
@@ -116,6 +130,7 @@ export class Session {
       return SendResult.ClosedSlow;
     }
     if (!this.transport.send(frame)) return SendResult.Closed;
+    this.offeredBytes += frame.length;
     this.lastSentAt = now;
     return SendResult.Sent;
   }
@@ -128,6 +143,7 @@ export class Session {
     }
     const expiresAt = this.identity?.expiresAt;
     if (expiresAt !== undefined && now >= expiresAt) return Liveness.Expired;
+    if (this.stalled(now)) return Liveness.Stalled;
     if (now - this.lastSentAt >= heartbeatMs) return Liveness.NeedsPing;
     // A client that only listens to a busy room never gets an app ping (the server is not quiet)
     // and so never pongs: probe it with a protocol ping, which its WebSocket stack answers.
@@ -135,6 +151,26 @@ export class Session {
       return Liveness.NeedsProbe;
     }
     return Liveness.Fine;
+  }
+
+  /**
+   * Whether the send queue has drained nothing for the stall timeout. Bytes drained since the
+   * last check = queued then + offered since - queued now; any drained byte is progress, so a
+   * slow reader is never judged stalled, only one that reads nothing at all. Called by the sweep.
+   */
+  private stalled(now: number): boolean {
+    const timeout = this.limits.sendStallTimeoutMs ?? 0;
+    if (timeout <= 0) return false;
+    const buffered = this.transport.bufferedAmount;
+    const mark = this.progressMark;
+    const drained = mark.buffered + (this.offeredBytes - mark.offered) - buffered;
+    this.progressMark = { offered: this.offeredBytes, buffered };
+    if (buffered === 0 || drained > 0) {
+      this.stalledSince = null;
+      return false;
+    }
+    this.stalledSince ??= now;
+    return now - this.stalledSince >= timeout;
   }
 
   /** Sends a protocol ping (see Liveness.NeedsProbe). */

@@ -191,6 +191,7 @@ describe('slowloris on the upgrade (in-process server, shortened window)', () =>
       host: '127.0.0.1',
       port: 0,
       logLevel: 'silent',
+      store: 'none',
       headersTimeoutMs: 1000,
     });
     await s.listen();

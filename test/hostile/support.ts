@@ -331,6 +331,7 @@ export interface NodeReport {
   framesOut: number;
   drops: Record<string, number>;
   closes: Record<string, number>;
+  stalledCloses: number;
   errors: Record<string, number>;
   eventLoopP99Ms: number;
   rssBytes: number;

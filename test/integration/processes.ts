@@ -40,7 +40,8 @@ const started = new Set<number>();
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BARRAGE_')) env[k] = v;
-  return env;
+  // No store unless asked: parallel tests must not share ./data.
+  return { ...env, BARRAGE_STORE: 'none' };
 }
 
 /** Starts `barrage ARGS...` (not waiting for anything). */

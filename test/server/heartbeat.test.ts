@@ -63,12 +63,14 @@ describe('Heartbeat', () => {
   it('terminates a connection it has heard nothing from for two intervals', async () => {
     const silent = new WebSocket(server.wsUrl, { autoPong: false });
     let closed = false;
-    silent.on('close', () => {
+    let code = 0;
+    silent.on('close', (c) => {
       closed = true;
+      code = c;
     });
     silent.on('error', () => {});
     // Never answers the app-level ping (and ws is told not to answer protocol pings either).
     await waitFor(() => closed, 'the silent connection to be dropped', 15_000);
-    assert.ok(closed);
+    assert.equal(code, 4003, 'told why: no pong');
   });
 });

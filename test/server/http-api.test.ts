@@ -59,7 +59,7 @@ describe('HTTP API errors', () => {
       ['GET', '/api/publish', 'POST'],
       ['PUT', '/api/moderation/kick', 'POST'],
       ['POST', '/api/stats', 'GET'],
-      ['DELETE', '/api/rooms/live:1', 'GET'],
+      ['PUT', '/api/rooms/live:1', 'GET, DELETE'],
       ['GET', '/api/rooms/live:1/slowmode', 'GET'],
       ['PATCH', '/api/rooms/live:1/slowmode', 'GET, POST'],
       ['POST', '/healthz', 'GET'],

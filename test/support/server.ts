@@ -8,7 +8,14 @@ import {
 export async function startServer(
   options: CreateServerOptions = {},
 ): Promise<BarrageServer & { wsUrl: string }> {
-  const server = await createServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options });
+  const server = await createServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    // No store unless a test asks for one: parallel tests must not share ./data.
+    store: 'none',
+    ...options,
+  });
   await server.listen();
   return Object.assign(server, { wsUrl: `${server.url.replace('http', 'ws')}/ws` });
 }

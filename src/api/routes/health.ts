@@ -4,6 +4,8 @@ import type { Context, Hono } from 'hono';
 export interface Health {
   ok: boolean;
   broker: { kind: string; ok: boolean; detail?: string };
+  /** The durable store, when there is one: its kind, health and write queue depth. */
+  store?: { kind: string; ok: boolean; queueDepth: number };
   shuttingDown: boolean;
 }
 

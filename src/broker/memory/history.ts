@@ -10,17 +10,17 @@ export interface HistoryEntry {
  * by age on read. Offsets in it are consecutive.
  */
 export class HistoryRing {
-  private readonly entries: (HistoryEntry | undefined)[];
+  /** Allocated on the first append: a room that never had a message costs no slots. */
+  private entries: (HistoryEntry | undefined)[] = [];
   private start = 0;
   private size = 0;
 
-  constructor(private readonly capacity: number) {
-    this.entries = new Array(Math.max(1, capacity));
-  }
+  constructor(private readonly capacity: number) {}
 
   /** Appends the newest entry, dropping the oldest when full. A capacity of 0 keeps nothing. */
   push(entry: HistoryEntry): void {
     if (this.capacity === 0) return;
+    if (this.entries.length === 0) this.entries = new Array(this.capacity);
     const end = (this.start + this.size) % this.capacity;
     this.entries[end] = entry;
     if (this.size < this.capacity) this.size++;

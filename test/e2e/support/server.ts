@@ -17,7 +17,13 @@ import {
 
 /** Starts a Barrage server on 127.0.0.1 (port 0 unless given), logging nothing. */
 export async function startServer(options: CreateServerOptions = {}): Promise<BarrageServer> {
-  const server = await createServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...options });
+  const server = await createServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    store: 'none',
+    ...options,
+  });
   await server.listen();
   return server;
 }

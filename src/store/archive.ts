@@ -1,0 +1,179 @@
+import { compileRoomPatterns } from '../protocol/index.js';
+import type {
+  Archive,
+  ArchiveStats,
+  RoomKeeping,
+  Store,
+  StoredMessage,
+  WriteTicket,
+} from './types.js';
+
+/** Options of the archive around a store (filled from the config). */
+export interface ArchiveOptions {
+  /** Room patterns of timeline rooms (`vod:*`). */
+  timelineRooms: readonly string[];
+  /** Room patterns of stored chat rooms. */
+  storedRooms: readonly string[];
+  /** Most messages waiting for a commit; above it `reserve` refuses. */
+  queueSize: number;
+  /** Longest wait before a batch is committed, ms. */
+  flushMs: number;
+  /** Most messages in one batch. @default 2000 */
+  maxBatch?: number;
+  /** Delete messages older than this many days (0: keep them). @default 0 */
+  retentionDays?: number;
+}
+
+interface Waiting {
+  message: StoredMessage;
+  queuedAt: number;
+  done(): void;
+}
+
+const SAMPLES = 1024;
+
+/**
+ * The engine's store step (issue 12): which rooms are stored, and a bounded, batched writer.
+ * A publish into a stored room first takes a slot (`reserve`, refused when the queue is full),
+ * then, once the broker gave it a position, waits for the batch that commits it. A batch is
+ * committed at most `flushMs` after its first message (group commit: one transaction for many
+ * comments). A failed batch stays at the head of the queue and is retried with back-off, so an
+ * acknowledged message is never lost and writing resumes by itself when the database is back.
+ */
+export class StoreArchive implements Archive {
+  private readonly isTimeline: (room: string) => boolean;
+  private readonly isStored: (room: string) => boolean;
+  private readonly queue: Waiting[] = [];
+  private reserved = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private retention: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+  private readonly counts = { written: 0, batches: 0, refused: 0, errors: 0 };
+  private readonly latencies = new Float64Array(SAMPLES);
+  private readonly batchSizes = new Float64Array(SAMPLES);
+  private latencyCount = 0;
+  private batchCount = 0;
+
+  constructor(
+    readonly store: Store,
+    private readonly options: ArchiveOptions,
+  ) {
+    this.isTimeline = compileRoomPatterns(options.timelineRooms);
+    this.isStored = compileRoomPatterns(options.storedRooms);
+    const days = options.retentionDays ?? 0;
+    if (days > 0) {
+      this.retention = setInterval(() => void this.expire(days), 60_000);
+      this.retention.unref();
+    }
+  }
+
+  keeping(room: string): RoomKeeping {
+    if (this.isTimeline(room)) return 'timeline';
+    return this.isStored(room) ? 'stored' : null;
+  }
+
+  reserve(): WriteTicket | null {
+    if (this.closed || this.depth() >= this.options.queueSize) {
+      this.counts.refused++;
+      return null;
+    }
+    this.reserved++;
+    let used = false;
+    const take = () => {
+      if (used) return false;
+      used = true;
+      this.reserved--;
+      return true;
+    };
+    return {
+      commit: (message) =>
+        new Promise<void>((resolve) => {
+          if (!take()) throw new Error('write ticket used twice');
+          this.queue.push({ message, queuedAt: performance.now(), done: resolve });
+          this.schedule(this.options.flushMs);
+        }),
+      release: () => void take(),
+    };
+  }
+
+  stats(): ArchiveStats {
+    const sorted = this.latencies.slice(0, Math.min(this.latencyCount, SAMPLES)).sort();
+    const q = (p: number) =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    const sizes = this.batchSizes.slice(0, Math.min(this.batchCount, SAMPLES));
+    return {
+      kind: this.store.kind,
+      ok: this.store.health().ok && this.failures === 0,
+      queueDepth: this.depth(),
+      queueLimit: this.options.queueSize,
+      ...this.counts,
+      writeP50Ms: q(0.5),
+      writeP99Ms: q(0.99),
+      meanBatch: sizes.length === 0 ? 0 : sizes.reduce((a, b) => a + b, 0) / sizes.length,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retention) clearInterval(this.retention);
+    // A last chance for what is queued (a few seconds), then the store goes.
+    const deadline = Date.now() + 5000;
+    while ((this.queue.length > 0 || this.inFlight > 0) && Date.now() < deadline) {
+      if (this.inFlight === 0) await this.flush();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (this.timer) clearTimeout(this.timer);
+    await this.store.close();
+  }
+
+  private depth(): number {
+    return this.reserved + this.queue.length + this.inFlight;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.inFlight > 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delayMs);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight > 0 || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.maxBatch ?? 2000);
+    this.inFlight = batch.length;
+    try {
+      await this.store.append(batch.map((w) => w.message));
+      this.failures = 0;
+      const now = performance.now();
+      for (const w of batch) {
+        this.latencies[this.latencyCount++ % SAMPLES] = now - w.queuedAt;
+        w.done();
+      }
+      this.batchSizes[this.batchCount++ % SAMPLES] = batch.length;
+      this.counts.written += batch.length;
+      this.counts.batches++;
+    } catch {
+      // Back to the head of the queue, in order; retried after a growing pause (at most 2 s).
+      this.queue.unshift(...batch);
+      this.counts.errors++;
+      this.failures++;
+    } finally {
+      this.inFlight = 0;
+    }
+    if (this.queue.length > 0) {
+      const pause = this.failures === 0 ? 0 : Math.min(2000, 50 * 2 ** (this.failures - 1));
+      this.schedule(pause);
+    }
+  }
+
+  private async expire(days: number): Promise<void> {
+    try {
+      await this.store.expire(Date.now() - days * 86_400_000, 100_000);
+    } catch {
+      // The store is down: the next round tries again.
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The versioned schema of both SQL backends. A migration is applied once, in order, inside a
+ * transaction that also records it in `barrage_migrations`; a database that records a version
+ * newer than this code knows is refused (an older Barrage must not write to a newer schema).
+ * Never edit an applied migration: add the next version.
+ */
+
+/** One schema change, in the dialect of each backend. */
+export interface Migration {
+  version: number;
+  name: string;
+  postgres: string;
+  sqlite: string;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'messages',
+    postgres: `
+      CREATE TABLE barrage_messages (
+        seq bigserial PRIMARY KEY,
+        room text NOT NULL,
+        id text NOT NULL,
+        epoch text NOT NULL,
+        "offset" bigint NOT NULL,
+        t integer,
+        ts bigint NOT NULL,
+        sender text,
+        priority smallint NOT NULL DEFAULT 0,
+        rank integer NOT NULL,
+        data text NOT NULL,
+        UNIQUE (room, id)
+      );
+      CREATE INDEX barrage_messages_timeline ON barrage_messages (room, t, id) WHERE t IS NOT NULL;
+      CREATE INDEX barrage_messages_position ON barrage_messages (room, epoch, "offset");
+      CREATE INDEX barrage_messages_room_seq ON barrage_messages (room, seq);
+      CREATE INDEX barrage_messages_ts ON barrage_messages (ts);`,
+    sqlite: `
+      CREATE TABLE barrage_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        room TEXT NOT NULL,
+        id TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        "offset" INTEGER NOT NULL,
+        t INTEGER,
+        ts INTEGER NOT NULL,
+        sender TEXT,
+        priority INTEGER NOT NULL DEFAULT 0,
+        rank INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (room, id)
+      );
+      CREATE INDEX barrage_messages_timeline ON barrage_messages (room, t, id) WHERE t IS NOT NULL;
+      CREATE INDEX barrage_messages_position ON barrage_messages (room, epoch, "offset");
+      CREATE INDEX barrage_messages_room_seq ON barrage_messages (room, seq);
+      CREATE INDEX barrage_messages_ts ON barrage_messages (ts);`,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The table that records applied migrations (same in both dialects). */
+export const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS barrage_migrations (
+  version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`;
+
+/** The migrations still to apply on a database at `current`; throws when it is newer than us. */
+export function pendingMigrations(current: number, where: string): Migration[] {
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `${where} has schema version ${current}, newer than this Barrage knows (${SCHEMA_VERSION}): upgrade Barrage`,
+    );
+  }
+  return MIGRATIONS.filter((m) => m.version > current);
+}

@@ -1,0 +1,151 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BarrageError } from '../../errors.js';
+import {
+  type BeforeQuery,
+  type SegmentQuery,
+  type Store,
+  type StoredMessage,
+  type StoreHealth,
+  StoreUnavailableError,
+  type TimelineQuery,
+} from '../types.js';
+import type { WorkerReply, WorkerRequest } from './worker.js';
+
+/** The database file inside the data directory. */
+export const DATABASE_FILE = 'barrage.db';
+
+/**
+ * The embedded default store: SQLite (better-sqlite3) in `dataDir/barrage.db`, driven from a
+ * worker thread so that no statement ever blocks the event loop. One process per data directory:
+ * a second one is refused at start with a message that says so.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly file: string;
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, (reply: WorkerReply) => void>();
+  private nextId = 1;
+  private failure: string | null = null;
+
+  constructor(dataDir: string) {
+    this.file = join(resolve(dataDir), DATABASE_FILE);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(resolve(this.file, '..'), { recursive: true });
+    const worker = spawnWorker(this.file);
+    this.worker = worker;
+    const ready = new Promise<WorkerReply>((done) => this.pending.set(0, done));
+    worker.on('message', (reply: WorkerReply) => {
+      const done = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      done?.(reply);
+    });
+    worker.on('error', (err) => this.fail(`database thread failed: ${err.message}`));
+    worker.on('exit', () => this.fail('database thread stopped'));
+    const reply = await ready;
+    if (!reply.ok) {
+      await worker.terminate();
+      this.worker = null;
+      throw openError(this.file, reply.message, reply.code);
+    }
+    worker.unref();
+  }
+
+  append(batch: readonly StoredMessage[]): Promise<void> {
+    return this.call('append', batch) as Promise<void>;
+  }
+
+  timeline(query: TimelineQuery): Promise<StoredMessage[]> {
+    return this.call('timeline', query) as Promise<StoredMessage[]>;
+  }
+
+  segment(query: SegmentQuery): Promise<StoredMessage[]> {
+    return this.call('segment', query) as Promise<StoredMessage[]>;
+  }
+
+  before(query: BeforeQuery): Promise<StoredMessage[]> {
+    return this.call('before', query) as Promise<StoredMessage[]>;
+  }
+
+  remove(room: string, id: string): Promise<boolean> {
+    return this.call('remove', { room, id }) as Promise<boolean>;
+  }
+
+  expire(ts: number, max: number): Promise<number> {
+    return this.call('expire', { ts, max }) as Promise<number>;
+  }
+
+  health(): StoreHealth {
+    return this.failure ? { ok: false, detail: this.failure } : { ok: true };
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    await this.call('close', null).catch(() => {});
+    await worker.terminate();
+    this.worker = null;
+  }
+
+  private call(op: WorkerRequest['op'], args: unknown): Promise<unknown> {
+    const worker = this.worker;
+    if (!worker || this.failure) {
+      return Promise.reject(new StoreUnavailableError(this.failure ?? 'store is not open'));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (reply) => {
+        if (reply.ok) resolve(reply.value);
+        else reject(new StoreUnavailableError(`sqlite: ${reply.message}`));
+      });
+      // Referenced only while a request waits, so an idle store never holds the process open.
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, op, args } satisfies WorkerRequest);
+    });
+  }
+
+  private fail(why: string): void {
+    if (this.worker === null) return;
+    this.failure ??= why;
+    for (const [id, done] of this.pending) done({ id, ok: false, message: why });
+    this.pending.clear();
+  }
+}
+
+/**
+ * Starts the database thread. Compiled, it runs worker.js; run from source (tests, under tsx) it
+ * is worker.ts, which a worker can only load after registering tsx itself.
+ */
+function spawnWorker(file: string): Worker {
+  const workerData = { file };
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./worker.js', import.meta.url), { workerData });
+  const source = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${source}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+/** A clear refusal for the usual reasons a data directory cannot be opened. */
+function openError(file: string, message: string, code: string | undefined): BarrageError {
+  const fix = (text: string) => new BarrageError('BARRAGE_ERR_STORE', `${file}: ${text}`);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return fix(
+      'the data directory is in use by another Barrage process; stop it, or give this one its own --data-dir',
+    );
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return fix(
+      `not a readable Barrage database (${message}); it was left untouched: move it away or point --data-dir elsewhere`,
+    );
+  }
+  if (code === 'FOREIGN') {
+    return fix(
+      `is a SQLite database of another program (${message}); it was left untouched: point --data-dir elsewhere`,
+    );
+  }
+  return fix(message);
+}

@@ -1,0 +1,148 @@
+/**
+ * The embedded store's database thread: better-sqlite3 is synchronous, so every statement runs
+ * here, never on the event loop. It answers `{id, op, args}` requests from `SqliteStore` in order.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
+import { fromRow, INSERT_COLUMNS, type MessageRow, toRow } from '../rows.js';
+import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, SEGMENT_SQL, TIMELINE_SQL } from '../sql.js';
+import type { BeforeQuery, SegmentQuery, StoredMessage, TimelineQuery } from '../types.js';
+
+/** A request from the main thread. */
+export interface WorkerRequest {
+  id: number;
+  op: 'append' | 'timeline' | 'segment' | 'before' | 'remove' | 'expire' | 'close';
+  args: unknown;
+}
+
+/** The answer to one request; `code` is SQLite's error code on failure. */
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; message: string; code?: string };
+
+const file = (workerData as { file: string }).file;
+const port = parentPort!;
+
+/** Opens the file, refuses a foreign or busy one, and migrates; exits with a message on failure. */
+function open(): Database.Database {
+  const db = new Database(file);
+  // One process per data directory: the first write takes a lock that is never released, so a
+  // second Barrage on the same directory fails here with SQLITE_BUSY (see `openError`).
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('busy_timeout = 0');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const tables = db
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+    .pluck()
+    .all() as string[];
+  if (tables.length > 0 && !tables.includes('barrage_migrations')) {
+    throw Object.assign(new Error(tables.slice(0, 3).join(', ')), {
+      code: 'FOREIGN',
+    });
+  }
+  db.exec('BEGIN EXCLUSIVE');
+  try {
+    db.exec(MIGRATIONS_TABLE_SQL);
+    const current = (db.prepare('SELECT MAX(version) FROM barrage_migrations').pluck().get() ??
+      0) as number;
+    for (const m of pendingMigrations(current, file)) {
+      db.exec(m.sqlite);
+      db.prepare('INSERT INTO barrage_migrations VALUES ($1, $2, $3)').run({
+        1: m.version,
+        2: m.name,
+        3: Date.now(),
+      });
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+  return db;
+}
+
+/** Binds `[a, b, …]` to `$1, $2, …`. */
+function params(values: readonly unknown[]): Record<number, unknown> {
+  const named: Record<number, unknown> = {};
+  values.forEach((v, i) => {
+    named[i + 1] = v;
+  });
+  return named;
+}
+
+function serve(db: Database.Database): void {
+  const insert = db.prepare(
+    `INSERT INTO barrage_messages (${INSERT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (room, id) DO NOTHING`,
+  );
+  const appendAll = db.transaction((batch: StoredMessage[]) => {
+    for (const m of batch) insert.run(params(toRow(m)));
+  });
+  const timeline = db.prepare(TIMELINE_SQL);
+  const segment = db.prepare(SEGMENT_SQL);
+  const before = db.prepare(BEFORE_SQL);
+  const latest = db.prepare(LATEST_SQL);
+  const remove = db.prepare(REMOVE_SQL);
+  const expire = db.prepare(
+    'DELETE FROM barrage_messages WHERE seq IN (SELECT seq FROM barrage_messages WHERE ts < $1 LIMIT $2)',
+  );
+  const rows = (list: unknown[]) => (list as MessageRow[]).map(fromRow);
+  const handlers: Record<WorkerRequest['op'], (args: unknown) => unknown> = {
+    append: (args) => appendAll(args as StoredMessage[]),
+    timeline: (args) => {
+      const q = args as TimelineQuery;
+      const after = q.after ?? { t: -1, id: '' };
+      return rows(timeline.all(params([q.room, q.from, q.to, after.t, after.id, q.limit])));
+    },
+    segment: (args) => {
+      const q = args as SegmentQuery;
+      return rows(segment.all(params([q.room, q.from, q.to, q.perSecond])));
+    },
+    before: (args) => {
+      const q = args as BeforeQuery;
+      return rows(
+        q.before
+          ? before.all(params([q.room, q.before.epoch, q.before.offset, q.limit]))
+          : latest.all(params([q.room, q.limit])),
+      ).reverse();
+    },
+    remove: (args) => {
+      const { room, id } = args as { room: string; id: string };
+      return remove.run(params([room, id])).changes > 0;
+    },
+    expire: (args) => {
+      const { ts, max } = args as { ts: number; max: number };
+      let total = 0;
+      while (total < max) {
+        const n = expire.run(params([ts, Math.min(10_000, max - total)])).changes;
+        total += n;
+        if (n === 0) break;
+      }
+      return total;
+    },
+    close: () => {
+      db.close();
+      setImmediate(() => process.exit(0));
+      return null;
+    },
+  };
+  port.on('message', (request: WorkerRequest) => {
+    let reply: WorkerReply;
+    try {
+      reply = { id: request.id, ok: true, value: handlers[request.op](request.args) };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      reply = { id: request.id, ok: false, message: e.message, code: e.code };
+    }
+    port.postMessage(reply);
+  });
+}
+
+try {
+  serve(open());
+  port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WorkerReply);
+} catch (err) {
+  const e = err as Error & { code?: string };
+  port.postMessage({ id: 0, ok: false, message: e.message, code: e.code } satisfies WorkerReply);
+}

@@ -1,0 +1,228 @@
+/**
+ * The contract every `Store` must pass, written against the interface only: the embedded SQLite
+ * store and PostgreSQL give the same answers to the same calls. Run it with
+ * `storeContract(name, makeStores)` from a `*.test.ts` file; `makeStores` returns fresh, not yet
+ * started stores that share one database (two nodes of a cluster) when the backend can.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { messageId, rankOf } from '../../src/store/density.js';
+import type { Store, StoredMessage } from '../../src/store/types.js';
+
+/** Stores of one backend and how to release it. */
+export interface StoreSet {
+  stores: Store[];
+  cleanup(): Promise<void>;
+}
+
+/** A room name no other case uses. */
+function room(prefix = 'vod'): string {
+  return `${prefix}:${randomBytes(5).toString('hex')}`;
+}
+
+/** A message at broker position (epoch, offset). */
+export function message(
+  roomName: string,
+  offset: number,
+  fields: Partial<StoredMessage> = {},
+): StoredMessage {
+  const epoch = fields.epoch ?? 'ep1';
+  return {
+    room: roomName,
+    id: messageId(epoch, offset),
+    epoch,
+    offset,
+    t: offset * 100,
+    ts: 1_700_000_000_000 + offset,
+    from: `user${offset % 7}`,
+    priority: 0,
+    data: JSON.stringify({ text: `comment ${offset}` }),
+    ...fields,
+  };
+}
+
+const ids = (list: StoredMessage[]) => list.map((m) => m.id);
+
+/** Registers the contract cases for one store kind. */
+export function storeContract(name: string, makeStores: () => Promise<StoreSet>): void {
+  describe(`store contract: ${name}`, () => {
+    const run = (title: string, fn: (stores: Store[]) => Promise<void>) =>
+      it(title, async () => {
+        const set = await makeStores();
+        try {
+          for (const store of set.stores) await store.start();
+          await fn(set.stores);
+        } finally {
+          for (const store of set.stores) await store.close();
+          await set.cleanup();
+        }
+      });
+
+    run(
+      'timeline: a range in t order (then id), [from, to) bounds, every field kept',
+      async ([s]) => {
+        const r = room();
+        const batch = [5, 3, 9, 1, 7].map((o) => message(r, o, { t: o === 9 ? 300 : o * 100 }));
+        await s!.append(batch);
+        const got = await s!.timeline({ room: r, from: 300, to: 700, limit: 100 });
+        assert.deepEqual(ids(got), ['ep1.3', 'ep1.9', 'ep1.5']);
+        assert.deepEqual(got[0], batch[1]);
+        assert.deepEqual(await s!.timeline({ room: r, from: 0, to: 100, limit: 100 }), []);
+        assert.deepEqual(await s!.timeline({ room: `${r}x`, from: 0, to: 1e9, limit: 100 }), []);
+      },
+    );
+
+    run(
+      'timeline pages: limit, then after the last row, with equal t broken by id',
+      async ([s]) => {
+        const r = room();
+        await s!.append(Array.from({ length: 25 }, (_, i) => message(r, i + 1, { t: 1000 })));
+        const seen: string[] = [];
+        let after: { t: number; id: string } | undefined;
+        for (let page = 0; page < 10; page++) {
+          const rows = await s!.timeline({ room: r, from: 0, to: 2000, limit: 10, after });
+          seen.push(...ids(rows));
+          if (rows.length < 10) break;
+          const last = rows[rows.length - 1]!;
+          after = { t: last.t!, id: last.id };
+        }
+        assert.equal(seen.length, 25);
+        assert.deepEqual(seen, [...seen].sort());
+      },
+    );
+
+    run('append is idempotent: a retried batch never duplicates', async ([s]) => {
+      const r = room();
+      const batch = [1, 2, 3].map((o) => message(r, o));
+      await s!.append(batch);
+      await s!.append(batch);
+      await s!.append([message(r, 2, { data: '"changed"' }), message(r, 4)]);
+      const got = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 100 });
+      assert.deepEqual(ids(got), ['ep1.1', 'ep1.2', 'ep1.3', 'ep1.4']);
+      assert.equal(got[1]!.data, batch[1]!.data, 'the first write wins');
+    });
+
+    run('segment: at most N a second, paid and system always kept, chosen by rank', async ([s]) => {
+      const r = room();
+      const batch: StoredMessage[] = [];
+      for (let i = 1; i <= 60; i++) batch.push(message(r, i, { t: 1000 + (i % 1000) }));
+      for (let i = 61; i <= 63; i++) batch.push(message(r, i, { t: 1500, priority: 2 }));
+      batch.push(message(r, 64, { t: 1999, priority: 3 }));
+      for (let i = 65; i <= 67; i++) batch.push(message(r, i, { t: 2500 })); // a quiet second
+      await s!.append(batch);
+      const got = await s!.segment({ room: r, from: 0, to: 360_000, perSecond: 10 });
+      const second1 = got.filter((m) => m.t! < 2000);
+      assert.equal(second1.length, 10);
+      const kept = second1.filter((m) => m.priority >= 2);
+      assert.equal(kept.length, 4, 'every paid and system comment');
+      const expected = batch
+        .filter((m) => m.t! < 2000 && m.priority < 2)
+        .sort((a, b) => rankOf(a.id) - rankOf(b.id) || (a.id < b.id ? -1 : 1))
+        .slice(0, 6)
+        .map((m) => m.id)
+        .sort();
+      assert.deepEqual(ids(second1.filter((m) => m.priority < 2)).sort(), expected);
+      assert.equal(got.filter((m) => m.t! >= 2000).length, 3, 'a second under the cap is whole');
+      const sorted = [...got].sort((a, b) => a.t! - b.t! || (a.id < b.id ? -1 : 1));
+      assert.deepEqual(ids(got), ids(sorted), 'ordered by t, then id');
+      assert.deepEqual(await s!.segment({ room: r, from: 0, to: 360_000, perSecond: 10 }), got);
+    });
+
+    run('segment: more kept comments than the cap are all kept', async ([s]) => {
+      const r = room();
+      const batch = Array.from({ length: 12 }, (_, i) =>
+        message(r, i + 1, { t: 5000, priority: 2 }),
+      );
+      await s!.append([...batch, message(r, 13, { t: 5001 })]);
+      const got = await s!.segment({ room: r, from: 0, to: 10_000, perSecond: 5 });
+      assert.equal(got.length, 12);
+      assert.ok(got.every((m) => m.priority === 2));
+    });
+
+    run('before: pages back through chat history, oldest first', async ([s]) => {
+      const r = room('chat');
+      for (let o = 1; o <= 30; o += 10) {
+        await s!.append(Array.from({ length: 10 }, (_, i) => message(r, o + i, { t: null })));
+      }
+      const page = await s!.before({ room: r, before: { epoch: 'ep1', offset: 21 }, limit: 5 });
+      assert.deepEqual(
+        page.map((m) => m.offset),
+        [16, 17, 18, 19, 20],
+      );
+      const latest = await s!.before({ room: r, before: null, limit: 3 });
+      assert.deepEqual(
+        latest.map((m) => m.offset),
+        [28, 29, 30],
+      );
+      const first = await s!.before({ room: r, before: { epoch: 'ep1', offset: 3 }, limit: 10 });
+      assert.deepEqual(
+        first.map((m) => m.offset),
+        [1, 2],
+      );
+      const later = await s!.before({ room: r, before: { epoch: 'ep1', offset: 99 }, limit: 2 });
+      assert.deepEqual(
+        later.map((m) => m.offset),
+        [29, 30],
+        'a position past the stored ones',
+      );
+    });
+
+    run('before: crosses into an older epoch', async ([s]) => {
+      const r = room('chat');
+      await s!.append([1, 2, 3].map((o) => message(r, o, { epoch: 'old', t: null })));
+      await s!.append([1, 2].map((o) => message(r, o, { epoch: 'new', t: null })));
+      const page = await s!.before({ room: r, before: { epoch: 'new', offset: 2 }, limit: 3 });
+      assert.deepEqual(ids(page), ['old.2', 'old.3', 'new.1']);
+    });
+
+    run('remove: gone from every read; a second remove finds nothing', async ([s]) => {
+      const r = room();
+      await s!.append([1, 2, 3].map((o) => message(r, o, { t: 1000 })));
+      assert.equal(await s!.remove(r, 'ep1.2'), true);
+      assert.equal(await s!.remove(r, 'ep1.2'), false);
+      assert.equal(await s!.remove(r, 'nope'), false);
+      const got = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 10 });
+      assert.deepEqual(ids(got), ['ep1.1', 'ep1.3']);
+      const seg = await s!.segment({ room: r, from: 0, to: 360_000, perSecond: 30 });
+      assert.deepEqual(ids(seg), ['ep1.1', 'ep1.3']);
+      assert.deepEqual(ids(await s!.before({ room: r, before: null, limit: 10 })), [
+        'ep1.1',
+        'ep1.3',
+      ]);
+    });
+
+    run('expire: deletes what was accepted before a time, in bounded batches', async ([s]) => {
+      const r = room();
+      await s!.append(Array.from({ length: 20 }, (_, i) => message(r, i + 1, { ts: 1000 + i })));
+      assert.equal(await s!.expire(1005, 3), 3);
+      assert.equal(await s!.expire(1005, 100), 2);
+      const got = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 100 });
+      assert.equal(got.length, 15);
+      assert.ok(got.every((m) => m.ts >= 1005));
+    });
+
+    run(
+      'text with HTML, quotes, control characters and emoji comes back byte for byte',
+      async ([s]) => {
+        const r = room();
+        const text = '<img src=x onerror=alert(1)> "q" \\ \u0001\u001f\n\t 弹幕 😀 \u2028';
+        const m = message(r, 1, { data: JSON.stringify({ text }), from: 'ü<b>' });
+        await s!.append([m]);
+        const [got] = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 1 });
+        assert.deepEqual(got, m);
+        assert.equal(JSON.parse(got!.data).text, text);
+      },
+    );
+
+    run('two nodes on one database write a comment exactly once', async (stores) => {
+      if (stores.length < 2) return;
+      const r = room();
+      const batch = Array.from({ length: 50 }, (_, i) => message(r, i + 1));
+      await Promise.all([stores[0]!.append(batch), stores[1]!.append(batch.slice(10))]);
+      const got = await stores[1]!.timeline({ room: r, from: 0, to: 1e9, limit: 100 });
+      assert.equal(got.length, 50);
+      assert.deepEqual(await stores[0]!.timeline({ room: r, from: 0, to: 1e9, limit: 100 }), got);
+    });
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * The embedded store's files: a second process on the same data directory is refused with a clear
+ * message, a foreign or corrupt file is reported and left untouched, and comments survive a
+ * restart. Real `barrage` processes and real files.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { api, startServer } from '../support/server.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-data-'));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'src', 'cli', 'index.ts')];
+
+/** Runs `barrage ARGS` to its end. */
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BARRAGE_')) env[k] = v;
+    const child = spawn(process.execPath, [...CLI, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('embedded store files', () => {
+  it('refuses a second process on the same data directory, naming it', async () => {
+    const dir = tempDir();
+    const first = new SqliteStore(dir);
+    await first.start();
+    try {
+      const r = await run(['serve', '--port', '0', '--store', 'embedded', '--data-dir', dir]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /BARRAGE_ERR_STORE/);
+      assert.match(r.stderr, /in use by another Barrage process/);
+      assert.ok(r.stderr.includes(dir), r.stderr);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('reports a file that is not a database and leaves it untouched', async () => {
+    const dir = tempDir();
+    const junk = 'this is not a database, it is a text file\n'.repeat(100);
+    writeFileSync(join(dir, 'barrage.db'), junk);
+    await assert.rejects(new SqliteStore(dir).start(), /not a readable Barrage database/);
+    assert.equal(readFileSync(join(dir, 'barrage.db'), 'utf8'), junk);
+  });
+
+  it("reports another program's SQLite database and leaves it untouched", async () => {
+    const dir = tempDir();
+    const other = new Database(join(dir, 'barrage.db'));
+    other.exec('CREATE TABLE invoices (n INTEGER); INSERT INTO invoices VALUES (42)');
+    other.close();
+    await assert.rejects(new SqliteStore(dir).start(), /database of another program \(invoices\)/);
+    const again = new Database(join(dir, 'barrage.db'));
+    assert.deepEqual(again.prepare('SELECT name FROM sqlite_master').pluck().all(), ['invoices']);
+    again.close();
+  });
+
+  it('barrage db migrate applies the schema and says its version', async () => {
+    const dir = tempDir();
+    const r = await run(['db', 'migrate', '--store', 'embedded', '--data-dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sqlite: schema at version \d+/);
+    const db = new Database(join(dir, 'barrage.db'), { readonly: true });
+    assert.ok((db.prepare('SELECT COUNT(*) FROM barrage_migrations').pluck().get() as number) >= 1);
+    db.close();
+  });
+
+  it('keeps timeline comments across a server restart', async () => {
+    const dir = tempDir();
+    const options = { store: 'embedded', dataDir: dir } as const;
+    const first = await startServer(options);
+    const published = await api(first, 'POST', '/api/publish', {
+      room: 'vod:restart',
+      data: { text: 'still here' },
+      t: 42_000,
+    });
+    assert.equal(published.status, 200, JSON.stringify(published.body));
+    await first.close();
+    const second = await startServer(options);
+    try {
+      const r = await api(second, 'GET', '/api/rooms/vod:restart/timeline?from=0&to=60000');
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const comments = r.body.comments as { t: number; data: unknown }[];
+      assert.deepEqual(
+        comments.map((c) => [c.t, c.data]),
+        [[42_000, { text: 'still here' }]],
+      );
+    } finally {
+      await second.close();
+    }
+  });
+});
