@@ -65,8 +65,15 @@ export function finalCloseError(code: number, reason: string): BarrageError {
   );
 }
 
-/** The exception that ends a subscription the server removed (a `left` line, e.g. a ban). */
+/** What a `left` line's reason means, for the error message. */
+const REMOVED: Record<string, (room: string) => string> = {
+  banned: (room) => `banned from ${room}`,
+  not_allowed: (room) => `no longer allowed in ${room} (the new token or authorizeJoin)`,
+};
+
+/** The exception that ends a subscription the server removed (a `left` line: a ban, a new token). */
 export function removedError(room: string, reason: string): BarrageError {
-  const message = reason === 'banned' ? `banned from ${room}` : `removed from ${room} (${reason})`;
+  const explain = Object.hasOwn(REMOVED, reason) ? REMOVED[reason] : undefined;
+  const message = explain?.(room) ?? `removed from ${room} (${reason})`;
   return new BarrageError('forbidden', message);
 }

@@ -112,8 +112,10 @@ async function selfCheck(): Promise<void> {
   send({ type: 'join', id: 3, room: 'staff:ops' });
   await reply(3);
   send({ type: 'publish', id: 4, room: 'live:lobby', data: { text: 'what the heck' } });
-  await reply(4);
-  await waitFor(() => lines.find((l) => l.type === 'message'), 2000);
+  // The `ok` and alice's own `message` come in either order (docs/protocol.md, section 3):
+  // match the message by the offset the `ok` names, never by position.
+  const ok = await reply(4);
+  await waitFor(() => lines.find((l) => l.type === 'message' && l.offset === ok.offset), 2000);
 
   const post = async (path: string, body: object) => {
     const res = await fetch(server.url + path, {

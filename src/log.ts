@@ -8,6 +8,8 @@ export interface Logger {
   warn(fields: object, message?: string): void;
   error(fields: object, message?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  /** Whether lines of `level` are written (pino has it); absent: assume they are. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** A logger that drops everything (for tests and embedding without logs). */
@@ -18,5 +20,8 @@ export const silentLogger: Logger = {
   error() {},
   child() {
     return silentLogger;
+  },
+  isLevelEnabled() {
+    return false;
   },
 };

@@ -65,6 +65,8 @@ interface Served {
   url: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: () => string;
+  /** Resolves with the first JSON log line, past or future, that `pred` accepts (5 s at most). */
+  logLine: (pred: (e: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
 }
 
 const running = new Set<ChildProcess>();
@@ -76,6 +78,8 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
   });
   running.add(child);
   let stderr = '';
+  const entries: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
   child.stderr.on('data', (c: Buffer) => {
     stderr += c;
   });
@@ -92,6 +96,10 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
     );
     void exited.then(({ code }) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        entries.push(JSON.parse(line));
+        for (const waiter of waiters) waiter();
+      } catch {}
       let entry: { msg?: string; url?: string };
       try {
         entry = JSON.parse(line);
@@ -104,7 +112,23 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
       }
     });
   });
-  return { child, url, exited, stderr: () => stderr };
+  const logLine = (pred: (e: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        const found = entries.find(pred);
+        if (!found) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no such log line in 5 s; got ${JSON.stringify(entries)}`));
+      }, 5000);
+      waiters.add(check);
+      check();
+    });
+  return { child, url, exited, stderr: () => stderr, logLine };
 }
 
 /** Stops a server by PID with SIGTERM and resolves with how it exited and how long it took. */
@@ -307,6 +331,48 @@ describe('barrage CLI', () => {
         }
       });
     }
+
+    it('logs a debug line per connection open and close and per HTTP request at --log-level debug', async () => {
+      const s = await serve(['--port', '0', '--log-level', 'debug', '--log-format', 'json']);
+      try {
+        const res = await fetch(`${s.url}/healthz?probe=1`);
+        await res.arrayBuffer();
+        const { ws, welcome } = await openSocket(s.url);
+        const closed = new Promise((resolve) => ws.once('close', resolve));
+        ws.close(1000);
+        await closed;
+        const request = await s.logLine((e) => e.msg === 'http request');
+        assert.deepEqual(
+          [request.method, request.path, request.status],
+          ['GET', '/healthz', 200],
+          'the path without its query',
+        );
+        const open = await s.logLine((e) => e.msg === 'connection open');
+        const close = await s.logLine((e) => e.msg === 'connection closed');
+        assert.equal(open.connId, welcome.connId);
+        assert.equal(close.connId, welcome.connId);
+        assert.equal(close.code, 1000);
+      } finally {
+        assert.equal((await stop(s)).code, 0);
+      }
+    });
+
+    it('writes human-readable lines with --log-format pretty, JSON by default on a pipe', async () => {
+      const child = spawn(
+        process.execPath,
+        [...CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-format', 'pretty'],
+        { cwd: ROOT, env: cleanEnv() },
+      );
+      running.add(child);
+      const first = await new Promise<string>((resolve) =>
+        createInterface({ input: child.stdout }).once('line', resolve),
+      );
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      running.delete(child);
+      assert.match(first, /^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: /);
+      assert.throws(() => JSON.parse(first));
+    });
 
     it('takes a flag over the config file, and the file over the default', async () => {
       const path = join(dir, 'barrage.json');

@@ -7,7 +7,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { createApiKeyCheck, isLoopback } from '../auth/index.js';
+import {
+  type ClientIpResolver,
+  createApiKeyCheck,
+  createClientIpResolver,
+  isLoopback,
+} from '../auth/index.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
@@ -16,6 +21,7 @@ import { crossSiteGuard, requireJson } from './cross-site.js';
 import { createErrorHandler, errorResponse } from './errors.js';
 import { PAGE_HEADERS } from './page-headers.js';
 import { broadcastRoute } from './routes/broadcast.js';
+import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
 import { messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -44,6 +50,8 @@ export interface ApiOptions {
   apiHosts: readonly string[];
   /** Where unexpected errors are logged (with the request id); silent when absent. */
   log?: Logger;
+  /** The client address of a request (trusted proxies' headers). @default the TCP peer */
+  clientIp?: ClientIpResolver;
   /** Serve `/metrics` without the key. */
   metricsPublic: boolean;
   /** Largest request body, bytes (413 above). */
@@ -81,6 +89,13 @@ export function createApiApp(options: ApiOptions): Hono {
     }),
     readJsonObject,
   );
+  app.use(
+    '/dplayer/*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
+    }),
+  );
   app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
   const first = app.routes.length;
   publishRoute(app, options.node);
@@ -90,6 +105,7 @@ export function createApiApp(options: ApiOptions): Hono {
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
+  dplayerRoutes(app, options.node);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
@@ -121,8 +137,9 @@ export function createApiListener(
 
 function apiGuard(options: ApiOptions) {
   const keyMatches = options.apiKey ? createApiKeyCheck(options.apiKey) : null;
+  const clientIp = options.clientIp ?? createClientIpResolver([]);
   return async (c: Context, next: Next) => {
-    const ip = remoteAddress(c);
+    const ip = clientIp(remoteAddress(c), (name) => c.req.header(name));
     if (keyMatches ? !keyMatches(c.req.header('authorization')) : !isLoopback(ip)) {
       const why = keyMatches
         ? 'missing or wrong API key'

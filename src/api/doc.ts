@@ -26,6 +26,8 @@ export interface RouteDoc {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
   shown?: string;
+  /** What the route takes, for a route whose input has no schema here. */
+  takes?: string;
   body?: z.ZodObject;
   query?: z.ZodObject;
   answer: string;
@@ -62,7 +64,8 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     method: 'GET',
     path: '/api/rooms/*',
     shown: '/api/rooms/:room/timeline',
-    answer: '`{"room","from","to","comments","next"}`: a timeline room\'s comments by media time',
+    takes: 'query `from?, to?, limit?, after?`',
+    answer: '`{"room","from","to","comments","next"}` ([timeline.md](timeline.md))',
   },
   {
     method: 'DELETE',
@@ -74,8 +77,18 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     method: 'GET',
     path: '/timeline/*',
     shown: '/timeline/:room/:segment',
-    answer: 'one cached viewer segment of a timeline room (a token if the room needs one)',
+    answer: '`{"room","segment","from","to","comments"}`, `ETag`, `Cache-Control`',
   },
+  ...(['GET', 'POST'] as const).flatMap((method) =>
+    ['/dplayer/v3', '/dplayer/v3/'].map(
+      (path): RouteDoc => ({
+        method,
+        path,
+        takes: method === 'GET' ? 'query `id, max?`' : "DPlayer's body",
+        answer: '`{"code":0,"data":...}` ([timeline.md](timeline.md))',
+      }),
+    ),
+  ),
   ...['mute', 'ban', 'shadowban'].map(rule),
   ...['unmute', 'unban', 'unshadowban'].map(lift),
   {
@@ -98,7 +111,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   },
   { method: 'GET', path: '/api/stats', answer: '`{"nodes":[...],"totals":{...}}`' },
   { method: 'GET', path: '/metrics', answer: 'Prometheus text' },
-  { method: 'GET', path: '/healthz', answer: '`{"status","ok","broker","shuttingDown"}`' },
+  { method: 'GET', path: '/healthz', answer: '`{"status","ok","broker","store"?,"shuttingDown"}`' },
   { method: 'GET', path: '/readyz', answer: 'the same as `/healthz`' },
   { method: 'GET', path: '/ws', answer: '`426` text (without an Upgrade)' },
   { method: 'GET', path: '/', answer: '`web/index.html` (the demo)' },
@@ -135,7 +148,8 @@ export function displayPath(route: RouteDoc): string {
 }
 
 function authOf(path: string): string {
-  if (path.startsWith('/timeline/')) return 'a token, when the room needs one';
+  if (path.startsWith('/timeline/')) return 'a token that may join (none where anonymous may)';
+  if (path.startsWith('/dplayer/')) return 'as a segment / as a publish';
   if (path.startsWith('/api/')) return 'key';
   if (path === '/metrics') return 'key, unless `metricsPublic`';
   return 'none';

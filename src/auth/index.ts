@@ -1,2 +1,3 @@
 export * from './api-key.js';
+export * from './client-ip.js';
 export * from './jwt.js';

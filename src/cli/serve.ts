@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { flagsHelp, readConfigFile, resolveConfig, workerCount } from '../config/index.js';
-import { createServer } from '../server/index.js';
+import { createLogger, createServer } from '../server/index.js';
 import { parseServerFlags, serverOptionsFromFlags } from './args.js';
 import { superviseWorkers, workerIndex } from './workers.js';
 
@@ -37,7 +37,14 @@ export async function serve(argv: string[]): Promise<number> {
     flags: serverOptionsFromFlags(values),
   });
   const workers = workerCount(config.workers);
-  if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers, config.shutdownTimeoutMs);
+  if (workers > 1 && cluster.isPrimary) {
+    const log = createLogger({
+      level: config.logLevel,
+      format: config.logFormat,
+      bindings: { role: 'supervisor' },
+    });
+    return superviseWorkers(workers, config.shutdownTimeoutMs, log);
+  }
   const index = workerIndex();
   const nodeId = index === null || !config.nodeId ? config.nodeId : `${config.nodeId}-w${index}`;
   const server = await createServer({ ...config, nodeId });

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from '../server/index.js';
 
 /** Environment variable telling a forked process which worker it is. */
 export const WORKER_ENV = 'BARRAGE_WORKER';
@@ -7,9 +8,14 @@ export const WORKER_ENV = 'BARRAGE_WORKER';
  * Runs `count` copies of this command as worker processes sharing the listening port (node's
  * cluster module hands connections out round-robin). A worker that dies unexpectedly is restarted
  * after a back-off; SIGTERM/SIGINT are passed on and the supervisor exits when every worker has.
- * Resolves with the exit code.
+ * Logs through `log` (the same format as the workers'). Resolves with the exit code.
  */
-export function superviseWorkers(count: number, shutdownTimeoutMs: number): Promise<number> {
+export function superviseWorkers(
+  count: number,
+  shutdownTimeoutMs: number,
+  log: Logger,
+): Promise<number> {
+  log.info({ workers: count }, 'starting workers');
   return new Promise((resolve) => {
     let stopping = false;
     let restarts = 0;
@@ -17,13 +23,17 @@ export function superviseWorkers(count: number, shutdownTimeoutMs: number): Prom
       const worker = cluster.fork({ [WORKER_ENV]: String(index) });
       worker.on('exit', (code, signal) => {
         if (stopping) {
-          if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0);
+          if (Object.keys(cluster.workers ?? {}).length === 0) {
+            log.info({}, 'every worker stopped');
+            resolve(0);
+          }
           return;
         }
         restarts++;
         const delay = Math.min(10_000, 250 * 2 ** Math.min(restarts, 6));
-        process.stderr.write(
-          `barrage: worker ${index} exited (${signal ?? code}); restarting in ${delay} ms\n`,
+        log.warn(
+          { worker: index, exit: signal ?? code, restartInMs: delay },
+          'worker exited; restarting it',
         );
         setTimeout(() => fork(index), delay).unref();
       });
@@ -33,8 +43,10 @@ export function superviseWorkers(count: number, shutdownTimeoutMs: number): Prom
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
+      log.info({ signal }, 'stopping workers');
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
       setTimeout(() => {
+        log.error({ timeoutMs: shutdownTimeoutMs + 1000 }, 'workers did not stop in time: killed');
         for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
         resolve(1);
       }, shutdownTimeoutMs + 1000).unref();

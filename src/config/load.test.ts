@@ -263,8 +263,47 @@ describe('resolveConfig', () => {
     it('refuses both redisUrl and redisCluster', () =>
       refuses(
         { flags: flags({ redisUrl: 'redis://127.0.0.1:6379', redisCluster: '127.0.0.1:7000' }) },
-        'set --redis-url or --redis-cluster, not both',
+        'not --redis-url and --redis-cluster',
       ));
+    it('refuses sentinels without a master name, and a master name alone', () => {
+      refuses(
+        { flags: flags({ redisSentinels: '127.0.0.1:26379' }) },
+        '--redis-sentinels needs redisMasterName',
+      );
+      refuses(
+        { flags: flags({ redisMasterName: 'mymaster' }) },
+        '--redis-master-name is only used with redisSentinels',
+      );
+    });
+    it('takes sentinels and a master name from flags, env and a config file', () => {
+      const c = resolveConfig({
+        flags: flags({ redisSentinels: '127.0.0.1:26379,127.0.0.1:26380' }),
+        env: { BARRAGE_REDIS_MASTER_NAME: 'mymaster' },
+      });
+      assert.deepEqual(c.redisSentinels, ['127.0.0.1:26379', '127.0.0.1:26380']);
+      assert.equal(c.redisMasterName, 'mymaster');
+      const f = resolveConfig({
+        file: { redisSentinels: ['10.0.0.1:26379'], redisMasterName: 'prod' },
+        env: { BARRAGE_REDIS_SENTINELS: '10.0.0.2:26379' },
+      });
+      assert.deepEqual([f.redisSentinels, f.redisMasterName], [['10.0.0.2:26379'], 'prod']);
+    });
+    it('refuses a sentinel or cluster address that is not host:port', () => {
+      refuses(
+        { flags: flags({ redisSentinels: 'sentinel.local', redisMasterName: 'm' }) },
+        '--redis-sentinels: "sentinel.local" is not host:port',
+      );
+      refuses({ flags: flags({ redisCluster: '127.0.0.1' }) }, '--redis-cluster: "127.0.0.1"');
+    });
+    it('refuses a Redis URL of another scheme, or with a path that is no database number', () => {
+      refuses({ flags: flags({ redisUrl: 'http://127.0.0.1:6379' }) }, 'must start with redis://');
+      refuses({ flags: flags({ redisUrl: 'redis://127.0.0.1:6379/x' }) }, 'database number');
+      refuses({ flags: flags({ redisUrl: '127.0.0.1:6379' }) }, '--redis-url:');
+      refuses(
+        { flags: flags({ redisUrl: 'redis://:hunter2@127.0.0.1:6379/db' }) },
+        '--redis-url: redis://127.0.0.1:6379/db:',
+      );
+    });
   });
 
   describe('origins', () => {

@@ -179,15 +179,55 @@ function checkRelations(config: ServerConfig, name: (key: OptionKey) => string):
     }
   }
   parseRoomPolicies(config.roomPolicies, name('roomPolicies'));
-  if (config.redisUrl && config.redisCluster.length > 0) {
-    throw configError(`set ${name('redisUrl')} or ${name('redisCluster')}, not both`);
+  if (config.redisUrl) checkRedisUrl(config.redisUrl, name('redisUrl'));
+  const redisModes = (['redisUrl', 'redisCluster', 'redisSentinels'] as const)
+    .filter((key) => config[key].length > 0)
+    .map(name);
+  if (redisModes.length > 1) {
+    throw configError(
+      `set one of ${name('redisUrl')}, ${name('redisCluster')} and ${name('redisSentinels')}, not ${redisModes.join(' and ')}`,
+    );
+  }
+  if (config.redisSentinels.length > 0 && !config.redisMasterName) {
+    throw configError(
+      `${name('redisSentinels')} needs ${name('redisMasterName')}: the name the Sentinels monitor`,
+    );
+  }
+  if (config.redisMasterName && config.redisSentinels.length === 0) {
+    throw configError(`${name('redisMasterName')} is only used with ${name('redisSentinels')}`);
+  }
+  for (const key of ['redisCluster', 'redisSentinels'] as const) {
+    for (const address of config[key]) {
+      if (!/^[^:\s]+:\d{1,5}$/.test(address)) {
+        throw configError(`${name(key)}: "${address}" is not host:port`);
+      }
+    }
   }
   checkStore(config);
   const workers = workerCount(config.workers, name('workers'));
-  if (workers > 1 && !config.redisUrl && config.redisCluster.length === 0) {
+  if (workers > 1 && redisModes.length === 0) {
     throw configError(
       `${name('workers')}: ${workers} processes need a broker between them; add --redis-url (or --redis-cluster), or run --workers 1 on the embedded broker`,
     );
+  }
+}
+
+/** A Redis URL must say redis:// or rediss://, and its path (if any) a database number. */
+function checkRedisUrl(value: string, option: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(`${option}: this is not a URL like redis://127.0.0.1:6379/0`);
+  }
+  const shown = `${url.protocol}//${url.host}${url.pathname}`; // without user and password
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw configError(`${option}: ${shown} must start with redis:// or rediss://`);
+  }
+  if (!url.hostname) throw configError(`${option}: ${shown} names no host`);
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,5}$/.test(db)) {
+    throw configError(`${option}: ${shown}: the path must be a database number, like /0`);
   }
 }
 
@@ -195,7 +235,8 @@ function checkRelations(config: ServerConfig, name: (key: OptionKey) => string):
 export function storeKind(config: ServerConfig): 'embedded' | 'postgres' | 'none' {
   if (config.store !== 'auto') return config.store as 'embedded' | 'postgres' | 'none';
   if (config.databaseUrl) return 'postgres';
-  const clustered = Boolean(config.redisUrl) || config.redisCluster.length > 0;
+  const clustered =
+    Boolean(config.redisUrl) || config.redisCluster.length > 0 || config.redisSentinels.length > 0;
   return clustered || workerCount(config.workers) > 1 ? 'none' : 'embedded';
 }
 

@@ -49,6 +49,12 @@ export const OPTIONS = {
     group: 'Network',
     help: 'Port to listen on (0 picks a free one)',
   },
+  trustProxy: {
+    type: 'list',
+    default: [],
+    group: 'Security',
+    help: 'Reverse proxies trusted to name the client, as CIDRs (10.0.0.0/8,::1): from them X-Forwarded-For (else Forwarded) is read, the rightmost hop outside the list being the client, for per-IP caps, the keyless API loopback check and logs; headers from other peers are ignored. Empty: off',
+  },
   origins: {
     type: 'list',
     default: [],
@@ -462,6 +468,26 @@ export const OPTIONS = {
     group: 'Cluster',
     help: 'Redis Cluster seed nodes host:port,...: sharded pub/sub',
   },
+  redisSentinels: {
+    type: 'list',
+    default: [],
+    group: 'Cluster',
+    help: 'Redis Sentinel addresses host:port,...: follow the primary they name (with --redis-master-name) through failovers',
+  },
+  redisMasterName: {
+    type: 'string',
+    default: '',
+    group: 'Cluster',
+    help: 'Name of the primary the Sentinels watch (sentinel monitor NAME ...)',
+  },
+  redisCommandTimeoutMs: {
+    type: 'int',
+    default: 1000,
+    min: 50,
+    max: 60_000,
+    group: 'Cluster',
+    help: 'A Redis command not answered within this is refused as unavailable (a hung or unreachable Redis), ms',
+  },
   redisPrefix: {
     type: 'string',
     default: 'barrage',
@@ -486,6 +512,13 @@ export const OPTIONS = {
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     group: 'Operations',
     help: 'Log level',
+  },
+  logFormat: {
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'],
+    group: 'Operations',
+    help: 'Log lines: json (one object a line, for a collector) or pretty (for a person); auto is pretty when stdout is a terminal, json otherwise',
   },
   web: {
     type: 'bool',
@@ -518,6 +551,12 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'bool'
 
 /** The validated, frozen configuration: one field per option. */
 export type ServerConfig = { readonly [K in OptionKey]: ValueOf<(typeof OPTIONS)[K]> };
+
+/** A log level (`logLevel`). */
+export type LogLevel = ServerConfig['logLevel'];
+
+/** A log format (`logFormat`). */
+export type LogFormat = ServerConfig['logFormat'];
 
 /** `--kebab-case` flag name of an option. */
 export function flagOf(key: string): string {

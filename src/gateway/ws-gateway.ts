@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocketServer } from 'ws';
+import { type ClientIpResolver, createClientIpResolver } from '../auth/index.js';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
 import { CLOSE } from '../protocol/index.js';
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   origins: readonly string[];
   /** Connections this node accepts; past it, 503 with Retry-After at the handshake. */
   maxConnections: number;
+  /** The client address of an upgrade (trusted proxies' headers). @default the TCP peer */
+  clientIp?: ClientIpResolver;
   /** Connections one IP may hold; past it, 429 at the handshake. */
   maxConnectionsPerIp: number;
   /** How long a closing socket may take before it is destroyed, ms. */
@@ -49,6 +52,7 @@ export interface GatewayOptions {
  */
 export class WsGateway {
   private readonly wss: WebSocketServer;
+  private readonly clientIp: ClientIpResolver;
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
   private readonly perIp = new Map<string, number>();
   private pending = 0;
@@ -76,6 +80,7 @@ export class WsGateway {
     });
     this.wss.on('error', (err) => this.log.warn({ err: err.message }, 'websocket server error'));
     this.originAllowed = createOriginCheck(options.origins);
+    this.clientIp = options.clientIp ?? createClientIpResolver([]);
     this.admissions = new TokenBucket(options.admissionRate, options.admissionBurst, Date.now());
   }
 
@@ -92,7 +97,7 @@ export class WsGateway {
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = this.clientIp(req.socket.remoteAddress, (name) => req.headers[name]);
     const refusal = this.admission(req, ip);
     if (refusal) {
       refuse(socket, refusal);
@@ -193,6 +198,7 @@ export class WsGateway {
         ip,
         identity,
       );
+      this.log.debug({ connId: session.id, ip, userId: identity?.userId }, 'connection open');
       ws.on('message', (data: RawData, isBinary: boolean) => {
         if (isBinary) session.closeWith(CLOSE.binaryFrame);
         else this.node.handleFrame(session, rawToString(data));
@@ -209,6 +215,7 @@ export class WsGateway {
         this.log.debug({ err: err.message, connId: session.id }, 'socket error');
       });
       ws.once('close', (code) => {
+        this.log.debug({ connId: session.id, code }, 'connection closed');
         this.open--;
         this.count(ip, -1);
         this.node.disconnect(session, code);

@@ -34,6 +34,7 @@ function stats(rooms: number): NodeStats {
         sampledOut: 0,
       },
     ],
+    store: null,
   };
 }
 

@@ -118,6 +118,39 @@ export class PrometheusMetrics implements MetricsSink {
       'Room states the broker created (memory: streams; Redis: room meta keys written)',
       (s) => s.brokerState.streamsCreated,
     );
+    // The durable store's writer (issue 12); zeros when the node runs without a store.
+    const store = (s: NodeStats) => s.store;
+    gauge(
+      'barrage_store_queue_depth',
+      'Stored publishes waiting for their commit (reserved, queued or in the batch being written)',
+      (s) => store(s)?.queueDepth ?? 0,
+    );
+    counter(
+      'barrage_store_written_total',
+      'Messages committed to the store',
+      (s) => store(s)?.written ?? 0,
+    );
+    counter('barrage_store_batches_total', 'Batches committed', (s) => store(s)?.batches ?? 0);
+    counter(
+      'barrage_store_refused_total',
+      'Publishes to stored rooms refused because the write queue was full',
+      (s) => store(s)?.refused ?? 0,
+    );
+    counter(
+      'barrage_store_errors_total',
+      'Failed batch commits (each batch is retried)',
+      (s) => store(s)?.errors ?? 0,
+    );
+    gauge(
+      'barrage_store_write_p99_seconds',
+      'p99 of how long a stored message waited from queued to committed, over the last 1024',
+      (s) => (store(s)?.writeP99Ms ?? 0) / 1000,
+    );
+    gauge(
+      'barrage_store_batch_size',
+      'Mean messages per committed batch, over the last 1024 batches',
+      (s) => store(s)?.meanBatch ?? 0,
+    );
     const perRoom = (name: string, help: string, pick: (r: RoomStat) => number) =>
       new Gauge({
         name,

@@ -17,6 +17,7 @@ import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { enforce, roomAllowed, sessionInfo } from './permissions.js';
 import type { PresenceTracker } from './presence.js';
+import { withStoredHistory } from './stored-history.js';
 
 /** What room membership needs of the engine. */
 export interface MembershipParts {
@@ -142,10 +143,13 @@ export class RoomMembership {
       );
       if (!room.joining.has(session)) return;
       const visible = visibleTo(session, history.lines);
-      const lines =
+      const ring =
         visible.length > options.maxHistory && !history.recovered
           ? visible.slice(-options.maxHistory)
           : visible;
+      // Stored rooms page back beyond the ring (`before`, or more `history` than it holds).
+      const lines = await withStoredHistory(options.archive, command, history, ring);
+      if (!room.joining.has(session)) return;
       const online = room.localCount + this.parts.presence.remoteCount(name);
       const reply = joinedLine(id, {
         room: name,

@@ -8,11 +8,12 @@
  * closes them with 4504. Rules apply to users (user ids); anonymous connections are not
  * moderated by these rules (turn anonymous publishing off with `allowAnonymousPublish: false`).
  */
-import type {
-  ModerationEvent,
-  ModerationKind,
-  ModerationRule,
-  ModerationStore,
+import {
+  BrokerUnavailableError,
+  type ModerationEvent,
+  type ModerationKind,
+  type ModerationRule,
+  type ModerationStore,
 } from '../broker/types.js';
 import type { Logger } from '../log.js';
 import { CLOSE, roomNameProblem, userIdProblem } from '../protocol/index.js';
@@ -323,6 +324,8 @@ async function guard<T>(call: Promise<T>): Promise<T> {
     return await call;
   } catch (err) {
     if (err instanceof ReplyError) throw err;
+    // The broker's own words ("the broker is unreachable ..."): the store is only where it showed.
+    if (err instanceof BrokerUnavailableError) throw new ReplyError('unavailable', err.message);
     throw new ReplyError('unavailable', `moderation store: ${(err as Error)?.message ?? err}`);
   }
 }

@@ -11,6 +11,8 @@ import { presenceLine } from '../protocol/index.js';
 export class PresenceTracker {
   private readonly remote = new Map<string, number>();
   private running = false;
+  /** The last tick failed (its warning is logged once per outage). */
+  private failing = false;
 
   constructor(
     private readonly hub: Hub,
@@ -35,8 +37,12 @@ export class PresenceTracker {
       this.remote.clear();
       for (const [room, n] of remote) this.remote.set(room, n);
       this.announce();
+      if (this.failing) this.log.info({}, 'presence ticks work again');
+      this.failing = false;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'presence tick failed');
+      // Once per outage: the broker logs the outage itself, a line a second adds nothing.
+      if (!this.failing) this.log.warn({ err: (err as Error).message }, 'presence tick failed');
+      this.failing = true;
       this.announce();
     } finally {
       this.running = false;

@@ -6,6 +6,7 @@
 import { type Broker, type BrokerStats, sharesStats } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import { CLOSE } from '../protocol/index.js';
+import type { Archive, ArchiveStats } from '../store/types.js';
 import { EventLoopDelay } from './event-loop.js';
 import type { LatencySamples } from './latency.js';
 
@@ -113,6 +114,8 @@ export interface NodeStats {
   fanoutP99Ms: number;
   /** The busiest rooms by members and by messages, at most 2 x `topN` (deduplicated). */
   topRooms: RoomStat[];
+  /** The durable store's writer (issue 12), or null when the node runs without a store. */
+  store: ArchiveStats | null;
 }
 
 /** What `/api/stats` reports per node: the engine's snapshot plus process health. */
@@ -142,7 +145,7 @@ export interface ClusterReport {
 
 /** What the stats read from the engine (the Node, structurally: no import cycle). */
 export interface StatsSource {
-  options: { nodeId: string };
+  options: { nodeId: string; archive?: Archive };
   broker: Broker;
   hub: Hub;
   startedAt: number;
@@ -180,6 +183,7 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     brokerState: source.broker.roomState(),
     fanoutP99Ms: source.fanoutLatency.quantile(0.99),
     topRooms: [...top.values()],
+    store: source.options.archive?.stats() ?? null,
   };
 }
 

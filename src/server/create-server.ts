@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type ApiRequestInfo, createApiListener } from '../api/index.js';
-import { createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
+import { createClientIpResolver, createJwtVerifier, readPublicKeyFile } from '../auth/index.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
 import type { Broker } from '../broker/types.js';
 import {
@@ -27,6 +27,7 @@ import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
 import { openArchive, pickStore } from './pick-store.js';
 import { policyResolver } from './policies.js';
+import { withRequestLog } from './request-log.js';
 
 /** Of the shutdown timeout, what is kept for closing the broker after the clients, ms. */
 const BROKER_CLOSE_RESERVE_MS = 500;
@@ -80,8 +81,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     ...raw
   } = options;
   const config = resolveConfig({ overrides: raw as RawOptions });
+  // Checked before anything is started: a bad CIDR fails here, naming the option.
+  const clientIp = createClientIpResolver(config.trustProxy);
   const nodeId = config.nodeId || `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
-  const log = givenLogger ?? createLogger(config.logLevel, nodeId);
+  const log =
+    givenLogger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, bindings: { nodeId } });
   const hooks: ServerHooks = { ...givenHooks };
   const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey);
   if (!hooks.authenticate && jwtConfigured) {
@@ -102,7 +107,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
 
   const store = givenStore ?? (await pickStore(config));
   const archive: Archive | undefined = store ? await openArchive(config, store, log) : undefined;
-  const broker = givenBroker ?? (await pickBroker(config, nodeId));
+  const broker = givenBroker ?? (await pickBroker(config, nodeId, log));
   // The node's stats (made once the node exists) feed /metrics and /api/stats.
   let stats: StatsReporter | null = null;
   const metrics = new PrometheusMetrics(() => stats!.snapshot(), { node: nodeId });
@@ -160,6 +165,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       origins: config.origins,
       maxConnections: config.maxConnections,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
+      clientIp,
       closeGraceMs: config.closeGraceMs,
       retryAfterSec: config.retryAfterSec,
       admissionRate: config.admissionRate,
@@ -176,6 +182,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     apiHosts: config.apiHosts,
     log,
     metricsPublic: config.metricsPublic,
+    clientIp,
     maxBodyBytes: config.maxBodyBytes,
     authorizeApi: hooks.authorizeApi,
     exposition: () => metrics.exposition(),
@@ -199,7 +206,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
   const http = createHttpServer(
     { connectionsCheckingInterval: connectionsCheckingIntervalMs(config) },
-    listener,
+    withRequestLog(listener, log),
   );
   http.headersTimeout = config.headersTimeoutMs;
   http.requestTimeout = requestTimeoutMs(config);
@@ -269,17 +276,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
  * The embedded broker unless Redis is configured. The Redis engine is loaded only then, so a
  * single node never loads ioredis.
  */
-async function pickBroker(config: ServerConfig, nodeId: string): Promise<Broker> {
+async function pickBroker(config: ServerConfig, nodeId: string, log: Logger): Promise<Broker> {
   const history = { historySize: config.historySize, historyTtlMs: config.historyTtlMs };
-  if (!config.redisUrl && config.redisCluster.length === 0) return new MemoryBroker(history);
+  const redis =
+    config.redisUrl || config.redisCluster.length > 0 || config.redisSentinels.length > 0;
+  if (!redis) return new MemoryBroker(history);
   const { createRedisBroker } = await import('../broker/redis/index.js');
   return createRedisBroker({
     ...history,
     url: config.redisUrl || undefined,
     cluster: config.redisCluster.length > 0 ? [...config.redisCluster] : undefined,
+    sentinels: config.redisSentinels.length > 0 ? [...config.redisSentinels] : undefined,
+    masterName: config.redisMasterName || undefined,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
     prefix: config.redisPrefix,
     nodeId,
     presenceTtlMs: presenceTtlMs(config),
+    log,
   });
 }
 

@@ -23,5 +23,6 @@ export {
   createServer,
   type ServerHooks,
 } from './create-server.js';
+export { createLogger, effectiveLogFormat, type LoggerOptions } from './logger.js';
 export { packageVersion } from './paths.js';
 export { migrateStore } from './pick-store.js';

@@ -26,7 +26,7 @@ let server: ServedProcess;
 const raws: RawWs[] = [];
 
 before(async () => {
-  server = await serveProcess(['--max-connections-per-ip', '5000']);
+  server = await serveProcess(['--store', 'none', '--max-connections-per-ip', '5000']);
 });
 
 after(async () => {

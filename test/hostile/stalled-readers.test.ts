@@ -23,6 +23,8 @@ const raws: RawWs[] = [];
 
 before(async () => {
   server = await serveProcess([
+    '--store',
+    'none',
     '--send-stall-timeout-ms',
     String(STALL_MS),
     '--heartbeat-ms',

@@ -212,6 +212,9 @@ describe('barrage serve --workers 2', () => {
       supervisor.waitForLog(listening('w-w1'), 30_000),
     ]);
     assert.equal(w0.url, w1.url, 'one port for both workers');
+    // The supervisor logs through the same logger as its workers: JSON lines on a pipe.
+    const started = await supervisor.waitForLog((e) => e.msg === 'starting workers');
+    assert.deepEqual([started.role, started.workers], ['supervisor', 2]);
     const node = { url: String(w0.url), wsUrl: `${String(w0.url).replace('http', 'ws')}/ws` };
     const members: TestClient[] = [];
     const room = 'chat:workers';
@@ -246,6 +249,7 @@ describe('barrage serve --workers 2', () => {
       sleep(6000).then(() => ({ code: 'still running' })),
     ]);
     assert.equal(exit.code, 0);
+    await supervisor.waitForLog((e) => e.msg === 'stopping workers' && e.signal === 'SIGTERM');
     await waitFor(() => !workerPids.some(isRunning), 'both workers gone', 3000);
   });
 

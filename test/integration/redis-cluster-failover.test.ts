@@ -7,7 +7,7 @@
  * acknowledged message reaches the other node, or that node is told to resync the room.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { createRedisBroker } from '../../src/broker/redis/index.js';
 import { RedisKeys } from '../../src/broker/redis/keys.js';
 import type { Broker } from '../../src/broker/types.js';

@@ -53,10 +53,7 @@ describe('docs/http-api.md', () => {
     assert.equal(new Set(shown).size, shown.length, 'no route documented twice');
     const doc = read('http-api.md');
     for (const r of ROUTE_DOCS) {
-      assert.ok(
-        doc.includes(`| \`${r.method} ${displayPath(r)}\` |`),
-        `${r.path} in the table`,
-      );
+      assert.ok(doc.includes(`| \`${r.method} ${displayPath(r)}\` |`), `${r.path} in the table`);
     }
   });
 

@@ -4,7 +4,7 @@
  * Nothing here is mocked: tests talk to the processes over TCP.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -274,4 +274,57 @@ export async function startRedisCluster(
     await stop();
     throw err;
   }
+}
+
+/** A Redis Sentinel the test owns. */
+export interface SentinelProcess {
+  port: number;
+  /** `127.0.0.1:PORT`, for `sentinels`. */
+  address: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server sentinel.conf --sentinel` on a free port, monitoring the primary on
+ * `primaryPort` as `name` with quorum `quorum` and a short `down-after-milliseconds`, so a killed
+ * primary is failed over within seconds.
+ */
+export async function startSentinel(
+  primaryPort: number,
+  name: string,
+  options: { quorum?: number; downAfterMs?: number } = {},
+): Promise<SentinelProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-sentinel-'));
+  let child: ChildProcess | null = null;
+  let port = 0;
+  for (let attempt = 0; child === null; attempt++) {
+    port = await freePort();
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        `bind ${HOST}`,
+        `dir ${dir}`,
+        `sentinel monitor ${name} ${HOST} ${primaryPort} ${options.quorum ?? 2}`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 500}`,
+        `sentinel failover-timeout ${name} 3000`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    try {
+      child = await launchOn([conf, '--sentinel'], dir, port);
+    } catch (err) {
+      if (!(err instanceof ExitedEarly) || attempt >= 4) throw err;
+    }
+  }
+  return {
+    port,
+    address: `${HOST}:${port}`,
+    async stop() {
+      await killChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

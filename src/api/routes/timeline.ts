@@ -159,7 +159,7 @@ function cursor(text: string | undefined): { t: number; id: string } | undefined
  * (Bearer header or `?token=`) through the authenticate hook, the identity's join patterns,
  * bans and the authorizeJoin hook. Resolves true when the caller is anonymous.
  */
-async function authorizeViewer(node: Node, c: Context, room: string): Promise<boolean> {
+export async function authorizeViewer(node: Node, c: Context, room: string): Promise<boolean> {
   const header = c.req.header('authorization');
   const token = header?.startsWith('Bearer ') ? header.slice(7) : c.req.query('token');
   const info = { connId: 'http', ip: '', identity: null };

@@ -34,7 +34,7 @@ import {
 import { EmptyRooms } from './empty-rooms.js';
 import { RoomFeed } from './feed.js';
 import { RedisKeys } from './keys.js';
-import { createLink, type RedisLink } from './link.js';
+import { causeOf, createLink, LinkRefused, LinkTimeout, type RedisLink } from './link.js';
 import { loadLuaScripts } from './lua.js';
 import { RedisModeration } from './moderation.js';
 import {
@@ -55,10 +55,11 @@ const HEARTBEAT_MS = 1000;
 /** A wanted channel Redis has not confirmed for this long makes the broker unhealthy, ms. */
 const SUBSCRIBE_GRACE_MS = 2500;
 
-function unavailable(err: unknown): BrokerUnavailableError {
-  if (err instanceof BrokerUnavailableError) return err;
-  return new BrokerUnavailableError(`redis: ${(err as Error)?.message ?? String(err)}`);
-}
+/** ioredis' words for "no usable connection" (offline queue off, connection closed, ...). */
+const NOT_CONNECTED =
+  /Stream isn't writeable|Connection is closed|Cluster isn't ready|enableOfflineQueue|None of (the )?startup nodes|Failed to refresh slots|No (sharded )?subscriber|Cluster is ended|connect ETIMEDOUT|ECONNREFUSED|ENOTFOUND/i;
+/** Redis' own refusals while it fails over or loads: it is there, but cannot serve yet. */
+const NOT_SERVING = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY)/;
 
 /** The Redis implementation of `Broker`. Build it with `createRedisBroker`. */
 export class RedisBroker implements Broker, StatsSharing {
@@ -88,6 +89,8 @@ export class RedisBroker implements Broker, StatsSharing {
   private closed = false;
   /** Why the last Redis call failed; null once one succeeded again. */
   private failure: string | null = null;
+  /** When Redis was found unreachable (logged once); null while it answers. */
+  private lostAt: number | null = null;
 
   constructor(options: RedisBrokerOptions) {
     this.options = resolveRedisOptions(options);
@@ -108,6 +111,8 @@ export class RedisBroker implements Broker, StatsSharing {
       {
         url: o.url,
         cluster: o.cluster,
+        sentinels: o.sentinels,
+        masterName: o.masterName,
         commandTimeoutMs: o.commandTimeoutMs,
         connectTimeoutMs: o.connectTimeoutMs,
         name: `barrage:${o.nodeId}`,
@@ -148,7 +153,7 @@ export class RedisBroker implements Broker, StatsSharing {
   async start(handler: BrokerHandler): Promise<void> {
     this.handler = handler;
     try {
-      await this.link.connect(this.options.connectTimeoutMs);
+      await this.connect();
       await Promise.all([
         this.want(this.keys.allChannel, { kind: 'all' }),
         this.want(this.keys.replyChannel(this.options.nodeId), { kind: 'reply' }),
@@ -156,7 +161,7 @@ export class RedisBroker implements Broker, StatsSharing {
       ]);
     } catch (err) {
       await this.link.close();
-      throw unavailable(err);
+      throw this.unavailable(err);
     }
     this.repairTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     this.repairTimer.unref();
@@ -333,22 +338,96 @@ export class RedisBroker implements Broker, StatsSharing {
     await this.link.close();
   }
 
-  /** Runs a Redis call, records its outcome for health(), and maps failures to unavailable. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  /** Connects, naming the cause when Redis cannot be reached or the database cannot be used. */
+  private async connect(): Promise<void> {
     try {
-      const value = await fn();
+      await this.link.connect(this.options.connectTimeoutMs);
+    } catch (err) {
+      if (err instanceof LinkRefused) {
+        throw new BrokerUnavailableError(`Redis at ${this.link.where}: ${err.message}`);
+      }
+      const cause = this.link.connectionError ?? causeOf(err);
+      throw new BrokerUnavailableError(
+        `the broker is unreachable: cannot connect to ${this.link.where} (${cause})`,
+      );
+    }
+  }
+
+  /** Maps a failure to the product's words, naming where Redis is and why it failed. */
+  private unavailable(err: unknown): BrokerUnavailableError {
+    if (err instanceof BrokerUnavailableError) return err;
+    const message = String((err as Error)?.message ?? err);
+    const where = this.link.where;
+    if (err instanceof LinkTimeout || /timed out/i.test(message)) {
+      return new BrokerUnavailableError(
+        `the broker timed out: no answer from ${where} within ${this.options.commandTimeoutMs} ms`,
+      );
+    }
+    if (NOT_CONNECTED.test(message)) {
+      const cause = this.link.connectionError;
+      return new BrokerUnavailableError(
+        `the broker is unreachable: no connection to ${where}${cause ? ` (${cause})` : ''}`,
+      );
+    }
+    if (NOT_SERVING.test(message)) {
+      return new BrokerUnavailableError(
+        `the broker is failing over: ${where} cannot serve yet (${message.split('\n')[0]})`,
+      );
+    }
+    return new BrokerUnavailableError(`the broker failed: ${where}: ${message.split('\n')[0]}`);
+  }
+
+  /**
+   * Runs a Redis call within the command timeout, records its outcome for health() and the
+   * lost/back log lines, and maps failures to unavailable. The bound is ours, from the call's
+   * start: ioredis' own timeout starts only when the command is written, and with auto-pipelining
+   * a command waits for the previous pipeline to the same node, so against a black-holed Redis it
+   * would fail only after two timeouts.
+   */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const ms = this.options.commandTimeoutMs;
+    try {
+      const value = await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new LinkTimeout(`no answer within ${ms} ms`)), ms);
+        }),
+      ]);
       this.failure = null;
+      this.reachable();
       return value;
     } catch (err) {
-      const e = unavailable(err);
+      const e = this.unavailable(err);
       this.failure = e.message;
+      if (!/^the broker failed/.test(e.message)) this.unreachable(e.message);
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /** One warning per outage. */
+  private unreachable(why: string): void {
+    if (this.lostAt !== null || this.closed) return;
+    this.lostAt = Date.now();
+    this.options.log?.warn(
+      { redis: this.link.where, err: why },
+      'redis lost: publishes and joins are refused until it is back',
+    );
+  }
+
+  /** One line when Redis answers again after an outage. */
+  private reachable(): void {
+    if (this.lostAt === null) return;
+    const downMs = Date.now() - this.lostAt;
+    this.lostAt = null;
+    this.options.log?.info({ redis: this.link.where, downMs }, 'redis back');
   }
 
   private heartbeat(): void {
     if (this.closed) return;
-    this.call(() => this.link.ping()).catch(() => {});
+    this.call(() => this.link.ping(this.options.commandTimeoutMs)).catch(() => {});
     this.repair();
   }
 

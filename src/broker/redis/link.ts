@@ -1,10 +1,11 @@
 /**
- * The Redis connections of one broker, standalone or Cluster, behind one small surface.
+ * The Redis connections of one broker, standalone, Sentinel or Cluster, behind one small surface.
  *
- * Why ioredis rather than node-redis: one client covers both modes we need. ioredis 5 has Redis
- * Cluster support with slot routing of EVALSHA by key, and since 5.x sharded pub/sub in Cluster
- * mode (`shardedSubscribers: true`: one subscriber connection per master, SSUBSCRIBE routed by
- * the channel's slot, `smessageBuffer` events, resubscription after topology changes). It also
+ * Why ioredis rather than node-redis: one client covers the three modes we need. ioredis 5 has
+ * Redis Cluster support with slot routing of EVALSHA by key, and since 5.x sharded pub/sub in
+ * Cluster mode (`shardedSubscribers: true`: one subscriber connection per master, SSUBSCRIBE routed
+ * by the channel's slot, `smessageBuffer` events, resubscription after topology changes). It
+ * follows a Sentinel-managed primary through failovers (`sentinels`, `failoverDetector`). It also
  * gives buffer replies (`messageBuffer`, `callBuffer`) so payloads never become JS strings.
  *
  * Failure policy: no offline queue and no retry of a command in flight (`enableOfflineQueue:
@@ -12,9 +13,14 @@
  * timeout, so a command fails fast while Redis is away and is never sent twice. Connections
  * themselves reconnect forever with a capped backoff. Commands issued in one tick are sent as one
  * pipeline (`enableAutoPipelining`): about +30% publish throughput in our measurement.
+ *
+ * Dead connections: a peer that vanished without a RST (a black hole, a host gone) leaves the TCP
+ * connection open. The heartbeat PINGs every connection; one that leaves `DEAD_AFTER` PINGs in a
+ * row unanswered is dropped and reconnected. TCP keepalive (`keepAlive`) covers idle sockets too.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { BrokerHealth } from '../types.js';
+import { redactUrl, redisDatabase } from './options.js';
 
 /** What the link reports to its broker. */
 export interface LinkEvents {
@@ -35,14 +41,21 @@ export interface RedisLink {
   readonly publishCommand: 'publish' | 'spublish';
   /** The command connection (standalone) or the Cluster client. */
   readonly cmd: Redis | Cluster;
+  /** Where Redis is, for messages and logs (never with a password). */
+  readonly where: string;
+  /** Why the last connection attempt failed, in words (`connection refused`), or null. */
+  readonly connectionError: string | null;
   /** Connects, or rejects when Redis does not answer within `timeoutMs`. */
   connect(timeoutMs: number): Promise<void>;
   subscribe(channels: readonly string[]): Promise<void>;
   unsubscribe(channels: readonly string[]): Promise<void>;
   /** Publishes; resolves with the number of subscribers (nodes) that received it. */
   publish(channel: string, payload: Buffer | string): Promise<number>;
-  /** PINGs the command connection (and the subscriber, where it is ours). */
-  ping(): Promise<void>;
+  /**
+   * PINGs every connection, each within `timeoutMs`; rejects naming those that did not answer.
+   * A connection silent `DEAD_AFTER` times in a row is dropped (and reconnects).
+   */
+  ping(timeoutMs: number): Promise<void>;
   health(): BrokerHealth;
   close(): Promise<void>;
 }
@@ -51,13 +64,46 @@ export interface RedisLink {
 export interface LinkOptions {
   url: string;
   cluster: string[] | null;
+  sentinels: string[] | null;
+  masterName: string;
   commandTimeoutMs: number;
   connectTimeoutMs: number;
   /** Connection name prefix shown in CLIENT LIST. */
   name: string;
 }
 
+/** Unanswered heartbeat PINGs in a row after which a connection is taken for dead. */
+const DEAD_AFTER = 3;
+/** TCP keepalive: first probe after this much idle time, ms. */
+const KEEPALIVE_MS = 5000;
+
 const retry = (times: number) => Math.min(50 * times, 1000);
+
+/** A socket or Redis error in words a user can act on. */
+export function causeOf(err: unknown): string {
+  const e = err as { code?: string; message?: string; hostname?: string };
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `unknown host${e.hostname ? ` ${e.hostname}` : ''}`;
+    case 'ETIMEDOUT':
+      return 'connect timed out';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return String(e?.message ?? err);
+  }
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+}
 
 function baseOptions(o: LinkOptions): RedisOptions {
   return {
@@ -67,14 +113,18 @@ function baseOptions(o: LinkOptions): RedisOptions {
     autoResendUnfulfilledCommands: false,
     commandTimeout: o.commandTimeoutMs,
     connectTimeout: o.connectTimeoutMs,
+    keepAlive: KEEPALIVE_MS,
     retryStrategy: retry,
+    // A primary demoted under us (Sentinel failover, partition): reconnect to the new one. The
+    // refused command itself is not resent.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 1 : false),
   };
 }
 
 async function withTimeout<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new LinkTimeout(`${what}: no answer within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([p, timeout]);
@@ -83,33 +133,81 @@ async function withTimeout<T>(what: string, p: Promise<T>, ms: number): Promise<
   }
 }
 
+/** A bound of ours expired (not an ioredis error). */
+export class LinkTimeout extends Error {}
+
+/** Redis answered, but refused what the configuration asks (e.g. a database that does not exist). */
+export class LinkRefused extends Error {}
+
+/** Counts unanswered PINGs per connection and drops a connection silent for too long. */
+class Silence {
+  private readonly counts = new WeakMap<Redis, number>();
+
+  /** PINGs `client`; on no answer counts it and, at `DEAD_AFTER`, calls `drop`. */
+  async ping(label: string, client: Redis, timeoutMs: number, drop: () => void): Promise<void> {
+    try {
+      await withTimeout(label, client.ping(), timeoutMs);
+      this.counts.set(client, 0);
+    } catch (err) {
+      const timedOut = err instanceof LinkTimeout || /timed out/i.test((err as Error).message);
+      const n = timedOut ? (this.counts.get(client) ?? 0) + 1 : 0;
+      this.counts.set(client, n >= DEAD_AFTER ? 0 : n);
+      if (n >= DEAD_AFTER && client.status === 'ready') drop();
+      throw new Error(`${label}: ${timedOut ? `no answer within ${timeoutMs} ms` : causeOf(err)}`);
+    }
+  }
+}
+
 /** Creates the link for the configured mode (nothing connects before `connect`). */
 export function createLink(o: LinkOptions, events: LinkEvents): RedisLink {
   return o.cluster ? new ClusterLink(o, o.cluster, events) : new StandaloneLink(o, events);
 }
 
-/** One command connection and one subscriber connection to a standalone Redis. */
+/**
+ * One command connection and one subscriber connection to a standalone Redis, or to the primary
+ * that Redis Sentinel names (each connection asks the Sentinels, and again after a failover).
+ */
 class StandaloneLink implements RedisLink {
   readonly publishCommand = 'publish' as const;
   readonly cmd: Redis;
+  readonly where: string;
   private readonly sub: Redis;
+  private readonly silence = new Silence();
+  private lastError: string | null = null;
+  /** The database the URL names (0 under Sentinel). */
+  private readonly db: number;
 
   constructor(o: LinkOptions, events: LinkEvents) {
+    this.db = o.sentinels ? 0 : redisDatabase(o.url);
     const base = baseOptions(o);
-    this.cmd = new Redis(o.url, {
-      ...base,
-      connectionName: `${o.name}:cmd`,
-      enableAutoPipelining: true,
-    });
+    const sentinel = o.sentinels
+      ? {
+          sentinels: o.sentinels.map(hostPort),
+          name: o.masterName,
+          sentinelCommandTimeout: o.commandTimeoutMs,
+          // Told of +switch-master by the Sentinels: reconnect at once, not at the next error.
+          failoverDetector: true,
+        }
+      : null;
+    this.where = sentinel
+      ? `primary "${o.masterName}" of Sentinels ${o.sentinels!.join(',')}`
+      : redactUrl(o.url);
+    const make = (extra: RedisOptions) =>
+      sentinel
+        ? new Redis({ ...base, ...sentinel, ...extra })
+        : new Redis(o.url, { ...base, ...extra });
+    this.cmd = make({ connectionName: `${o.name}:cmd`, enableAutoPipelining: true });
     // We reconcile subscriptions ourselves (desired vs actual), so ioredis must not.
-    this.sub = new Redis(o.url, {
-      ...base,
-      connectionName: `${o.name}:sub`,
-      autoResubscribe: false,
+    this.sub = make({ connectionName: `${o.name}:sub`, autoResubscribe: false });
+    // Errors surface through failed commands and health(); the listeners also keep the cause.
+    for (const client of [this.cmd, this.sub]) {
+      client.on('error', (err: Error) => {
+        this.lastError = causeOf(err);
+      });
+    }
+    this.cmd.on('ready', () => {
+      this.lastError = null;
     });
-    // Errors surface through failed commands and health(); listeners stop ioredis' console noise.
-    this.cmd.on('error', () => {});
-    this.sub.on('error', () => {});
     this.sub.on('messageBuffer', (channel: Buffer, payload: Buffer) =>
       events.message(channel, payload),
     );
@@ -117,12 +215,26 @@ class StandaloneLink implements RedisLink {
     this.sub.on('close', () => events.subscriberLost());
   }
 
+  get connectionError(): string | null {
+    return this.lastError;
+  }
+
   async connect(timeoutMs: number): Promise<void> {
     await withTimeout(
-      'redis connect',
+      `Redis at ${this.where}`,
       Promise.all([this.cmd.connect(), this.sub.connect()]),
       timeoutMs,
     );
+    if (this.db === 0) return;
+    // ioredis selects the URL's database on connect, but reports a failure only as an 'error'
+    // event and goes on in database 0: ask again, and refuse to start on a refusal.
+    for (const client of [this.cmd, this.sub]) {
+      try {
+        await client.select(this.db);
+      } catch (err) {
+        throw new LinkRefused(`database ${this.db} cannot be used (${(err as Error).message})`);
+      }
+    }
   }
 
   async subscribe(channels: readonly string[]): Promise<void> {
@@ -137,14 +249,32 @@ class StandaloneLink implements RedisLink {
     return await this.cmd.publish(channel, payload);
   }
 
-  async ping(): Promise<void> {
-    await Promise.all([this.cmd.ping(), this.sub.ping()]);
+  async ping(timeoutMs: number): Promise<void> {
+    const results = await Promise.allSettled(
+      (
+        [
+          ['command connection', this.cmd],
+          ['subscriber connection', this.sub],
+        ] as const
+      ).map(([label, client]) =>
+        this.silence.ping(label, client, timeoutMs, () => client.disconnect(true)),
+      ),
+    );
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) {
+      throw new Error(failed.map((r) => (r as PromiseRejectedResult).reason.message).join('; '));
+    }
   }
 
   health(): BrokerHealth {
-    if (this.cmd.status !== 'ready') return { ok: false, detail: `redis: ${this.cmd.status}` };
-    if (this.sub.status !== 'ready') {
-      return { ok: false, detail: `redis subscriber: ${this.sub.status}` };
+    for (const [label, client] of [
+      ['command connection', this.cmd],
+      ['subscriber connection', this.sub],
+    ] as const) {
+      if (client.status !== 'ready') {
+        const cause = this.lastError ? ` (${this.lastError})` : '';
+        return { ok: false, detail: `Redis ${label} to ${this.where}: ${client.status}${cause}` };
+      }
     }
     return { ok: true };
   }
@@ -162,13 +292,13 @@ class StandaloneLink implements RedisLink {
 class ClusterLink implements RedisLink {
   readonly publishCommand = 'spublish' as const;
   readonly cmd: Cluster;
+  readonly where: string;
+  private readonly silence = new Silence();
+  private lastError: string | null = null;
 
   constructor(o: LinkOptions, seeds: string[], events: LinkEvents) {
-    const nodes = seeds.map((seed) => {
-      const at = seed.lastIndexOf(':');
-      return { host: seed.slice(0, at), port: Number(seed.slice(at + 1)) };
-    });
-    this.cmd = new Cluster(nodes, {
+    this.where = `Redis Cluster ${seeds.join(',')}`;
+    this.cmd = new Cluster(seeds.map(hostPort), {
       lazyConnect: true,
       shardedSubscribers: true,
       enableOfflineQueue: false,
@@ -184,8 +314,15 @@ class ClusterLink implements RedisLink {
       clusterRetryStrategy: retry,
       redisOptions: { ...baseOptions(o), connectionName: o.name },
     });
-    this.cmd.on('error', () => {});
-    this.cmd.on('node error', () => {});
+    this.cmd.on('error', (err: Error) => {
+      this.lastError = causeOf(err);
+    });
+    this.cmd.on('node error', (err: Error, key: string) => {
+      this.lastError = `${key}: ${causeOf(err)}`;
+    });
+    this.cmd.on('ready', () => {
+      this.lastError = null;
+    });
     this.cmd.on('smessageBuffer', (channel: Buffer, payload: Buffer) =>
       events.message(channel, payload),
     );
@@ -195,8 +332,12 @@ class ClusterLink implements RedisLink {
     this.cmd.on('subscribersReady', () => events.subscriberReady());
   }
 
+  get connectionError(): string | null {
+    return this.lastError;
+  }
+
   async connect(timeoutMs: number): Promise<void> {
-    await withTimeout('redis cluster connect', this.cmd.connect(), timeoutMs);
+    await withTimeout(this.where, this.cmd.connect(), timeoutMs);
   }
 
   async subscribe(channels: readonly string[]): Promise<void> {
@@ -213,13 +354,41 @@ class ClusterLink implements RedisLink {
     return Number(await this.cmd.spublish(channel, payload));
   }
 
-  async ping(): Promise<void> {
-    await this.cmd.ping();
+  /** PINGs every master's command connection (the masters hold every key and channel). */
+  async ping(timeoutMs: number): Promise<void> {
+    if (this.cmd.status !== 'ready') throw new Error(`${this.where}: ${this.cmd.status}`);
+    const masters = this.cmd.nodes('master');
+    const results = await Promise.allSettled(
+      masters.map((node) =>
+        this.silence.ping(
+          `Redis Cluster master ${node.options.host}:${node.options.port}`,
+          node,
+          timeoutMs,
+          // Pool connections do not reconnect themselves: the Cluster client refreshes its
+          // slots and opens a new one where needed.
+          () => node.disconnect(),
+        ),
+      ),
+    );
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) {
+      throw new Error(failed.map((r) => (r as PromiseRejectedResult).reason.message).join('; '));
+    }
   }
 
   health(): BrokerHealth {
-    if (this.cmd.status !== 'ready')
-      return { ok: false, detail: `redis cluster: ${this.cmd.status}` };
+    if (this.cmd.status !== 'ready') {
+      const cause = this.lastError ? ` (${this.lastError})` : '';
+      return { ok: false, detail: `${this.where}: ${this.cmd.status}${cause}` };
+    }
+    for (const node of this.cmd.nodes('master')) {
+      // `wait`: not connected yet because nothing was asked of it (lazy), not a failure.
+      if (node.status === 'ready' || node.status === 'wait') continue;
+      return {
+        ok: false,
+        detail: `Redis Cluster master ${node.options.host}:${node.options.port}: ${node.status}`,
+      };
+    }
     return { ok: true };
   }
 

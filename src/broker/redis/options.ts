@@ -1,14 +1,39 @@
 /** Options of the Redis broker, and their defaults. */
 
-/** What `createRedisBroker` takes. Give `url` (one Redis) or `cluster` (Redis Cluster seeds). */
+/**
+ * Where the broker reports that Redis was lost and is back (one line each per outage). A structural
+ * subset of the server's logger, so this folder needs no import from it.
+ */
+export interface BrokerLog {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+}
+
+/**
+ * What `createRedisBroker` takes. Give `url` (one Redis), `cluster` (Redis Cluster seeds) or
+ * `sentinels` with `masterName` (a primary with replicas under Redis Sentinel).
+ */
 export interface RedisBrokerOptions {
-  /** A standalone Redis, e.g. `redis://127.0.0.1:6379`. @default 'redis://127.0.0.1:6379' */
+  /**
+   * A standalone Redis, `redis://[:password@]host:port[/db]` or `rediss://` (TLS). The database
+   * must exist: `start` fails otherwise. @default 'redis://127.0.0.1:6379'
+   */
   url?: string;
   /**
    * Redis Cluster seed nodes as `host:port`, e.g. `['127.0.0.1:7000']`. When set, `url` is
    * ignored, and rooms, users and broadcasts use sharded pub/sub (SSUBSCRIBE / SPUBLISH, Redis 7).
    */
   cluster?: string[];
+  /**
+   * Redis Sentinel addresses as `host:port`. When set (with `masterName`), the broker asks them
+   * for the current primary and follows it through failovers; `url` then only gives the password
+   * and database of the data nodes, if any.
+   */
+  sentinels?: string[];
+  /** The primary's name as the Sentinels monitor it (`sentinel monitor NAME ...`). */
+  masterName?: string;
+  /** Lost / back lines, once per outage. @default no logging */
+  log?: BrokerLog;
   /** Prefix of every key and channel. @default 'barrage' */
   prefix?: string;
   /** This node's id, unique in the cluster (no whitespace or braces). */
@@ -40,6 +65,9 @@ export interface RedisBrokerOptions {
 export interface ResolvedRedisOptions {
   url: string;
   cluster: string[] | null;
+  sentinels: string[] | null;
+  masterName: string;
+  log: BrokerLog | null;
   prefix: string;
   nodeId: string;
   historySize: number;
@@ -69,9 +97,20 @@ export function resolveRedisOptions(o: RedisBrokerOptions): ResolvedRedisOptions
     if (!/^[^:\s]+:\d+$/.test(seed))
       throw new Error(`Redis cluster seed must be host:port: ${seed}`);
   }
+  const sentinels = o.sentinels && o.sentinels.length > 0 ? [...o.sentinels] : null;
+  for (const address of sentinels ?? []) {
+    if (!/^[^:\s]+:\d+$/.test(address))
+      throw new Error(`Redis Sentinel address must be host:port: ${address}`);
+  }
+  if (sentinels && !o.masterName) throw new Error('Redis Sentinel needs masterName');
+  const url = o.url ?? 'redis://127.0.0.1:6379';
+  redisDatabase(url); // throws on a URL that is not redis:// or rediss:// with a numeric db
   return {
-    url: o.url ?? 'redis://127.0.0.1:6379',
+    url,
     cluster,
+    sentinels,
+    masterName: o.masterName ?? '',
+    log: o.log ?? null,
     prefix: o.prefix ?? 'barrage',
     nodeId: o.nodeId,
     historySize: positiveInt('historySize', o.historySize, 0),
@@ -82,4 +121,33 @@ export function resolveRedisOptions(o: RedisBrokerOptions): ResolvedRedisOptions
     commandTimeoutMs: positiveInt('commandTimeoutMs', o.commandTimeoutMs ?? 1000, 10),
     connectTimeoutMs: positiveInt('connectTimeoutMs', o.connectTimeoutMs ?? 5000, 10),
   };
+}
+
+/** A Redis URL without its user and password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** The database number a Redis URL selects (0 without a path); throws on a URL Redis cannot take. */
+export function redisDatabase(url: string): number {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`Redis URL is not a URL like redis://127.0.0.1:6379/0: ${redactUrl(url)}`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new Error(`Redis URL must start with redis:// or rediss://: ${redactUrl(url)}`);
+  }
+  const db = u.pathname.replace(/^\//, '');
+  if (db === '') return 0;
+  if (!/^\d{1,5}$/.test(db)) {
+    throw new Error(`Redis URL path must be a database number like /0: ${redactUrl(url)}`);
+  }
+  return Number(db);
 }
