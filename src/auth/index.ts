@@ -1,3 +1,4 @@
 export * from './api-key.js';
 export * from './client-ip.js';
+export * from './jwks.js';
 export * from './jwt.js';

@@ -284,9 +284,19 @@ describe('createJwtVerifier', () => {
         (e: unknown) => e instanceof BarrageError && e.code === code && e.message.includes(text),
       );
 
-    it('needs a secret or a public key', () => {
-      refuses(() => createJwtVerifier({}), 'BARRAGE_ERR_CONFIG', 'needs a secret or a public key');
+    it('needs a secret, a public key or a JWKS URL', () => {
+      refuses(
+        () => createJwtVerifier({}),
+        'BARRAGE_ERR_CONFIG',
+        'needs a secret, a public key or a JWKS URL',
+      );
       refuses(() => createJwtVerifier({ secret: '' }), 'BARRAGE_ERR_CONFIG', 'needs a secret');
+    });
+
+    it('refuses a JWKS URL that is not http(s), naming the option', () => {
+      for (const url of ['ftp://idp.example/jwks', 'not a url', '']) {
+        refuses(() => createJwtVerifier({ jwks: { url } }), 'BARRAGE_ERR_CONFIG', 'jwksUrl: ');
+      }
     });
 
     it('refuses text that is not a PEM public key', () => {

@@ -1,16 +1,28 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import {
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import { BarrageError } from '../errors.js';
 import { PRIORITIES, type Priority } from '../protocol/index.js';
 import { type Identity, TokenRefused } from '../session/index.js';
+import { type JwksOptions, RemoteKeySet } from './jwks.js';
 
-/** How tokens are verified. At least one of `secret` and `publicKeyPem` is required. */
+/** Algorithms a JWKS key may verify: each key is still bound to its own type by jose. */
+const JWKS_ALGORITHMS: readonly string[] = ['RS256', 'ES256'];
+
+/** How tokens are verified. At least one of `secret`, `publicKeyPem` and `jwks` is required. */
 export interface JwtOptions {
   /** Shared secret for HS256. */
   secret?: string;
   /** PEM public key for RS256 (RSA key) or ES256 (P-256 key). */
   publicKeyPem?: string;
+  /** An identity provider's rotating keys (RS256, ES256), for tokens whose alg no key above takes. */
+  jwks?: JwksOptions;
   /** Required `aud`, when set. */
   audience?: string;
   /** Required `iss`, when set. */
@@ -42,9 +54,13 @@ export function createJwtVerifier(options: JwtOptions): TokenVerifier {
     const { alg, key } = publicKeyWithAlg(options.publicKeyPem);
     keys.set(alg, key);
   }
-  if (keys.size === 0)
-    throw new BarrageError('BARRAGE_ERR_CONFIG', 'JWT verification needs a secret or a public key');
-  const algorithms = [...keys.keys()];
+  const remote = options.jwks ? new RemoteKeySet(options.jwks) : null;
+  if (keys.size === 0 && remote === null)
+    throw new BarrageError(
+      'BARRAGE_ERR_CONFIG',
+      'JWT verification needs a secret, a public key or a JWKS URL',
+    );
+  const algorithms = [...new Set([...keys.keys(), ...(remote ? JWKS_ALGORITHMS : [])])];
   const verifyOptions = {
     algorithms,
     audience: options.audience,
@@ -55,15 +71,18 @@ export function createJwtVerifier(options: JwtOptions): TokenVerifier {
     try {
       const { payload } = await jwtVerify(
         token,
-        (header: JWTHeaderParameters) => {
+        (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
           const key = keys.get(header.alg ?? '');
-          if (!key) throw new joseErrors.JOSEAlgNotAllowed('algorithm not allowed');
-          return key;
+          if (key) return key;
+          if (remote && JWKS_ALGORITHMS.includes(header.alg ?? ''))
+            return remote.getKey(header, token);
+          throw new joseErrors.JOSEAlgNotAllowed('algorithm not allowed');
         },
         verifyOptions,
       );
       return identityFromClaims(payload, verifyOptions.clockTolerance);
     } catch (err) {
+      if (err instanceof TokenRefused) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new TokenRefused('token expired');
       if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf') {
         throw new TokenRefused('token not yet valid');

@@ -87,6 +87,20 @@ export const OPTIONS = {
     group: 'Security',
     help: 'PEM file of an RSA (RS256) or EC P-256 (ES256) public key for client tokens',
   },
+  jwksUrl: {
+    type: 'string',
+    default: '',
+    group: 'Security',
+    help: "An identity provider's JWKS URL (RS256/ES256 keys by kid): fetched on first use, again after 10 min or on an unknown kid (a key rotation), at most once per --jwks-cooldown-ms",
+  },
+  jwksCooldownMs: {
+    type: 'int',
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    group: 'Security',
+    help: 'Least time between two JWKS fetches, whatever their outcome: tokens with unknown kids, or traffic while the provider is down, cost it one request per cooldown, ms',
+  },
   jwtAudience: {
     type: 'string',
     default: '',

@@ -88,11 +88,20 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     givenLogger ??
     createLogger({ level: config.logLevel, format: config.logFormat, bindings: { nodeId } });
   const hooks: ServerHooks = { ...givenHooks };
-  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey);
+  const jwtConfigured = Boolean(config.jwtSecret || config.jwtPublicKey || config.jwksUrl);
   if (!hooks.authenticate && jwtConfigured) {
     const verify = createJwtVerifier({
       secret: config.jwtSecret || undefined,
       publicKeyPem: config.jwtPublicKey ? readPublicKeyFile(config.jwtPublicKey) : undefined,
+      jwks: config.jwksUrl
+        ? {
+            url: config.jwksUrl,
+            cooldownMs: config.jwksCooldownMs,
+            // Logged without the token; the provider's URL and the cause are what an operator needs.
+            onError: (err) =>
+              log.warn({ err: err.message, jwksUrl: config.jwksUrl }, 'JWKS fetch failed'),
+          }
+        : undefined,
       audience: config.jwtAudience || undefined,
       issuer: config.jwtIssuer || undefined,
     });
