@@ -115,7 +115,8 @@ export class RoomMembership {
    * A client's join: the checks, then the session is in the room (counted, frames held) while
    * the broker subscription and the history are fetched; the `joined` reply goes out and the
    * session becomes a member with exactly the live messages after the reply's offset. Throws
-   * the refusal; a join cancelled meanwhile (leave, removal, disconnect) ends without reply.
+   * the refusal; a join cancelled meanwhile by a removal is refused too (`forbidden`), one
+   * cancelled by a disconnect ends quietly.
    */
   async join(session: Session, command: JoinCommand): Promise<void> {
     const { room: name, id } = command;
@@ -141,7 +142,12 @@ export class RoomMembership {
       const history = await viaBroker(() =>
         this.parts.broker.history({ room: name, since: command.since, limit }),
       );
-      if (!room.joining.has(session)) return;
+      if (!room.joining.has(session)) {
+        // Taken out meanwhile: a disconnect or resync (closed, nothing to say) or a removal,
+        // which sent its `left` line; the join's own id is answered too.
+        if (session.closed) return;
+        throw new ReplyError('forbidden', `removed from ${name} while joining`);
+      }
       const visible = visibleTo(session, history.lines);
       const ring =
         visible.length > options.maxHistory && !history.recovered
@@ -149,7 +155,12 @@ export class RoomMembership {
           : visible;
       // Stored rooms page back beyond the ring (`before`, or more `history` than it holds).
       const lines = await withStoredHistory(options.archive, command, history, ring);
-      if (!room.joining.has(session)) return;
+      if (!room.joining.has(session)) {
+        // Taken out meanwhile: a disconnect or resync (closed, nothing to say) or a removal,
+        // which sent its `left` line; the join's own id is answered too.
+        if (session.closed) return;
+        throw new ReplyError('forbidden', `removed from ${name} while joining`);
+      }
       const online = room.localCount + this.parts.presence.remoteCount(name);
       const reply = joinedLine(id, {
         room: name,
