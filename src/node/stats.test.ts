@@ -28,6 +28,8 @@ function report(nodeId: string, connections: number): NodeReport {
     moderationActions: {},
     moderationRefusals: {},
     brokerState: { streams: 1, streamsCreated: 1 },
+    stalledCloses: 0,
+    store: null,
     fanoutP99Ms: 0,
     topRooms: [],
     eventLoopP99Ms: 0,
