@@ -133,10 +133,15 @@ export class RoomMembership {
         `at most ${options.maxRoomsPerConnection} rooms per connection`,
       );
     }
+    const bans = this.parts.moderation.banVersion;
     await this.admit(session, name);
     if (session.closed) return;
     const room = hub.join(session, name, command.budget ?? options.renderBudget);
     try {
+      // A ban set while the checks ran found the session not yet in the room: check it again.
+      if (this.parts.moderation.banVersion !== bans) {
+        await this.parts.moderation.checkJoin(session.userId, name);
+      }
       await this.subscribed.get(name);
       const limit = Math.min(command.history ?? 0, options.maxHistory);
       const history = await viaBroker(() =>

@@ -226,6 +226,31 @@ describe('Node (engine, in-memory transport)', () => {
       assert.equal(node.hub.rooms.has('chat:mid'), false);
     });
 
+    it('a ban set while the join checks run is not missed', async () => {
+      let release = () => {};
+      let asked = false;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const { node } = await engine({
+        authorizeJoin: async () => {
+          asked = true;
+          await gate;
+          return true;
+        },
+      });
+      const eve = new Peer(node, 'user:eve');
+      const reply = eve.request({ type: 'join', room: 'chat:race' });
+      for (let turn = 0; !asked && turn < 1000; turn++) await new Promise(setImmediate);
+      assert.ok(asked, 'the join is in its authorizeJoin hook');
+      await node.moderation.ban('eve', { room: 'chat:race' });
+      release();
+      const refused = await reply;
+      assert.deepEqual([refused.code, refused.message], ['forbidden', 'banned from chat:race']);
+      assert.equal(eve.session.rooms.size, 0);
+      assert.equal(node.hub.rooms.has('chat:race'), false);
+    });
+
     it('a shadow-banned comment reaches only its author, at the next offset, without a gap', async () => {
       const { node } = await engine();
       const carol = new Peer(node, 'user:carol');
