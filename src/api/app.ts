@@ -149,6 +149,7 @@ function methodNotAllowed(c: Context, allow: string): Response {
 function serveWeb(app: Hono, webRoot: string, sdkRoot: string | null): void {
   app.get('/', serveStatic({ root: webRoot, path: 'index.html' }));
   app.get('/dashboard', serveStatic({ root: webRoot, path: 'dashboard.html' }));
+  app.get('/vod', serveStatic({ root: webRoot, path: 'vod.html' }));
   app.use(
     '/web/*',
     serveStatic({ root: webRoot, rewriteRequestPath: (p) => p.slice('/web'.length) }),
