@@ -274,6 +274,14 @@ describe('barrage CLI', () => {
       );
     });
 
+    it('README runs the CLI as a user types it in a checkout (npx barrage)', () => {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+      const bare = blocks.flatMap((b) => b.split('\n')).filter((l) => /^barrage\s/.test(l));
+      assert.deepEqual(bare, [], 'a bare `barrage` is not on PATH after npm install');
+      assert.ok(blocks.some((b) => b.includes('npx barrage serve')));
+    });
+
     it('prints docs/configuration.md on config doc', async () => {
       const r = await run(['config', 'doc']);
       assert.equal(r.code, 0, r.stderr);

@@ -4,15 +4,22 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { every } from 'hono/combine';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import {
   type ClientIpResolver,
   createApiKeyCheck,
   createClientIpResolver,
   isLoopback,
 } from '../auth/index.js';
+import { type Logger, silentLogger } from '../log.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
-import { errorResponse, toErrorResponse } from './errors.js';
+import { allowedMethods } from './allow.js';
+import { crossSiteGuard, requireJson } from './cross-site.js';
+import { createErrorHandler, errorResponse } from './errors.js';
+import { PAGE_HEADERS } from './page-headers.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
@@ -24,6 +31,7 @@ import { pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
 import { statsRoute } from './routes/stats.js';
 import { type TimelineOptions, timelineRoutes } from './routes/timeline.js';
+import { readJsonObject } from './validate.js';
 
 /** What an API authorization hook sees of a request. */
 export interface ApiRequestInfo {
@@ -38,6 +46,10 @@ export interface ApiOptions {
   node: Node;
   /** Bearer key for `/api/*` (and `/metrics` unless public); null: loopback callers only. */
   apiKey: string | null;
+  /** Host names answered when there is no `apiKey` (DNS-rebinding defence); 127.x literals always are. */
+  apiHosts: readonly string[];
+  /** Where unexpected errors are logged (with the request id); silent when absent. */
+  log?: Logger;
   /** The client address of a request (trusted proxies' headers). @default the TCP peer */
   clientIp?: ClientIpResolver;
   /** Serve `/metrics` without the key. */
@@ -61,15 +73,21 @@ export interface ApiOptions {
 /** Builds the HTTP app: API routes, `/metrics`, health, and the static pages. */
 export function createApiApp(options: ApiOptions): Hono {
   const app = new Hono();
+  app.use(requestId());
+  app.use(secureHeaders(PAGE_HEADERS));
+  const crossSite = crossSiteGuard(options.apiKey ? null : options.apiHosts);
   const guard = apiGuard(options);
-  app.use('/api/*', guard);
-  if (!options.metricsPublic) app.use('/metrics', guard);
-  app.use(
-    '/api/*',
+  for (const path of options.metricsPublic ? ['/api/*'] : ['/api/*', '/metrics']) {
+    app.use(path, crossSite, guard);
+  }
+  // Every POST body: declared JSON (415), within the size limit (413), a JSON object (400).
+  const postBody = every(
+    requireJson,
     bodyLimit({
       maxSize: options.maxBodyBytes,
       onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
     }),
+    readJsonObject,
   );
   app.use(
     '/dplayer/*',
@@ -78,6 +96,8 @@ export function createApiApp(options: ApiOptions): Hono {
       onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
     }),
   );
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
+  const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
   broadcastRoute(app, options.node);
@@ -90,18 +110,20 @@ export function createApiApp(options: ApiOptions): Hono {
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
   healthRoute(app, options.health);
-  for (const path of ['/api/publish', '/api/push', '/api/broadcast']) {
-    app.all(path, (c) => methodNotAllowed(c, 'POST'));
-  }
-  for (const path of ['/api/stats', '/api/rooms/:room{.+}', '/metrics', '/healthz']) {
-    app.all(path, (c) => methodNotAllowed(c, 'GET'));
-  }
   app.get(WS_PATH, (c) =>
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);
-  app.notFound((c) => errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
-  app.onError((err, c) => toErrorResponse(c, err));
+  const allow = allowedMethods(app.routes.slice(first));
+  app.notFound((c) => {
+    const methods = allow(c.req.path);
+    if (methods.length === 0 || methods.includes(c.req.method)) {
+      return errorResponse(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    }
+    c.header('Allow', methods.join(', '));
+    return errorResponse(c, 'method_not_allowed', `use ${methods.join(' or ')}`);
+  });
+  app.onError(createErrorHandler(options.log ?? silentLogger));
   return app;
 }
 
@@ -141,24 +163,19 @@ function remoteAddress(c: Context): string | undefined {
   }
 }
 
-function methodNotAllowed(c: Context, allow: string): Response {
-  c.header('Allow', allow);
-  return c.json({ error: { code: 'bad_request', message: `use ${allow}` } }, 405);
-}
-
 function serveWeb(app: Hono, webRoot: string, sdkRoot: string | null): void {
   app.get('/', serveStatic({ root: webRoot, path: 'index.html' }));
   app.get('/dashboard', serveStatic({ root: webRoot, path: 'dashboard.html' }));
   app.get('/vod', serveStatic({ root: webRoot, path: 'vod.html' }));
-  app.use(
+  app.get(
     '/web/*',
     serveStatic({ root: webRoot, rewriteRequestPath: (p) => p.slice('/web'.length) }),
   );
   if (sdkRoot)
-    app.use(
+    app.get(
       '/sdk/*',
       serveStatic({ root: sdkRoot, rewriteRequestPath: (p) => p.slice('/sdk'.length) }),
     );
   // Pages' own assets by relative path (e.g. /demo.js next to /index.html).
-  app.use('/*', serveStatic({ root: webRoot }));
+  app.get('/*', serveStatic({ root: webRoot }));
 }

@@ -1,26 +1,62 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from '../log.js';
 import { ReplyError } from '../node/index.js';
 import type { ErrorCode } from '../protocol/index.js';
 
-/** The HTTP status of each contract error code. */
-export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
+/**
+ * Codes only the HTTP API answers with: they describe the HTTP request itself (its method, its
+ * media type, its origin) or a bug, never a command, so the WebSocket catalogue does not have them.
+ */
+export const HTTP_ONLY_CODES = [
+  'method_not_allowed',
+  'unsupported_media_type',
+  'internal',
+] as const;
+
+/** Every code an HTTP error body can carry: the reply codes plus the HTTP-only ones. */
+export type HttpErrorCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
+
+/**
+ * The HTTP status of each code: the whole catalogue of statuses the API answers errors with
+ * (docs/errors.md and docs/http-api.md list the same; a test compares them).
+ */
+export const STATUS_OF: Record<HttpErrorCode, ContentfulStatusCode> = {
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
+  internal: 500,
   unavailable: 503,
 };
 
 /** Answers `{"error":{"code","message"}}` with the code's status. */
-export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
+export function errorResponse(c: Context, code: HttpErrorCode, message: string): Response {
   return c.json({ error: { code, message } }, STATUS_OF[code]);
 }
 
-/** Maps a thrown error to the contract's error body; unknown errors become 503 `unavailable`. */
-export function toErrorResponse(c: Context, err: unknown): Response {
-  if (err instanceof ReplyError) return errorResponse(c, err.code, err.message);
-  return errorResponse(c, 'unavailable', 'internal error');
+/**
+ * `app.onError`: a `ReplyError` is the engine refusing the request and answers its code; anything
+ * else is a bug, logged at error level with the request id (also sent as `X-Request-Id`) and
+ * answered `500 internal` without details.
+ */
+export function createErrorHandler(log: Logger): (err: Error, c: Context) => Response {
+  return (err, c) => {
+    if (err instanceof ReplyError) return errorResponse(c, err.code, err.message);
+    if (err instanceof HTTPException && err.status < 500) {
+      // Raised by hono's own middleware; none is in use that answers anything but a client error.
+      return errorResponse(c, 'bad_request', err.message);
+    }
+    const requestId = c.get('requestId');
+    log.error(
+      { err, requestId, method: c.req.method, path: c.req.path },
+      'HTTP API: unexpected error',
+    );
+    return errorResponse(c, 'internal', `internal error (request id ${requestId})`);
+  };
 }

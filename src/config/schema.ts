@@ -68,6 +68,12 @@ export const OPTIONS = {
     group: 'Security',
     help: 'Bearer key for the HTTP API; without one the API answers loopback callers only',
   },
+  apiHosts: {
+    type: 'list',
+    default: ['localhost', '127.0.0.1', '[::1]'],
+    group: 'Security',
+    help: 'Host names the HTTP API answers when no API key is set, comma-separated (DNS-rebinding defence; 127.x.x.x addresses always pass)',
+  },
   jwtSecret: {
     type: 'string',
     default: '',

@@ -115,7 +115,8 @@ export class RoomMembership {
    * A client's join: the checks, then the session is in the room (counted, frames held) while
    * the broker subscription and the history are fetched; the `joined` reply goes out and the
    * session becomes a member with exactly the live messages after the reply's offset. Throws
-   * the refusal; a join cancelled meanwhile (leave, removal, disconnect) ends without reply.
+   * the refusal; a join cancelled meanwhile by a removal is refused too (`forbidden`), one
+   * cancelled by a disconnect ends quietly.
    */
   async join(session: Session, command: JoinCommand): Promise<void> {
     const { room: name, id } = command;
@@ -132,16 +133,26 @@ export class RoomMembership {
         `at most ${options.maxRoomsPerConnection} rooms per connection`,
       );
     }
+    const bans = this.parts.moderation.banVersion;
     await this.admit(session, name);
     if (session.closed) return;
     const room = hub.join(session, name, command.budget ?? options.renderBudget);
     try {
+      // A ban set while the checks ran found the session not yet in the room: check it again.
+      if (this.parts.moderation.banVersion !== bans) {
+        await this.parts.moderation.checkJoin(session.userId, name);
+      }
       await this.subscribed.get(name);
       const limit = Math.min(command.history ?? 0, options.maxHistory);
       const history = await viaBroker(() =>
         this.parts.broker.history({ room: name, since: command.since, limit }),
       );
-      if (!room.joining.has(session)) return;
+      if (!room.joining.has(session)) {
+        // Taken out meanwhile: a disconnect or resync (closed, nothing to say) or a removal,
+        // which sent its `left` line; the join's own id is answered too.
+        if (session.closed) return;
+        throw new ReplyError('forbidden', `removed from ${name} while joining`);
+      }
       const visible = visibleTo(session, history.lines);
       const ring =
         visible.length > options.maxHistory && !history.recovered
@@ -149,7 +160,12 @@ export class RoomMembership {
           : visible;
       // Stored rooms page back beyond the ring (`before`, or more `history` than it holds).
       const lines = await withStoredHistory(options.archive, command, history, ring);
-      if (!room.joining.has(session)) return;
+      if (!room.joining.has(session)) {
+        // Taken out meanwhile: a disconnect or resync (closed, nothing to say) or a removal,
+        // which sent its `left` line; the join's own id is answered too.
+        if (session.closed) return;
+        throw new ReplyError('forbidden', `removed from ${name} while joining`);
+      }
       const online = room.localCount + this.parts.presence.remoteCount(name);
       const reply = joinedLine(id, {
         room: name,

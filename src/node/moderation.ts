@@ -66,6 +66,7 @@ export class Moderation {
     refusals: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<string, number>,
   };
   private readonly words: KeywordFilter;
+  private bansSeen = 0;
 
   constructor(
     private readonly store: ModerationStore | null,
@@ -158,6 +159,14 @@ export class Moderation {
     const problem = userIdProblem(userId);
     if (problem) throw new ReplyError('bad_request', problem);
     return this.store ? guard(this.store.listRules(userId)) : [];
+  }
+
+  /**
+   * Counts the bans this node has heard of. A join whose checks straddle a ban (checked before
+   * it, in the room after its removal ran) compares this before and after, and checks again.
+   */
+  get banVersion(): number {
+    return this.bansSeen;
   }
 
   /** Refuses a join of a banned user with `forbidden` (and `retryAfterMs` when it expires). */
@@ -253,6 +262,7 @@ export class Moderation {
       return;
     }
     if (event.type !== 'rule' || event.lifted || event.rule.kind !== 'ban') return;
+    this.bansSeen++;
     this.effects.banned(event.rule.userId, event.rule.room);
   }
 

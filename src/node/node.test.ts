@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { MemoryTransport } from '../../test/support/memory-transport.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
+import type { HistoryRequest, HistoryResult } from '../broker/types.js';
 import type { Identity, Session } from '../session/index.js';
 import { Node } from './node.js';
 import type { NodeOptions } from './options.js';
@@ -49,9 +50,18 @@ afterEach(async () => {
   for (const node of nodes.splice(0)) await node.shutdown();
 });
 
+/** The embedded broker, whose history reads can be held back to catch a join half-way. */
+class GatedBroker extends MemoryBroker {
+  gate: Promise<void> = Promise.resolve();
+  override async history(request: HistoryRequest): Promise<HistoryResult> {
+    await this.gate;
+    return super.history(request);
+  }
+}
+
 /** A started node on a fresh embedded broker. */
 async function engine(hooks: NodeOptions['hooks'] = {}) {
-  const broker = new MemoryBroker();
+  const broker = new GatedBroker();
   const node = new Node({ ...OPTIONS, hooks: { authenticate: identityOf, ...hooks } }, broker);
   await node.start();
   nodes.push(node);
@@ -194,6 +204,51 @@ describe('Node (engine, in-memory transport)', () => {
       }
       assert.equal(node.hub.rooms.has('chat:b'), false);
       assert.equal((await eve.request({ type: 'join', room: 'chat:b' })).code, 'forbidden');
+    });
+
+    it('a ban during a join takes the joiner out and refuses the join', async () => {
+      const { node, broker } = await engine();
+      const eve = new Peer(node, 'user:eve');
+      let release = () => {};
+      broker.gate = new Promise((resolve) => {
+        release = resolve;
+      });
+      const reply = eve.request({ type: 'join', room: 'chat:mid' });
+      await eve.until(() => eve.session.rooms.has('chat:mid'));
+      await node.moderation.ban('eve', { room: 'chat:mid' });
+      release();
+      const refused = await reply;
+      assert.deepEqual(
+        [refused.type, refused.code, refused.message],
+        ['error', 'forbidden', 'removed from chat:mid while joining'],
+      );
+      assert.equal((await eve.until((l) => l.type === 'left')).reason, 'banned');
+      assert.equal(node.hub.rooms.has('chat:mid'), false);
+    });
+
+    it('a ban set while the join checks run is not missed', async () => {
+      let release = () => {};
+      let asked = false;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const { node } = await engine({
+        authorizeJoin: async () => {
+          asked = true;
+          await gate;
+          return true;
+        },
+      });
+      const eve = new Peer(node, 'user:eve');
+      const reply = eve.request({ type: 'join', room: 'chat:race' });
+      for (let turn = 0; !asked && turn < 1000; turn++) await new Promise(setImmediate);
+      assert.ok(asked, 'the join is in its authorizeJoin hook');
+      await node.moderation.ban('eve', { room: 'chat:race' });
+      release();
+      const refused = await reply;
+      assert.deepEqual([refused.code, refused.message], ['forbidden', 'banned from chat:race']);
+      assert.equal(eve.session.rooms.size, 0);
+      assert.equal(node.hub.rooms.has('chat:race'), false);
     });
 
     it('a shadow-banned comment reaches only its author, at the next offset, without a gap', async () => {

@@ -188,6 +188,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   const listener = createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
+    apiHosts: config.apiHosts,
+    log,
     metricsPublic: config.metricsPublic,
     clientIp,
     maxBodyBytes: config.maxBodyBytes,

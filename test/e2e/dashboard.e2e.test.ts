@@ -4,7 +4,14 @@ import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { type BarrageClient, connect } from '../../client/index.js';
 import type { BarrageServer } from '../../src/server/index.js';
-import { ensureSdkBuilt, launchBrowser, screenshot, watchErrors } from './support/browser.js';
+import {
+  assertPageHeaders,
+  ensureSdkBuilt,
+  launchBrowser,
+  screenshot,
+  watchCsp,
+  watchErrors,
+} from './support/browser.js';
 import { startServer, wsUrl } from './support/server.js';
 
 const API_KEY = 'dashboard-test-key';
@@ -40,7 +47,10 @@ describe('dashboard in Chromium', () => {
   it('asks for the API key, then charts non-zero traffic per node', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors = watchErrors(page);
-    await page.goto(`${server.url}/dashboard`);
+    const violations = await watchCsp(page);
+    const res = await page.goto(`${server.url}/dashboard`);
+    // It asks for the API key: no site may frame it, and it runs only its own scripts.
+    assertPageHeaders((await res?.allHeaders()) ?? {}, '/dashboard');
     await page.waitForSelector('#key-form:not([hidden])', { timeout: 5000 });
     assert.equal(await page.textContent('#poll'), 'API key needed');
 
@@ -76,6 +86,7 @@ describe('dashboard in Chromium', () => {
     assert.match(rooms ?? '', /chat:dash/);
     assert.match((await page.textContent('#nodes-info')) ?? '', /1 node/);
 
+    assert.deepEqual(await violations(), [], 'no CSP violation');
     await screenshot(page, 'dashboard');
     assert.deepEqual(
       errors.filter((e) => !e.includes('401')),

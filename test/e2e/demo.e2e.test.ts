@@ -7,7 +7,15 @@ import WebSocket from 'ws';
 import { type BarrageClient, connect } from '../../client/index.js';
 import type { BarrageServer } from '../../src/server/index.js';
 import { timingGate } from '../support/timing.js';
-import { ensureSdkBuilt, launchBrowser, ROOT, screenshot, watchErrors } from './support/browser.js';
+import {
+  assertPageHeaders,
+  ensureSdkBuilt,
+  launchBrowser,
+  ROOT,
+  screenshot,
+  watchCsp,
+  watchErrors,
+} from './support/browser.js';
 import { startServer, wsUrl } from './support/server.js';
 
 const ROOM = 'live:lobby';
@@ -75,6 +83,36 @@ describe('demo page in Chromium', () => {
     assert.equal(s.online, 1);
     assert.equal(await page.inputValue('#room'), ROOM);
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('runs under its strict CSP: the header is there, nothing is refused, inline script is', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    const violations = await watchCsp(page);
+    const res = await page.goto(`${server.url}/`);
+    assertPageHeaders((await res?.allHeaders()) ?? {}, '/');
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'open');
+    // Post a comment: the page's fetch, its WebSocket and its rendering all ran under the policy.
+    await page.fill('#text', 'under the policy');
+    await page.press('#text', 'Enter');
+    await page.waitForFunction(() => document.body.textContent?.includes('under the policy'));
+    // The page's own API call (same origin, no key on this server) is let through.
+    const status = await page.evaluate(async () => {
+      const body = JSON.stringify({ room: 'live:csp', data: 1 });
+      const headers = { 'content-type': 'application/json' };
+      return (await fetch('/api/publish', { method: 'POST', headers, body })).status;
+    });
+    assert.equal(status, 200);
+    assert.deepEqual(await violations(), []);
+    assert.deepEqual(errors, []);
+    // The policy is enforced, and the watch sees it: an injected inline script does not run.
+    await assert.rejects(page.addScriptTag({ content: 'window.inlineRan = true' }));
+    assert.equal(
+      await page.evaluate(() => (window as { inlineRan?: boolean }).inlineRan),
+      undefined,
+    );
+    assert.ok((await violations()).some((v) => v.startsWith('script-src')));
     await page.close();
   });
 
@@ -248,10 +286,15 @@ describe('demo page in Chromium', () => {
       readme.indexOf('\n```', readme.indexOf('```html\n')),
     );
     const code = html.replace(/^\s*<script type="module">/, '').replace(/<\/script>\s*$/, '');
+    // Run in a page of the server, whose CSP refuses inline scripts: the snippet is loaded as a
+    // module file of the server's origin, as a page under web/ would (client/README.md says so).
     const { page, errors } = await openDemo();
+    await page.route(`${server.url}/readme-example.js`, (route) =>
+      route.fulfill({ contentType: 'text/javascript', body: code }),
+    );
     const logs: string[] = [];
     page.on('console', (msg) => logs.push(msg.text()));
-    await page.addScriptTag({ type: 'module', content: code });
+    await page.addScriptTag({ type: 'module', url: `${server.url}/readme-example.js` });
     const deadline = Date.now() + 5000;
     while (!logs.includes('message hi from the browser') && Date.now() < deadline) {
       await page.waitForTimeout(50);

@@ -56,6 +56,8 @@ export async function serveProcess(
       '127.0.0.1',
       '--port',
       '0',
+      // No store unless the test asks for one: parallel servers must not share ./data.
+      ...(args.includes('--store') ? [] : ['--store', 'none']),
       ...args,
     ],
     { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -100,6 +100,16 @@ export function causeOf(err: unknown): string {
   }
 }
 
+/**
+ * Whether an 'error' event tells why a connection failed: a socket error (with a code) or Redis'
+ * own refusal (e.g. WRONGPASS). ioredis also emits its bookkeeping ("Stream isn't writeable"),
+ * which says nothing a user can act on.
+ */
+function isCause(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: string };
+  return typeof e?.code === 'string' || e?.name === 'ReplyError';
+}
+
 function hostPort(address: string): { host: string; port: number } {
   const at = address.lastIndexOf(':');
   return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
@@ -202,7 +212,7 @@ class StandaloneLink implements RedisLink {
     // Errors surface through failed commands and health(); the listeners also keep the cause.
     for (const client of [this.cmd, this.sub]) {
       client.on('error', (err: Error) => {
-        this.lastError = causeOf(err);
+        if (isCause(err)) this.lastError = causeOf(err);
       });
     }
     this.cmd.on('ready', () => {
@@ -315,10 +325,10 @@ class ClusterLink implements RedisLink {
       redisOptions: { ...baseOptions(o), connectionName: o.name },
     });
     this.cmd.on('error', (err: Error) => {
-      this.lastError = causeOf(err);
+      if (isCause(err)) this.lastError = causeOf(err);
     });
     this.cmd.on('node error', (err: Error, key: string) => {
-      this.lastError = `${key}: ${causeOf(err)}`;
+      if (isCause(err)) this.lastError = `${key}: ${causeOf(err)}`;
     });
     this.cmd.on('ready', () => {
       this.lastError = null;

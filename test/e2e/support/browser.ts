@@ -82,3 +82,30 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/**
+ * Records the Content-Security-Policy violations a page reports (its `securitypolicyviolation`
+ * events, from the first script on), for every page loaded in `page` after this call.
+ */
+export async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { cspViolations: string[] };
+    w.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      w.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`);
+    });
+  });
+  return () =>
+    page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? []);
+}
+
+/** The protective headers every page Barrage serves must carry (src/api/page-headers.ts). */
+export function assertPageHeaders(headers: Record<string, string>, what: string): void {
+  const csp = headers['content-security-policy'] ?? '';
+  for (const directive of ["script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"]) {
+    if (!csp.includes(directive)) throw new Error(`${what}: CSP lacks ${directive}: ${csp}`);
+  }
+  if (/unsafe-inline|unsafe-eval/.test(csp)) throw new Error(`${what}: CSP is not strict: ${csp}`);
+  if (headers['x-frame-options'] !== 'DENY') throw new Error(`${what}: no X-Frame-Options DENY`);
+  if (headers['x-content-type-options'] !== 'nosniff') throw new Error(`${what}: no nosniff`);
+}

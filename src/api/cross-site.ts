@@ -1,0 +1,77 @@
+import type { Context, Next } from 'hono';
+import { errorResponse } from './errors.js';
+
+/** Host names a node without an API key answers by default (DNS-rebinding defence). */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+/** A 127.0.0.0/8 address literal: a name no DNS answer can rebind. */
+const LOOPBACK_IPV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Refuses what a web page on another site can make a browser send to the API (403 `forbidden`):
+ * a `Sec-Fetch-Site` other than `same-origin` or `none` (typed or bookmarked), and an `Origin`
+ * whose host is not the request's `Host`. Server-side callers send neither header.
+ *
+ * With `hosts` (a node without an API key), the `Host` header's name must be one of them too:
+ * a DNS-rebound name (attacker.example resolving to 127.0.0.1) reaches a loopback-only API from
+ * the attacker's page as "same-origin", and only the Host it asked for gives it away.
+ */
+export function crossSiteGuard(hosts: readonly string[] | null) {
+  const allowed = hosts ? new Set(hosts.map((h) => h.toLowerCase())) : null;
+  return async (c: Context, next: Next): Promise<Response | undefined> => {
+    const site = c.req.header('sec-fetch-site');
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+      return errorResponse(c, 'forbidden', `cross-site request refused (Sec-Fetch-Site: ${site})`);
+    }
+    const host = c.req.header('host')?.toLowerCase();
+    const origin = c.req.header('origin');
+    if (origin !== undefined && originHost(origin) !== host) {
+      return errorResponse(
+        c,
+        'forbidden',
+        'cross-origin request refused (Origin is not this server)',
+      );
+    }
+    const name = hostName(host ?? '');
+    if (allowed && !allowed.has(name) && !LOOPBACK_IPV4.test(name)) {
+      return errorResponse(
+        c,
+        'forbidden',
+        'no API key configured: only loopback Host names are answered (see the apiHosts option)',
+      );
+    }
+    await next();
+  };
+}
+
+/**
+ * Refuses a POST whose body is not declared JSON with 415: a `text/plain` body is what a no-cors
+ * `fetch` or a form on another site can send without a preflight.
+ */
+export async function requireJson(c: Context, next: Next): Promise<Response | undefined> {
+  const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
+    return errorResponse(
+      c,
+      'unsupported_media_type',
+      `Content-Type must be application/json (got ${type || 'none'})`,
+    );
+  }
+  await next();
+}
+
+function originHost(origin: string): string | null {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.host : null;
+  } catch {
+    return null; // "null" (sandboxed pages, file:) and garbage are foreign
+  }
+}
+
+/** The name part of a Host header: `[::1]:8080` → `[::1]`, `localhost:80` → `localhost`. */
+function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
+}
