@@ -5,7 +5,8 @@ import { type ClientIpResolver, createClientIpResolver } from '../auth/index.js'
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
 import { CLOSE } from '../protocol/index.js';
-import { type Identity, TokenBucket, TokenRefused } from '../session/index.js';
+import { type Identity, TokenRefused } from '../session/index.js';
+import type { ConnectionGate } from './connection-gate.js';
 import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
 import { createOriginCheck } from './origin.js';
 import { closeCodeOfWsError } from './protocol-errors.js';
@@ -27,20 +28,10 @@ export interface GatewayOptions {
   maxFragments: number;
   /** Origin allowlist (see createOriginCheck). */
   origins: readonly string[];
-  /** Connections this node accepts; past it, 503 with Retry-After at the handshake. */
-  maxConnections: number;
   /** The client address of an upgrade (trusted proxies' headers). @default the TCP peer */
   clientIp?: ClientIpResolver;
-  /** Connections one IP may hold; past it, 429 at the handshake. */
-  maxConnectionsPerIp: number;
   /** How long a closing socket may take before it is destroyed, ms. */
   closeGraceMs: number;
-  /** Seconds a refused client is told to wait (Retry-After). */
-  retryAfterSec: number;
-  /** New connections admitted per second (a reconnect storm is spread, not swallowed at once). */
-  admissionRate: number;
-  /** New connections admitted at once above the rate. */
-  admissionBurst: number;
   /** Base back-off advertised to a client turned away for load, ms (jittered 0.5x to 1.5x). */
   reconnectDelayMs: number;
 }
@@ -54,11 +45,6 @@ export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly clientIp: ClientIpResolver;
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
-  private readonly perIp = new Map<string, number>();
-  private pending = 0;
-  private open = 0;
-  private accepting = true;
-  private readonly admissions: TokenBucket;
   /** Connections turned away by the admission rate, closed with 1013 and a back-off. */
   deferred = 0;
 
@@ -66,6 +52,8 @@ export class WsGateway {
     private readonly node: Node,
     private readonly options: GatewayOptions,
     private readonly log: Logger,
+    /** The node's connection account, shared with the other transports. */
+    private readonly gate: ConnectionGate,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -81,17 +69,6 @@ export class WsGateway {
     this.wss.on('error', (err) => this.log.warn({ err: err.message }, 'websocket server error'));
     this.originAllowed = createOriginCheck(options.origins);
     this.clientIp = options.clientIp ?? createClientIpResolver([]);
-    this.admissions = new TokenBucket(options.admissionRate, options.admissionBurst, Date.now());
-  }
-
-  /** Connections currently open through this gateway. */
-  get connections(): number {
-    return this.open;
-  }
-
-  /** Refuses every new upgrade from now on (shutdown). */
-  stopAccepting(): void {
-    this.accepting = false;
   }
 
   /** The HTTP server's `upgrade` listener. */
@@ -103,12 +80,11 @@ export class WsGateway {
       refuse(socket, refusal);
       return;
     }
-    if (!this.admissions.take(Date.now())) {
+    if (!this.gate.admit()) {
       this.defer(req, socket, head);
       return;
     }
-    this.count(ip, 1);
-    this.pending++;
+    this.gate.reserve(ip);
     const token = tokenOf(req.url);
     if (token === null) {
       this.accept(req, socket, head, ip, null);
@@ -158,15 +134,7 @@ export class WsGateway {
     if (!this.originAllowed(req.headers.origin, req.headers.host)) {
       return { status: 403, message: 'origin not allowed' };
     }
-    const headers = { 'Retry-After': String(this.options.retryAfterSec) };
-    if (!this.accepting) return { status: 503, message: 'shutting down', headers };
-    if (this.open + this.pending >= this.options.maxConnections) {
-      return { status: 503, message: 'server full', headers };
-    }
-    if ((this.perIp.get(ip) ?? 0) >= this.options.maxConnectionsPerIp) {
-      return { status: 429, message: 'too many connections from this address', headers };
-    }
-    return null;
+    return this.gate.refusal(ip);
   }
 
   private accept(
@@ -191,8 +159,7 @@ export class WsGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       settled = true;
       socket.off('close', onEarlyClose);
-      this.pending--;
-      this.open++;
+      this.gate.opened();
       const session = this.node.connect(
         new WsTransport(ws, this.options.closeGraceMs),
         ip,
@@ -216,22 +183,14 @@ export class WsGateway {
       });
       ws.once('close', (code) => {
         this.log.debug({ connId: session.id, code }, 'connection closed');
-        this.open--;
-        this.count(ip, -1);
+        this.gate.closed(ip);
         this.node.disconnect(session, code);
       });
     });
   }
 
   private release(ip: string): void {
-    this.pending--;
-    this.count(ip, -1);
-  }
-
-  private count(ip: string, delta: number): void {
-    const n = (this.perIp.get(ip) ?? 0) + delta;
-    if (n <= 0) this.perIp.delete(ip);
-    else this.perIp.set(ip, n);
+    this.gate.release(ip);
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type ApiRequestInfo, createApiListener } from '../api/index.js';
@@ -17,11 +17,11 @@ import {
   type ServerConfig,
 } from '../config/index.js';
 import { BarrageError } from '../errors.js';
-import { WsGateway } from '../gateway/index.js';
+import { ConnectionGate, SseGateway, WsGateway } from '../gateway/index.js';
 import type { Logger } from '../log.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { Node, type NodeHooks, StatsReporter } from '../node/index.js';
-import { WS_PATH } from '../protocol/index.js';
+import { SSE_PATH, WS_PATH } from '../protocol/index.js';
 import type { Archive, Store } from '../store/types.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
@@ -165,6 +165,14 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   const reporter = new StatsReporter(engine, config.presenceIntervalMs);
   stats = reporter;
   reporter.start();
+  // WebSocket and SSE connections count against the same caps and admission pace.
+  const gate = new ConnectionGate({
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    retryAfterSec: config.retryAfterSec,
+    admissionRate: config.admissionRate,
+    admissionBurst: config.admissionBurst,
+  });
   const gateway = new WsGateway(
     engine,
     {
@@ -172,20 +180,33 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxFrameBytes: config.maxFrameBytes,
       maxFragments: config.maxFragments,
       origins: config.origins,
-      maxConnections: config.maxConnections,
-      maxConnectionsPerIp: config.maxConnectionsPerIp,
       clientIp,
       closeGraceMs: config.closeGraceMs,
-      retryAfterSec: config.retryAfterSec,
-      admissionRate: config.admissionRate,
-      admissionBurst: config.admissionBurst,
       reconnectDelayMs: config.reconnectDelayMs,
+    },
+    log,
+    gate,
+  );
+  const sse = new SseGateway(
+    engine,
+    gate,
+    {
+      path: SSE_PATH,
+      origins: config.origins,
+      maxRooms: config.maxRoomsPerConnection,
+      maxHistory: MAX_JOIN_HISTORY,
+      requireAuth: config.requireAuth,
+      closeGraceMs: config.closeGraceMs,
+      reconnectDelayMs: config.reconnectDelayMs,
+      maxBodyBytes: config.maxFrameBytes,
+      publishRate: config.publishRate,
+      publishBurst: config.publishBurst,
     },
     log,
   );
   let shuttingDown = false;
   const root = packageRoot();
-  const listener = createApiListener({
+  const apiListener = createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
     apiHosts: config.apiHosts,
@@ -212,6 +233,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     webRoot: config.web ? join(root, 'web') : null,
     sdkRoot: config.web ? join(root, 'dist', 'client') : null,
   });
+  const listener: RequestListener = (req, res) => {
+    if (sse.handles(req)) sse.handle(req, res);
+    else apiListener(req, res);
+  };
   // Slowloris on the upgrade or an API call: node checks these timers every connectionsCheckingInterval.
   const http = createHttpServer(
     { connectionsCheckingInterval: connectionsCheckingIntervalMs(config) },
@@ -266,11 +291,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       closing ??= (async () => {
         shuttingDown = true;
         reporter.stop();
-        gateway.stopAccepting();
+        gate.stopAccepting();
         http.close();
         await engine.shutdown(config.reconnectDelayMs);
         const deadline = Date.now() + config.shutdownTimeoutMs - BROKER_CLOSE_RESERVE_MS;
-        while (gateway.connections > 0 && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
+        while (gate.connections > 0 && Date.now() < deadline) await sleep(CLOSE_POLL_MS);
         http.closeAllConnections();
         await archive?.close();
         await broker.close();

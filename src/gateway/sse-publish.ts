@@ -1,0 +1,203 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+import type { Node } from '../node/index.js';
+import type { ErrorCode } from '../protocol/index.js';
+import { type Identity, TokenBucket, TokenRefused, type Transport } from '../session/index.js';
+import { answer, answerJson } from './http-answer.js';
+
+/** Options of `POST /sse/publish`. */
+export interface SsePublishOptions {
+  /** Largest body accepted, bytes (the WebSocket's frame limit). */
+  maxBodyBytes: number;
+  /** Publishes per second per user (per address when anonymous), and the burst above that. */
+  publishRate: number;
+  publishBurst: number;
+}
+
+/** HTTP status of each reply error code (as the HTTP API answers them). */
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** How long a socketless publish waits for the engine's reply, ms. */
+const REPLY_TIMEOUT_MS = 10_000;
+
+/** Publishers whose rate is tracked at once; the oldest is forgotten past this. */
+const MAX_TRACKED_PUBLISHERS = 10_000;
+const buckets = new WeakMap<Node, Map<string, TokenBucket>>();
+
+/** The fields of a socketless publish, as a WebSocket `publish` takes them. */
+const FIELDS = ['room', 'data', 't', 'priority'] as const;
+
+/**
+ * `POST /sse/publish`: a publish without a socket. The body is a WebSocket `publish` command's
+ * fields; it runs through the same engine path (permissions, hooks, moderation, filters) in a
+ * short-lived session that lives for this request only, so any node of a cluster can take it.
+ * The rate is kept per user (per address when anonymous) across requests. The answer is the
+ * WebSocket reply line (`{"type":"ok","offset":N}` or `{"type":"error",...}` with its status).
+ */
+export async function publishOnce(
+  node: Node,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: SsePublishOptions,
+  log: Logger,
+): Promise<void> {
+  const ip = req.socket.remoteAddress ?? 'unknown';
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    answer(res, {
+      status: 415,
+      code: 'bad_request',
+      message: 'Content-Type must be application/json',
+    });
+    req.resume();
+    return;
+  }
+  const body = await readBody(req, options.maxBodyBytes);
+  if (body === null) {
+    answer(res, {
+      status: 413,
+      code: 'too_large',
+      message: `body over ${options.maxBodyBytes} bytes`,
+    });
+    return;
+  }
+  let fields: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+    fields = parsed as Record<string, unknown>;
+  } catch {
+    answer(res, { status: 400, code: 'bad_request', message: 'body is not a JSON object' });
+    return;
+  }
+  let identity: Identity | null = null;
+  const bearer = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''));
+  if (bearer) {
+    try {
+      identity = await node.authenticate(bearer[1]!, { connId: '', ip, identity: null });
+    } catch (err) {
+      if (!(err instanceof TokenRefused)) {
+        log.error({ err: (err as Error).message }, 'authenticate hook failed');
+        answer(res, { status: 500, code: 'internal', message: 'authentication failed' });
+        return;
+      }
+      answer(res, { status: 401, code: 'unauthorized', message: err.message });
+      return;
+    }
+    if (!identity) {
+      answer(res, { status: 401, code: 'unauthorized', message: 'invalid token' });
+      return;
+    }
+  }
+  const bucket = bucketOf(node, identity ? `u:${identity.userId}` : `ip:${ip}`, options);
+  const now = Date.now();
+  if (!bucket.take(now)) {
+    const wait = bucket.msUntilNext();
+    answerJson(res, 429, {
+      type: 'error',
+      code: 'rate_limited',
+      message: 'publishing too fast',
+      retryAfterMs: wait,
+    });
+    return;
+  }
+  const command: Record<string, unknown> = { type: 'publish', id: 1 };
+  for (const key of FIELDS) if (key in fields) command[key] = fields[key];
+  const line = await runOnce(node, ip, identity, JSON.stringify(command));
+  const parsed = JSON.parse(line) as { type: string; code?: ErrorCode; id?: unknown };
+  delete parsed.id;
+  answerJson(
+    res,
+    parsed.type === 'error' ? (STATUS[parsed.code ?? 'bad_request'] ?? 400) : 200,
+    parsed,
+  );
+}
+
+/** Runs one command line in a session that lives for it alone; resolves with the reply line. */
+function runOnce(node: Node, ip: string, identity: Identity | null, line: string): Promise<string> {
+  return new Promise((resolve) => {
+    const transport = new ReplyCatcher((reply) => {
+      clearTimeout(timer);
+      node.disconnect(session, 1000);
+      resolve(reply);
+    });
+    // The engine answers every command; this only bounds a hook that never settles.
+    const timer = setTimeout(() => transport.close(1011, 'no reply in time'), REPLY_TIMEOUT_MS);
+    const session = node.connect(transport, ip, identity);
+    // The engine runs a client's publish with the session's own bucket; the caller's bucket
+    // (per user across requests) was taken above.
+    node.handleFrame(session, line);
+  });
+}
+
+/** A Transport that waits for the reply to request id 1 and drops everything else. */
+class ReplyCatcher implements Transport {
+  private done = false;
+  constructor(private readonly onReply: (line: string) => void) {}
+  readonly bufferedAmount = 0;
+  send(frame: Buffer): boolean {
+    if (this.done) return false;
+    for (const line of frame.toString('utf8').split('\n')) {
+      if (!line.includes('"id":1')) continue;
+      const m = /^\{"type":"(ok|error)"/.exec(line);
+      if (m) {
+        this.done = true;
+        this.onReply(line);
+        return true;
+      }
+    }
+    return true;
+  }
+  ping(): void {}
+  close(code: number, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.onReply(
+      JSON.stringify({ type: 'error', code: 'unavailable', message: `closed ${code}: ${reason}` }),
+    );
+  }
+  terminate(): void {
+    this.close(1006, 'terminated');
+  }
+}
+
+function bucketOf(node: Node, key: string, options: SsePublishOptions): TokenBucket {
+  let map = buckets.get(node);
+  if (!map) {
+    map = new Map();
+    buckets.set(node, map);
+  }
+  let bucket = map.get(key);
+  if (bucket) {
+    map.delete(key); // re-inserted below: the map's order is least recently used first
+  } else {
+    bucket = new TokenBucket(options.publishRate, options.publishBurst, Date.now());
+    if (map.size >= MAX_TRACKED_PUBLISHERS) map.delete(map.keys().next().value!);
+  }
+  map.set(key, bucket);
+  return bucket;
+}
+
+/** The request body as text, or null when it is over `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(null));
+  });
+}
