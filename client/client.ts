@@ -21,6 +21,7 @@ import type {
 import { RequestTable } from './requests.js';
 import { detach, safeSend, wsUrl } from './socket.js';
 import { Subscription } from './subscription.js';
+import { Timeline, type TimelineOptions } from './timeline.js';
 import { tokenExpired } from './token.js';
 import { sseUrlOf, type TransportName, TransportPlan } from './transports.js';
 import type { JoinedFrame, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
@@ -116,8 +117,17 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (data === undefined) throw new TypeError('publish: data is required');
     const body: Record<string, unknown> = { type: 'publish', room, data };
     if (options.priority !== undefined) body.priority = options.priority;
+    if (options.t !== undefined) body.t = options.t;
     const reply = await this.request(body, false);
     return (reply as { offset: number }).offset;
+  }
+
+  /**
+   * A player's view of a timeline room (`vod:*`): segments around the playhead, comments at
+   * their media time, live ones merged, publishing at the playhead. Call `start()` on it.
+   */
+  timeline(room: string, options: TimelineOptions = {}): Timeline {
+    return new Timeline(this, room, options);
   }
 
   /** Leaves a room: its subscription ends and it is not rejoined. */

@@ -17,6 +17,12 @@ export type {
   PublishOptions,
 } from './options.js';
 export { type RejoinEvent, Subscription, type SubscriptionEvents } from './subscription.js';
+export {
+  Timeline,
+  type TimelineComment,
+  type TimelineEvents,
+  type TimelineOptions,
+} from './timeline.js';
 export { tokenExpiresAt } from './token.js';
 export type {
   ClientErrorCode,

@@ -52,6 +52,8 @@ export interface JoinOptions {
 export interface PublishOptions {
   /** The message class; above `normal` the token must allow it. @default 'normal' */
   priority?: Priority;
+  /** Media time in ms, for timeline rooms (`vod:*`): required there, refused elsewhere. */
+  t?: number;
 }
 
 /** Where the client is: `open` means authenticated and ready for requests. */

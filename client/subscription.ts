@@ -125,6 +125,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       from: m.from ?? null,
     };
     if (m.priority !== undefined) msg.priority = m.priority;
+    if (typeof m.t === 'number') msg.t = m.t;
     if (this.listenerCount('message') === 0 || this.flushScheduled) {
       if (this.queue.length >= MAX_QUEUED) this.queue.shift();
       this.queue.push(msg);

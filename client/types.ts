@@ -45,6 +45,8 @@ export interface RoomMessage<T = unknown> {
   from: string | null;
   /** The message class when above `normal` (absent means `normal`). */
   priority?: Priority;
+  /** Media time in ms, in timeline rooms (`vod:*`). */
+  t?: number;
 }
 
 /** A targeted push (to every connection of one user) or a broadcast. */

@@ -166,6 +166,7 @@ function remoteAddress(c: Context): string | undefined {
 function serveWeb(app: Hono, webRoot: string, sdkRoot: string | null): void {
   app.get('/', serveStatic({ root: webRoot, path: 'index.html' }));
   app.get('/dashboard', serveStatic({ root: webRoot, path: 'dashboard.html' }));
+  app.get('/vod', serveStatic({ root: webRoot, path: 'vod.html' }));
   app.get(
     '/web/*',
     serveStatic({ root: webRoot, rewriteRequestPath: (p) => p.slice('/web'.length) }),

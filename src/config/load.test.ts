@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BarrageError } from '../errors.js';
+import { DEFAULT_PARSE_LIMITS } from '../protocol/index.js';
+import { MAX_JOIN_HISTORY } from './derived.js';
 import { configurationMarkdown } from './doc.js';
 import {
   type ConfigLayers,
@@ -450,5 +452,18 @@ describe('enum options', () => {
     const level: (typeof OPTIONS.logLevel.values)[number] = config.logLevel;
     assert.equal(action, 'mask');
     assert.equal(level, 'debug');
+  });
+});
+
+describe('parse limits', () => {
+  it('the server defaults equal the protocol parser defaults', () => {
+    assert.deepEqual(
+      {
+        maxTokenLength: OPTIONS.maxTokenLength.default,
+        maxEvents: OPTIONS.maxAuthEvents.default,
+        maxHistory: MAX_JOIN_HISTORY,
+      },
+      DEFAULT_PARSE_LIMITS,
+    );
   });
 });

@@ -19,11 +19,14 @@ export interface ParseLimits {
   maxHistory: number;
 }
 
-/** Default parse limits. */
+/**
+ * Default parse limits: the server's defaults (`maxTokenLength`, `maxAuthEvents`, and the largest
+ * `historySize` a server can have; src/config/load.test.ts keeps them equal).
+ */
 export const DEFAULT_PARSE_LIMITS: ParseLimits = {
   maxTokenLength: 8192,
   maxEvents: 32,
-  maxHistory: 1000,
+  maxHistory: 100_000,
 };
 
 /** A refused line: the code and a message naming the problem, with the request id if one was read. */

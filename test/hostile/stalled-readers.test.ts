@@ -143,6 +143,7 @@ describe('stalled readers', () => {
     const m = await metrics(server.url);
     assert.equal(m.get('barrage_stalled_closes_total'), after.stalledCloses);
     slow.destroy();
+    await statsWhen((s) => s.connections === before.connections);
   });
 
   it('closes a member that stopped reading a reliable room under the hard mark with 4008', async () => {

@@ -194,12 +194,19 @@ describe('Moderation across nodes (Redis)', () => {
   it('a shadow ban set on B holds for a comment sent on A', async () => {
     await api(b, 'POST', '/api/moderation/shadowban', { userId: 'sly', room: 'live:shadow' }, auth);
     const sly = await joined(a, 'sly', 'live:shadow');
+    const slyOnB = await joined(b, 'sly', 'live:shadow');
     const viewer = await joined(b, 'vic', 'live:shadow');
     const ok = await publish(sly, 'live:shadow', 'only I see this');
     assert.equal(ok.type, 'ok');
-    assert.equal((await sly.next((m) => m.type === 'message')).data, 'only I see this');
+    // The author's connections on both nodes see it; the next real message follows it (no gap).
+    for (const own of [sly, slyOnB]) {
+      const m = await own.next((x) => x.type === 'message' && x.data === 'only I see this');
+      assert.equal(m.offset, ok.offset);
+    }
     await publish(viewer, 'live:shadow', 'marker');
-    await viewer.next((m) => m.type === 'message' && m.data === 'marker');
+    const marker = await viewer.next((m) => m.type === 'message' && m.data === 'marker');
+    assert.equal(marker.offset, Number(ok.offset) + 1);
+    await sly.next((m) => m.type === 'message' && m.data === 'marker');
     assert.equal(viewer.all('message').filter((m) => m.from === 'sly').length, 0);
   });
 
