@@ -116,7 +116,15 @@ describe('embedded store files', () => {
   it('barrage timeline seed fills a room with a spread of comments', async () => {
     const server = await startServer({ store: 'embedded', dataDir: tempDir() });
     try {
-      const r = await run(['timeline', 'seed', 'vod:seeded', '--count', '300', '--url', server.url]);
+      const r = await run([
+        'timeline',
+        'seed',
+        'vod:seeded',
+        '--count',
+        '300',
+        '--url',
+        server.url,
+      ]);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.match(r.stdout, /vod:seeded: 300 comments seeded/);
       const page = await api(server, 'GET', '/api/rooms/vod:seeded/timeline?limit=1000');
