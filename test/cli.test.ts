@@ -282,6 +282,21 @@ describe('barrage CLI', () => {
       assert.ok(blocks.some((b) => b.includes('npx barrage serve')));
     });
 
+    it('db migrate takes the serve flags in every spelling, booleans included', async () => {
+      const dataDir = join(dir, 'db-migrate');
+      const r = await run([
+        'db',
+        'migrate',
+        '--store',
+        'embedded',
+        '--data-dir',
+        dataDir,
+        '--no-web',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /: schema at version \d+/);
+    });
+
     it('prints docs/configuration.md on config doc', async () => {
       const r = await run(['config', 'doc']);
       assert.equal(r.code, 0, r.stderr);

@@ -1,5 +1,14 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { closest, flagOf, OPTIONS, type OptionKey, type RawOptions } from '../config/index.js';
+import {
+  closest,
+  flagOf,
+  OPTIONS,
+  type OptionKey,
+  type RawOptions,
+  readConfigFile,
+  resolveConfig,
+  type ServerConfig,
+} from '../config/index.js';
 
 /** A command-line mistake: printed with a pointer to the command's help, exit code 2. */
 export class UsageError extends Error {}
@@ -102,4 +111,18 @@ export function serverOptionsFromFlags(values: Record<string, unknown>): RawOpti
     raw[key] = Array.isArray(value) ? value.join(',') : value;
   }
   return raw;
+}
+
+/**
+ * The configuration of parsed server flags: defaults < `--config` file < env < flags. Errors name
+ * the file, the env var or the flag the value came from.
+ */
+export function configFromFlags(values: Record<string, unknown>): ServerConfig {
+  const filePath = typeof values.config === 'string' ? values.config : undefined;
+  return resolveConfig({
+    file: filePath === undefined ? undefined : readConfigFile(filePath),
+    filePath,
+    env: process.env,
+    flags: serverOptionsFromFlags(values),
+  });
 }

@@ -1,6 +1,5 @@
-import { readConfigFile, resolveConfig } from '../config/index.js';
 import { migrateStore } from '../server/index.js';
-import { parseFlags, serverFlagOptions, serverOptionsFromFlags, UsageError } from './args.js';
+import { configFromFlags, parseServerFlags, UsageError } from './args.js';
 
 const DB_HELP = `Usage: barrage db migrate [--store embedded|postgres] [--database-url URL] [--data-dir DIR]
 
@@ -17,9 +16,7 @@ export async function dbCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (what !== 'migrate') throw new UsageError('usage: barrage db migrate [flags]');
-  const values = parseFlags(rest, serverFlagOptions({ config: { type: 'string' } }));
-  const file = typeof values.config === 'string' ? readConfigFile(values.config) : undefined;
-  const config = resolveConfig({ file, env: process.env, flags: serverOptionsFromFlags(values) });
+  const config = configFromFlags(parseServerFlags(rest, { config: { type: 'string' } }));
   const result = await migrateStore(config);
   if (result === null) {
     process.stderr.write('barrage: no store configured (--store none): nothing to migrate\n');

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
-import { flagsHelp, readConfigFile, resolveConfig, workerCount } from '../config/index.js';
+import { flagsHelp, workerCount } from '../config/index.js';
 import { createLogger, createServer } from '../server/index.js';
-import { parseServerFlags, serverOptionsFromFlags } from './args.js';
+import { configFromFlags, parseServerFlags } from './args.js';
 import { superviseWorkers, workerIndex } from './workers.js';
 
 /** `barrage serve --help`. */
@@ -28,14 +28,7 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const filePath = typeof values.config === 'string' ? values.config : undefined;
-  const file = filePath === undefined ? undefined : readConfigFile(filePath);
-  const config = resolveConfig({
-    file,
-    filePath,
-    env: process.env,
-    flags: serverOptionsFromFlags(values),
-  });
+  const config = configFromFlags(values);
   const workers = workerCount(config.workers);
   if (workers > 1 && cluster.isPrimary) {
     const log = createLogger({

@@ -47,7 +47,7 @@ import {
 
 /** Why a token is refused on a node with no way to verify one (dev mode). */
 const NO_VERIFIER =
-  'this server verifies no tokens: no JWT secret or key is configured (dev mode); connect without a token';
+  'this server verifies no tokens: no JWT secret, key or JWKS URL is configured (dev mode); connect without a token';
 
 /** Clients closed per event-loop turn at shutdown, so a big node stays responsive while it empties. */
 const SHUTDOWN_CLOSE_BATCH = 500;

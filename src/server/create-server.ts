@@ -109,7 +109,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   }
   const anonymousPublish = config.allowAnonymousPublish || !hooks.authenticate;
   if (anonymousPublish && !config.allowAnonymousPublish) {
-    log.warn({}, 'no JWT secret or key configured: anonymous clients may publish (dev mode)');
+    log.warn(
+      {},
+      'no JWT secret, key or JWKS URL configured: anonymous clients may publish (dev mode)',
+    );
   }
   if (!config.apiKey)
     log.warn({}, 'no API key configured: the HTTP API answers loopback callers only');

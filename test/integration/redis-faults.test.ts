@@ -77,6 +77,44 @@ async function publishAll(broker: Broker, room: string, from: number, count: num
 }
 
 describe('redis broker faults', () => {
+  it('resyncs, and gives the room a new epoch, when a failover handed a delivered offset to another message', async () => {
+    const { a, b, recA, keys, close } = await pair();
+    try {
+      const room = roomName();
+      await a.subscribeRoom(room);
+      await publishAll(b, room, 0, 3);
+      await eventually('first 3 on a', () => recA.of(room).length === 3);
+      const { epoch } = await b.history({ room });
+      // What a promoted replica that missed the last write holds: offset 2, no entry 3.
+      const stream = keys.roomStream(room);
+      const kept = await admin.xrange(stream, '-', '2-0');
+      await admin.hset(keys.roomMeta(room), 's', 2);
+      await admin.del(stream);
+      for (const [id, fields] of kept) await admin.xadd(stream, id, ...fields);
+      await killSubscriber('a');
+      // Offset 3 again, another message, before a's subscription is back (>= 50 ms).
+      const reused = await b.publish({ room, parts: partsOf(room, 99), ts: Date.now() });
+      assert.deepEqual([reused.offset, reused.epoch], [3, epoch]);
+      await eventually('a resyncs the room', () => recA.resyncs.includes(room), 8000);
+      // Not taken as the message a already has at 3, and the room starts over.
+      assert.deepEqual(
+        recA.of(room).map((p) => p.offset),
+        [1, 2, 3],
+      );
+      await eventually(
+        'the room has a new epoch',
+        async () => (await b.history({ room })).epoch !== epoch,
+      );
+      const h = await b.history({ room, since: { offset: 3, epoch } });
+      assert.equal(h.recovered, false);
+      const next = await b.publish({ room, parts: partsOf(room, 100), ts: Date.now() });
+      await eventually('a takes the new epoch', () => recA.of(room).length === 4);
+      assert.equal(recA.of(room)[3]!.offset, next.offset);
+    } finally {
+      await close();
+    }
+  });
+
   it('catches up messages missed while its subscriber reconnected, in order, no resync', async () => {
     const { a, b, recA, close } = await pair();
     try {

@@ -9,7 +9,7 @@ import { useServer } from '../support/fixture.js';
 import { rawExchange, upgradeRequest } from '../support/raw.js';
 import { signToken, TEST_SECRET } from '../support/tokens.js';
 
-const NO_VERIFIER = /verifies no tokens: no JWT secret or key is configured \(dev mode\)/;
+const NO_VERIFIER = /verifies no tokens: no JWT secret, key or JWKS URL is configured \(dev mode\)/;
 const past = () => Math.floor(Date.now() / 1000) - 60;
 
 describe('a node with no JWT secret or key (dev mode)', () => {

@@ -50,6 +50,17 @@ import { Subscriptions } from './subscriptions.js';
 import type { ChannelRef } from './wire.js';
 import { decodePush, decodeReply, decodeRoomFrame, encodePush, encodeReply } from './wire.js';
 
+/**
+ * Forgets a room whose epoch Redis rolled back (see RoomFeed `rolledBack`), unless it already has
+ * another epoch: the next publish or join starts a new epoch, which every node and client sees.
+ * KEYS: room meta, room stream; ARGV: the epoch found rolled back.
+ */
+const FORGET_LUA = `if redis.call('HGET', KEYS[1], 'e') == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+return 0`;
+
 /** How often Redis is pinged and wanted-but-not-held subscriptions are retried, ms. */
 const HEARTBEAT_MS = 1000;
 /** A wanted channel Redis has not confirmed for this long makes the broker unhealthy, ms. */
@@ -72,6 +83,7 @@ export class RedisBroker implements Broker, StatsSharing {
   private readonly cmd: Redis | Cluster;
   private readonly publishScript: LuaScript;
   private readonly historyScript: LuaScript;
+  private readonly forgetScript = new LuaScript(FORGET_LUA);
   private readonly touchScript: LuaScript;
   private readonly emptyRooms: EmptyRooms;
   /** Room meta keys this node wrote (first publish, or a member's read of an empty room). */
@@ -137,6 +149,15 @@ export class RedisBroker implements Broker, StatsSharing {
         try {
           this.handler?.onResync?.(room);
         } catch {}
+      },
+      rolledBack: (room, epoch) => {
+        this.call(() =>
+          this.forgetScript.run(
+            this.cmd,
+            [this.keys.roomMeta(room), this.keys.roomStream(room)],
+            [epoch],
+          ),
+        ).catch(() => {}); // Redis away again: the next catch-up finds the same and retries
       },
     });
     this.pushes = new PushRequests(o.pushTimeoutMs);

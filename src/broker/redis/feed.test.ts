@@ -4,17 +4,21 @@ import type { HistoryResult } from '../types.js';
 import { RoomFeed } from './feed.js';
 
 /** A feed over an in-test stream of lines `m<offset>` (what Redis would hold). */
-function harness(held: { epoch: string; offset: number; oldest: number }) {
+function harness(held: { epoch: string; offset: number; oldest: number; replaced?: number }) {
   const delivered: number[] = [];
   const resyncs: string[] = [];
   const fetches: number[] = [];
+  const rolledBack: string[] = [];
   const feed = new RoomFeed({
     async fetchSince(_room, epoch, offset): Promise<HistoryResult> {
       fetches.push(offset);
       const recovered = epoch === held.epoch && offset <= held.offset && held.oldest <= offset + 1;
       const lines = [];
       if (recovered)
-        for (let o = offset + 1; o <= held.offset; o++) lines.push(Buffer.from(`m${o}`));
+        for (let o = offset + 1; o <= held.offset; o++) {
+          // `replaced`: a failover lost that message and the offset went to another one.
+          lines.push(Buffer.from(o === held.replaced ? `x${o}` : `m${o}`));
+        }
       return { epoch: held.epoch, offset: held.offset, recovered, lines };
     },
     deliver: (_room, offset, line) => {
@@ -22,10 +26,11 @@ function harness(held: { epoch: string; offset: number; oldest: number }) {
       delivered.push(offset);
     },
     resync: (room) => resyncs.push(room),
+    rolledBack: (room, epoch) => rolledBack.push(`${room}@${epoch}`),
   });
   const live = (offset: number, epoch = held.epoch) =>
     feed.onMessage('r', offset, epoch, Buffer.from(`m${offset}`));
-  return { feed, live, delivered, resyncs, fetches };
+  return { feed, live, delivered, resyncs, fetches, rolledBack };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -41,8 +46,49 @@ describe('redis broker room feed', () => {
     h.live(6); // arrives during the catch-up
     await settle();
     assert.deepEqual(h.delivered, [1, 2, 3, 4, 5, 6]);
-    assert.deepEqual(h.fetches, [2]);
+    // From one before the last delivered: the stream must still hold that same message.
+    assert.deepEqual(h.fetches, [1]);
     assert.deepEqual(h.resyncs, []);
+  });
+
+  it('after a lost subscription, catches up when the stream still holds the last message delivered', async () => {
+    const h = harness({ epoch: 'E', offset: 4, oldest: 1 });
+    h.feed.add('r');
+    h.live(1);
+    h.live(2);
+    h.feed.markAllStale();
+    h.feed.recover('r');
+    await settle();
+    assert.deepEqual(h.delivered, [1, 2, 3, 4]);
+    assert.deepEqual([h.resyncs, h.rolledBack], [[], []]);
+  });
+
+  it('resyncs and starts the room over when a failover handed a delivered offset to another message', async () => {
+    // Delivered m1, m2; Redis lost m2 and gave offset 2 to x2 (then 3 came).
+    const h = harness({ epoch: 'E', offset: 3, oldest: 1, replaced: 2 });
+    h.feed.add('r');
+    h.live(1);
+    h.live(2);
+    h.feed.markAllStale();
+    h.feed.recover('r');
+    await settle();
+    assert.deepEqual(h.delivered, [1, 2]); // neither x2 nor 3 taken as continuing m2
+    assert.deepEqual(h.resyncs, ['r']);
+    assert.deepEqual(h.rolledBack, ['r@E']);
+    // The room starts over with a new epoch: its first message is taken as such.
+    h.live(1, 'F');
+    assert.deepEqual(h.delivered, [1, 2, 1]);
+  });
+
+  it('resyncs and starts the room over when Redis is behind what was delivered', async () => {
+    const h = harness({ epoch: 'E', offset: 1, oldest: 1 });
+    h.feed.add('r');
+    h.live(1);
+    h.live(2); // Redis lost 2
+    h.feed.markAllStale();
+    h.feed.recover('r');
+    await settle();
+    assert.deepEqual([h.resyncs, h.rolledBack], [['r'], ['r@E']]);
   });
 
   it('resyncs when history no longer holds the gap, and on a new epoch', async () => {

@@ -28,6 +28,13 @@ export interface FeedDeps {
   fetchSince(room: string, epoch: string, offset: number): Promise<HistoryResult>;
   deliver(room: string, offset: number, line: Buffer): void;
   resync(room: string): void;
+  /**
+   * Redis no longer holds what this node delivered at an offset of `epoch` (a failover lost an
+   * acknowledged write, and the offset may be handed out again): make the room start over with a
+   * new epoch, so every node and client learns of it instead of taking the new message at that
+   * offset for one it already has.
+   */
+  rolledBack(room: string, epoch: string): void;
 }
 
 interface Live {
@@ -48,6 +55,8 @@ interface RoomState {
   epoch: string | null;
   /** Offset of the last delivered message. */
   last: number;
+  /** The line delivered at `last`, to tell a rolled-back offset from the same message; null when unknown. */
+  lastLine: Buffer | null;
   /** A catch-up fetch is in flight; live messages wait in `buffered`. */
   catchingUp: boolean;
   /** The subscription was lost; live messages wait until `recover`. */
@@ -76,6 +85,7 @@ export class RoomFeed {
     this.rooms.set(room, {
       epoch: null,
       last: 0,
+      lastLine: null,
       catchingUp: false,
       stale: false,
       buffered: [],
@@ -114,6 +124,7 @@ export class RoomFeed {
     if (state.epoch === null && !state.catchingUp) {
       state.epoch = epoch;
       state.last = offset;
+      state.lastLine = null;
       return Promise.resolve();
     }
     if (state.epoch !== epoch || state.last >= offset) return Promise.resolve();
@@ -191,18 +202,21 @@ export class RoomFeed {
       if (state.epoch !== null) this.deps.resync(room);
       state.epoch = epoch;
       state.last = offset;
+      state.lastLine = line;
       this.deps.deliver(room, offset, line);
       return;
     }
     if (offset <= state.last) return;
     if (offset === state.last + 1) {
       state.last = offset;
+      state.lastLine = line;
       this.deps.deliver(room, offset, line);
       return;
     }
     if (!mayCatchUp) {
       this.deps.resync(room);
       state.last = offset;
+      state.lastLine = line;
       this.deps.deliver(room, offset, line);
       return;
     }
@@ -214,22 +228,48 @@ export class RoomFeed {
     state.catchingUp = true;
     const epoch = state.epoch!;
     const from = state.last;
+    // Fetch from one before: the stream must still hold what was delivered at `from`, the same
+    // message (a failover can lose it and hand its offset to another).
+    const known = from >= 1 ? state.lastLine : null;
     let result: HistoryResult | null = null;
     try {
-      result = await this.deps.fetchSince(room, epoch, from);
+      result = await this.deps.fetchSince(room, epoch, known ? from - 1 : from);
     } catch {
       result = null;
     }
     if (this.rooms.get(room) !== state) return; // unsubscribed meanwhile
-    if (result?.recovered && !state.overflowed && state.epoch === epoch && state.last === from) {
-      result.lines.forEach((line, i) => {
+    let lines = result?.lines ?? [];
+    let recovered = result?.recovered === true;
+    let rolledBack = result !== null && result.epoch === epoch && result.offset < from;
+    if (recovered && known) {
+      if (lines[0]?.equals(known)) lines = lines.slice(1);
+      else rolledBack = true;
+    } else if (known && result?.epoch === epoch && result.offset === from) {
+      // The entry at `from` left the history (a quiet room, older than historyTtlMs): nothing
+      // came after it, and a rolled-back offset would be fresh, so there is nothing to compare.
+      recovered = true;
+      lines = [];
+    }
+    if (
+      recovered &&
+      !rolledBack &&
+      !state.overflowed &&
+      state.epoch === epoch &&
+      state.last === from
+    ) {
+      lines.forEach((line, i) => {
         this.deps.deliver(room, from + 1 + i, line);
       });
-      state.last = from + result.lines.length;
+      state.last = from + lines.length;
+      if (lines.length > 0) state.lastLine = lines[lines.length - 1]!;
     } else {
       this.deps.resync(room);
       state.overflowed = false;
-      if (result) {
+      state.lastLine = null;
+      if (rolledBack) {
+        this.deps.rolledBack(room, epoch);
+        state.epoch = null; // the room starts over: take whatever comes next
+      } else if (result) {
         state.epoch = result.epoch;
         state.last = result.offset;
       } else {
