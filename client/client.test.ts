@@ -190,8 +190,12 @@ describe('BarrageClient against a real server', () => {
     assert.equal(count, 0);
   });
 
-  it('needs a WebSocket constructor in Node 20 and fails requests once closed', async () => {
-    assert.throws(() => createClient(wsUrl(server)), TypeError);
+  it('needs a WebSocket constructor in Node 20 for WebSocket, and fails requests once closed', async () => {
+    assert.throws(() => createClient(wsUrl(server), { transports: ['websocket'] }), TypeError);
+    // Without one, the default transports leave Server-Sent Events (fetch) alone.
+    const sseOnly = createClient(wsUrl(server));
+    assert.equal(sseOnly.transport, 'sse');
+    sseOnly.close();
     const a = await open();
     a.close();
     assert.equal(a.state, 'closed');

@@ -23,6 +23,7 @@ import { detach, safeSend, wsUrl } from './socket.js';
 import { Subscription } from './subscription.js';
 import { Timeline, type TimelineOptions } from './timeline.js';
 import { tokenExpired } from './token.js';
+import { sseUrlOf, type TransportName, TransportPlan } from './transports.js';
 import type { JoinedFrame, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
 import { Waiters } from './waiters.js';
 
@@ -50,6 +51,10 @@ export class BarrageClient extends Emitter<ClientEvents> {
   userId: string | null = null;
   /** Heartbeat interval from `welcome`, in ms. */
   heartbeatMs = 25_000;
+  /** The transport of the current connection (`sse` after a fallback, see `transports`). */
+  get transport(): TransportName {
+    return this.plan.current;
+  }
   /** The number of connections made so far (1 after the first). */
   connections = 0;
   /** The largest frame the server reads, bytes, from `welcome` (0 when it did not say). */
@@ -58,7 +63,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   private readonly opts: ClientOptions;
-  private readonly WS: WebSocketConstructor;
+  private readonly plan: TransportPlan;
   private readonly backoff;
   private ws: WebSocketLike | null = null;
   private token: string | undefined;
@@ -80,8 +85,8 @@ export class BarrageClient extends Emitter<ClientEvents> {
     this.token = options.token;
     this.backoff = resolveBackoff(options.backoff);
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) throw new TypeError('No WebSocket: pass options.WebSocket (in Node 20: ws)');
-    this.WS = WS;
+    const order = options.transports ?? ['websocket', 'sse'];
+    this.plan = new TransportPlan(order, WS, options.sseUrl ?? sseUrlOf(this.url));
     // After the caller's next statements: listeners added right after `new` see the first try.
     queueMicrotask(() => {
       if (this.state !== 'closed') void this.open();
@@ -180,7 +185,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     }
     let ws: WebSocketLike;
     try {
-      ws = new this.WS(this.url);
+      ws = this.plan.create(this.url);
     } catch (err) {
       const error = new BarrageError('bad_request', `cannot open ${this.url}: ${String(err)}`);
       this.retry(ABNORMAL, error.message, error);
@@ -330,6 +335,16 @@ export class BarrageClient extends Emitter<ClientEvents> {
    */
   private async onClose(code: number, reason: string, failed?: BarrageError): Promise<void> {
     this.ws = null;
+    const switched = this.state !== 'closed' && this.plan.closed(this.state === 'open', failed);
+    if (switched) this.emit('transport', this.plan.current);
+    if (switched && this.plan.current !== this.plan.order[0]) {
+      // Blocked: the next transport at once, not an error yet (connect() keeps waiting). Back to
+      // the first one goes through the back-off below.
+      clearTimeout(this.timer);
+      this.requests.failAll(new BarrageError('disconnected', `connection closed (${code})`));
+      this.emit('close', { code, reason, willReconnect: true, delayMs: 0 });
+      return void this.open();
+    }
     clearTimeout(this.timer);
     this.requests.failAll(
       new BarrageError('disconnected', `connection closed (${code})`, { closeCode: code }),

@@ -1,5 +1,6 @@
 import type { BackoffOptions } from './backoff.js';
 import type { BarrageError } from './errors.js';
+import type { TransportName } from './transports.js';
 import type { PresenceEvent, Priority, PushEvent, WebSocketConstructor } from './types.js';
 
 /** Options of {@link connect} and {@link createClient}. */
@@ -15,6 +16,13 @@ export interface ClientOptions {
   events?: string[];
   /** The WebSocket constructor. Defaults to `globalThis.WebSocket`; in Node 20 pass `ws`'s. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Transports to try, in order: `websocket`, then `sse` (Server-Sent Events for reading, POST for
+   * publishing) when the WebSocket is blocked. See docs/sse.md. @default ['websocket', 'sse']
+   */
+  transports?: TransportName[];
+  /** The SSE endpoint. @default the URL's last path segment replaced by `sse` (`/ws` → `/sse`) */
+  sseUrl?: string;
   /** Reconnect back-off. @default { initialMs: 500, maxMs: 30000, factor: 2 } */
   backoff?: BackoffOptions;
   /** Reconnect after a connection drops. @default true */
@@ -55,6 +63,8 @@ export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface ClientEvents {
   /** The state changed. */
   state: ClientState;
+  /** The transport of the next connection changed (a fallback, or back to the first). */
+  transport: TransportName;
   /** Connected and authenticated; rooms are being rejoined when `reconnected`. */
   open: { reconnected: boolean; connId: string; userId: string | null };
   /**

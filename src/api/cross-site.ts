@@ -17,7 +17,8 @@ const LOOPBACK_IPV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  * the attacker's page as "same-origin", and only the Host it asked for gives it away.
  */
 export function crossSiteGuard(hosts: readonly string[] | null) {
-  const allowed = hosts ? new Set(hosts.map((h) => h.toLowerCase())) : null;
+  // A configured `name:port` counts as `name`: the port is the listener's business, not the name's.
+  const allowed = hosts ? new Set(hosts.map((h) => hostName(h.trim().toLowerCase()))) : null;
   return async (c: Context, next: Next): Promise<Response | undefined> => {
     const site = c.req.header('sec-fetch-site');
     if (site !== undefined && site !== 'same-origin' && site !== 'none') {

@@ -116,6 +116,11 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: 'GET', path: '/ws', answer: '`426` text (without an Upgrade)' },
   { method: 'GET', path: '/', answer: '`web/index.html` (the demo)' },
   { method: 'GET', path: '/dashboard', answer: '`web/dashboard.html`' },
+  {
+    method: 'GET',
+    path: '/vod',
+    answer: '`web/vod.html`: danmaku on a video timeline ([timeline.md](timeline.md))',
+  },
   { method: 'GET', path: '/web/*', answer: 'files under `web/`' },
   { method: 'GET', path: '/sdk/*', answer: 'the compiled browser SDK (`dist/client/`)' },
   { method: 'GET', path: '/*', answer: 'any other file under `web/`' },

@@ -8,6 +8,7 @@ Commands:
   serve     start a server (barrage serve --help lists every flag with its default)
   push      publish, push or broadcast through a running server's HTTP API
   bench     run the load generator and scenarios (barrage bench --help)
+  timeline  'timeline seed ROOM --count N' fills a timeline room with a realistic spread of comments
   db        'db migrate' applies the store's schema migrations (PostgreSQL or embedded)
   config    'config doc' prints the configuration reference, 'config defaults' a JSON config
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./config-cmd.js')).configCommand,
   bench: async () => (await import('./bench.js')).runBench,
   db: async () => (await import('./db.js')).dbCommand,
+  timeline: async () => (await import('./timeline.js')).timelineCommand,
 };
 
 /** The command being run, once known: a usage error points to its help. */

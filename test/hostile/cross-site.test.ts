@@ -153,7 +153,7 @@ describe('the Host rule depends on the key and on apiHosts', () => {
 
   before(async () => {
     keyed = await startServer({ apiKey: 'cross-site-key' });
-    named = await startServer({ apiHosts: ['barrage.internal'] });
+    named = await startServer({ apiHosts: ['barrage.internal:8080', 'Other.Internal'] });
   });
   after(async () => {
     await keyed.close();
@@ -177,6 +177,7 @@ describe('the Host rule depends on the key and on apiHosts', () => {
     const get = (name: string) =>
       raw(named.port, 'GET', '/api/stats', { Host: `${name}:${named.port}` });
     assert.equal((await get('barrage.internal')).status, 200);
+    assert.equal((await get('other.internal')).status, 200);
     assert.equal((await get('127.0.0.1')).status, 200);
     assert.equal((await get('localhost')).status, 403);
     assert.equal((await get('barrage.internal.attacker.example')).status, 403);

@@ -203,6 +203,7 @@ describe('redis broker on a Redis Cluster with replicas', () => {
     // replicas, are promoted back).
     const order = [0, 1, 2].sort((x, y) => (x === seedShard ? -1 : y === seedShard ? 1 : 0));
     const outcomes: string[] = [];
+    const healthDetails = new Set<string>();
     const load = new Load(
       a,
       rooms.map((r) => r.room),
@@ -219,6 +220,13 @@ describe('redis broker on a Redis Cluster with replicas', () => {
         const killedAt = Date.now();
         const refusedBefore = load.refusals.length;
         await server(victim).kill();
+        // Until the promotion, health names the master that is gone (or the refusals it causes).
+        await eventually(
+          `health names ${victim}`,
+          () => (a.health().detail ?? '').includes(String(victim)) || !a.health().ok,
+          PROMOTION_WAIT_MS,
+        );
+        healthDetails.add((a.health().detail ?? '').replace(/\d{4,5}/g, 'PORT'));
         await eventually(
           `a replica of ${victim} promoted`,
           async () => {
@@ -262,6 +270,11 @@ describe('redis broker on a Redis Cluster with replicas', () => {
       await load.stop();
     }
     for (const line of outcomes) t.diagnostic(line);
+    for (const detail of healthDetails) t.diagnostic(`health during a failover: ${detail}`);
+    assert.ok(
+      [...healthDetails].some((d) => /^Redis Cluster master 127\.0\.0\.1:PORT: /.test(d)),
+      `health never named the master: ${[...healthDetails].join(' | ')}`,
+    );
     const subscriberMode = load.refusals.filter((r) => /subscriber mode/i.test(r.message));
     assert.deepEqual(subscriberMode, []);
     // Let b's feed reach every acknowledged message (or resync) before judging.

@@ -112,4 +112,29 @@ describe('embedded store files', () => {
       await second.close();
     }
   });
+
+  it('barrage timeline seed fills a room with a spread of comments', async () => {
+    const server = await startServer({ store: 'embedded', dataDir: tempDir() });
+    try {
+      const r = await run([
+        'timeline',
+        'seed',
+        'vod:seeded',
+        '--count',
+        '300',
+        '--url',
+        server.url,
+      ]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /vod:seeded: 300 comments seeded/);
+      const page = await api(server, 'GET', '/api/rooms/vod:seeded/timeline?limit=1000');
+      const comments = page.body.comments as { t: number; priority?: string }[];
+      assert.equal(comments.length, 300);
+      assert.ok(comments.every((c) => c.t >= 0 && c.t < 600_000));
+      const minutes = new Set(comments.map((c) => Math.floor(c.t / 60_000)));
+      assert.ok(minutes.size >= 8, `spread over the video: ${minutes.size} of 10 minutes`);
+    } finally {
+      await server.close();
+    }
+  });
 });

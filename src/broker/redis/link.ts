@@ -391,13 +391,19 @@ class ClusterLink implements RedisLink {
       const cause = this.lastError ? ` (${this.lastError})` : '';
       return { ok: false, detail: `${this.where}: ${this.cmd.status}${cause}` };
     }
-    for (const node of this.cmd.nodes('master')) {
+    const byKey = new Map<string, Redis>(
+      this.cmd.nodes('all').map((n) => [`${n.options.host}:${n.options.port}`, n]),
+    );
+    // Every master the slot map names (until a refresh replaces it): a dead one has already left
+    // the client's pool, which then shows only the healthy ones.
+    const masters = new Set<string>();
+    for (const owners of this.cmd.slots) if (owners?.[0]) masters.add(owners[0]);
+    for (const key of masters) {
+      const status = byKey.get(key)?.status ?? 'unreachable';
       // `wait`: not connected yet because nothing was asked of it (lazy), not a failure.
-      if (node.status === 'ready' || node.status === 'wait') continue;
-      return {
-        ok: false,
-        detail: `Redis Cluster master ${node.options.host}:${node.options.port}: ${node.status}`,
-      };
+      if (status === 'ready' || status === 'wait') continue;
+      const cause = this.lastError?.startsWith(key) ? ` (${this.lastError})` : '';
+      return { ok: false, detail: `Redis Cluster master ${key}: ${status}${cause}` };
     }
     return { ok: true };
   }
