@@ -119,7 +119,11 @@ describe('Backpressure', () => {
     });
     await good.next((m) => m.type === 'message' && m.offset === end.body.offset, 30_000);
     const got = good.all('message').map((m) => m.offset as number);
-    assert.deepEqual(got, [...got].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      got,
+      [...got].sort((a, b) => a - b),
+      'in order',
+    );
     const after = await stats();
     const dropped = ((after.drops as Record<string, number>).slow ?? 0) - dropsBefore;
     // A reading client loses nothing uncounted (on a loaded machine it may fall behind its own
