@@ -127,6 +127,11 @@ function emptyResult(kind: string, params: RunResult['params'], error: string): 
 
 /** `barrage bench ARGV`: runs, prints, writes; resolves to the exit code (0, 1 failure, 2 usage). */
 export async function runBench(argv: string[]): Promise<number> {
+  // The store's scenario has its own flags (bench/timeline/run.ts).
+  if (argv[0] === 'timeline') {
+    const { runTimelineBench } = await import('./timeline/run.js');
+    return runTimelineBench(argv.slice(1));
+  }
   let o: BenchOptions;
   try {
     o = parseBenchArgs(argv);

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { BarrageServer } from '../../src/server/index.js';
-import { ensureSdkBuilt, launchBrowser, screenshot, watchErrors } from './support/browser.js';
+import {
+  assertPageHeaders,
+  ensureSdkBuilt,
+  launchBrowser,
+  screenshot,
+  watchCsp,
+  watchErrors,
+} from './support/browser.js';
 import { startServer } from './support/server.js';
 
 const ROOM = 'vod:e2e';
@@ -55,9 +62,11 @@ describe('/vod page in Chromium', () => {
   const open = async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
     const errors = watchErrors(page);
-    await page.goto(`${server.url}/vod?room=${ROOM}`);
+    const violations = await watchCsp(page);
+    const res = await page.goto(`${server.url}/vod?room=${ROOM}`);
+    assertPageHeaders((await res?.allHeaders()) ?? {}, '/vod');
     await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'open');
-    return { page, errors };
+    return { page, errors, violations };
   };
 
   it('a comment posted at 0:42 appears at 0:42 in another window, live and after a seek', async () => {
@@ -107,6 +116,7 @@ describe('/vod page in Chromium', () => {
     await c.page.waitForTimeout(300);
     assert.equal((await shownOf(c.page)).filter((s) => s.text === text).length, before);
     assert.deepEqual([...a.errors, ...b.errors, ...c.errors], []);
+    for (const w of [a, b, c]) assert.deepEqual(await w.violations(), [], 'no CSP violation');
     for (const p of [a, b, c]) await p.page.close();
   });
 

@@ -1,0 +1,183 @@
+/**
+ * `barrage bench timeline` (issue 12): the store's numbers, on this machine, in process.
+ *
+ * 1. Ingest: comments/s through the engine's store step (StoreArchive: bounded queue, batched
+ *    commits, every publish awaited until committed), `--ingest N` comments from 8000 concurrent
+ *    writers, into PostgreSQL (`--database-url`) and the embedded store (a temp dir); with the
+ *    event-loop delay p99 measured during each.
+ * 2. Reads: a video of `--video N` comments (default 1 000 000 over 2 hours, loaded in batches),
+ *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99.
+ *
+ * Not measured here: the publish path over WebSocket and a live hot room beside the ingest.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { StoreArchive } from '../../src/store/archive.js';
+import { PostgresStore } from '../../src/store/postgres/store.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import type { Store, StoredMessage } from '../../src/store/types.js';
+
+const HELP = `Usage: barrage bench timeline [--database-url URL] [--ingest N] [--video N] [--reads N]
+
+Measures the durable store (docs/storage.md): ingest through the batched writer (comments/s,
+event-loop delay p99) and viewer-segment reads of a video holding --video comments (p50/p99),
+on PostgreSQL (when --database-url is given; use a scratch database: it writes rows) and on the
+embedded SQLite store (in a temp dir).
+
+  --database-url URL   PostgreSQL to measure (default: BARRAGE_DATABASE_URL; none: embedded only)
+  --ingest N           comments written through the store step [default: 200000]
+  --video N            comments in the video read back [default: 1000000]
+  --reads N            segment reads [default: 200]
+  --density N          comments per second per segment [default: 30]
+`;
+
+interface Row {
+  store: string;
+  ingestPerS: number;
+  meanBatch: number;
+  loopP99Ms: number;
+  segmentRows: number;
+  readP50Ms: number;
+  readP99Ms: number;
+}
+
+function comment(room: string, i: number, lengthMs: number): StoredMessage {
+  return {
+    room,
+    id: `bench.${i}`,
+    epoch: 'bench',
+    offset: i,
+    t: Math.floor(Math.random() * lengthMs),
+    ts: Date.now(),
+    from: `viewer${i % 5000}`,
+    priority: i % 100 === 0 ? 2 : 0,
+    data: `{"text":"comment ${i} from the bench","color":16777215}`,
+  };
+}
+
+async function ingest(
+  store: Store,
+  count: number,
+): Promise<{ perS: number; meanBatch: number; loopP99Ms: number }> {
+  const archive = new StoreArchive(store, {
+    timelineRooms: ['vod:*'],
+    storedRooms: [],
+    queueSize: 10_000,
+    flushMs: 20,
+  });
+  const room = `vod:ingest-${Date.now()}`;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let next = 0;
+  const started = performance.now();
+  const writer = async () => {
+    while (next < count) {
+      const i = next++;
+      const ticket = archive.reserve();
+      if (!ticket) {
+        await new Promise((r) => setTimeout(r, 1));
+        next--;
+        continue;
+      }
+      await ticket.commit(comment(room, i, 7_200_000));
+    }
+  };
+  // As many writers as the queue holds: every publisher awaits its commit, as clients do.
+  await Promise.all(Array.from({ length: 8000 }, writer));
+  const seconds = (performance.now() - started) / 1000;
+  loop.disable();
+  const stats = archive.stats();
+  return {
+    perS: count / seconds,
+    meanBatch: stats.meanBatch,
+    loopP99Ms: loop.percentile(99) / 1e6,
+  };
+}
+
+async function reads(store: Store, video: number, count: number, density: number) {
+  const room = `vod:video-${Date.now()}`;
+  const lengthMs = 7_200_000;
+  for (let i = 0; i < video; i += 5000) {
+    const batch: StoredMessage[] = [];
+    for (let j = i; j < Math.min(video, i + 5000); j++) batch.push(comment(room, j, lengthMs));
+    await store.append(batch);
+  }
+  const segments = lengthMs / 360_000;
+  const lat: number[] = [];
+  let rows = 0;
+  for (let k = 0; k < count; k++) {
+    const s = Math.floor(Math.random() * segments);
+    const t0 = performance.now();
+    const got = await store.segment({
+      room,
+      from: s * 360_000,
+      to: (s + 1) * 360_000,
+      perSecond: density,
+    });
+    lat.push(performance.now() - t0);
+    rows = got.length;
+  }
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+  return { rows, p50: q(0.5), p99: q(0.99) };
+}
+
+/** Runs the timeline bench; resolves with the exit code. */
+export async function runTimelineBench(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      'database-url': { type: 'string' },
+      ingest: { type: 'string', default: '200000' },
+      video: { type: 'string', default: '1000000' },
+      reads: { type: 'string', default: '200' },
+      density: { type: 'string', default: '30' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const url = v['database-url'] ?? process.env.BARRAGE_DATABASE_URL;
+  const n = (s: string | undefined) => Number(s);
+  const rows: Row[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-bench-store-'));
+  try {
+    const kinds: [string, () => Store][] = [['embedded (SQLite)', () => new SqliteStore(dir)]];
+    if (url) kinds.unshift(['PostgreSQL', () => new PostgresStore({ url })]);
+    for (const [name, make] of kinds) {
+      const store = make();
+      await store.start();
+      process.stderr.write(`${name}: ingest…\n`);
+      const a = await ingest(store, n(v.ingest));
+      process.stderr.write(`${name}: loading a ${v.video}-comment video, then reads…\n`);
+      const r = await reads(store, n(v.video), n(v.reads), n(v.density));
+      await store.close();
+      rows.push({
+        store: name,
+        ingestPerS: Math.round(a.perS),
+        meanBatch: Math.round(a.meanBatch),
+        loopP99Ms: Math.round(a.loopP99Ms * 10) / 10,
+        segmentRows: r.rows,
+        readP50Ms: Math.round(r.p50 * 10) / 10,
+        readP99Ms: Math.round(r.p99 * 10) / 10,
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const lines = [
+    `| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read p50 | p99 |`,
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.store} | ${r.ingestPerS} | ${r.meanBatch} | ${r.loopP99Ms} ms | ${r.segmentRows} | ${r.readP50Ms} ms | ${r.readP99Ms} ms |`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
