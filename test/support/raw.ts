@@ -41,6 +41,32 @@ export function rawExchangeOutcome(
   });
 }
 
+/**
+ * Writes `request` on a fresh TCP connection and resolves with the answer's status line as soon
+ * as it arrives (an accepted upgrade stays open, so waiting for the close would wait for a
+ * timer); '' when the socket closes or `timeoutMs` passes first.
+ */
+export function rawStatusLine(port: number, request: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const done = (line: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(line);
+    };
+    const timer = setTimeout(() => done(''), timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      const end = text.indexOf('\r\n');
+      if (end !== -1) done(text.slice(0, end));
+    });
+    socket.on('close', () => done(''));
+    socket.on('error', () => done(''));
+    socket.write(request);
+  });
+}
+
 /** An upgrade request's text with overridable headers (null removes one). */
 export function upgradeRequest(
   overrides: Record<string, string | null> = {},
