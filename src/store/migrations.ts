@@ -57,13 +57,6 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX barrage_messages_room_seq ON barrage_messages (room, seq);
       CREATE INDEX barrage_messages_ts ON barrage_messages (ts);`,
   },
-  {
-    // Segments read each second's first places straight from this index (sql.ts).
-    version: 2,
-    name: 'density index',
-    postgres: `CREATE INDEX barrage_messages_density ON barrage_messages (room, (t / 1000), priority DESC, rank, id) WHERE t IS NOT NULL;`,
-    sqlite: `CREATE INDEX barrage_messages_density ON barrage_messages (room, (t / 1000), priority DESC, rank, id) WHERE t IS NOT NULL;`,
-  },
 ];
 
 /** The newest schema version this code knows. */

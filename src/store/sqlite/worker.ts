@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
 import { fromRow, INSERT_COLUMNS, type MessageRow, toRow } from '../rows.js';
-import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, SEGMENT_SQL_SQLITE, TIMELINE_SQL } from '../sql.js';
+import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, SEGMENT_SQL, TIMELINE_SQL } from '../sql.js';
 import type { BeforeQuery, SegmentQuery, StoredMessage, TimelineQuery } from '../types.js';
 
 /** A request from the main thread. */
@@ -80,7 +80,7 @@ function serve(db: Database.Database): void {
     for (const m of batch) insert.run(params(toRow(m)));
   });
   const timeline = db.prepare(TIMELINE_SQL);
-  const segment = db.prepare(SEGMENT_SQL_SQLITE);
+  const segment = db.prepare(SEGMENT_SQL);
   const before = db.prepare(BEFORE_SQL);
   const latest = db.prepare(LATEST_SQL);
   const remove = db.prepare(REMOVE_SQL);
