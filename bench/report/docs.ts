@@ -140,6 +140,13 @@ const METHOD = `## How it is measured
 - sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
   limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
 
+const TIMELINE = `## Timeline store
+
+The durable store of timeline rooms ([storage.md](storage.md)) has its own scenario, run apart
+from the load runs above: \`barrage bench timeline --database-url postgres://... --ingest 100000
+--video 1000000 --reads 200\`. Its latest table, the command and what it leaves out are in
+[storage.md](storage.md#measured).`;
+
 const RUN = `## Run it yourself
 
 \`\`\`sh
@@ -191,6 +198,8 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     METHOD,
     '',
     `Barrage is started as \`barrage ${serve}\` (plus any --serve-arg; cluster nodes add --redis-url and --node-id).`,
+    '',
+    TIMELINE,
     '',
     RUN,
     '',

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestClient } from '../support/client.js';
-import { rawExchange, rawExchangeOutcome, upgradeRequest } from '../support/raw.js';
+import { rawExchange, rawExchangeOutcome, rawHead, upgradeRequest } from '../support/raw.js';
 import {
   frame,
   latencyBound,
@@ -145,11 +145,7 @@ describe('malformed handshakes', () => {
 
   it('picks one of 1500 valid subprotocols without choking, and serves the socket', async () => {
     const list = Array.from({ length: 1500 }, (_, i) => `p${i}`).join(', ');
-    const response = await rawExchange(
-      server.port,
-      upgradeRequest({ 'Sec-WebSocket-Protocol': list }),
-      500,
-    );
+    const response = await rawHead(server.port, upgradeRequest({ 'Sec-WebSocket-Protocol': list }));
     assert.equal(statusOf(response), 101);
     assert.match(response, /Sec-WebSocket-Protocol: p0\r\n/i);
     await stillServing();
@@ -160,10 +156,9 @@ describe('malformed handshakes', () => {
     const raw = await open({ 'Sec-WebSocket-Extensions': junk });
     raw.write(frame(1, '{"type":"ping","id":"ext"}'));
     await raw.waitText((l) => l.includes('"id":"ext"'));
-    const response = await rawExchange(
+    const response = await rawHead(
       server.port,
       upgradeRequest({ 'Sec-WebSocket-Extensions': 'permessage-deflate' }),
-      500,
     );
     assert.equal(statusOf(response), 101);
     assert.doesNotMatch(response, /Sec-WebSocket-Extensions/i);

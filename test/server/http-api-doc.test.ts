@@ -21,14 +21,9 @@ describe('docs/http-api.md', () => {
   after(async () => {
     await server.close();
   });
-
-  it('has its generated blocks up to date (npx tsx scripts/http-api-doc.ts)', () => {
-    const doc = read('http-api.md');
-    assert.equal(doc, renderHttpApiDoc(doc));
-  });
-
-  it('lists exactly the routes the app registers, with the static pages on', () => {
-    const app = createApiApp({
+  /** The app as the server builds it, with the static pages on. */
+  const apiApp = () =>
+    createApiApp({
       node: server.node,
       apiKey: null,
       apiHosts: [],
@@ -43,6 +38,14 @@ describe('docs/http-api.md', () => {
       webRoot: 'web',
       sdkRoot: 'dist/client',
     });
+
+  it('has its generated blocks up to date (npx tsx scripts/http-api-doc.ts)', () => {
+    const doc = read('http-api.md');
+    assert.equal(doc, renderHttpApiDoc(doc));
+  });
+
+  it('lists exactly the routes the app registers, with the static pages on', () => {
+    const app = apiApp();
     // Middleware is registered for ALL methods; every route has one method.
     const registered = app.routes
       .filter((r) => r.method !== 'ALL')
@@ -54,6 +57,21 @@ describe('docs/http-api.md', () => {
     const doc = read('http-api.md');
     for (const r of ROUTE_DOCS) {
       assert.ok(doc.includes(`| \`${r.method} ${displayPath(r)}\` |`), `${r.path} in the table`);
+    }
+  });
+
+  it('quotes the protective headers the pages are really sent', async () => {
+    const doc = read('http-api.md');
+    const page = await apiApp().request('/');
+    assert.equal(page.status, 200);
+    for (const name of [
+      'content-security-policy',
+      'x-frame-options',
+      'x-content-type-options',
+      'referrer-policy',
+    ]) {
+      const value = page.headers.get(name) ?? '';
+      assert.ok(value && doc.includes(`| \`${value}\` |`), `${name}: ${value} quoted in the doc`);
     }
   });
 

@@ -41,6 +41,43 @@ export function rawExchangeOutcome(
   });
 }
 
+/**
+ * Writes `request` on a fresh TCP connection and resolves with the answer's head (status line and
+ * headers) as soon as it is complete: an accepted upgrade stays open, so waiting for the close
+ * would only wait for a timer. What arrived so far when the socket closes or `timeoutMs` passes.
+ */
+export function rawHead(port: number, request: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const end = text.indexOf('\r\n\r\n');
+      resolve(end === -1 ? text : text.slice(0, end + 4));
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(request);
+  });
+}
+
+/** The status line of `rawHead`'s answer ('' when nothing came). */
+export async function rawStatusLine(
+  port: number,
+  request: string,
+  timeoutMs = 10_000,
+): Promise<string> {
+  const head = await rawHead(port, request, timeoutMs);
+  const end = head.indexOf('\r\n');
+  return end === -1 ? head : head.slice(0, end);
+}
+
 /** An upgrade request's text with overridable headers (null removes one). */
 export function upgradeRequest(
   overrides: Record<string, string | null> = {},

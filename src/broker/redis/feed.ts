@@ -268,7 +268,8 @@ export class RoomFeed {
       state.lastLine = null;
       if (rolledBack) {
         this.deps.rolledBack(room, epoch);
-        state.epoch = null; // the room starts over: take whatever comes next
+        // Keep the position: what comes at or below it in this epoch is not news to the members
+        // (they were told to resync); the room's new epoch, once it comes, is taken as such.
       } else if (result) {
         state.epoch = result.epoch;
         state.last = result.offset;
