@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tracked } from './children.js';
 import { freePort } from './redis-server.js';
 
 /** A PostgreSQL server the test owns. */
@@ -45,9 +46,6 @@ function ids(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
 function spawnPostgres(bin: string, data: string, port: number): ChildProcess {
   const { uid, gid } = ids();
   const args = ['-D', data, '-p', String(port), '-k', data, '-c', `listen_addresses=${HOST}`];
@@ -58,16 +56,7 @@ function spawnPostgres(bin: string, data: string, port: number): ChildProcess {
     gid,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr?.resume();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const c of live) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
-    });
-  }
-  return child;
+  return tracked(child);
 }
 
 /** Whether something answers TCP on the port (PostgreSQL opens it once it accepts logins). */

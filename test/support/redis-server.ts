@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tracked } from './children.js';
 
 /** A standalone redis-server the test owns. */
 export interface RedisProcess {
@@ -97,21 +98,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 /** Children still running, killed if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
 function spawnRedis(args: string[], cwd: string): ChildProcess {
   const child = spawn('redis-server', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const c of live) if (c.pid !== undefined) process.kill(c.pid, 'SIGKILL');
-    });
-  }
-  return child;
+  return tracked(child);
 }
 
 async function killChild(child: ChildProcess | null): Promise<void> {
