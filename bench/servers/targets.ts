@@ -79,6 +79,11 @@ export function barrageServeArgs(
     '1000000',
     '--max-connections-per-ip',
     '1000000',
+    // Every receiver comes from a few loopback addresses: no per-address join pacing either.
+    '--join-rate-per-ip',
+    '1000000',
+    '--join-burst-per-ip',
+    '10000000',
     // The load generator opens its connections as fast as it can: no reconnect-storm pacing.
     '--admission-rate',
     '10000000',
