@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../log.js';
 import { ReplyError } from '../node/index.js';
-import type { ErrorCode } from '../protocol/index.js';
+import { ERROR_STATUS, type ErrorCode } from '../protocol/index.js';
 
 /**
  * Codes only the HTTP API answers with: they describe the HTTP request itself (its method, its
@@ -23,16 +23,10 @@ export type HttpErrorCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
  * (docs/errors.md and docs/http-api.md list the same; a test compares them).
  */
 export const STATUS_OF: Record<HttpErrorCode, ContentfulStatusCode> = {
-  bad_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
+  ...ERROR_STATUS,
   method_not_allowed: 405,
-  too_large: 413,
   unsupported_media_type: 415,
-  rate_limited: 429,
   internal: 500,
-  unavailable: 503,
 };
 
 /** Answers `{"error":{"code","message"}}` with the code's status. */

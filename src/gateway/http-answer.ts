@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A refusal answered in plain HTTP with the API's error body. */
 export interface HttpRefusal {
@@ -28,4 +28,10 @@ export function answerJson(res: ServerResponse, status: number, body: object): v
     'Content-Length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/** The token of an `Authorization: Bearer …` header, or null. */
+export function bearerToken(req: IncomingMessage): string | null {
+  const m = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
+  return m ? m[1]! : null;
 }

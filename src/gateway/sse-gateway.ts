@@ -5,7 +5,7 @@ import { CLOSE } from '../protocol/index.js';
 import { type Identity, TokenRefused } from '../session/index.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { pathOf } from './handshake.js';
-import { answer, type HttpRefusal } from './http-answer.js';
+import { answer, bearerToken, type HttpRefusal } from './http-answer.js';
 import { createOriginCheck } from './origin.js';
 import { decodePositions, type RoomPosition } from './sse-position.js';
 import { publishOnce, type SsePublishOptions } from './sse-publish.js';
@@ -171,8 +171,7 @@ export class SseGateway {
       if (typeof decoded === 'string') return bad(decoded);
       positions = decoded;
     }
-    const bearer = /^Bearer (.+)$/i.exec(headerValue(req.headers.authorization) ?? '');
-    const token = bearer ? bearer[1]! : url.searchParams.get('token');
+    const token = bearerToken(req) ?? url.searchParams.get('token');
     return { rooms, history, events, positions, token: token === '' ? null : token };
   }
 

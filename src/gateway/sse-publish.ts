@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
-import type { ErrorCode } from '../protocol/index.js';
+import { ERROR_STATUS, type ErrorCode } from '../protocol/index.js';
 import { type Identity, TokenBucket, TokenRefused, type Transport } from '../session/index.js';
-import { answer, answerJson } from './http-answer.js';
+import { answer, answerJson, bearerToken } from './http-answer.js';
 
 /** Options of `POST /sse/publish`. */
 export interface SsePublishOptions {
@@ -13,17 +13,6 @@ export interface SsePublishOptions {
   publishRate: number;
   publishBurst: number;
 }
-
-/** HTTP status of each reply error code (as the HTTP API answers them). */
-const STATUS: Record<ErrorCode, number> = {
-  bad_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  too_large: 413,
-  rate_limited: 429,
-  unavailable: 503,
-};
 
 /** How long a socketless publish waits for the engine's reply, ms. */
 const REPLY_TIMEOUT_MS = 10_000;
@@ -79,10 +68,10 @@ export async function publishOnce(
     return;
   }
   let identity: Identity | null = null;
-  const bearer = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''));
-  if (bearer) {
+  const token = bearerToken(req);
+  if (token !== null) {
     try {
-      identity = await node.authenticate(bearer[1]!, { connId: '', ip, identity: null });
+      identity = await node.authenticate(token, { connId: '', ip, identity: null });
     } catch (err) {
       if (!(err instanceof TokenRefused)) {
         log.error({ err: (err as Error).message }, 'authenticate hook failed');
@@ -116,7 +105,7 @@ export async function publishOnce(
   delete parsed.id;
   answerJson(
     res,
-    parsed.type === 'error' ? (STATUS[parsed.code ?? 'bad_request'] ?? 400) : 200,
+    parsed.type === 'error' ? (ERROR_STATUS[parsed.code ?? 'bad_request'] ?? 400) : 200,
     parsed,
   );
 }

@@ -13,6 +13,20 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
+ * The HTTP status each reply error code is answered with over HTTP (the API, SSE publishes):
+ * one table, so every HTTP edge answers a refusal alike.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+} as const satisfies Record<ErrorCode, number>;
+
+/**
  * What a client does after a close code, by range: the first digit after the thousands tells a
  * client what to do with a code it does not know (as centrifuge splits its codes). Codes below
  * 3000 belong to WebSocket itself (RFC 6455) and are listed one by one in {@link CLOSE};
