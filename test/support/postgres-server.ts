@@ -111,18 +111,11 @@ export async function startPostgres(): Promise<PostgresProcess> {
     { uid, gid, stdio: 'ignore', cwd: dir },
   );
   let port = 0;
-  let child: ChildProcess | null = null;
-  for (let attempt = 0; child === null; attempt++) {
+  // A free port can be taken by a parallel test before postgres binds it: try new ones.
+  let child: ChildProcess | null = await startReady(bin, data, 5, 0, async () => {
     port = await freePort();
-    const started = spawnPostgres(bin, data, port);
-    try {
-      await ready(bin, data, port, started);
-      child = started;
-    } catch (err) {
-      await killChild(started);
-      if (attempt >= 4) throw err;
-    }
-  }
+    return port;
+  });
   const kill = async () => {
     await killChild(child);
     child = null;
@@ -135,21 +128,34 @@ export async function startPostgres(): Promise<PostgresProcess> {
     kill,
     async restart() {
       await kill();
-      for (let attempt = 0; child === null; attempt++) {
-        const started = spawnPostgres(bin, data, port);
-        try {
-          await ready(bin, data, port, started);
-          child = started;
-        } catch (err) {
-          await killChild(started);
-          if (attempt >= 20) throw err;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      // The same port: the old backends may hold it for a moment after the kill.
+      child = await startReady(bin, data, 21, 200, async () => port);
     },
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts postgres on `nextPort()` until one start is ready, `attempts` at most, `delayMs` apart. */
+async function startReady(
+  bin: string,
+  data: string,
+  attempts: number,
+  delayMs: number,
+  nextPort: () => Promise<number>,
+): Promise<ChildProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await nextPort();
+    const started = spawnPostgres(bin, data, port);
+    try {
+      await ready(bin, data, port, started);
+      return started;
+    } catch (err) {
+      await killChild(started);
+      if (attempt >= attempts) throw err;
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
 }
