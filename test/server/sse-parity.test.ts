@@ -64,8 +64,8 @@ describe('SSE parity with WebSocket', () => {
     await own.next((e) => e.event === 'message' && e.json.data === 'real');
     // Recovery keeps it so: the author's new stream from before the shadow line gets it back,
     // another reader's does not.
-    const joined = own.all('joined')[0]!.json as { epoch: string; offset: number };
-    const lastId = `p1 ${encodeURIComponent(room)}:${encodeURIComponent(joined.epoch)}:${joined.offset}`;
+    const joined = own.all('joined')[0]!.json;
+    const lastId = `p1 ${encodeURIComponent(room)}:${encodeURIComponent(String(joined.epoch))}:${Number(joined.offset)}`;
     const again = await open(`rooms=${room}`, {
       authorization: `Bearer ${carol}`,
       'last-event-id': lastId,
