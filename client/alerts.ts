@@ -60,13 +60,13 @@ export class AlertDesk {
         this.receive(f as PushLine & { alert: string });
         return true;
       case 'read':
-        if (Array.isArray(f.alerts)) this.host.emit('read', { alerts: f.alerts });
+        if (!Array.isArray(f.alerts)) return true;
+        this.unqueue(f.alerts);
+        this.host.emit('read', { alerts: f.alerts });
         return true;
       case 'withdrawn': {
         if (!Array.isArray(f.alerts)) return true;
-        const gone = new Set(f.alerts);
-        // Withdrawn before the app saw them: never shown.
-        this.queue = this.queue.filter((a) => !gone.has(a.id));
+        this.unqueue(f.alerts);
         const event: ClientEvents['withdrawn'] = { alerts: f.alerts, reason: f.reason };
         if (typeof f.replacedBy === 'string') event.replacedBy = f.replacedBy;
         this.host.emit('withdrawn', event);
@@ -139,6 +139,13 @@ export class AlertDesk {
       this.queue = [];
       for (const a of queued) this.deliver(a);
     });
+  }
+
+  /** Alerts read or withdrawn before the app listened are not news any more: never shown. */
+  private unqueue(ids: string[]): void {
+    if (this.queue.length === 0) return;
+    const gone = new Set(ids);
+    this.queue = this.queue.filter((a) => !gone.has(a.id));
   }
 
   private receive(f: PushLine & { alert: string }): void {

@@ -114,7 +114,7 @@ export interface ClientEvents {
   /**
    * A stored push (an alert) of this user: once per alert id in the client's lifetime, live or
    * redelivered after a (re)connect. Alerts that arrive before the first `alert` listener is
-   * added are kept (up to 1000) and handed to it.
+   * added are kept (up to 1000, minus those read or withdrawn meanwhile) and handed to it.
    */
   alert: Alert;
   /** Alerts were acknowledged (on this or another device, or by the API): clear them. */
