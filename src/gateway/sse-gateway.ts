@@ -200,10 +200,14 @@ export class SseGateway {
       res,
       this.options.closeGraceMs,
       this.options.reconnectDelayMs,
+      request.rooms.length,
     );
     const session = this.node.connect(transport, ip, identity);
     transport.onFlushed = () => {
       session.lastHeardAt = Date.now();
+    };
+    transport.onRefusedAll = (wait) => {
+      session.closeWith(CLOSE.overloaded, `joins refused; retryAfterMs=${wait}`);
     };
     if (identity && request.events !== undefined)
       this.node.identify(session, identity, request.events);
