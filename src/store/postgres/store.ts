@@ -1,5 +1,24 @@
 import postgres from 'postgres';
 import { BarrageError } from '../../errors.js';
+import type {
+  AlertInbox,
+  ExpiredAlert,
+  InboxPage,
+  InboxQuery,
+  MarkReadResult,
+  NewAlert,
+  PutAlertResult,
+} from '../inbox.js';
+import {
+  deleteAlertSteps,
+  expireAlertsSteps,
+  inboxSql,
+  inboxSteps,
+  markReadSteps,
+  putAlertSteps,
+  type Rows,
+  type Steps,
+} from '../inbox-steps.js';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
 import { fromRow, INSERT_COLUMNS, type MessageRow, toRow } from '../rows.js';
 import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, SEGMENT_SQL_POSTGRES, TIMELINE_SQL } from '../sql.js';
@@ -53,7 +72,7 @@ const INSERT_SQL = `INSERT INTO barrage_messages (${INSERT_COLUMNS})
  * node never duplicates a comment. Migrations run under an advisory lock, so nodes starting
  * together apply each once.
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, AlertInbox {
   readonly kind = 'postgres';
   /** Reads, deletes and migrations. */
   private readonly sql: postgres.Sql;
@@ -63,6 +82,7 @@ export class PostgresStore implements Store {
    */
   private readonly writer: postgres.Sql;
   private failure: string | null = null;
+  private readonly inboxQueries = inboxSql('postgres');
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = postgres(options.url, clientOptions(options.poolSize ?? 4));
@@ -161,6 +181,45 @@ export class PostgresStore implements Store {
       if (result.count === 0) break;
     }
     return total;
+  }
+
+  putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
+    return this.steps(putAlertSteps(this.inboxQueries, alert, cap));
+  }
+
+  inbox(query: InboxQuery): Promise<InboxPage> {
+    return this.steps(inboxSteps(this.inboxQueries, query));
+  }
+
+  markRead(userId: string, alerts: readonly string[] | null, now: number): Promise<MarkReadResult> {
+    return this.steps(markReadSteps(this.inboxQueries, userId, alerts, now));
+  }
+
+  deleteAlert(
+    userId: string,
+    alert: string,
+    now: number,
+  ): Promise<{ deleted: boolean; unread: boolean }> {
+    return this.steps(deleteAlertSteps(this.inboxQueries, userId, alert, now));
+  }
+
+  expireAlerts(now: number, max: number): Promise<ExpiredAlert[]> {
+    return this.steps(expireAlertsSteps(this.inboxQueries, now, max));
+  }
+
+  /** Runs an inbox operation's statements in one transaction (see inbox-steps.ts). */
+  private steps<R>(steps: Steps<R>): Promise<R> {
+    return this.run(() =>
+      this.sql.begin(async (tx) => {
+        let next = steps.next();
+        while (!next.done) {
+          const { sql, params } = next.value;
+          const rows = await tx.unsafe(sql, params as postgres.ParameterOrJSON<never>[]);
+          next = steps.next(rows as unknown as Rows);
+        }
+        return next.value;
+      }),
+    ) as Promise<R>;
   }
 
   health(): StoreHealth {
