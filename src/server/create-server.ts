@@ -186,6 +186,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       clientIp,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      compressMinBytes: config.wsCompressMinBytes,
     },
     log,
     gate,
