@@ -192,7 +192,7 @@ function roomsOf(r: RunResult): string {
   if (r.scenario === 'push') return '-';
   const s = r.scenario === 'sweep' ? r.params.sweepOf : r.scenario;
   return s === 'hot-room' || s === 'cluster'
-    ? '1'
+    ? `1 (${r.params.room ?? 'live:hot'})`
     : String(Math.min(r.params.rooms, r.params.connections));
 }
 
