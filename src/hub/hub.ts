@@ -169,13 +169,16 @@ export class Hub {
 
   /**
    * A room message arrived (from the broker): merge it into the room's batch, or send it at once
-   * when the room has no window. A line at or below the room's last offset is a duplicate (e.g.
+   * when the room has no window (an adaptive policy: while its deliveries a second, members x
+   * rate, are low; see `adaptiveWindowMs`). A line at or below the room's last offset is a duplicate (e.g.
    * replayed by a broker after a reconnect) and is skipped. Continuity is the broker's job.
    */
   deliver(name: string, offset: number, line: Buffer): void {
     const room = this.rooms.get(name);
     if (!room || offset <= room.lastOffset) return;
     const now = this.now();
+    // The rate this message arrives into (itself not counted: a lone message is no load).
+    const rate = room.rate.perSecond(now);
     room.lastOffset = offset;
     room.messagesIn++;
     room.rate.add(now);
@@ -189,7 +192,7 @@ export class Hub {
     }
     const { mergeWindowMs, adaptive } = room.policy;
     const window = adaptive
-      ? adaptiveWindowMs(room.rate.perSecond(now), mergeWindowMs)
+      ? adaptiveWindowMs(rate, room.members.size, mergeWindowMs)
       : mergeWindowMs;
     if (window <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
     else room.timer = setTimeout(() => this.flush(room), window);
