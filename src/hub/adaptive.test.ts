@@ -152,6 +152,46 @@ describe('Hub adaptive window', () => {
     assert.deepEqual(publish('r0', 41, 1, 0, a!), [before + 1]);
   });
 
+  it('merges a small room whose member is sampled to a render budget, so sampling has a choice', (t) => {
+    const { hub, publish, advance } = setup(t);
+    const transport = new MemoryTransport();
+    const viewer = new Session('v', '127.0.0.1', transport, LIMITS, 0);
+    hub.addSession(viewer);
+    hub.completeJoin(hub.join(viewer, 'chat-1', 10), viewer, 0);
+    // 1 member x 100/s is cheap, but its budget is 10/s: batches let the sampler pick fairly.
+    const seen = publish('chat-1', 1, 100, 10, transport);
+    advance(MAX_WINDOW);
+    assert.ok(
+      seen.some((frames, i) => frames < seen[i - 1]! + 1),
+      'some message waited',
+    );
+    assert.ok(transport.sent.length < 50, `${transport.sent.length} frames for 100 messages`);
+  });
+
+  it("returns a member's own message sampled out of a frame sent at once", (t) => {
+    const { hub, publish, advance } = setup(t);
+    const transport = new MemoryTransport();
+    const poster = new Session('p', '127.0.0.1', transport, LIMITS, 0);
+    poster.identity = { userId: 'carol' };
+    hub.addSession(poster);
+    hub.addUser(poster);
+    hub.completeJoin(hub.join(poster, 'chat-1', 1), poster, 0);
+    // 5/s with a budget of 1/s: sampled, but far below the flush cap, so sent at once.
+    publish('chat-1', 1, 10, 200, transport);
+    // Four of its own in a row earn the tier at most one message of quota.
+    const before = transport.sent.length;
+    for (let o = 11; o <= 14; o++) {
+      hub.deliver('chat-1', o, messageLine(messageParts('chat-1', '{"mine":1}', 1, 'carol'), o));
+      advance(200);
+    }
+    const got = transport.sent.slice(before).flatMap((f) => f.toString().split('\n'));
+    assert.equal(
+      got.filter((l) => l.includes('"mine"')).length,
+      4,
+      'its own lines reached it although sampled out before their publish was acknowledged',
+    );
+  });
+
   it('waits the whole window when the policy is fixed', (t) => {
     const { fill, publish, advance } = setup(t, { ...RELIABLE, adaptive: false });
     const [a] = fill('r0', 1);

@@ -1,7 +1,7 @@
 import { mergeLines } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
 import { makeBatch, writeBatch } from './fanout.js';
-import { adaptiveWindowMs } from './rate.js';
+import { adaptiveWindowMs, SAMPLED_FLUSH_RATE } from './rate.js';
 import { type HeldFrame, Room, type RoomPolicy } from './room.js';
 import { budgetTier } from './sampling.js';
 
@@ -57,6 +57,7 @@ export class Hub {
   };
   private readonly now: () => number;
   private readonly maxBatchBytes: number;
+  private readonly usersOf = (userId: string): Set<Session> | undefined => this.users.get(userId);
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
@@ -192,7 +193,12 @@ export class Hub {
     }
     const { mergeWindowMs, adaptive } = room.policy;
     const window = adaptive
-      ? adaptiveWindowMs(rate, room.members.size, mergeWindowMs)
+      ? adaptiveWindowMs(
+          rate,
+          room.members.size,
+          mergeWindowMs,
+          room.samples(rate) ? SAMPLED_FLUSH_RATE : Number.POSITIVE_INFINITY,
+        )
       : mergeWindowMs;
     if (window <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
     else room.timer = setTimeout(() => this.flush(room), window);
@@ -235,7 +241,7 @@ export class Hub {
     room.pendingBytes = 0;
     const now = this.now();
     const batch = makeBatch(lines, offsets);
-    const tally = writeBatch(room, batch, room.rate.perSecond(now), now);
+    const tally = writeBatch(room, batch, room.rate.perSecond(now), now, this.usersOf);
     if (room.joining.size > 0) this.passToJoining(room, batch, now);
     room.flushedThrough = offsets[offsets.length - 1]!;
     if (room.own.size > 0) for (const offset of offsets) room.own.delete(offset);

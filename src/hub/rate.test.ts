@@ -65,6 +65,13 @@ describe('adaptiveWindowMs', () => {
         assert.ok(adaptiveWindowMs(rate, members, 40) <= 40);
   });
 
+  it('merges a sampled room above the capped flush rate, however small', () => {
+    assert.equal(adaptiveWindowMs(100, 1, 50), 0);
+    assert.equal(adaptiveWindowMs(15, 1, 50, 20), 0);
+    assert.equal(adaptiveWindowMs(40, 1, 50, 20), 25, '1000/20 - 1000/40');
+    assert.equal(adaptiveWindowMs(400, 1, 50, 20), 47.5);
+  });
+
   it('never merges with a zero maximum', () => {
     assert.equal(adaptiveWindowMs(10_000, 10_000, 0), 0);
   });

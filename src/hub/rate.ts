@@ -40,24 +40,32 @@ export class RateMeter {
 export const QUIET_DELIVERIES = 20_000;
 
 /**
+ * Frames a second per member above which a room whose members are sampled to a render budget is
+ * merged, whatever its size: the sampler picks fairly among the senders of a batch, so it needs
+ * batches of several messages to choose from.
+ */
+export const SAMPLED_FLUSH_RATE = 20;
+
+/**
  * The merge window for a room's current cost, ms. The cost is deliveries a second: the room's
  * rate times its members here. While it is at most `quietDeliveries` each message is sent at
  * once (no added delay; a 3-member room at 100 messages/s stays immediate). Above it the window
  * is the one that brings the room's frames back to about `quietDeliveries` a second: a batch
  * opened by a message waits W ms and takes the rate x W / 1000 messages that arrive meanwhile,
- * so frames a second = members x rate / (1 + rate x W / 1000); solving for `quietDeliveries`
- * gives W = 1000 x members / quietDeliveries - 1000 / rate. That grows from 0 with both the rate
- * and the audience (a 5000-member room at 20 messages/s reaches 200 ms), and is never above
- * `maxWindowMs`, the policy's bound on the latency merging adds.
+ * so with F = quietDeliveries / members flushes a second wanted, rate / (1 + rate x W / 1000) = F
+ * gives W = 1000 / F - 1000 / rate. That grows from 0 with both the rate and the audience (a
+ * 5000-member room at 20 messages/s reaches 200 ms), and is never above `maxWindowMs`, the
+ * policy's bound on the latency merging adds. `flushCap` lowers F (see SAMPLED_FLUSH_RATE).
  */
 export function adaptiveWindowMs(
   ratePerSecond: number,
   members: number,
   maxWindowMs: number,
+  flushCap = Number.POSITIVE_INFINITY,
   quietDeliveries = QUIET_DELIVERIES,
 ): number {
-  if (maxWindowMs <= 0 || ratePerSecond <= 0 || members * ratePerSecond <= quietDeliveries)
-    return 0;
-  const window = (1000 * members) / quietDeliveries - 1000 / ratePerSecond;
-  return Math.min(maxWindowMs, window);
+  // Flushes a second the room may take (Infinity with no members here: nothing to merge for).
+  const flushes = Math.min(quietDeliveries / members, flushCap);
+  if (maxWindowMs <= 0 || ratePerSecond <= flushes) return 0;
+  return Math.min(maxWindowMs, 1000 / flushes - 1000 / ratePerSecond);
 }
