@@ -41,6 +41,9 @@ describe('barrage bench', () => {
     assert.equal(parseBenchArgs([]).params['hot-room'].room, 'live:hot');
     assert.throws(() => parseBenchArgs(['--sweep-rates', '1,fast']), UsageError);
     assert.throws(() => parseBenchArgs(['--room', 'a b']), UsageError);
+    const two = parseBenchArgs(['--room', 'r0,live:hot']);
+    assert.deepEqual(two.hotRooms, ['r0', 'live:hot']);
+    assert.equal(two.params.cluster.room, 'r0');
   });
 
   it('spreads receivers over worker processes and sums their counts', async () => {

@@ -35,6 +35,8 @@ export interface BenchOptions {
   help: boolean;
   /** Wait after connecting before memory is read, ms (no flag: tests shorten it). */
   settleMs: number;
+  /** The hot room of hot-room and a hot-room sweep: each is run once per name (--room LIST). */
+  hotRooms: string[];
 }
 
 /** Per-scenario defaults, used for each flag the user did not give. */
@@ -116,9 +118,10 @@ Load:
   --drain S                most seconds to wait for in-flight deliveries (default 3)
   --publishers K           publishing connections (default 4)
   --payload-bytes B        approximate size of each message's data (default 64)
-  --room NAME              the room of hot-room, cluster and a hot-room sweep (default
+  --room LIST              the room of hot-room, cluster and a hot-room sweep (default
                            live:hot, which Barrage's live:* policy covers; e.g. r0 for a
-                           room with no policy of its own)
+                           room with no policy of its own); with several (r0,live:hot)
+                           hot-room and sweep run once per room, cluster in the first
   --all                    run idle, hot-room, many-rooms, push and sweep, and cluster when
                            redis-server is on PATH (or --redis-url is given)
 
@@ -211,8 +214,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const sweepRates = v['sweep-rates']
     ?.split(',')
     .map((r) => num('sweep-rates', r.trim(), 0.1, 10_000_000));
-  const room = v.room;
-  if (!/^[\x21-\x7e]{1,128}$/.test(room)) throw new UsageError(`--room: not a room name: ${room}`);
+  const hotRooms = v.room.split(',').map((r) => r.trim());
+  for (const room of hotRooms)
+    if (!/^[\x21-\x7e]{1,128}$/.test(room))
+      throw new UsageError(`--room: not a room name: ${room}`);
+  const room = hotRooms[0]!;
   const params = {} as Record<ScenarioName, RunParams>;
   for (const s of SCENARIOS) {
     const d = SCENARIO_DEFAULTS[s];
@@ -263,5 +269,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     progress: v['no-progress'] !== true,
     help: v.help === true,
     settleMs: 1000,
+    hotRooms: [...new Set(hotRooms)],
   };
 }
