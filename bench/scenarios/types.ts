@@ -2,7 +2,15 @@
 import type { ServerCounters } from '../servers/stats.js';
 
 /** The scenarios `barrage bench` runs. */
-export const SCENARIOS = ['idle', 'hot-room', 'many-rooms', 'push', 'cluster', 'sweep'] as const;
+export const SCENARIOS = [
+  'idle',
+  'hot-room',
+  'many-rooms',
+  'push',
+  'publish',
+  'cluster',
+  'sweep',
+] as const;
 /** One scenario name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -65,6 +73,8 @@ export interface PhaseResult {
   /** Server CPU, % of one core (can exceed 100 with several processes). */
   serverCpuPct: number | null;
   deliveriesPerCpuSec: number | null;
+  /** push and publish: server CPU per answered HTTP API call, microseconds. */
+  serverUsPerCall?: number | null;
   /** Load-generator CPU, % of one core, summed over its processes. */
   genCpuPct: number;
   /** The busiest load-generator process, % of one core. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
-import { CLOSE } from '../protocol/index.js';
+import { CLOSE, MAX_RENDER_BUDGET } from '../protocol/index.js';
 import { type Identity, TokenRefused } from '../session/index.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { pathOf } from './handshake.js';
@@ -162,6 +162,21 @@ export class SseGateway {
         return bad(`history: an integer from 0 to ${this.options.maxHistory}`);
       }
     }
+    const budgetParam = url.searchParams.get('budget');
+    let budget: number | undefined;
+    if (budgetParam !== null) {
+      budget = Number(budgetParam);
+      if (
+        budgetParam === '' ||
+        !Number.isInteger(budget) ||
+        budget < 0 ||
+        budget > MAX_RENDER_BUDGET
+      ) {
+        return bad(
+          `budget: an integer from 0 to ${MAX_RENDER_BUDGET} (messages a second; 0: no limit)`,
+        );
+      }
+    }
     const eventsParam = url.searchParams.get('events');
     const events = eventsParam === null ? undefined : eventsParam.split(',').filter(Boolean);
     const lastId = headerValue(req.headers['last-event-id']) ?? url.searchParams.get('lastEventId');
@@ -172,7 +187,7 @@ export class SseGateway {
       positions = decoded;
     }
     const token = bearerToken(req) ?? url.searchParams.get('token');
-    return { rooms, history, events, positions, token: token === '' ? null : token };
+    return { rooms, history, budget, events, positions, token: token === '' ? null : token };
   }
 
   /** Opens the stream: headers, a session, and a join per room (with `since` when resuming). */
@@ -200,10 +215,14 @@ export class SseGateway {
       res,
       this.options.closeGraceMs,
       this.options.reconnectDelayMs,
+      request.rooms.length,
     );
     const session = this.node.connect(transport, ip, identity);
     transport.onFlushed = () => {
       session.lastHeardAt = Date.now();
+    };
+    transport.onRefusedAll = (wait) => {
+      session.closeWith(CLOSE.overloaded, `joins refused; retryAfterMs=${wait}`);
     };
     if (identity && request.events !== undefined)
       this.node.identify(session, identity, request.events);
@@ -220,6 +239,7 @@ export class SseGateway {
         room,
         id: `sse-${i}`,
         ...(since ? { since } : request.history > 0 ? { history: request.history } : {}),
+        ...(request.budget !== undefined ? { budget: request.budget } : {}),
       });
     });
     this.node.handleFrame(session, joins.join('\n'));
@@ -246,6 +266,8 @@ export class SseGateway {
 interface StreamRequest {
   rooms: string[];
   history: number;
+  /** The render budget of every join (messages a second), as the WebSocket `join` takes it. */
+  budget: number | undefined;
   events: string[] | undefined;
   positions: Map<string, RoomPosition>;
   token: string | null;
