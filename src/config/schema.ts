@@ -56,6 +56,14 @@ export const OPTIONS = {
     group: 'Network',
     help: 'Port to listen on (0 picks a free one)',
   },
+  ssePadBytes: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 65_536,
+    group: 'Network',
+    help: 'Bytes of comment padding an SSE stream gets when it opens and with every heartbeat, so a proxy that buffers that much whatever the headers say passes events at least once a heartbeat (docs/sse.md#proxies-that-buffer); 0: none',
+  },
   trustProxy: {
     type: 'list',
     default: [],
