@@ -37,6 +37,11 @@ function openSse(port: number, room: string): Promise<Member> {
       let joined = false;
       res.on('data', (chunk: string) => {
         m.received += count(chunk, 'event: message\n');
+        // A refused join (e.g. the per-address join pace) must fail the run, not hang it.
+        if (!joined && /event: (error|close)\n/.test(chunk)) {
+          req.destroy();
+          return reject(new Error(`SSE join refused: ${chunk.slice(0, 200)}`));
+        }
         if (!joined && chunk.includes('event: joined')) {
           joined = true;
           resolve(m);

@@ -1,3 +1,4 @@
+import { AlertDesk } from './alerts.js';
 import { backoffDelay, resolveBackoff, serverRetryAfter } from './backoff.js';
 import { ABNORMAL, CLIENT_DROPPED, CLOSE_CODES, closeReconnects, NORMAL } from './close-codes.js';
 import { watchOpening } from './connect-error.js';
@@ -15,6 +16,7 @@ import type {
   ClientEvents,
   ClientOptions,
   ClientState,
+  InboxOptions,
   JoinOptions,
   PublishOptions,
 } from './options.js';
@@ -24,7 +26,13 @@ import { Subscription } from './subscription.js';
 import { Timeline, type TimelineOptions } from './timeline.js';
 import { tokenExpired } from './token.js';
 import { sseUrlOf, type TransportName, TransportPlan } from './transports.js';
-import type { JoinedFrame, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
+import type {
+  Inbox,
+  JoinedFrame,
+  ServerFrame,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
 import { Waiters } from './waiters.js';
 
 /** The longest back-off the client accepts from a server hint (a guard against nonsense). */
@@ -75,6 +83,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private readonly subs = new Map<string, Subscription>();
   private readonly joining = new Map<string, Promise<Subscription>>();
   private readonly waiters = new Waiters();
+  private readonly alerts: AlertDesk;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Starts connecting at once; see {@link ClientOptions}. */
@@ -87,6 +96,15 @@ export class BarrageClient extends Emitter<ClientEvents> {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     const order = options.transports ?? ['websocket', 'sse'];
     this.plan = new TransportPlan(order, WS, options.sseUrl ?? sseUrlOf(this.url));
+    this.alerts = new AlertDesk(
+      {
+        emit: (event, payload) => this.emit(event, payload),
+        listening: () => this.listenerCount('alert') > 0,
+        request: (body) => this.request(body, true),
+        fail: (err) => this.emit('error', err),
+      },
+      { autoAck: options.autoAck === true, seenIds: options.seenAlertIds ?? 5000 },
+    );
     // After the caller's next statements: listeners added right after `new` see the first try.
     queueMicrotask(() => {
       if (this.state !== 'closed') void this.open();
@@ -147,6 +165,20 @@ export class BarrageClient extends Emitter<ClientEvents> {
     const start = Date.now();
     await this.request({ type: 'ping' }, true);
     return Date.now() - start;
+  }
+
+  /**
+   * Acknowledges alerts by id (e.g. ones listed by `inbox()`): they are marked read on every
+   * device. Ids acknowledged in the same turn share one `ack` line (100 ids a line). Ids that
+   * are no longer in the inbox (expired, replaced) are ignored by the server.
+   */
+  ack(ids: string | readonly string[]): Promise<void> {
+    return this.alerts.ack(typeof ids === 'string' ? [ids] : ids);
+  }
+
+  /** The signed-in user's inbox (oldest first), or only its unread alerts. */
+  inbox(options: InboxOptions = {}): Promise<Inbox> {
+    return this.alerts.inbox(options);
   }
 
   /** The rooms joined now. */
@@ -216,6 +248,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   private onFrame(ws: WebSocketLike, f: ServerFrame): void {
+    if (this.alerts.onFrame(f)) return;
     switch (f.type) {
       case 'message':
         this.subs.get(f.room)?.deliver(f);
@@ -463,6 +496,10 @@ export class BarrageClient extends Emitter<ClientEvents> {
         if (!idempotent || ++drops > 5 || err.code !== 'disconnected') throw err;
       }
     }
+  }
+
+  protected override listenerAdded(event: keyof ClientEvents): void {
+    if (event === 'alert') this.alerts.listenerAdded();
   }
 
   private isClosed(): boolean {

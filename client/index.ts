@@ -13,6 +13,7 @@ export type {
   ClientEvents,
   ClientOptions,
   ClientState,
+  InboxOptions,
   JoinOptions,
   PublishOptions,
 } from './options.js';
@@ -25,8 +26,11 @@ export {
 } from './timeline.js';
 export { tokenExpiresAt } from './token.js';
 export type {
+  Alert,
   ClientErrorCode,
   ErrorCode,
+  Inbox,
+  InboxAlert,
   PresenceEvent,
   Priority,
   PushEvent,
@@ -34,4 +38,6 @@ export type {
   ServerErrorCode,
   WebSocketConstructor,
   WebSocketLike,
+  WithdrawnEvent,
+  WithdrawReason,
 } from './types.js';

@@ -1,7 +1,14 @@
 import type { BackoffOptions } from './backoff.js';
 import type { BarrageError } from './errors.js';
 import type { TransportName } from './transports.js';
-import type { PresenceEvent, Priority, PushEvent, WebSocketConstructor } from './types.js';
+import type {
+  Alert,
+  PresenceEvent,
+  Priority,
+  PushEvent,
+  WebSocketConstructor,
+  WithdrawnEvent,
+} from './types.js';
 
 /** Options of {@link connect} and {@link createClient}. */
 export interface ClientOptions {
@@ -33,6 +40,24 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** `connect()` only: give up when not connected within this many ms. @default 15000 */
   timeoutMs?: number;
+  /**
+   * Acknowledge each alert as soon as the `alert` listeners have run (docs/alerts.md). Leave it
+   * off to acknowledge when the user has seen it, with `alert.ack()`. @default false
+   */
+  autoAck?: boolean;
+  /**
+   * Alert ids remembered so that each alert reaches `alert` once, however often the server
+   * redelivers it (the least recently seen are forgotten first). @default 5000
+   */
+  seenAlertIds?: number;
+}
+
+/** Options of `BarrageClient.inbox`. */
+export interface InboxOptions {
+  /** Only unread alerts. @default false */
+  unread?: boolean;
+  /** Most alerts listed, 1-1000. @default 100 (the server's) */
+  limit?: number;
 }
 
 /** Options of `BarrageClient.join`. */
@@ -84,8 +109,23 @@ export interface ClientEvents {
    * subscription has ended (its `end` event fired with `error`) and is no longer in `rooms()`.
    */
   left: { room: string; reason: string; error: BarrageError };
-  /** A targeted push or broadcast. */
+  /** A targeted push or broadcast that is not stored (stored ones are `alert`s). */
   push: PushEvent;
+  /**
+   * A stored push (an alert) of this user: once per alert id in the client's lifetime, live or
+   * redelivered after a (re)connect. Alerts that arrive before the first `alert` listener is
+   * added are kept (up to 1000, minus those read or withdrawn meanwhile) and handed to it.
+   */
+  alert: Alert;
+  /** Alerts were acknowledged (on this or another device, or by the API): clear them. */
+  read: { alerts: string[] };
+  /** Alerts left the inbox unread (replaced by a collapse, expired, deleted, dropped). */
+  withdrawn: WithdrawnEvent;
+  /**
+   * The server dropped unread alerts of this user (the inbox cap): reload the alert state
+   * (`inbox()`) instead of trusting local counts. Fires once per newer drop (`ts`).
+   */
+  resync: { count: number; ts: number };
   /** A room's online count changed (also sent to that room's subscription). */
   presence: PresenceEvent;
   /** A problem not tied to one request: an `error` frame without id, a failed rejoin, getToken. */

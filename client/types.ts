@@ -59,6 +59,64 @@ export interface PushEvent<T = unknown> {
   ts: number;
 }
 
+/**
+ * A stored push (an alert, docs/alerts.md): it waits in the user's inbox until a device
+ * acknowledges it. The SDK hands each alert id to the app once per client, however often the
+ * server redelivers it.
+ */
+export interface Alert<T = unknown> {
+  /** The alert id (the server's, `A` + 20 characters). */
+  id: string;
+  /** The event name. */
+  event: string;
+  /** The payload (any JSON). */
+  data: T;
+  /** When the alert was stored, ms since the epoch (redeliveries keep it). */
+  ts: number;
+  /** When it expires, ms since the epoch, when it was stored with a `ttlMs`. */
+  expiresAt?: number;
+  /**
+   * Acknowledges it (marks it read on every device). Batched with other acks of the same
+   * moment; resolves once the server has stored it, sent again after a reconnect.
+   */
+  ack(): Promise<void>;
+}
+
+/** One alert of an inbox listing (`client.inbox()`). */
+export interface InboxAlert<T = unknown> {
+  id: string;
+  event: string;
+  data: T;
+  ts: number;
+  /** True once a device (or the API) acknowledged it. */
+  read: boolean;
+  expiresAt?: number;
+}
+
+/** The user's inbox as `client.inbox()` gives it. */
+export interface Inbox {
+  userId: string;
+  /** Unread, unexpired alerts of the user (all of them, not only those listed). */
+  unread: number;
+  /** Oldest first, at most the `limit` asked for. */
+  alerts: InboxAlert[];
+  /** Unread alerts the inbox cap dropped so far (a running total). */
+  dropped: number;
+  /** When the latest drop happened, ms since the epoch (when `dropped` > 0). */
+  droppedAt?: number;
+}
+
+/** Why alerts left the inbox unread (`withdrawn`). */
+export type WithdrawReason = 'collapsed' | 'expired' | 'deleted' | 'dropped';
+
+/** Alerts that left the inbox without being read: take them off the screen and the count. */
+export interface WithdrawnEvent {
+  alerts: string[];
+  reason: WithdrawReason;
+  /** For `collapsed`: the id of the alert that replaced them (it arrives as an `alert`). */
+  replacedBy?: string;
+}
+
 /** A room's online count, cluster-wide. */
 export interface PresenceEvent {
   room: string;
@@ -98,19 +156,51 @@ export interface ErrorFrame {
   retryAfterMs?: number;
 }
 
+/** An alert as the server lists it (`inbox` reply); the SDK renames `alert` to `id`. */
+export interface WireInboxAlert {
+  alert: string;
+  event: string;
+  data: unknown;
+  ts: number;
+  read: boolean;
+  expiresAt?: number;
+}
+
+/** `inbox`: the reply to the `inbox` command. */
+export interface InboxFrame {
+  type: 'inbox';
+  id?: RequestId;
+  userId: string;
+  unread: number;
+  alerts: WireInboxAlert[];
+  dropped: number;
+  droppedAt?: number;
+}
+
 /** Any object the server sends; `type` tells which. Unknown types are ignored by the SDK. */
 export type ServerFrame =
   | WelcomeFrame
   | JoinedFrame
   | ErrorFrame
+  | InboxFrame
   | ({ type: 'message' } & RoomMessage)
-  | ({ type: 'push' } & PushEvent)
+  | ({ type: 'push'; alert?: string; expiresAt?: number } & PushEvent)
+  | { type: 'read'; alerts: string[] }
+  | ({ type: 'withdrawn' } & WithdrawnEvent)
+  | { type: 'dropped'; count: number; ts: number }
   | ({ type: 'presence' } & PresenceEvent)
   | { type: 'skipped'; room: string; count: number }
   | { type: 'left'; room: string; reason: string }
   | { type: 'ping'; id?: RequestId }
   | { type: 'pong'; id?: RequestId }
-  | { type: 'ok'; id?: RequestId; userId?: string; offset?: number };
+  | {
+      type: 'ok';
+      id?: RequestId;
+      userId?: string;
+      offset?: number;
+      acked?: string[];
+      unknown?: string[];
+    };
 
 /** The message event shape the SDK reads; both the DOM `MessageEvent` and `ws`'s fit it. */
 export interface MessageEventLike {

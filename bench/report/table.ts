@@ -77,12 +77,20 @@ export function compare(runs: RunResult[]): Comparison[] {
   const out: Comparison[] = [];
   for (const b of runs.filter((r) => r.kind === 'barrage' && !r.error)) {
     for (const p of runs.filter(
-      (r) => r.kind !== 'barrage' && r.scenario === b.scenario && !r.error,
+      (r) =>
+        r.kind !== 'barrage' &&
+        r.scenario === b.scenario &&
+        r.params.room === b.params.room &&
+        !r.error,
     )) {
       const bp = mainPhase(b);
       const pp = mainPhase(p);
+      const hot = roomsOf(b).startsWith('1 ');
       out.push({
-        scenario: b.scenario,
+        scenario:
+          hot && runs.some((r) => r.scenario === b.scenario && r.params.room !== b.params.room)
+            ? `${b.scenario} ${b.params.room}`
+            : b.scenario,
         peer: p.target,
         efficiency: ratio(bp?.deliveriesPerCpuSec, pp?.deliveriesPerCpuSec),
         p99: ratio(pp?.latencyMs.p99, bp?.latencyMs.p99),
@@ -153,6 +161,7 @@ export function rows(runs: RunResult[]): string[][] {
       if ((p.otherCpuPct ?? 0) > NOISY_PCT) notes.push(`NOISY (other load ${p.otherCpuPct}%)`);
       if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
       if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
+      if (p.serverUsPerCall != null) notes.push(`srv ${fmt(p.serverUsPerCall, 0)} µs/call`);
       const closes = Object.entries(p.closes)
         .map(([c, n]) => `${n}x${c}`)
         .join(' ');
@@ -192,7 +201,7 @@ function roomsOf(r: RunResult): string {
   if (r.scenario === 'push') return '-';
   const s = r.scenario === 'sweep' ? r.params.sweepOf : r.scenario;
   return s === 'hot-room' || s === 'cluster'
-    ? '1'
+    ? `1 (${r.params.room ?? 'live:hot'})`
     : String(Math.min(r.params.rooms, r.params.connections));
 }
 

@@ -1,6 +1,7 @@
 /**
  * Who connects where: receivers, their rooms and users, for each scenario. Room names start with
- * `live:` so Barrage applies its danmaku policy (merge window, lossy) to them.
+ * `live:` so Barrage applies its danmaku policy (merge window, lossy) to them, except a hot room
+ * named with --room (e.g. `r0`, which Barrage's default reliable policy covers).
  */
 import { SignJWT } from 'jose';
 import type { ConnSpec } from '../loadgen/clients.js';
@@ -13,7 +14,7 @@ export interface Layout {
   receivers: ConnSpec[];
   /** Push: the user ids of the receivers. */
   users: string[];
-  /** Whether messages are published to rooms (false for idle and push). */
+  /** Whether messages are published to rooms over WebSocket (false for idle, push, publish). */
   publishes: boolean;
 }
 
@@ -46,15 +47,18 @@ export async function layoutOf(params: RunParams, target: Target): Promise<Layou
     }
     return { rooms: [], receivers, users, publishes: false };
   }
+  // publish: the many-rooms layout, its messages sent with POST /api/publish instead.
   const hot = scenario === 'hot-room' || scenario === 'cluster';
   const r = hot ? 1 : Math.max(1, Math.min(params.rooms, n));
   const prefix = scenario === 'idle' ? 'live:idle-' : 'live:r';
-  const rooms = hot ? ['live:hot'] : Array.from({ length: r }, (_, i) => `${prefix}${i}`);
+  const rooms = hot
+    ? [params.room ?? 'live:hot']
+    : Array.from({ length: r }, (_, i) => `${prefix}${i}`);
   const receivers = Array.from({ length: n }, (_, i) => ({
     url: urls[i % urls.length]!,
     rooms: [rooms[i % rooms.length]!],
   }));
-  return { rooms, receivers, users: [], publishes: scenario !== 'idle' };
+  return { rooms, receivers, users: [], publishes: scenario !== 'idle' && scenario !== 'publish' };
 }
 
 /** The publishing connections (spread over the nodes, last node first so a cluster crosses). */

@@ -2,7 +2,15 @@
 import type { ServerCounters } from '../servers/stats.js';
 
 /** The scenarios `barrage bench` runs. */
-export const SCENARIOS = ['idle', 'hot-room', 'many-rooms', 'push', 'cluster', 'sweep'] as const;
+export const SCENARIOS = [
+  'idle',
+  'hot-room',
+  'many-rooms',
+  'push',
+  'publish',
+  'cluster',
+  'sweep',
+] as const;
 /** One scenario name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -29,6 +37,10 @@ export interface RunParams {
   sweepFactor: number;
   /** Sweep: most steps. */
   sweepSteps: number;
+  /** Sweep: the steps' rates, when given; otherwise `rate` x `sweepFactor` per step. */
+  sweepRates?: number[] | null;
+  /** The room of hot-room, cluster and a hot-room sweep (`live:hot` unless given). */
+  room?: string;
   /** Loss (%) above which a phase fails (sweep stops). */
   maxLossPct: number;
   /** p99 latency (ms) above which a phase fails (sweep stops). */
@@ -61,6 +73,8 @@ export interface PhaseResult {
   /** Server CPU, % of one core (can exceed 100 with several processes). */
   serverCpuPct: number | null;
   deliveriesPerCpuSec: number | null;
+  /** push and publish: server CPU per answered HTTP API call, microseconds. */
+  serverUsPerCall?: number | null;
   /** Load-generator CPU, % of one core, summed over its processes. */
   genCpuPct: number;
   /** The busiest load-generator process, % of one core. */

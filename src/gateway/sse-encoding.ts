@@ -13,6 +13,15 @@ export interface SseFrame {
   readonly offsets: ReadonlyMap<string, number>;
   /** `joined` replies of the frame (room, epoch, current offset), for the stream's position. */
   readonly joined: readonly JoinedPosition[];
+  /** `error` replies of the frame to the stream's own joins (ids `sse-N`). */
+  readonly refusals: readonly JoinRefusal[];
+}
+
+/** A stream's join answered with an error. */
+export interface JoinRefusal {
+  code: string;
+  /** Set when the refusal passes with time (rate_limited). */
+  retryAfterMs: number | null;
 }
 
 /** Where a `joined` reply leaves a room. */
@@ -45,6 +54,7 @@ function encodeFrame(frame: Buffer): SseFrame {
   const parts: Buffer[] = [];
   const offsets = new Map<string, number>();
   const joined: JoinedPosition[] = [];
+  const refusals: JoinRefusal[] = [];
   let start = 0;
   while (start < frame.length) {
     let end = frame.indexOf(0x0a, start);
@@ -55,10 +65,11 @@ function encodeFrame(frame: Buffer): SseFrame {
       parts.push(EVENT, Buffer.from(type), DATA, line, END);
       if (type === 'message') noteMessage(line, offsets);
       else if (type === 'joined') noteJoined(line, joined);
+      else if (type === 'error') noteRefusal(line, refusals);
     }
     start = end + 1;
   }
-  return { body: Buffer.concat(parts), offsets, joined };
+  return { body: Buffer.concat(parts), offsets, joined, refusals };
 }
 
 /** The `type` of an encoded line (every server line starts with `{"type":"`). */
@@ -98,5 +109,28 @@ function noteJoined(line: Buffer, joined: JoinedPosition[]): void {
   }
 }
 
-/** A comment line: keeps proxies and the browser's connection timer from giving up. */
-export const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
+function noteRefusal(line: Buffer, refusals: JoinRefusal[]): void {
+  // Errors are rare too; only replies to the stream's own joins (ids `sse-N`) count.
+  const reply = JSON.parse(line.toString('utf8')) as {
+    id?: unknown;
+    code?: unknown;
+    retryAfterMs?: unknown;
+  };
+  if (typeof reply.id !== 'string' || !reply.id.startsWith('sse-')) return;
+  const retry = typeof reply.retryAfterMs === 'number' ? reply.retryAfterMs : null;
+  refusals.push({ code: String(reply.code), retryAfterMs: retry });
+}
+
+/**
+ * The heartbeat comment: keeps proxies and the browser's connection timer from giving up. With
+ * `padBytes` it carries that many spaces, enough to push a proxy that holds events until its
+ * buffer fills (docs/sse.md#proxies-that-buffer). Built once per server and shared by all streams.
+ */
+export function sseHeartbeat(padBytes: number): Buffer {
+  return Buffer.from(`: heartbeat${' '.repeat(padBytes)}\n\n`);
+}
+
+/** The comment a stream opens with when padding is on (see sseHeartbeat); empty without it. */
+export function ssePadding(padBytes: number): string {
+  return padBytes > 0 ? `:${' '.repeat(padBytes)}\n\n` : '';
+}

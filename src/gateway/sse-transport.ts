@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { closeReconnects } from '../protocol/index.js';
 import type { Transport } from '../session/index.js';
-import { SSE_HEARTBEAT, sseFrame } from './sse-encoding.js';
+import { type SseFrame, sseFrame } from './sse-encoding.js';
 import { encodePositions, type RoomPosition } from './sse-position.js';
 
 /**
@@ -14,15 +14,31 @@ import { encodePositions, type RoomPosition } from './sse-position.js';
 export class SseTransport implements Transport {
   private readonly positions = new Map<string, RoomPosition>();
   private ended = false;
+  /** The stream's joins not answered yet, and whether one of them succeeded. */
+  private joinsPending: number;
+  private joinedAny = false;
+  private retryAfterMs: number | null = null;
   /** Called when a heartbeat comment was flushed to the peer's socket. */
   onFlushed: () => void = () => {};
+  /**
+   * Called once when every join of the stream was refused and one refusal passes with time
+   * (rate_limited): a one-way stream with no room is of no use, so the gateway closes it with a
+   * back-off instead of holding it open (EventSource would wait on it forever).
+   */
+  onRefusedAll: (retryAfterMs: number) => void = () => {};
 
   constructor(
     private readonly res: ServerResponse,
     private readonly closeGraceMs: number,
     /** The `retry:` hint given with a close that asks the client to come back, ms. */
     private readonly retryMs: number,
-  ) {}
+    /** How many rooms the stream joins (its replies carry ids `sse-0` … `sse-N-1`). */
+    joins: number,
+    /** The heartbeat comment (shared by every stream, see sseHeartbeat). */
+    private readonly heartbeat: Buffer,
+  ) {
+    this.joinsPending = joins;
+  }
 
   send(frame: Buffer): boolean {
     if (this.ended || this.res.destroyed) return false;
@@ -32,6 +48,7 @@ export class SseTransport implements Transport {
       this.positions.set(j.room, { epoch: j.epoch, offset: j.offset });
       moved = true;
     }
+    if (this.joinsPending > 0) this.noteJoinReplies(sse.joined.length, sse.refusals);
     for (const [room, offset] of sse.offsets) {
       const p = this.positions.get(room);
       if (p !== undefined && offset > p.offset) {
@@ -51,6 +68,20 @@ export class SseTransport implements Transport {
     return true;
   }
 
+  private noteJoinReplies(joined: number, refusals: SseFrame['refusals']): void {
+    this.joinsPending -= joined + refusals.length;
+    if (joined > 0) this.joinedAny = true;
+    for (const r of refusals) {
+      if (r.retryAfterMs !== null)
+        this.retryAfterMs = Math.max(this.retryAfterMs ?? 0, r.retryAfterMs);
+    }
+    if (this.joinsPending <= 0 && !this.joinedAny && this.retryAfterMs !== null) {
+      const wait = this.retryAfterMs;
+      // After this send returns: the session is still answering its joins.
+      queueMicrotask(() => this.onRefusedAll(wait));
+    }
+  }
+
   /** Forgets a room the stream left, so its position no longer rides in the id. */
   forget(room: string): void {
     this.positions.delete(room);
@@ -62,7 +93,7 @@ export class SseTransport implements Transport {
 
   ping(): void {
     if (this.ended || this.res.destroyed) return;
-    this.res.write(SSE_HEARTBEAT, (err) => {
+    this.res.write(this.heartbeat, (err) => {
       if (!err) this.onFlushed();
     });
   }

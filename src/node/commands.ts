@@ -111,6 +111,13 @@ export class ClientCommands {
           return this.ctx.membership.join(session, command);
         case 'publish':
           return this.clientPublish(session, command);
+        case 'ack':
+        case 'inbox':
+          // Served once the alert inbox lands (issue 13); until then no server keeps alerts.
+          throw new ReplyError(
+            'unavailable',
+            'no store configured (--store none): alerts need a store',
+          );
       }
     } catch (err) {
       this.failed(session, command.id, err);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  alertPushLine,
+  droppedLine,
   errorLine,
   isShadowLine,
   joinedLine,
@@ -14,11 +16,13 @@ import {
   PING_LINE,
   presenceLine,
   pushLine,
+  readLine,
   replyLine,
   shadowParts,
   skippedLine,
   unshadowLine,
   welcomeLine,
+  withdrawnLine,
 } from './encode.js';
 
 /** Parses an encoded line, failing the test with the text when it is not one JSON object. */
@@ -92,6 +96,38 @@ describe('encode', () => {
           data,
         );
       }
+    });
+  });
+
+  describe('alert lines', () => {
+    it('adds alert and expiresAt to a push line', () => {
+      const line = alertPushLine('order', '{"n":1}', 5, { alert: 'Ax', expiresAt: 9 });
+      assert.deepStrictEqual(parse(line), {
+        type: 'push',
+        event: 'order',
+        data: { n: 1 },
+        ts: 5,
+        alert: 'Ax',
+        expiresAt: 9,
+      });
+      const bare = alertPushLine('order', 'null', 5, { alert: 'Ax', expiresAt: null });
+      assert.equal('expiresAt' in parse(bare), false);
+    });
+
+    it('encodes read, withdrawn and dropped', () => {
+      assert.deepStrictEqual(parse(readLine(['a', 'b'])), { type: 'read', alerts: ['a', 'b'] });
+      assert.deepStrictEqual(parse(withdrawnLine(['a'], 'collapsed', 'b')), {
+        type: 'withdrawn',
+        alerts: ['a'],
+        reason: 'collapsed',
+        replacedBy: 'b',
+      });
+      assert.deepStrictEqual(parse(withdrawnLine(['a'], 'expired')), {
+        type: 'withdrawn',
+        alerts: ['a'],
+        reason: 'expired',
+      });
+      assert.deepStrictEqual(parse(droppedLine(3, 7)), { type: 'dropped', count: 3, ts: 7 });
     });
   });
 

@@ -5,7 +5,7 @@
  * buffer goes to many connections.
  */
 import type { ErrorCode } from './codes.js';
-import type { Priority, RequestId } from './frames.js';
+import type { Priority, RequestId, WithdrawReason } from './frames.js';
 
 /** The newline that separates the lines of a merged frame. */
 export const NEWLINE = Buffer.from('\n');
@@ -102,6 +102,55 @@ export function pushLine(event: string, dataJson: string, ts: number): Buffer {
   return Buffer.from(
     `{"type":"push","event":${JSON.stringify(event)},"data":${dataJson},"ts":${ts}}`,
   );
+}
+
+/** What a stored push (an alert) adds to its `push` line. */
+export interface AlertFields {
+  /** The alert's id. */
+  alert: string;
+  /** When it expires, ms since the epoch; null when it has no ttl. */
+  expiresAt: number | null;
+}
+
+/** Encodes the `push` line of an alert: a push line plus `alert` and `expiresAt` (when set). */
+export function alertPushLine(
+  event: string,
+  dataJson: string,
+  ts: number,
+  fields: AlertFields,
+): Buffer {
+  const expires = fields.expiresAt === null ? '' : `,"expiresAt":${fields.expiresAt}`;
+  return Buffer.from(
+    `{"type":"push","event":${JSON.stringify(event)},"data":${dataJson},"ts":${ts},"alert":${JSON.stringify(fields.alert)}${expires}}`,
+  );
+}
+
+/** Encodes a `read` line: these alerts of the user were acknowledged or marked read. */
+export function readLine(alerts: readonly string[]): Buffer {
+  return Buffer.from(`{"type":"read","alerts":${JSON.stringify(alerts)}}`);
+}
+
+/**
+ * Encodes a `withdrawn` line: unread alerts left the inbox without being read; `replacedBy`
+ * names the new alert of a collapse.
+ */
+export function withdrawnLine(
+  alerts: readonly string[],
+  reason: WithdrawReason,
+  replacedBy?: string,
+): Buffer {
+  const by = replacedBy === undefined ? '' : `,"replacedBy":${JSON.stringify(replacedBy)}`;
+  return Buffer.from(
+    `{"type":"withdrawn","alerts":${JSON.stringify(alerts)},"reason":"${reason}"${by}}`,
+  );
+}
+
+/**
+ * Encodes a `dropped` line: the inbox cap has removed `count` unread alerts of this user so far,
+ * the latest at `ts`; a client that has not handled this `ts` should resync.
+ */
+export function droppedLine(count: number, ts: number): Buffer {
+  return Buffer.from(`{"type":"dropped","count":${count},"ts":${ts}}`);
 }
 
 /** Encodes a `presence` line. */

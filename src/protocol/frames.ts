@@ -86,6 +86,36 @@ export interface PongCommand {
   id?: RequestId;
 }
 
+/** Most alert ids in one `ack`. */
+export const MAX_ACK_ALERTS = 100;
+
+/** Most alerts one inbox answer (WebSocket or HTTP) lists. */
+export const MAX_INBOX_LIMIT = 1000;
+
+/** Alerts an inbox answer lists when no `limit` is given. */
+export const DEFAULT_INBOX_LIMIT = 100;
+
+/** `ack`: the connection's user has seen these alerts (docs/alerts.md). */
+export interface AckCommand {
+  type: 'ack';
+  id?: RequestId;
+  /** 1 to MAX_ACK_ALERTS alert ids, each at most once. */
+  alerts: string[];
+}
+
+/** `inbox`: list the connection's own user's stored alerts, oldest first. */
+export interface InboxCommand {
+  type: 'inbox';
+  id?: RequestId;
+  /** Only unread alerts. */
+  unread: boolean;
+  /** Most alerts listed, 1 to MAX_INBOX_LIMIT. */
+  limit: number;
+}
+
+/** Why an unread alert left the inbox without being read (the `withdrawn` line). */
+export type WithdrawReason = 'collapsed' | 'expired' | 'deleted' | 'dropped';
+
 /** Every command a client may send, discriminated by `type`. */
 export type ClientCommand =
   | AuthCommand
@@ -93,4 +123,6 @@ export type ClientCommand =
   | LeaveCommand
   | PublishCommand
   | PingCommand
-  | PongCommand;
+  | PongCommand
+  | AckCommand
+  | InboxCommand;

@@ -487,7 +487,61 @@ const SIMPLE: Row[] = [
   { name: 'pong with an id', line: '{"type":"pong","id":"x"}', command: { type: 'pong', id: 'x' } },
 ];
 
+const ALERTS: Row[] = [
+  {
+    name: 'an ack of two ids, a repeated one kept once',
+    line: j({ type: 'ack', id: 3, alerts: ['Aa', 'B_-9', 'Aa'] }),
+    command: { type: 'ack', id: 3, alerts: ['Aa', 'B_-9'] },
+  },
+  {
+    name: 'an ack without alerts',
+    line: j({ type: 'ack', id: 3 }),
+    error: { message: '"alerts" must be an array of 1 to 100 alert ids', id: 3 },
+  },
+  {
+    name: 'an ack of no alerts',
+    line: j({ type: 'ack', alerts: [] }),
+    error: { message: '"alerts" must be an array of 1 to 100 alert ids' },
+  },
+  {
+    name: 'an ack of 101 alerts',
+    line: j({ type: 'ack', alerts: Array.from({ length: 101 }, (_, i) => `a${i}`) }),
+    error: { message: '"alerts" must be an array of 1 to 100 alert ids' },
+  },
+  {
+    name: 'an ack with a bad id',
+    line: j({ type: 'ack', alerts: ['ok', 'a b'] }),
+    error: { message: 'in "alerts": an alert id must be 1-64 characters' },
+  },
+  {
+    name: 'an ack with a 65-character id',
+    line: j({ type: 'ack', alerts: [s65] }),
+    error: { message: 'in "alerts"' },
+  },
+  {
+    name: 'an inbox with defaults',
+    line: j({ type: 'inbox', id: 'i' }),
+    command: { type: 'inbox', id: 'i', unread: false, limit: 100 },
+  },
+  {
+    name: 'an inbox of unread alerts, limit 1000',
+    line: j({ type: 'inbox', unread: true, limit: 1000 }),
+    command: { type: 'inbox', id: undefined, unread: true, limit: 1000 },
+  },
+  {
+    name: 'an inbox with limit 0',
+    line: j({ type: 'inbox', limit: 0 }),
+    error: { message: '"limit" must be an integer from 1 to 1000' },
+  },
+  {
+    name: 'an inbox with a string unread',
+    line: j({ type: 'inbox', unread: '1' }),
+    error: { message: '"unread" must be a boolean' },
+  },
+];
+
 const TABLE: [string, Row[]][] = [
+  ['alerts', ALERTS],
   ['envelope', ENVELOPE],
   ['prototype-pollution keys', PROTO],
   ['request ids', IDS],

@@ -1,13 +1,16 @@
 import type { ErrorCode } from './codes.js';
 import {
   type ClientCommand,
+  DEFAULT_INBOX_LIMIT,
+  MAX_ACK_ALERTS,
+  MAX_INBOX_LIMIT,
   MAX_MEDIA_TIME_MS,
   PRIORITIES,
   type Priority,
   type RequestId,
   type StreamPosition,
 } from './frames.js';
-import { eventNameProblem, roomNameProblem } from './validate.js';
+import { alertIdProblem, eventNameProblem, roomNameProblem } from './validate.js';
 
 /** Bounds that the parser enforces on fields. */
 export interface ParseLimits {
@@ -28,6 +31,9 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = {
   maxEvents: 32,
   maxHistory: 100_000,
 };
+
+/** The largest render budget a `join` takes, messages a second (0: no limit). */
+export const MAX_RENDER_BUDGET = 100_000;
 
 /** A refused line: the code and a message naming the problem, with the request id if one was read. */
 export interface ParseError {
@@ -101,6 +107,10 @@ export function parseCommand(
       return ok({ type: 'ping', id });
     case 'pong':
       return ok({ type: 'pong', id });
+    case 'ack':
+      return parseAck(obj, id);
+    case 'inbox':
+      return parseInbox(obj, id);
     default:
       return fail(id, `unknown type ${JSON.stringify(obj.type.slice(0, 32))}`);
   }
@@ -167,7 +177,7 @@ function parseJoin(
   }
   let budget: number | undefined;
   if (obj.budget !== undefined) {
-    if (!isNonNegativeInteger(obj.budget) || obj.budget > 100_000) {
+    if (!isNonNegativeInteger(obj.budget) || obj.budget > MAX_RENDER_BUDGET) {
       return fail(
         id,
         '"budget" must be an integer from 0 to 100000 (messages a second; 0: no limit)',
@@ -185,6 +195,29 @@ function parseJoin(
     ...(obj.before !== undefined ? { before: obj.before as number } : {}),
     ...(obj.beforeEpoch !== undefined ? { beforeEpoch: obj.beforeEpoch as string } : {}),
   });
+}
+
+function parseAck(obj: Record<string, unknown>, id: RequestId | undefined): ParseResult {
+  const alerts = obj.alerts;
+  if (!Array.isArray(alerts) || alerts.length === 0 || alerts.length > MAX_ACK_ALERTS) {
+    return fail(id, `"alerts" must be an array of 1 to ${MAX_ACK_ALERTS} alert ids`);
+  }
+  for (const alert of alerts) {
+    const problem = alertIdProblem(alert);
+    if (problem) return fail(id, `in "alerts": ${problem}`);
+  }
+  return ok({ type: 'ack', id, alerts: [...new Set(alerts as string[])] });
+}
+
+function parseInbox(obj: Record<string, unknown>, id: RequestId | undefined): ParseResult {
+  if (obj.unread !== undefined && typeof obj.unread !== 'boolean') {
+    return fail(id, '"unread" must be a boolean');
+  }
+  const limit = obj.limit ?? DEFAULT_INBOX_LIMIT;
+  if (!isNonNegativeInteger(limit) || limit < 1 || limit > MAX_INBOX_LIMIT) {
+    return fail(id, `"limit" must be an integer from 1 to ${MAX_INBOX_LIMIT}`);
+  }
+  return ok({ type: 'inbox', id, unread: obj.unread === true, limit });
 }
 
 /** Why a media time `t` is refused, or null when it is absent or an integer from 0 to 48 h. */

@@ -7,6 +7,19 @@ export const EVENT_NAME = /^[A-Za-z0-9_\-:.]{1,64}$/;
 /** User ids: 1 to 128 visible characters (no whitespace of any script, no control or format characters). */
 export const USER_ID = /^[^\s\p{C}]{1,128}$/u;
 
+/** Alert ids: 1 to 64 characters of letters, digits and `_ -` (the server makes `A` + 20). */
+export const ALERT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Collapse keys of stored pushes: 1 to 128 characters of letters, digits and `_ - : .`. */
+export const COLLAPSE_KEY = /^[A-Za-z0-9_\-:.]{1,128}$/;
+
+/** Explains why an alert id is refused, or returns null when it is fine. */
+export function alertIdProblem(alert: unknown): string | null {
+  if (typeof alert !== 'string' || !ALERT_ID.test(alert)) {
+    return 'an alert id must be 1-64 characters of letters, digits and _ -';
+  }
+  return null;
+}
+
 /** Explains why a room name is refused, or returns null when it is fine. */
 export function roomNameProblem(room: unknown): string | null {
   if (typeof room !== 'string') return '"room" must be a string';

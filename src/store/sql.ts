@@ -11,15 +11,60 @@ export const TIMELINE_SQL = `SELECT ${COLUMNS} FROM barrage_messages
  WHERE room = $1 AND t >= $2 AND t < $3 AND (t > $4 OR (t = $4 AND id > $5))
  ORDER BY t, id LIMIT $6`;
 
+/** How the two SQL dialects spell a segment's per-second read. */
+interface Dialect {
+  /** The table under an alias, read through the density index (migration 2). */
+  table(alias: string): string;
+  /** The density rule's order inside one second (density.ts), as the density index holds it. */
+  order: string;
+  /** The two-argument maximum. */
+  greatest: string;
+}
+
+// Ids compare bytewise on both (`COLLATE "C"`, SQLite's BINARY), so both choose the same rows
+// whatever the database's locale.
+const POSTGRES: Dialect = {
+  table: (alias) => `barrage_messages ${alias}`,
+  order: 'priority DESC, rank, id COLLATE "C"',
+  greatest: 'GREATEST',
+};
+// SQLite's planner, without statistics, prefers the (room, t) range of the timeline index (which
+// would read the whole segment once per second): the density index is named.
+const SQLITE: Dialect = {
+  table: (alias) => `barrage_messages AS ${alias} INDEXED BY barrage_messages_density`,
+  order: 'priority DESC, rank, id',
+  greatest: 'max',
+};
+
+/** One second of a segment, on alias `a`: $1 room, $2 from, $3 to. */
+const inSecond = (a: string, sec: string) =>
+  `${a}.room = $1 AND ${a}.t IS NOT NULL AND ${a}.t / 1000 = ${sec} AND ${a}.t >= $2 AND ${a}.t < $3`;
+
 /**
- * A segment under the density rule (density.ts): $1 room, $2 from, $3 to, $4 per second. The
- * window ranks each second's comments; kept ones (paid, system) pass whatever their rank.
+ * The places of second `sec`: its first `max($4, kept)` comments in the rule's order, read as one
+ * density-index range that stops after them. Kept comments (paid, system) sort first (priority
+ * DESC), so those places are exactly "the cap's best, plus every kept one".
  */
-export const SEGMENT_SQL = `SELECT ${COLUMNS} FROM (
-   SELECT ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY t / 1000 ORDER BY priority DESC, rank, id) AS place
-   FROM barrage_messages WHERE room = $1 AND t >= $2 AND t < $3
- ) ranked WHERE place <= $4 OR priority >= 2
- ORDER BY t, id`;
+const secondPlaces = (d: Dialect, sec: string) => `SELECT ${COLUMNS} FROM ${d.table('m')}
+   WHERE ${inSecond('m', sec)}
+   ORDER BY ${d.order}
+   LIMIT ${d.greatest}($4, (SELECT count(*) FROM ${d.table('k')} WHERE ${inSecond('k', sec)} AND k.priority >= 2))`;
+
+/**
+ * A segment under the density rule, PostgreSQL: $1 room, $2 from, $3 to, $4 per second. A LATERAL
+ * subquery per second of [from, to), so the work is bounded by the rows answered (about $4 a
+ * second), not by the rows the segment holds.
+ */
+export const SEGMENT_SQL_POSTGRES = `SELECT p.* FROM generate_series($2::int4 / 1000, ($3::int4 - 1) / 1000) AS s(sec)
+ CROSS JOIN LATERAL (${secondPlaces(POSTGRES, 's.sec')}) p
+ ORDER BY p.t, p.id COLLATE "C"`;
+
+/**
+ * One second of a segment, SQLite: $1 room, $2 from, $3 to, $4 per second, $5 the second. SQLite
+ * has no LATERAL: the worker runs this once per second of the segment (a prepared statement costs
+ * microseconds) and sorts the union by (t, id), as PostgreSQL does.
+ */
+export const SEGMENT_SECOND_SQL_SQLITE = secondPlaces(SQLITE, '$5');
 
 /**
  * The newest messages before a position, newest first: $1 room, $2 epoch, $3 offset, $4 limit.

@@ -140,6 +140,39 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       assert.ok(got.every((m) => m.priority === 2));
     });
 
+    run(
+      'segment: a deleted comment leaves no hole; its place goes to the next by the rule',
+      async ([s]) => {
+        const r = room();
+        const batch = Array.from({ length: 40 }, (_, i) => message(r, i + 1, { t: 7000 + i }));
+        batch.push(message(r, 41, { t: 7500, priority: 1 })); // highlight: before every normal one
+        await s!.append(batch);
+        const order = batch
+          .filter((m) => m.priority === 0)
+          .sort((a, b) => rankOf(a.id) - rankOf(b.id) || (a.id < b.id ? -1 : 1))
+          .map((m) => m.id);
+        const read = () => s!.segment({ room: r, from: 0, to: 360_000, perSecond: 10 });
+        const before = await read();
+        assert.deepEqual(ids(before).sort(), ['ep1.41', ...order.slice(0, 9)].sort());
+        assert.equal(await s!.remove(r, order[0]!), true);
+        const after = await read();
+        assert.deepEqual(ids(after).sort(), ['ep1.41', ...order.slice(1, 10)].sort());
+      },
+    );
+
+    run('segment: bounds off whole seconds cap each second inside [from, to) only', async ([s]) => {
+      const r = room();
+      const batch = Array.from({ length: 30 }, (_, i) => message(r, i + 1, { t: 1000 + i * 66 }));
+      await s!.append(batch);
+      const got = await s!.segment({ room: r, from: 1500, to: 1900, perSecond: 3 });
+      const inside = batch.filter((m) => m.t! >= 1500 && m.t! < 1900);
+      const expected = inside
+        .sort((a, b) => rankOf(a.id) - rankOf(b.id) || (a.id < b.id ? -1 : 1))
+        .slice(0, 3)
+        .sort((a, b) => a.t! - b.t!);
+      assert.deepEqual(ids(got), ids(expected));
+    });
+
     run('before: pages back through chat history, oldest first', async ([s]) => {
       const r = room('chat');
       for (let o = 1; o <= 30; o += 10) {

@@ -248,6 +248,28 @@ describe('SSE limits', () => {
     }
   });
 
+  it('closes a stream whose every join was rate limited with 1013 and a retry hint, not a silent hang', async () => {
+    // One address joined its burst: a stream that got no room at all is closed with a back-off
+    // (EventSource comes back after it) instead of staying open with nothing in it.
+    const server = await startServer({ joinRatePerIp: 0.01, joinBurstPerIp: 2 });
+    try {
+      const first = await SseReader.open(sseUrl(server, 'rooms=chat:j1,chat:j2'));
+      await first.next((e) => e.event === 'joined' && e.json.room === 'chat:j2');
+      const refused = await SseReader.open(sseUrl(server, 'rooms=chat:j3'));
+      const error = await refused.next((e) => e.event === 'error');
+      assert.equal(error.json.code, 'rate_limited');
+      await refused.closed();
+      const close = refused.all('close')[0];
+      assert.equal(close?.json.code, 1013);
+      const wait = Number(error.json.retryAfterMs);
+      assert.ok(wait > 0 && refused.retry === wait, `retry ${refused.retry} for ${wait}`);
+      assert.equal(first.ended, false, 'the stream that joined stays');
+      first.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('needs a token where auth is required, and applies its claims and the publish rate', async () => {
     const server = await startServer({
       jwtSecret: TEST_SECRET,

@@ -35,11 +35,15 @@ export class SseReader {
   }
 
   /** Opens a stream; resolves once the status line and headers are in. */
-  static open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
+  static open(
+    url: string,
+    headers: Record<string, string> = {},
+    /** Loopback source address (127.0.0.x) to connect from, for per-address caps. */
+    localAddress?: string,
+  ): Promise<SseReader> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) =>
-        resolve(new SseReader(req, res)),
-      );
+      const options = { headers: { accept: 'text/event-stream', ...headers }, localAddress };
+      const req = request(url, options, (res) => resolve(new SseReader(req, res)));
       req.on('error', reject);
       req.end();
     });
