@@ -186,6 +186,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       clientIp,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      compressMinBytes: config.wsCompressMinBytes,
     },
     log,
     gate,
@@ -201,6 +202,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       requireAuth: config.requireAuth,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      padBytes: config.ssePadBytes,
       maxBodyBytes: config.maxFrameBytes,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,
@@ -209,7 +211,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   );
   let shuttingDown = false;
   const root = packageRoot();
-  const apiListener = createApiListener({
+  const apiListener = await createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
     apiHosts: config.apiHosts,
