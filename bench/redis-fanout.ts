@@ -7,7 +7,9 @@
  *   npx tsx bench/redis-fanout.ts [rate=1000] [subscribers=1,10,100] [seconds=10] [cpus=0]
  *
  * Prints one line per subscriber count: publishes/s, deliveries/s, Redis CPU, and the Redis
- * CPU-microseconds per publish and per delivery (the figures docs/cluster.md builds on).
+ * CPU-microseconds per publish and per delivery (the figures docs/cluster.md builds on), and
+ * this process's CPU per delivery received (ioredis subscribers: an upper bound of a node's cost
+ * of reading its feed).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +54,7 @@ async function measure(port: number, pid: number, sha: string, k: number): Promi
   await publishOne();
   delivered = 0;
   const cpu0 = procCpuSeconds(pid) ?? 0;
+  const own0 = process.cpuUsage();
   const start = Date.now();
   let sent = 0;
   // Fixed rate by elapsed time, in 10 ms ticks; bounded by the run's length.
@@ -65,6 +68,8 @@ async function measure(port: number, pid: number, sha: string, k: number): Promi
   const wall = (Date.now() - start) / 1000;
   for (let i = 0; i < 100 && delivered < sent * k; i++) await sleep(20);
   const cpu = (procCpuSeconds(pid) ?? 0) - cpu0;
+  const own = process.cpuUsage(own0);
+  const ownUs = own.user + own.system;
   const bytes = HEAD.length + 6 + Buffer.byteLength(TAIL);
   for (const s of [...subs, pub]) s.disconnect();
   const usPerPublish = (cpu * 1e6) / sent;
@@ -72,7 +77,8 @@ async function measure(port: number, pid: number, sha: string, k: number): Promi
   return (
     `subscribers ${k}: ${Math.round(sent / wall)} publishes/s, ${Math.round(delivered / wall)} deliveries/s, ` +
     `redis CPU ${((100 * cpu) / wall).toFixed(1)}%, ${usPerPublish.toFixed(1)} us per publish, ` +
-    `${usPerDelivery.toFixed(2)} us per delivery (line ~${bytes} B)`
+    `${usPerDelivery.toFixed(2)} us per delivery (line ~${bytes} B); ` +
+    `this process (publisher and ioredis subscribers) ${(ownUs / Math.max(1, delivered)).toFixed(1)} us per delivery received`
   );
 }
 
