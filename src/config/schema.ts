@@ -56,6 +56,14 @@ export const OPTIONS = {
     group: 'Network',
     help: 'Port to listen on (0 picks a free one)',
   },
+  wsCompressMinBytes: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 16 * MiB,
+    group: 'Network',
+    help: 'Outgoing WebSocket messages of at least this many bytes are compressed once and shared by every client that negotiated permessage-deflate (offered only to clients that let the server bound their window); 0: compression off. See docs/performance.md',
+  },
   ssePadBytes: {
     type: 'int',
     default: 0,

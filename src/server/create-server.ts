@@ -186,6 +186,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       clientIp,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      compressMinBytes: config.wsCompressMinBytes,
     },
     log,
     gate,
@@ -210,7 +211,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   );
   let shuttingDown = false;
   const root = packageRoot();
-  const apiListener = createApiListener({
+  const apiListener = await createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
     apiHosts: config.apiHosts,
