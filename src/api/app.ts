@@ -20,6 +20,7 @@ import { allowedMethods } from './allow.js';
 import { crossSiteGuard, requireJson } from './cross-site.js';
 import { createErrorHandler, errorResponse } from './errors.js';
 import { PAGE_HEADERS } from './page-headers.js';
+import { alertsRoute } from './routes/alerts.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
@@ -100,6 +101,7 @@ export function createApiApp(options: ApiOptions): Hono {
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
+  alertsRoute(app, options.node);
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
