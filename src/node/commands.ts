@@ -117,12 +117,9 @@ export class ClientCommands {
         case 'publish':
           return this.clientPublish(session, command);
         case 'ack':
+          return this.ack(session, command);
         case 'inbox':
-          // Served once the alert inbox lands (issue 13); until then no server keeps alerts.
-          throw new ReplyError(
-            'unavailable',
-            'no store configured (--store none): alerts need a store',
-          );
+          return this.inbox(session, command);
       }
     } catch (err) {
       this.failed(session, command.id, err);
