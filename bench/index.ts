@@ -78,9 +78,16 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const kindsOf = (s: ScenarioName): BenchOptions['targets'] =>
     // Peers have no cluster mode: the cluster scenario runs against Barrage only.
     s === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
-  const total = o.scenarios.reduce((n, s) => n + kindsOf(s).length, 0);
-  for (const scenario of o.scenarios) {
-    const params = o.params[scenario];
+  // hot-room and a hot-room sweep run once per --room; everything else once, in the first.
+  const roomsOf = (s: ScenarioName): string[] =>
+    s === 'hot-room' || (s === 'sweep' && o.params.sweep.sweepOf === 'hot-room')
+      ? o.hotRooms
+      : [o.params[s].room ?? 'live:hot'];
+  const total = o.scenarios.reduce((n, s) => n + kindsOf(s).length * roomsOf(s).length, 0);
+  for (const [scenario, room] of o.scenarios.flatMap((s) =>
+    roomsOf(s).map((r) => [s, r] as const),
+  )) {
+    const params = { ...o.params[scenario], room };
     const gen: GenOptions = {
       clientsProcs: o.clientsProcs,
       sourceIps:

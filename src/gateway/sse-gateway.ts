@@ -7,6 +7,7 @@ import type { ConnectionGate } from './connection-gate.js';
 import { pathOf } from './handshake.js';
 import { answer, bearerToken, type HttpRefusal } from './http-answer.js';
 import { createOriginCheck } from './origin.js';
+import { sseHeartbeat, ssePadding } from './sse-encoding.js';
 import { decodePositions, type RoomPosition } from './sse-position.js';
 import { publishOnce, type SsePublishOptions } from './sse-publish.js';
 import { SseTransport } from './sse-transport.js';
@@ -27,6 +28,8 @@ export interface SseGatewayOptions extends SsePublishOptions {
   closeGraceMs: number;
   /** Base back-off advertised to a client turned away for load or shutdown, ms. */
   reconnectDelayMs: number;
+  /** Comment padding at the start and in every heartbeat, bytes (0: none). @default 0 */
+  padBytes: number;
 }
 
 /** The close code counted when an SSE client goes away on its own. */
@@ -41,6 +44,8 @@ const CLIENT_LEFT = 1001;
 export class SseGateway {
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
   private readonly publishPath: string;
+  private readonly heartbeat: Buffer;
+  private readonly opening: string;
 
   constructor(
     private readonly node: Node,
@@ -50,6 +55,8 @@ export class SseGateway {
   ) {
     this.originAllowed = createOriginCheck(options.origins);
     this.publishPath = `${options.path}/publish`;
+    this.heartbeat = sseHeartbeat(options.padBytes);
+    this.opening = ssePadding(options.padBytes);
   }
 
   /** Whether this request is the SSE edge's. */
@@ -210,12 +217,13 @@ export class SseGateway {
       'X-Accel-Buffering': 'no',
     });
     req.socket.setNoDelay(true);
-    res.write(`retry: ${this.options.reconnectDelayMs}\n\n`);
+    res.write(`${this.opening}retry: ${this.options.reconnectDelayMs}\n\n`);
     const transport = new SseTransport(
       res,
       this.options.closeGraceMs,
       this.options.reconnectDelayMs,
       request.rooms.length,
+      this.heartbeat,
     );
     const session = this.node.connect(transport, ip, identity);
     transport.onFlushed = () => {

@@ -1,14 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { closeReconnects } from '../protocol/index.js';
 import type { Transport } from '../session/index.js';
-import { SSE_HEARTBEAT, type SseFrame, sseFrame } from './sse-encoding.js';
+import { type SseFrame, sseFrame } from './sse-encoding.js';
 import { encodePositions, type RoomPosition } from './sse-position.js';
 
 /**
  * An SSE response as a session's Transport. Frames become events (shared per batch, see
- * sseFrame); after a frame that moves the stream in a room, an `id:` block carries the stream's
- * positions so that EventSource's `Last-Event-ID` recovers every room. Liveness: SSE clients never
- * write, so a protocol ping is a comment whose flush to the kernel counts as a sign of life (a
+ * sseFrame); the last event of a frame that moves the stream in a room carries an `id:` with
+ * the stream's positions so that EventSource's `Last-Event-ID` recovers every room. Liveness:
+ * SSE clients never write, so a protocol ping is a comment whose flush to the kernel counts as a sign of life (a
  * peer that stopped reading stops the flushes, and the send marks and the heartbeat cut it).
  */
 export class SseTransport implements Transport {
@@ -34,6 +34,8 @@ export class SseTransport implements Transport {
     private readonly retryMs: number,
     /** How many rooms the stream joins (its replies carry ids `sse-0` … `sse-N-1`). */
     joins: number,
+    /** The heartbeat comment (shared by every stream, see sseHeartbeat). */
+    private readonly heartbeat: Buffer,
   ) {
     this.joinsPending = joins;
   }
@@ -58,9 +60,11 @@ export class SseTransport implements Transport {
       this.res.write(sse.body);
       return true;
     }
-    // One writev for the shared events and this stream's own id block.
+    // One writev for the shared events and this stream's own id. The id goes into the frame's
+    // last event (its final blank line comes after the id), so that event's `lastEventId` in a
+    // browser is the position after it, not before; the body itself stays shared, unchanged.
     this.res.cork();
-    this.res.write(sse.body);
+    this.res.write(sse.body.subarray(0, sse.body.length - 1));
     this.res.write(`id: ${encodePositions(this.positions)}\n\n`);
     this.res.uncork();
     return true;
@@ -91,7 +95,7 @@ export class SseTransport implements Transport {
 
   ping(): void {
     if (this.ended || this.res.destroyed) return;
-    this.res.write(SSE_HEARTBEAT, (err) => {
+    this.res.write(this.heartbeat, (err) => {
       if (!err) this.onFlushed();
     });
   }

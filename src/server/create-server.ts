@@ -190,6 +190,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       clientIp,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      compressMinBytes: config.wsCompressMinBytes,
     },
     log,
     gate,
@@ -205,6 +206,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       requireAuth: config.requireAuth,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      padBytes: config.ssePadBytes,
       maxBodyBytes: config.maxFrameBytes,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,
@@ -213,7 +215,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
   );
   let shuttingDown = false;
   const root = packageRoot();
-  const apiListener = createApiListener({
+  const apiListener = await createApiListener({
     node: engine,
     apiKey: config.apiKey || null,
     apiHosts: config.apiHosts,
