@@ -18,6 +18,7 @@ import { type ApiRequestInfo, createApiGuard, type GuardedRequest } from './guar
 import { PAGE_HEADERS } from './page-headers.js';
 import { AnswerHeaders } from './raw-http.js';
 import { requestId } from './request-id.js';
+import { alertsRoute } from './routes/alerts.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
@@ -96,6 +97,7 @@ export function createApiApp(options: ApiOptions): Hono {
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
+  alertsRoute(app, options.node);
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
