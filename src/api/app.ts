@@ -103,7 +103,7 @@ export function createApiApp(options: ApiOptions): Hono {
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
-  dplayerRoutes(app, options.node);
+  dplayerRoutes(app, options.node, options.log ?? silentLogger);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
