@@ -18,17 +18,18 @@ import { type ApiRequestInfo, createApiGuard, type GuardedRequest } from './guar
 import { PAGE_HEADERS } from './page-headers.js';
 import { AnswerHeaders } from './raw-http.js';
 import { requestId } from './request-id.js';
+import { alertsRoute } from './routes/alerts.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
-import { messagesRoute } from './routes/messages.js';
+import { MESSAGES_SHAPES, messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
 import { moderationRoute } from './routes/moderation.js';
 import { publishCall, publishRoute } from './routes/publish.js';
 import { pushCall, pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
 import { statsRoute } from './routes/stats.js';
-import { type TimelineOptions, timelineRoutes } from './routes/timeline.js';
+import { TIMELINE_SHAPES, type TimelineOptions, timelineRoutes } from './routes/timeline.js';
 import { readJsonObject } from './validate.js';
 
 export type { ApiRequestInfo } from './guard.js';
@@ -85,12 +86,13 @@ export function createApiApp(options: ApiOptions): Hono {
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
+  alertsRoute(app, options.node);
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
-  dplayerRoutes(app, options.node);
+  dplayerRoutes(app, options.node, options.log ?? silentLogger);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
@@ -99,7 +101,7 @@ export function createApiApp(options: ApiOptions): Hono {
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);
-  const allow = allowedMethods(app.routes.slice(first));
+  const allow = allowedMethods(app.routes.slice(first), [...TIMELINE_SHAPES, ...MESSAGES_SHAPES]);
   app.notFound((c) => {
     const methods = allow(c.req.path);
     if (methods.length === 0 || methods.includes(c.req.method)) {
