@@ -25,6 +25,10 @@ export interface BenchOptions {
   clientCpus: string | null;
   nodes: number;
   redisUrl: string | null;
+  /** Alerts: the stores to run it on, one run each. */
+  alertStores: AlertStore[];
+  /** Alerts on PostgreSQL: this database (default: start a scratch PostgreSQL). */
+  databaseUrl: string | null;
   serveArgs: string[];
   json: string | null;
   /** Re-render a saved JSON report instead of running. */
@@ -37,6 +41,9 @@ export interface BenchOptions {
   settleMs: number;
 }
 
+/** The stores the alerts scenario runs on. */
+export type AlertStore = 'embedded' | 'postgres';
+
 /** Per-scenario defaults, used for each flag the user did not give. */
 export const SCENARIO_DEFAULTS: Record<
   ScenarioName,
@@ -48,6 +55,8 @@ export const SCENARIO_DEFAULTS: Record<
   push: { connections: 5000, rooms: 0, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
   sweep: { connections: 2000, rooms: 100, rate: 10, durationS: 5 },
+  // 5000 users with 2 devices each.
+  alerts: { connections: 10000, rooms: 0, rate: 2000, durationS: 10 },
 };
 
 const options = {
@@ -74,6 +83,10 @@ const options = {
   pin: { type: 'boolean' },
   nodes: { type: 'string', default: '3' },
   'redis-url': { type: 'string' },
+  'alert-stores': { type: 'string', default: 'embedded,postgres' },
+  'database-url': { type: 'string' },
+  'redelivery-users': { type: 'string', default: '20' },
+  'redelivery-alerts': { type: 'string', default: '100' },
   'serve-arg': { type: 'string', multiple: true },
   'sweep-of': { type: 'string', default: 'hot-room' },
   'sweep-factor': { type: 'string', default: '1.5' },
@@ -102,9 +115,14 @@ Scenarios (default hot-room):
   cluster      hot-room over --nodes Barrage nodes and a Redis (Barrage only)
   sweep        raise P (x --sweep-factor per step) until loss or p99 breaks; reports the
                largest sustained delivery rate
+  alerts       N/2 users with 2 devices each, P stored pushes/s (persist: true) to random
+               users, one device acking; p99 to the first device; then redelivery of
+               --redelivery-alerts unread alerts to each of --redelivery-users users on
+               connect. Once per store in --alert-stores (Barrage only)
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
-many-rooms 5000/100/2000/10, push 5000/-/1000/10, cluster 3000/1/200/10, sweep 2000/100/10/5.
+many-rooms 5000/100/2000/10, push 5000/-/1000/10, cluster 3000/1/200/10, sweep 2000/100/10/5,
+alerts 10000/-/2000/10.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)
@@ -114,8 +132,8 @@ Load:
   --drain S                most seconds to wait for in-flight deliveries (default 3)
   --publishers K           publishing connections (default 4)
   --payload-bytes B        approximate size of each message's data (default 64)
-  --all                    run idle, hot-room, many-rooms, push and sweep, and cluster when
-                           redis-server is on PATH (or --redis-url is given)
+  --all                    run idle, hot-room, many-rooms, push, sweep and alerts, and cluster
+                           when redis-server is on PATH (or --redis-url is given)
 
 Targets:
   --targets LIST           comma list of barrage, ws-hub, socketio (default barrage)
@@ -128,6 +146,13 @@ Targets:
                            --serve-arg=--room-policies --serve-arg='live:*=0/lossy'
   --nodes K                cluster: Barrage nodes (default 3)
   --redis-url URL          cluster: use this Redis (default: spawn redis-server on a free port)
+
+Alerts:
+  --alert-stores LIST      comma list of embedded, postgres (default embedded,postgres)
+  --database-url URL       postgres: use this database (default: start a scratch PostgreSQL
+                           from /usr/lib/postgresql on a free port; it writes rows)
+  --redelivery-users U     users measured one after the other (default 20)
+  --redelivery-alerts A    unread alerts waiting for each of them (default 100)
 
 Load generator:
   --clients-procs K        worker processes for the receivers; this process keeps the
@@ -189,7 +214,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     scenarios.push(p as ScenarioName);
   }
   if (v.all) {
-    scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep');
+    scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep', 'alerts');
     if (v['redis-url'] || hasRedisServer()) scenarios.push('cluster');
   }
   if (scenarios.length === 0) scenarios.push('hot-room');
@@ -222,7 +247,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       sweepSteps: num('sweep-steps', v['sweep-steps'], 1, 100),
       maxLossPct: num('max-loss', v['max-loss'], 0, 100),
       maxP99Ms: num('max-p99', v['max-p99'], 0, 3_600_000),
+      redeliveryUsers: num('redelivery-users', v['redelivery-users'], 0, 10_000),
+      redeliveryAlerts: num('redelivery-alerts', v['redelivery-alerts'], 1, 1000),
     };
+  }
+  const alertStores = v['alert-stores'].split(',').map((s) => s.trim());
+  for (const s of alertStores) {
+    if (s !== 'embedded' && s !== 'postgres')
+      throw new UsageError(`--alert-stores: embedded or postgres, got ${s}`);
   }
   const serverPids = (v['server-pid'] ?? []).map((p) => num('server-pid', p, 1, 2 ** 22));
   return {
@@ -241,6 +273,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     clientCpus: v['client-cpus'] ?? (v.pin ? '1' : null),
     nodes: num('nodes', v.nodes, 1, 16),
     redisUrl: v['redis-url'] ?? null,
+    alertStores: [...new Set(alertStores)] as AlertStore[],
+    databaseUrl: v['database-url'] ?? null,
     serveArgs: v['serve-arg'] ?? [],
     json: v.json ?? null,
     fromJson: v['from-json'] ?? null,

@@ -152,6 +152,8 @@ export async function runPushes(opts: {
   durationMs: number;
   payloadBytes: number;
   maxInFlight: number;
+  /** Store each push as an alert (`"persist": true`, docs/alerts.md). */
+  persist?: boolean;
   onTick?: (elapsedMs: number, sent: number) => void;
 }): Promise<PublishResult> {
   const pad = padding(opts.payloadBytes);
@@ -170,7 +172,8 @@ export async function runPushes(opts: {
   };
   const push = async (k: number): Promise<void> => {
     const user = opts.users[Math.floor(random() * opts.users.length)]!;
-    const body = `{"userId":${JSON.stringify(user)},"event":"bench","data":${messageData(k, 0, pad)}}`;
+    const persist = opts.persist ? ',"persist":true' : '';
+    const body = `{"userId":${JSON.stringify(user)},"event":"bench","data":${messageData(k, 0, pad)}${persist}}`;
     try {
       const res = await fetch(`${opts.httpUrl}/api/push`, { method: 'POST', headers, body });
       const text = await res.text();
