@@ -34,6 +34,8 @@ export interface BenchOptions {
   /** Re-render a saved JSON report instead of running. */
   fromJson: string | null;
   writeDocs: boolean;
+  /** With writeDocs: keep the docs' runs of scenarios this invocation did not run. */
+  mergeDocs: boolean;
   docsDir: string | null;
   progress: boolean;
   help: boolean;
@@ -96,6 +98,7 @@ const options = {
   json: { type: 'string' },
   'from-json': { type: 'string' },
   'write-docs': { type: 'boolean' },
+  'merge-docs': { type: 'boolean' },
   'docs-dir': { type: 'string' },
   'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -175,6 +178,9 @@ Output:
   --json FILE              write the JSON report to FILE (- = stdout, table then on stderr)
   --from-json FILE         do not run: print (and --write-docs) a report saved with --json
   --write-docs             write docs/benchmarks.md and docs/bench/*.svg from this run
+  --merge-docs             with --write-docs: keep the runs of the docs' bench/latest.json for
+                           the scenarios this run did not measure (each marked with its own
+                           command and date), e.g. to add one scenario without rerunning --all
   --docs-dir DIR           where --write-docs writes (default: <repo>/docs)
   --no-progress            no progress bar (it is drawn only when stderr is a TTY anyway)
   -h, --help               this text
@@ -279,6 +285,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     json: v.json ?? null,
     fromJson: v['from-json'] ?? null,
     writeDocs: v['write-docs'] === true,
+    mergeDocs: v['merge-docs'] === true,
     docsDir: v['docs-dir'] ?? null,
     progress: v['no-progress'] !== true,
     help: v.help === true,

@@ -209,7 +209,8 @@ export async function runBench(argv: string[]): Promise<number> {
     if (o.json) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
   }
   if (o.writeDocs) {
-    const { writeDocs } = await import('./report/docs.js');
+    const { mergeWithDocs, writeDocs } = await import('./report/docs.js');
+    if (o.mergeDocs) report = mergeWithDocs(report, o.docsDir);
     const path = writeDocs(report, o.docsDir);
     process.stderr.write(`wrote ${path}\n`);
   }

@@ -135,6 +135,11 @@ export interface RunResult {
   retried: number[];
   /** Alerts: redelivery of unread alerts on connect, or null. */
   redelivery?: RedeliveryResult | null;
+  /**
+   * When and by which command the run was measured, for a report that merges runs of several
+   * invocations (`--merge-docs`); absent: the report's own.
+   */
+  measured?: { at: string; command: string };
   /** Alerts: the store the server ran with (`embedded` or `postgres`). */
   store?: string;
   /** Why the run failed, when it did. */
