@@ -55,6 +55,7 @@ export const SCENARIO_DEFAULTS: Record<
   'hot-room': { connections: 5000, rooms: 1, rate: 400, durationS: 10 },
   'many-rooms': { connections: 5000, rooms: 100, rate: 2000, durationS: 10 },
   push: { connections: 5000, rooms: 0, rate: 1000, durationS: 10 },
+  publish: { connections: 5000, rooms: 100, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
   sweep: { connections: 2000, rooms: 100, rate: 10, durationS: 5 },
   // 5000 users with 2 devices each.
@@ -115,6 +116,7 @@ Scenarios (default hot-room):
   hot-room     N members of one room, P messages/s
   many-rooms   N connections over R rooms, P messages/s in total
   push         N users (JWT auth), P HTTP pushes/s (POST /api/push) to random users
+  publish      N connections over R rooms, P POST /api/publish/s in total to random rooms
   cluster      hot-room over --nodes Barrage nodes and a Redis (Barrage only)
   sweep        raise P (x --sweep-factor per step) until loss or p99 breaks; reports the
                largest sustained delivery rate
@@ -124,8 +126,8 @@ Scenarios (default hot-room):
                connect. Once per store in --alert-stores (Barrage only)
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
-many-rooms 5000/100/2000/10, push 5000/-/1000/10, cluster 3000/1/200/10, sweep 2000/100/10/5,
-alerts 10000/-/2000/10.
+many-rooms 5000/100/2000/10, push 5000/-/1000/10, publish 5000/100/1000/10,
+cluster 3000/1/200/10, sweep 2000/100/10/5, alerts 10000/-/2000/10.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)

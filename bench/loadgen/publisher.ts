@@ -1,9 +1,10 @@
 /**
- * Publishers at a fixed total rate: a few dedicated connections (or HTTP requests for `push`)
+ * Publishers at a fixed total rate: a few dedicated connections (or HTTP API calls for `push` and `publish`)
  * that send `{"t":<ms>,"s":seq,"p":publisher,"x":padding}` as each message's data. The schedule
  * is by elapsed time (messages due = rate x elapsed), so timer jitter does not lower the rate;
  * a publisher that cannot keep up is reported as `behind`, never silently slower.
  */
+import { Agent, request } from 'node:http';
 import type WebSocket from 'ws';
 import { type ConnSpec, openClient } from './clients.js';
 import { nowMs } from './counter.js';
@@ -143,11 +144,21 @@ export class RoomPublishers {
   }
 }
 
-/** HTTP pushes to random users (`POST /api/push`), at most `maxInFlight` requests at once. */
-export async function runPushes(opts: {
+/** Which API call `runApiCalls` makes: a push to a random user or a publish to a random room. */
+export type ApiCall = 'push' | 'publish';
+
+/**
+ * HTTP API calls at a fixed rate: `POST /api/push` to random users or `POST /api/publish` to
+ * random rooms, at most `maxInFlight` at once, over a keep-alive agent (the way a backend calls
+ * the API; a connection per call would measure TCP setup instead). A call that finds
+ * `maxInFlight` taken is counted as `behind`.
+ */
+export async function runApiCalls(opts: {
   httpUrl: string;
   apiKey: string | null;
-  users: string[];
+  call: ApiCall;
+  /** User ids (push) or room names (publish). */
+  targets: string[];
   rate: number;
   durationMs: number;
   payloadBytes: number;
@@ -157,8 +168,11 @@ export async function runPushes(opts: {
   onTick?: (elapsedMs: number, sent: number) => void;
 }): Promise<PublishResult> {
   const pad = padding(opts.payloadBytes);
+  const url = new URL(`/api/${opts.call}`, opts.httpUrl);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const perRoom = new Array<number>(opts.call === 'publish' ? opts.targets.length : 0).fill(0);
   let inFlight = 0;
   let answered = 0;
   let errors = 0;
@@ -170,17 +184,22 @@ export async function runPushes(opts: {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const push = async (k: number): Promise<void> => {
-    const user = opts.users[Math.floor(random() * opts.users.length)]!;
-    const persist = opts.persist ? ',"persist":true' : '';
-    const body = `{"userId":${JSON.stringify(user)},"event":"bench","data":${messageData(k, 0, pad)}${persist}}`;
+  const persist = opts.persist ? ',"persist":true' : '';
+  const callOnce = async (k: number): Promise<void> => {
+    const i = Math.floor(random() * opts.targets.length);
+    const to = JSON.stringify(opts.targets[i]!);
+    const data = messageData(k, 0, pad);
+    const body =
+      opts.call === 'push'
+        ? `{"userId":${to},"event":"bench","data":${data}${persist}}`
+        : `{"room":${to},"data":${data}}`;
     try {
-      const res = await fetch(`${opts.httpUrl}/api/push`, { method: 'POST', headers, body });
-      const text = await res.text();
-      if (!res.ok) errors++;
+      const { status, text } = await post(url, agent, headers, body);
+      if (status !== 200) errors++;
       else {
         answered++;
-        delivered += Number(/"delivered":(\d+)/.exec(text)?.[1] ?? 0);
+        if (opts.call === 'publish') perRoom[i] = (perRoom[i] ?? 0) + 1;
+        else delivered += Number(/"delivered":(\d+)/.exec(text)?.[1] ?? 0);
       }
     } catch {
       errors++;
@@ -195,7 +214,7 @@ export async function runPushes(opts: {
         return;
       }
       inFlight++;
-      const p = push(k).finally(() => {
+      const p = callOnce(k).finally(() => {
         inFlight--;
         all.delete(p);
       });
@@ -204,13 +223,44 @@ export async function runPushes(opts: {
     opts.onTick,
   );
   await Promise.race([Promise.all(all), new Promise((res) => setTimeout(res, 10_000))]);
+  agent.destroy();
   return {
     sent: answered,
-    perRoom: [],
+    perRoom,
     errorsPerRoom: [],
     errors,
     behind: r.behind + skipped,
     delivered,
     ms: r.ms,
   };
+}
+
+/** One POST over `agent`; resolves with the status and the answer's text. */
+function post(
+  url: URL,
+  agent: Agent,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

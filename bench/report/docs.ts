@@ -30,7 +30,7 @@ export interface Chart {
   svg: string;
 }
 
-const PHASED = ['hot-room', 'many-rooms', 'push', 'cluster', 'sweep'];
+const PHASED = ['hot-room', 'many-rooms', 'push', 'publish', 'cluster', 'sweep'];
 
 /** The charts a report yields (only those it has data for). */
 export function charts(report: BenchReport): Chart[] {

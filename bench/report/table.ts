@@ -153,6 +153,7 @@ export function rows(runs: RunResult[]): string[][] {
       if ((p.otherCpuPct ?? 0) > NOISY_PCT) notes.push(`NOISY (other load ${p.otherCpuPct}%)`);
       if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
       if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
+      if (p.serverUsPerCall != null) notes.push(`srv ${fmt(p.serverUsPerCall, 0)} µs/call`);
       const closes = Object.entries(p.closes)
         .map(([c, n]) => `${n}x${c}`)
         .join(' ');

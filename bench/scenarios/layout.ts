@@ -13,7 +13,8 @@ export interface Layout {
   receivers: ConnSpec[];
   /** Push: the user ids of the receivers. */
   users: string[];
-  /** Whether messages are published to rooms (false for idle, push and alerts). */
+  /** Whether messages are published to rooms over WebSocket (false for idle, push, publish,
+   * alerts). */
   publishes: boolean;
 }
 
@@ -54,6 +55,7 @@ export async function layoutOf(params: RunParams, target: Target): Promise<Layou
     }
     return { rooms: [], receivers, users, publishes: false };
   }
+  // publish: the many-rooms layout, its messages sent with POST /api/publish instead.
   const hot = scenario === 'hot-room' || scenario === 'cluster';
   const r = hot ? 1 : Math.max(1, Math.min(params.rooms, n));
   const prefix = scenario === 'idle' ? 'live:idle-' : 'live:r';
@@ -62,7 +64,7 @@ export async function layoutOf(params: RunParams, target: Target): Promise<Layou
     url: urls[i % urls.length]!,
     rooms: [rooms[i % rooms.length]!],
   }));
-  return { rooms, receivers, users: [], publishes: scenario !== 'idle' };
+  return { rooms, receivers, users: [], publishes: scenario !== 'idle' && scenario !== 'publish' };
 }
 
 /** The publishing connections (spread over the nodes, last node first so a cluster crosses). */

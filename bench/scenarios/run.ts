@@ -5,7 +5,7 @@
  */
 
 import { ClientPool } from '../loadgen/pool.js';
-import { type PublishResult, RoomPublishers, runPushes } from '../loadgen/publisher.js';
+import { type PublishResult, RoomPublishers, runApiCalls } from '../loadgen/publisher.js';
 import type { Progress } from '../report/progress.js';
 import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
@@ -202,10 +202,12 @@ async function runPhase(
   let pub: PublishResult;
   if (publishers) pub = await publishers.run(rate, params.durationMs, onTick);
   else {
-    pub = await runPushes({
+    const call = params.scenario === 'publish' ? 'publish' : 'push';
+    pub = await runApiCalls({
       httpUrl: target.httpUrl,
       apiKey: target.apiKey,
-      users: layout.users,
+      call,
+      targets: call === 'publish' ? layout.rooms : layout.users,
       rate,
       durationMs: params.durationMs,
       payloadBytes: params.payloadBytes,
@@ -214,13 +216,14 @@ async function runPhase(
       onTick,
     });
   }
-  const expected = publishers
-    ? layout.rooms.reduce(
-        (sum, room, i) =>
-          sum + ((pub.perRoom[i] ?? 0) - (pub.errorsPerRoom[i] ?? 0)) * (joined[room] ?? 0),
-        0,
-      )
-    : pub.delivered;
+  const expected =
+    publishers || params.scenario === 'publish'
+      ? layout.rooms.reduce(
+          (sum, room, i) =>
+            sum + ((pub.perRoom[i] ?? 0) - (pub.errorsPerRoom[i] ?? 0)) * (joined[room] ?? 0),
+          0,
+        )
+      : pub.delivered;
   // Drain: wait until everything expected arrived, arrivals stop for 2 s, or the drain time is up.
   const drainEnd = Date.now() + params.drainMs;
   let snap = await pool.snapshot();
@@ -262,6 +265,8 @@ async function runPhase(
     latencyMs: latency,
     serverCpuPct: srvCpu === null ? null : round((srvCpu / wallS) * 100),
     deliveriesPerCpuSec: srvCpu === null || srvCpu <= 0 ? null : Math.round(snap.received / srvCpu),
+    serverUsPerCall:
+      publishers || srvCpu === null || pub.sent === 0 ? null : round((srvCpu / pub.sent) * 1e6),
     genCpuPct: round((genSum / wallS) * 100),
     otherCpuPct: other === null ? null : round((other / wallS) * 100),
     genCpuMaxPct: round(genMax),

@@ -7,6 +7,7 @@ export const SCENARIOS = [
   'hot-room',
   'many-rooms',
   'push',
+  'publish',
   'cluster',
   'sweep',
   'alerts',
@@ -73,6 +74,8 @@ export interface PhaseResult {
   /** Server CPU, % of one core (can exceed 100 with several processes). */
   serverCpuPct: number | null;
   deliveriesPerCpuSec: number | null;
+  /** push and publish: server CPU per answered HTTP API call, microseconds. */
+  serverUsPerCall?: number | null;
   /** Load-generator CPU, % of one core, summed over its processes. */
   genCpuPct: number;
   /** The busiest load-generator process, % of one core. */
