@@ -12,6 +12,7 @@ import { parseBenchArgs, UsageError } from './cli.js';
 import { runAll, runBench } from './index.js';
 import { writeDocs } from './report/docs.js';
 import { renderText } from './report/table.js';
+import { ratesOf } from './scenarios/run.js';
 import { repoRoot } from './servers/spawn.js';
 
 describe('barrage bench', () => {
@@ -30,6 +31,19 @@ describe('barrage bench', () => {
     assert.equal(o.serverCpus, '0');
     assert.equal(o.clientCpus, '1');
     assert.deepEqual(parseBenchArgs(['--peers']).targets, ['barrage', 'ws-hub', 'socketio']);
+  });
+
+  it('takes the rates of a sweep as a list and the name of the hot room', () => {
+    const o = parseBenchArgs(['sweep', '--sweep-rates', '1, 20,1600', '--room', 'r0']);
+    assert.deepEqual(ratesOf(o.params.sweep), [1, 20, 1600]);
+    assert.equal(o.params.sweep.sweepSteps, 3);
+    assert.equal(o.params['hot-room'].room, 'r0');
+    assert.equal(parseBenchArgs([]).params['hot-room'].room, 'live:hot');
+    assert.throws(() => parseBenchArgs(['--sweep-rates', '1,fast']), UsageError);
+    assert.throws(() => parseBenchArgs(['--room', 'a b']), UsageError);
+    const two = parseBenchArgs(['--room', 'r0,live:hot']);
+    assert.deepEqual(two.hotRooms, ['r0', 'live:hot']);
+    assert.equal(two.params.cluster.room, 'r0');
   });
 
   it('spreads receivers over worker processes and sums their counts', async () => {

@@ -41,6 +41,8 @@ export interface BenchOptions {
   help: boolean;
   /** Wait after connecting before memory is read, ms (no flag: tests shorten it). */
   settleMs: number;
+  /** The hot room of hot-room and a hot-room sweep: each is run once per name (--room LIST). */
+  hotRooms: string[];
 }
 
 /** The stores the alerts scenario runs on. */
@@ -94,6 +96,8 @@ const options = {
   'sweep-of': { type: 'string', default: 'hot-room' },
   'sweep-factor': { type: 'string', default: '1.5' },
   'sweep-steps': { type: 'string', default: '16' },
+  'sweep-rates': { type: 'string' },
+  room: { type: 'string', default: 'live:hot' },
   'max-loss': { type: 'string', default: '1' },
   'max-p99': { type: 'string', default: '500' },
   json: { type: 'string' },
@@ -137,6 +141,10 @@ Load:
   --drain S                most seconds to wait for in-flight deliveries (default 3)
   --publishers K           publishing connections (default 4)
   --payload-bytes B        approximate size of each message's data (default 64)
+  --room LIST              the room of hot-room, cluster and a hot-room sweep (default
+                           live:hot, which Barrage's live:* policy covers; e.g. r0 for a
+                           room with no policy of its own); with several (r0,live:hot)
+                           hot-room and sweep run once per room, cluster in the first
   --all                    run idle, hot-room, many-rooms, push, sweep and alerts, and cluster
                            when redis-server is on PATH (or --redis-url is given)
 
@@ -173,6 +181,8 @@ Sweep:
   --sweep-of NAME          layout swept: hot-room or many-rooms (default hot-room)
   --sweep-factor F         rate multiplier per step (default 1.5)
   --sweep-steps K          most steps (default 16)
+  --sweep-rates LIST       the steps' rates, comma list (e.g. 1,2,5,10,20,50,100,200,400,800,1600);
+                           replaces --rate, --sweep-factor and --sweep-steps
   --max-loss PCT           a phase with more loss fails (default 1)
   --max-p99 MS             a phase with a higher p99 latency fails (default 500)
 
@@ -234,6 +244,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const sweepOf = v['sweep-of'];
   if (sweepOf !== 'hot-room' && sweepOf !== 'many-rooms')
     throw new UsageError('--sweep-of: hot-room or many-rooms');
+  const sweepRates = v['sweep-rates']
+    ?.split(',')
+    .map((r) => num('sweep-rates', r.trim(), 0.1, 10_000_000));
+  const hotRooms = v.room.split(',').map((r) => r.trim());
+  for (const room of hotRooms)
+    if (!/^[\x21-\x7e]{1,128}$/.test(room))
+      throw new UsageError(`--room: not a room name: ${room}`);
+  const room = hotRooms[0]!;
   const params = {} as Record<ScenarioName, RunParams>;
   for (const s of SCENARIOS) {
     const d = SCENARIO_DEFAULTS[s];
@@ -252,7 +270,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       payloadBytes: num('payload-bytes', v['payload-bytes'], 0, 60000),
       sweepOf,
       sweepFactor: num('sweep-factor', v['sweep-factor'], 1.01, 100),
-      sweepSteps: num('sweep-steps', v['sweep-steps'], 1, 100),
+      sweepSteps: sweepRates?.length ?? num('sweep-steps', v['sweep-steps'], 1, 100),
+      sweepRates: sweepRates ?? null,
+      room,
       maxLossPct: num('max-loss', v['max-loss'], 0, 100),
       maxP99Ms: num('max-p99', v['max-p99'], 0, 3_600_000),
       redeliveryUsers: num('redelivery-users', v['redelivery-users'], 0, 10_000),
@@ -292,5 +312,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     progress: v['no-progress'] !== true,
     help: v.help === true,
     settleMs: 1000,
+    hotRooms: [...new Set(hotRooms)],
   };
 }

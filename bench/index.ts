@@ -55,25 +55,33 @@ async function targetFor(
   return store ? alertsTarget(store, options, o.databaseUrl) : startTarget(kind, options);
 }
 
-/** One scenario against one target (alerts: on one store). */
+/** One scenario against one target (hot-room: in one room; alerts: on one store). */
 interface Job {
   scenario: ScenarioName;
   kind: BenchOptions['targets'][number];
   store: AlertStore | null;
+  room: string;
 }
 
 function jobsOf(o: BenchOptions): Job[] {
+  // hot-room and a hot-room sweep run once per --room; everything else once, in the first.
+  const roomsOf = (s: ScenarioName): string[] =>
+    s === 'hot-room' || (s === 'sweep' && o.params.sweep.sweepOf === 'hot-room')
+      ? o.hotRooms
+      : [o.params[s].room ?? 'live:hot'];
   const jobs: Job[] = [];
   for (const scenario of o.scenarios) {
-    if (scenario === 'alerts') {
-      // Peers keep no inbox: Barrage only, once per store (one store for an external target).
-      const stores = o.target ? [o.alertStores[0] ?? 'embedded'] : o.alertStores;
-      for (const store of stores) jobs.push({ scenario, kind: 'barrage', store });
-      continue;
+    for (const room of roomsOf(scenario)) {
+      if (scenario === 'alerts') {
+        // Peers keep no inbox: Barrage only, once per store (one store for an external target).
+        const stores = o.target ? [o.alertStores[0] ?? 'embedded'] : o.alertStores;
+        for (const store of stores) jobs.push({ scenario, kind: 'barrage', store, room });
+        continue;
+      }
+      // Peers have no cluster mode: the cluster scenario runs against Barrage only.
+      const kinds = scenario === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
+      for (const kind of kinds) jobs.push({ scenario, kind, store: null, room });
     }
-    // Peers have no cluster mode: the cluster scenario runs against Barrage only.
-    const kinds = scenario === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
-    for (const kind of kinds) jobs.push({ scenario, kind, store: null });
   }
   return jobs;
 }
@@ -105,8 +113,8 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
   const jobs = jobsOf(o);
-  for (const { scenario, kind, store } of jobs) {
-    const params = o.params[scenario];
+  for (const { scenario, kind, store, room } of jobs) {
+    const params = { ...o.params[scenario], room };
     const gen: GenOptions = {
       clientsProcs: o.clientsProcs,
       sourceIps:

@@ -39,8 +39,8 @@ export class SseSocket implements WebSocketLike {
   private readonly fetch: typeof fetch;
   private token: string | undefined;
   private events: string[] | undefined;
-  /** Rooms of the stream, with the history a new room asks for. */
-  private readonly rooms = new Map<string, { history: number }>();
+  /** Rooms of the stream, with the history a new room asks for and its render budget. */
+  private readonly rooms = new Map<string, { history: number; budget: number }>();
   private readonly positions = new Map<string, Position>();
   /** Join requests waiting for their `joined`, by room: the client's request id. */
   private readonly pending = new Map<string, unknown>();
@@ -84,7 +84,10 @@ export class SseSocket implements WebSocketLike {
         const since = c.since as Position | undefined;
         if (since) this.positions.set(room, { epoch: since.epoch, offset: since.offset });
         else this.positions.delete(room);
-        this.rooms.set(room, { history: typeof c.history === 'number' ? c.history : 0 });
+        this.rooms.set(room, {
+          history: typeof c.history === 'number' ? c.history : 0,
+          budget: typeof c.budget === 'number' ? c.budget : 0,
+        });
         this.pending.set(room, c.id);
         this.reopenSoon();
         return;
@@ -115,6 +118,7 @@ export class SseSocket implements WebSocketLike {
   private async publish(c: Line): Promise<void> {
     const body: Record<string, unknown> = { room: c.room, data: c.data };
     if (c.priority !== undefined) body.priority = c.priority;
+    if (c.t !== undefined) body.t = c.t;
     try {
       const res = await this.fetch(`${this.options.sseUrl}/publish`, {
         method: 'POST',
@@ -184,6 +188,9 @@ export class SseSocket implements WebSocketLike {
     const url = new URL(this.options.sseUrl);
     url.searchParams.set('rooms', rooms.join(','));
     if (history > 0) url.searchParams.set('history', String(history));
+    // A stream has one render budget for all its rooms: the smallest any room asked for.
+    const budgets = rooms.map((r) => this.rooms.get(r)!.budget).filter((b) => b > 0);
+    if (budgets.length > 0) url.searchParams.set('budget', String(Math.min(...budgets)));
     if (this.events) url.searchParams.set('events', this.events.join(','));
     const known = new Map<string, Position>();
     for (const r of rooms) {

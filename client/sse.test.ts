@@ -89,6 +89,19 @@ describe('SSE fallback against a real server', () => {
     await waitFor(() => seen.includes('second'), 5000, 'WebSocket member sees the POST');
   });
 
+  it('asks the stream for the render budget given to join, and counts what the server skipped', async () => {
+    const ws = track(await connect(wsUrl(server), direct));
+    const sse = track(await connect(wsUrl(server), blocked));
+    const sub = await sse.join('live:sse-budget', { budget: 1 });
+    let shown = 0;
+    sub.on('message', () => shown++);
+    // A burst far above 1 a second (publishRate 50 here): the server samples it for this stream.
+    const total = 40;
+    await Promise.all(Array.from({ length: total }, (_, i) => ws.publish('live:sse-budget', i)));
+    await waitFor(() => shown + sub.skipped === total, 5000, 'shown + skipped = published');
+    assert.ok(sub.skipped > 0, 'sampled to the budget');
+  });
+
   it('join and leave reopen the stream with the new room set, without gaps or duplicates', async () => {
     const ws = track(await connect(wsUrl(server), direct));
     const sse = track(await connect(wsUrl(server), blocked));

@@ -311,7 +311,7 @@ describe('barrage CLI', () => {
       assert.deepStrictEqual(Object.keys(defaults).sort(), Object.keys(OPTIONS).sort());
       assert.equal(defaults.port, 8080);
       assert.equal(defaults.apiKey, '');
-      assert.deepStrictEqual(defaults.roomPolicies, ['live:*=50/lossy']);
+      assert.deepStrictEqual(defaults.roomPolicies, ['live:*=50/lossy', '*=50/reliable']);
     });
 
     it('exits 2 on an unknown config subcommand', async () => {

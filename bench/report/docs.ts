@@ -137,9 +137,11 @@ const METHOD = `## How it is measured
   (rooms as Sets, \`JSON.stringify\` per message per client); **socketio** is Socket.IO 4 with
   \`io.to(room).emit('message', ...)\`, WebSocket transport only. The generator speaks Socket.IO's
   wire format directly so every target costs the client the same.
-- Barrage runs with its default room policy for \`live:*\` rooms (50 ms merge window, lossy),
-  which trades up to one window of latency for far fewer frames; benches raise the publish rate
-  limit and connections-per-IP limit so the limits do not shape the numbers.
+- Barrage runs with its default room policies: \`live:*\` rooms lossy, every other room (e.g.
+  \`r0\` with \`--room r0\`) reliable, both merged adaptively up to 50 ms once members x rate
+  passes 20 000 deliveries/s, which trades up to one window of latency for far fewer frames;
+  benches raise the publish rate limit and connections-per-IP limit so the limits do not shape
+  the numbers.
 - sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
   limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
 

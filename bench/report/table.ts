@@ -77,12 +77,20 @@ export function compare(runs: RunResult[]): Comparison[] {
   const out: Comparison[] = [];
   for (const b of runs.filter((r) => r.kind === 'barrage' && !r.error)) {
     for (const p of runs.filter(
-      (r) => r.kind !== 'barrage' && r.scenario === b.scenario && !r.error,
+      (r) =>
+        r.kind !== 'barrage' &&
+        r.scenario === b.scenario &&
+        r.params.room === b.params.room &&
+        !r.error,
     )) {
       const bp = mainPhase(b);
       const pp = mainPhase(p);
+      const hot = roomsOf(b).startsWith('1 ');
       out.push({
-        scenario: b.scenario,
+        scenario:
+          hot && runs.some((r) => r.scenario === b.scenario && r.params.room !== b.params.room)
+            ? `${b.scenario} ${b.params.room}`
+            : b.scenario,
         peer: p.target,
         efficiency: ratio(bp?.deliveriesPerCpuSec, pp?.deliveriesPerCpuSec),
         p99: ratio(pp?.latencyMs.p99, bp?.latencyMs.p99),
@@ -198,7 +206,7 @@ function roomsOf(r: RunResult): string {
   if (r.scenario === 'push' || r.scenario === 'alerts') return '-';
   const s = r.scenario === 'sweep' ? r.params.sweepOf : r.scenario;
   return s === 'hot-room' || s === 'cluster'
-    ? '1'
+    ? `1 (${r.params.room ?? 'live:hot'})`
     : String(Math.min(r.params.rooms, r.params.connections));
 }
 

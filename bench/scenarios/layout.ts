@@ -1,6 +1,7 @@
 /**
  * Who connects where: receivers, their rooms and users, for each scenario. Room names start with
- * `live:` so Barrage applies its danmaku policy (merge window, lossy) to them.
+ * `live:` so Barrage applies its danmaku policy (merge window, lossy) to them, except a hot room
+ * named with --room (e.g. `r0`, which Barrage's default reliable policy covers).
  */
 import { SignJWT } from 'jose';
 import type { ConnSpec } from '../loadgen/clients.js';
@@ -59,7 +60,9 @@ export async function layoutOf(params: RunParams, target: Target): Promise<Layou
   const hot = scenario === 'hot-room' || scenario === 'cluster';
   const r = hot ? 1 : Math.max(1, Math.min(params.rooms, n));
   const prefix = scenario === 'idle' ? 'live:idle-' : 'live:r';
-  const rooms = hot ? ['live:hot'] : Array.from({ length: r }, (_, i) => `${prefix}${i}`);
+  const rooms = hot
+    ? [params.room ?? 'live:hot']
+    : Array.from({ length: r }, (_, i) => `${prefix}${i}`);
   const receivers = Array.from({ length: n }, (_, i) => ({
     url: urls[i % urls.length]!,
     rooms: [rooms[i % rooms.length]!],

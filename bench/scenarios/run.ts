@@ -152,6 +152,7 @@ export async function runScenario(
 /** The offered rates of a run: one, or the sweep's geometric steps. */
 export function ratesOf(params: RunParams): number[] {
   if (params.scenario !== 'sweep') return [params.rate];
+  if (params.sweepRates && params.sweepRates.length > 0) return [...params.sweepRates];
   const out: number[] = [];
   let r = params.rate;
   for (let i = 0; i < Math.max(1, params.sweepSteps); i++) {

@@ -38,6 +38,10 @@ export interface RunParams {
   sweepFactor: number;
   /** Sweep: most steps. */
   sweepSteps: number;
+  /** Sweep: the steps' rates, when given; otherwise `rate` x `sweepFactor` per step. */
+  sweepRates?: number[] | null;
+  /** The room of hot-room, cluster and a hot-room sweep (`live:hot` unless given). */
+  room?: string;
   /** Loss (%) above which a phase fails (sweep stops). */
   maxLossPct: number;
   /** p99 latency (ms) above which a phase fails (sweep stops). */

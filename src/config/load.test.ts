@@ -323,7 +323,7 @@ describe('resolveConfig', () => {
 
   describe('room policies', () => {
     it('accepts the default policies', () => {
-      assert.deepStrictEqual(resolveConfig({}).roomPolicies, ['live:*=50/lossy']);
+      assert.deepStrictEqual(resolveConfig({}).roomPolicies, ['live:*=50/lossy', '*=50/reliable']);
     });
     for (const rule of [
       'x',

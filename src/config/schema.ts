@@ -31,6 +31,13 @@ export interface OptionSpec {
 }
 
 const KiB = 1024;
+/**
+ * The policy of a room that no other rule matches, and of every room when no rule matches at all:
+ * merged adaptively (no added delay while the room is cheap; up to 50 ms when its members x rate
+ * is high), reliable (nothing skipped; a member that cannot keep up is closed 4008 and resumes
+ * with `since`). So a big chat room needs no naming rule to survive load.
+ */
+export const CATCH_ALL_ROOM_POLICY = '*=50/reliable';
 const MiB = 1024 * KiB;
 
 /** The option table. Keep it in sync with `ServerConfig` below (the type check enforces it). */
@@ -48,6 +55,14 @@ export const OPTIONS = {
     max: 65535,
     group: 'Network',
     help: 'Port to listen on (0 picks a free one)',
+  },
+  ssePadBytes: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 65_536,
+    group: 'Network',
+    help: 'Bytes of comment padding an SSE stream gets when it opens and with every heartbeat, so a proxy that buffers that much whatever the headers say passes events at least once a heartbeat (docs/sse.md#proxies-that-buffer); 0: none',
   },
   trustProxy: {
     type: 'list',
@@ -362,9 +377,9 @@ export const OPTIONS = {
   },
   roomPolicies: {
     type: 'list',
-    default: ['live:*=50/lossy'],
+    default: ['live:*=50/lossy', CATCH_ALL_ROOM_POLICY],
     group: 'Rooms and history',
-    help: 'Delivery per room pattern: PATTERN=MAX_MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed], first match wins. The window adapts to the room rate (0 when quiet) unless fixed; other rooms send at once, reliably',
+    help: `Delivery per room pattern: PATTERN=MAX_MERGE_WINDOW_MS[/lossy|reliable][/adaptive|fixed], first match wins. The window adapts to the room's deliveries a second, members x messages (0 while under 20000) unless fixed; a room no rule matches gets ${CATCH_ALL_ROOM_POLICY} (end with *=0 to send other rooms at once)`,
   },
   renderBudget: {
     type: 'int',

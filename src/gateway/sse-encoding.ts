@@ -121,5 +121,16 @@ function noteRefusal(line: Buffer, refusals: JoinRefusal[]): void {
   refusals.push({ code: String(reply.code), retryAfterMs: retry });
 }
 
-/** A comment line: keeps proxies and the browser's connection timer from giving up. */
-export const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
+/**
+ * The heartbeat comment: keeps proxies and the browser's connection timer from giving up. With
+ * `padBytes` it carries that many spaces, enough to push a proxy that holds events until its
+ * buffer fills (docs/sse.md#proxies-that-buffer). Built once per server and shared by all streams.
+ */
+export function sseHeartbeat(padBytes: number): Buffer {
+  return Buffer.from(`: heartbeat${' '.repeat(padBytes)}\n\n`);
+}
+
+/** The comment a stream opens with when padding is on (see sseHeartbeat); empty without it. */
+export function ssePadding(padBytes: number): string {
+  return padBytes > 0 ? `:${' '.repeat(padBytes)}\n\n` : '';
+}

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
-import { CLOSE } from '../protocol/index.js';
+import { CLOSE, MAX_RENDER_BUDGET } from '../protocol/index.js';
 import { type Identity, TokenRefused } from '../session/index.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { pathOf } from './handshake.js';
 import { answer, bearerToken, type HttpRefusal } from './http-answer.js';
 import { createOriginCheck } from './origin.js';
+import { sseHeartbeat, ssePadding } from './sse-encoding.js';
 import { decodePositions, type RoomPosition } from './sse-position.js';
 import { publishOnce, type SsePublishOptions } from './sse-publish.js';
 import { SseTransport } from './sse-transport.js';
@@ -27,6 +28,8 @@ export interface SseGatewayOptions extends SsePublishOptions {
   closeGraceMs: number;
   /** Base back-off advertised to a client turned away for load or shutdown, ms. */
   reconnectDelayMs: number;
+  /** Comment padding at the start and in every heartbeat, bytes (0: none). @default 0 */
+  padBytes: number;
 }
 
 /** The close code counted when an SSE client goes away on its own. */
@@ -41,6 +44,8 @@ const CLIENT_LEFT = 1001;
 export class SseGateway {
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
   private readonly publishPath: string;
+  private readonly heartbeat: Buffer;
+  private readonly opening: string;
 
   constructor(
     private readonly node: Node,
@@ -50,6 +55,8 @@ export class SseGateway {
   ) {
     this.originAllowed = createOriginCheck(options.origins);
     this.publishPath = `${options.path}/publish`;
+    this.heartbeat = sseHeartbeat(options.padBytes);
+    this.opening = ssePadding(options.padBytes);
   }
 
   /** Whether this request is the SSE edge's. */
@@ -162,6 +169,21 @@ export class SseGateway {
         return bad(`history: an integer from 0 to ${this.options.maxHistory}`);
       }
     }
+    const budgetParam = url.searchParams.get('budget');
+    let budget: number | undefined;
+    if (budgetParam !== null) {
+      budget = Number(budgetParam);
+      if (
+        budgetParam === '' ||
+        !Number.isInteger(budget) ||
+        budget < 0 ||
+        budget > MAX_RENDER_BUDGET
+      ) {
+        return bad(
+          `budget: an integer from 0 to ${MAX_RENDER_BUDGET} (messages a second; 0: no limit)`,
+        );
+      }
+    }
     const eventsParam = url.searchParams.get('events');
     const events = eventsParam === null ? undefined : eventsParam.split(',').filter(Boolean);
     const lastId = headerValue(req.headers['last-event-id']) ?? url.searchParams.get('lastEventId');
@@ -172,7 +194,7 @@ export class SseGateway {
       positions = decoded;
     }
     const token = bearerToken(req) ?? url.searchParams.get('token');
-    return { rooms, history, events, positions, token: token === '' ? null : token };
+    return { rooms, history, budget, events, positions, token: token === '' ? null : token };
   }
 
   /** Opens the stream: headers, a session, and a join per room (with `since` when resuming). */
@@ -195,12 +217,13 @@ export class SseGateway {
       'X-Accel-Buffering': 'no',
     });
     req.socket.setNoDelay(true);
-    res.write(`retry: ${this.options.reconnectDelayMs}\n\n`);
+    res.write(`${this.opening}retry: ${this.options.reconnectDelayMs}\n\n`);
     const transport = new SseTransport(
       res,
       this.options.closeGraceMs,
       this.options.reconnectDelayMs,
       request.rooms.length,
+      this.heartbeat,
     );
     const session = this.node.connect(transport, ip, identity);
     transport.onFlushed = () => {
@@ -224,6 +247,7 @@ export class SseGateway {
         room,
         id: `sse-${i}`,
         ...(since ? { since } : request.history > 0 ? { history: request.history } : {}),
+        ...(request.budget !== undefined ? { budget: request.budget } : {}),
       });
     });
     this.node.handleFrame(session, joins.join('\n'));
@@ -250,6 +274,8 @@ export class SseGateway {
 interface StreamRequest {
   rooms: string[];
   history: number;
+  /** The render budget of every join (messages a second), as the WebSocket `join` takes it. */
+  budget: number | undefined;
   events: string[] | undefined;
   positions: Map<string, RoomPosition>;
   token: string | null;

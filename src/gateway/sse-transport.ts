@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { closeReconnects } from '../protocol/index.js';
 import type { Transport } from '../session/index.js';
-import { SSE_HEARTBEAT, type SseFrame, sseFrame } from './sse-encoding.js';
+import { type SseFrame, sseFrame } from './sse-encoding.js';
 import { encodePositions, type RoomPosition } from './sse-position.js';
 
 /**
@@ -34,6 +34,8 @@ export class SseTransport implements Transport {
     private readonly retryMs: number,
     /** How many rooms the stream joins (its replies carry ids `sse-0` … `sse-N-1`). */
     joins: number,
+    /** The heartbeat comment (shared by every stream, see sseHeartbeat). */
+    private readonly heartbeat: Buffer,
   ) {
     this.joinsPending = joins;
   }
@@ -91,7 +93,7 @@ export class SseTransport implements Transport {
 
   ping(): void {
     if (this.ended || this.res.destroyed) return;
-    this.res.write(SSE_HEARTBEAT, (err) => {
+    this.res.write(this.heartbeat, (err) => {
       if (!err) this.onFlushed();
     });
   }

@@ -61,6 +61,7 @@ export function writeBatch(
   batch: Batch,
   ratePerSecond: number,
   now: number,
+  usersOf: UsersOf = () => undefined,
 ): FanoutTally {
   const tally: FanoutTally = {
     framesOut: 0,
@@ -70,13 +71,20 @@ export function writeBatch(
     sampledOut: 0,
   };
   for (const tier of room.tiers.values()) {
-    const out = tierFrame(room, tier, batch, ratePerSecond, now);
+    const out = tierFrame(room, tier, batch, ratePerSecond, now, usersOf);
     writeTier(tier, out, batch, room.policy.lossy, now, tally);
   }
   return tally;
 }
 
-function tierFrame(room: Room, tier: Tier, batch: Batch, rate: number, now: number): TierFrame {
+function tierFrame(
+  room: Room,
+  tier: Tier,
+  batch: Batch,
+  rate: number,
+  now: number,
+  usersOf: UsersOf,
+): TierFrame {
   const { lines, levels } = batch;
   const full = {
     frame: batch.frame,
@@ -93,11 +101,12 @@ function tierFrame(room: Room, tier: Tier, batch: Batch, rate: number, now: numb
   tier.credit -= quota;
   if (quota === low) return full;
   let senders: string[] | null = null;
-  const keep = sampleBatch(levels, () => (senders ??= lines.map(lineSender)), quota, tier.turns);
+  const sendersOf = (): string[] => (senders ??= lines.map(lineSender));
+  const keep = sampleBatch(levels, sendersOf, quota, tier.turns);
   const kept: Buffer[] = [];
   keep.forEach((k, i) => {
     if (k) kept.push(lines[i]!);
-    else returnOwnLine(room, tier, batch, i, now);
+    else returnOwnLine(room, tier, batch, i, now, sendersOf()[i]!, usersOf);
   });
   const skipped = low - quota;
   return {
@@ -109,10 +118,42 @@ function tierFrame(room: Room, tier: Tier, batch: Batch, rate: number, now: numb
   };
 }
 
-/** A member's own message sampled out of its tier's frame is sent to it alone. */
-function returnOwnLine(room: Room, tier: Tier, batch: Batch, i: number, now: number): void {
+/**
+ * A member's own message sampled out of its tier's frame is sent to it alone: to the session that
+ * published it (`room.own`, known when the batch waited for its publish to be acknowledged) and to
+ * the tier's sessions of the user in its `from` (a message sent at once is flushed before that).
+ */
+function returnOwnLine(
+  room: Room,
+  tier: Tier,
+  batch: Batch,
+  i: number,
+  now: number,
+  sender: string,
+  usersOf: UsersOf,
+): void {
+  const line = batch.lines[i]!;
   const owner = room.own.get(batch.offsets[i]!);
-  if (owner && tier.members.has(owner)) owner.send(batch.lines[i]!, false, now);
+  if (owner && tier.members.has(owner)) owner.send(line, false, now);
+  const userId = senderId(sender);
+  if (userId === null) return;
+  for (const session of usersOf(userId) ?? []) {
+    if (session !== owner && tier.members.has(session)) session.send(line, false, now);
+  }
+}
+
+/** A user's sessions on this node, if any. */
+export type UsersOf = (userId: string) => Iterable<Session> | undefined;
+
+/** The user id in a line's `from` as `lineSender` reads it (JSON text, latin1), or null. */
+function senderId(sender: string): string | null {
+  if (sender === 'null') return null;
+  try {
+    const id: unknown = JSON.parse(Buffer.from(sender, 'latin1').toString('utf8'));
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
 }
 
 function writeTier(

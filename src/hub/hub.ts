@@ -1,7 +1,7 @@
 import { mergeLines } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
 import { makeBatch, writeBatch } from './fanout.js';
-import { adaptiveWindowMs } from './rate.js';
+import { adaptiveWindowMs, SAMPLED_FLUSH_RATE } from './rate.js';
 import { type HeldFrame, Room, type RoomPolicy } from './room.js';
 import { budgetTier } from './sampling.js';
 
@@ -57,6 +57,7 @@ export class Hub {
   };
   private readonly now: () => number;
   private readonly maxBatchBytes: number;
+  private readonly usersOf = (userId: string): Set<Session> | undefined => this.users.get(userId);
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
@@ -169,13 +170,16 @@ export class Hub {
 
   /**
    * A room message arrived (from the broker): merge it into the room's batch, or send it at once
-   * when the room has no window. A line at or below the room's last offset is a duplicate (e.g.
+   * when the room has no window (an adaptive policy: while its deliveries a second, members x
+   * rate, are low; see `adaptiveWindowMs`). A line at or below the room's last offset is a duplicate (e.g.
    * replayed by a broker after a reconnect) and is skipped. Continuity is the broker's job.
    */
   deliver(name: string, offset: number, line: Buffer): void {
     const room = this.rooms.get(name);
     if (!room || offset <= room.lastOffset) return;
     const now = this.now();
+    // The rate this message arrives into (itself not counted: a lone message is no load).
+    const rate = room.rate.perSecond(now);
     room.lastOffset = offset;
     room.messagesIn++;
     room.rate.add(now);
@@ -189,7 +193,12 @@ export class Hub {
     }
     const { mergeWindowMs, adaptive } = room.policy;
     const window = adaptive
-      ? adaptiveWindowMs(room.rate.perSecond(now), mergeWindowMs)
+      ? adaptiveWindowMs(
+          rate,
+          room.members.size,
+          mergeWindowMs,
+          room.samples(rate) ? SAMPLED_FLUSH_RATE : Number.POSITIVE_INFINITY,
+        )
       : mergeWindowMs;
     if (window <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
     else room.timer = setTimeout(() => this.flush(room), window);
@@ -232,7 +241,7 @@ export class Hub {
     room.pendingBytes = 0;
     const now = this.now();
     const batch = makeBatch(lines, offsets);
-    const tally = writeBatch(room, batch, room.rate.perSecond(now), now);
+    const tally = writeBatch(room, batch, room.rate.perSecond(now), now, this.usersOf);
     if (room.joining.size > 0) this.passToJoining(room, batch, now);
     room.flushedThrough = offsets[offsets.length - 1]!;
     if (room.own.size > 0) for (const offset of offsets) room.own.delete(offset);

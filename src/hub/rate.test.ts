@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { adaptiveWindowMs, RateMeter } from './rate.js';
+import { adaptiveWindowMs, QUIET_DELIVERIES, RateMeter } from './rate.js';
 
 describe('RateMeter', () => {
   it('reads zero before anything was counted', () => {
@@ -24,29 +24,55 @@ describe('RateMeter', () => {
 });
 
 describe('adaptiveWindowMs', () => {
-  it('adds no delay while the room is quiet', () => {
-    assert.equal(adaptiveWindowMs(0, 50), 0);
-    assert.equal(adaptiveWindowMs(20, 50), 0);
+  it('adds no delay while the room is cheap: up to QUIET_DELIVERIES deliveries a second', () => {
+    assert.equal(adaptiveWindowMs(0, 5000, 50), 0);
+    assert.equal(adaptiveWindowMs(100, 3, 50), 0, 'a 3-member room at 100/s');
+    assert.equal(adaptiveWindowMs(4, 5000, 50), 0, '5000 x 4/s is exactly the mark');
+    assert.equal(adaptiveWindowMs(QUIET_DELIVERIES, 1, 50), 0, 'one member, however fast');
+    assert.equal(adaptiveWindowMs(100, 0, 50), 0, 'no members here');
   });
 
-  it('grows with the rate up to the maximum', () => {
-    const a = adaptiveWindowMs(25, 50);
-    const b = adaptiveWindowMs(35, 50);
-    assert.ok(a > 0 && a < b && b < 50, `${a} ${b}`);
-    assert.equal(adaptiveWindowMs(40, 50), 50);
-    assert.equal(adaptiveWindowMs(10_000, 50), 50);
-    // A long maximum is reached only by a much hotter room.
-    assert.equal(adaptiveWindowMs(40, 1000), 50);
-    assert.equal(adaptiveWindowMs(420, 1000), 1000);
+  it('merges a big room at a rate a small room sends at once', () => {
+    assert.ok(adaptiveWindowMs(20, 5000, 50) > 0, '5000 members at 20/s');
+    assert.equal(adaptiveWindowMs(20, 50, 50), 0, '50 members at 20/s');
   });
 
-  it('treats a single message as quiet, whatever the maximum', () => {
-    const meter = new RateMeter(250);
-    meter.add(1_000_000);
-    assert.equal(adaptiveWindowMs(meter.perSecond(1_000_000), 1000), 0);
+  it('grows with the rate and with the audience', () => {
+    const byRate = [25, 50, 100, 400].map((r) => adaptiveWindowMs(r, 1000, 10_000));
+    const byMembers = [1000, 2000, 5000].map((m) => adaptiveWindowMs(25, m, 10_000));
+    for (const xs of [byRate, byMembers])
+      for (let i = 1; i < xs.length; i++) assert.ok(xs[i]! > xs[i - 1]!, String(xs));
+  });
+
+  it('is the window that brings frames a second back to the quiet mark', () => {
+    for (const [rate, members] of [
+      [40, 1000],
+      [20, 5000],
+      [1600, 5000],
+      [10_000, 3],
+    ] as const) {
+      const w = adaptiveWindowMs(rate, members, 10_000);
+      const frames = (members * rate) / (1 + (rate * w) / 1000);
+      assert.ok(Math.abs(frames - QUIET_DELIVERIES) < 1, `${rate}/s x ${members}: ${frames}`);
+    }
+  });
+
+  it('is never above the maximum', () => {
+    assert.equal(adaptiveWindowMs(20, 5000, 50), 50);
+    assert.equal(adaptiveWindowMs(1_000_000, 1_000_000, 25), 25);
+    for (let rate = 1; rate <= 2000; rate *= 2)
+      for (let members = 1; members <= 100_000; members *= 3)
+        assert.ok(adaptiveWindowMs(rate, members, 40) <= 40);
+  });
+
+  it('merges a sampled room above the capped flush rate, however small', () => {
+    assert.equal(adaptiveWindowMs(100, 1, 50), 0);
+    assert.equal(adaptiveWindowMs(15, 1, 50, 20), 0);
+    assert.equal(adaptiveWindowMs(40, 1, 50, 20), 25, '1000/20 - 1000/40');
+    assert.equal(adaptiveWindowMs(400, 1, 50, 20), 47.5);
   });
 
   it('never merges with a zero maximum', () => {
-    assert.equal(adaptiveWindowMs(10_000, 0), 0);
+    assert.equal(adaptiveWindowMs(10_000, 10_000, 0), 0);
   });
 });

@@ -32,20 +32,40 @@ export class RateMeter {
   }
 }
 
-/** Below this many messages a second a room is quiet: each message goes out at once. */
-export const QUIET_RATE = 20;
+/**
+ * Deliveries a second (members x messages a second) up to which a room is quiet: each message
+ * goes out at once. Above it the room's frames cost enough (about 5-9 µs of CPU each) to be
+ * worth merging: 20 000 frames a second is a tenth to a fifth of a core.
+ */
+export const QUIET_DELIVERIES = 20_000;
 
 /**
- * The merge window for a room's current rate: none while the room is quiet (at most `quietRate`
- * messages a second, so a member gets at most that many frames a second anyway), then growing
- * with the rate, one quiet interval (1000 / quietRate ms) per quiet rate above it, up to
- * `maxWindowMs`. Frames per member per second thus stay near `quietRate` as the room heats up.
+ * Frames a second per member above which a room whose members are sampled to a render budget is
+ * merged, whatever its size: the sampler picks fairly among the senders of a batch, so it needs
+ * batches of several messages to choose from.
+ */
+export const SAMPLED_FLUSH_RATE = 20;
+
+/**
+ * The merge window for a room's current cost, ms. The cost is deliveries a second: the room's
+ * rate times its members here. While it is at most `quietDeliveries` each message is sent at
+ * once (no added delay; a 3-member room at 100 messages/s stays immediate). Above it the window
+ * is the one that brings the room's frames back to about `quietDeliveries` a second: a batch
+ * opened by a message waits W ms and takes the rate x W / 1000 messages that arrive meanwhile,
+ * so with F = quietDeliveries / members flushes a second wanted, rate / (1 + rate x W / 1000) = F
+ * gives W = 1000 / F - 1000 / rate. That grows from 0 with both the rate and the audience (a
+ * 5000-member room at 20 messages/s reaches 200 ms), and is never above `maxWindowMs`, the
+ * policy's bound on the latency merging adds. `flushCap` lowers F (see SAMPLED_FLUSH_RATE).
  */
 export function adaptiveWindowMs(
   ratePerSecond: number,
+  members: number,
   maxWindowMs: number,
-  quietRate = QUIET_RATE,
+  flushCap = Number.POSITIVE_INFINITY,
+  quietDeliveries = QUIET_DELIVERIES,
 ): number {
-  if (maxWindowMs <= 0 || ratePerSecond <= quietRate) return 0;
-  return Math.min(maxWindowMs, ((1000 / quietRate) * (ratePerSecond - quietRate)) / quietRate);
+  // Flushes a second the room may take (Infinity with no members here: nothing to merge for).
+  const flushes = Math.min(quietDeliveries / members, flushCap);
+  if (maxWindowMs <= 0 || ratePerSecond <= flushes) return 0;
+  return Math.min(maxWindowMs, 1000 / flushes - 1000 / ratePerSecond);
 }

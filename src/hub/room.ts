@@ -117,6 +117,12 @@ export class Room {
     return this.members.size + this.joining.size;
   }
 
+  /** Whether some member's render budget is below `rate`, so its tier gets a sample. */
+  samples(rate: number): boolean {
+    for (const budget of this.tiers.keys()) if (budget > 0 && rate > budget) return true;
+    return false;
+  }
+
   /** Whether nobody on this node is in the room any more. */
   get isEmpty(): boolean {
     return this.members.size === 0 && this.joining.size === 0;

@@ -32,6 +32,9 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = {
   maxHistory: 100_000,
 };
 
+/** The largest render budget a `join` takes, messages a second (0: no limit). */
+export const MAX_RENDER_BUDGET = 100_000;
+
 /** A refused line: the code and a message naming the problem, with the request id if one was read. */
 export interface ParseError {
   ok: false;
@@ -174,7 +177,7 @@ function parseJoin(
   }
   let budget: number | undefined;
   if (obj.budget !== undefined) {
-    if (!isNonNegativeInteger(obj.budget) || obj.budget > 100_000) {
+    if (!isNonNegativeInteger(obj.budget) || obj.budget > MAX_RENDER_BUDGET) {
       return fail(
         id,
         '"budget" must be an integer from 0 to 100000 (messages a second; 0: no limit)',

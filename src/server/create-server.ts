@@ -201,6 +201,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       requireAuth: config.requireAuth,
       closeGraceMs: config.closeGraceMs,
       reconnectDelayMs: config.reconnectDelayMs,
+      padBytes: config.ssePadBytes,
       maxBodyBytes: config.maxFrameBytes,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,

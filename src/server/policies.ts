@@ -1,12 +1,13 @@
-import type { RoomPolicyRule } from '../config/index.js';
+import { CATCH_ALL_ROOM_POLICY, parseRoomPolicies, type RoomPolicyRule } from '../config/index.js';
 import type { RoomPolicy } from '../hub/index.js';
 import { compileRoomPatterns } from '../protocol/index.js';
 
-const DEFAULT_POLICY: RoomPolicy = Object.freeze({ mergeWindowMs: 0, lossy: false });
-
-/** Builds the room-name → policy function: first matching rule wins, else send at once, reliably. */
+/**
+ * Builds the room-name → policy function: first matching rule wins, else the catch-all policy
+ * (adaptive merging, reliable), so every room merges when it is expensive.
+ */
 export function policyResolver(rules: readonly RoomPolicyRule[]): (room: string) => RoomPolicy {
-  const compiled = rules.map((rule) => ({
+  const compiled = [...rules, ...parseRoomPolicies([CATCH_ALL_ROOM_POLICY])].map((rule) => ({
     test: compileRoomPatterns([rule.pattern]),
     policy: Object.freeze({
       mergeWindowMs: rule.mergeWindowMs,
@@ -14,5 +15,7 @@ export function policyResolver(rules: readonly RoomPolicyRule[]): (room: string)
       adaptive: rule.adaptive,
     }),
   }));
-  return (room) => compiled.find((c) => c.test(room))?.policy ?? DEFAULT_POLICY;
+  // The catch-all rule comes last and matches every name, so a match is always found.
+  const catchAll = compiled[compiled.length - 1]!;
+  return (room) => (compiled.find((c) => c.test(room)) ?? catchAll).policy;
 }

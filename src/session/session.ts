@@ -79,9 +79,11 @@ export class Session {
   stalledSince: number | null = null;
   /** Bytes handed to the transport so far, to tell a draining queue from a refilled one. */
   private offeredBytes = 0;
-  /** The queue as the last progress check saw it. */
-  private progressMark = { offered: 0, buffered: 0 };
-  readonly publishBucket: TokenBucket;
+  /** The queue as the last progress check saw it: bytes offered so far, and bytes queued. */
+  private markOffered = 0;
+  private markBuffered = 0;
+  /** Made on the first publish: most connections only listen (a full bucket either way). */
+  private publishLimit: TokenBucket | null = null;
   readonly commandBucket: TokenBucket;
 
   constructor(
@@ -97,8 +99,17 @@ export class Session {
     this.lastSentAt = connectedAt;
     this.lastHeardAt = connectedAt;
     this.lastProbeAt = connectedAt;
-    this.publishBucket = new TokenBucket(limits.publishRate, limits.publishBurst, connectedAt);
     this.commandBucket = new TokenBucket(limits.commandRate, limits.commandBurst, connectedAt);
+  }
+
+  /** Client publishes allowed over time (made full on first use). */
+  get publishBucket(): TokenBucket {
+    this.publishLimit ??= new TokenBucket(
+      this.limits.publishRate,
+      this.limits.publishBurst,
+      this.connectedAt,
+    );
+    return this.publishLimit;
   }
 
   /** The user id, or null when anonymous. */
@@ -162,9 +173,9 @@ export class Session {
     const timeout = this.limits.sendStallTimeoutMs ?? 0;
     if (timeout <= 0) return false;
     const buffered = this.transport.bufferedAmount;
-    const mark = this.progressMark;
-    const drained = mark.buffered + (this.offeredBytes - mark.offered) - buffered;
-    this.progressMark = { offered: this.offeredBytes, buffered };
+    const drained = this.markBuffered + (this.offeredBytes - this.markOffered) - buffered;
+    this.markOffered = this.offeredBytes;
+    this.markBuffered = buffered;
     if (buffered === 0 || drained > 0) {
       this.stalledSince = null;
       return false;

@@ -20,6 +20,12 @@ export interface ArchiveOptions {
   flushMs: number;
   /** Most messages in one batch. @default 2000 */
   maxBatch?: number;
+  /**
+   * Batches written at once. The store applies appends in call order (PostgreSQL pipelines them
+   * on one writer connection, SQLite's thread takes them in turn), so a second batch is built and
+   * sent while the first commits without reordering them. @default 2
+   */
+  maxInFlight?: number;
   /** Delete messages older than this many days (0: keep them). @default 0 */
   retentionDays?: number;
 }
@@ -37,15 +43,20 @@ const SAMPLES = 1024;
  * A publish into a stored room first takes a slot (`reserve`, refused when the queue is full),
  * then, once the broker gave it a position, waits for the batch that commits it. A batch is
  * committed at most `flushMs` after its first message (group commit: one transaction for many
- * comments). A failed batch stays at the head of the queue and is retried with back-off, so an
- * acknowledged message is never lost and writing resumes by itself when the database is back.
+ * comments); a full batch goes at once. Up to `maxInFlight` batches are written at a time, in
+ * order. A failed batch goes back to the head of the queue and is retried with back-off, so an
+ * acknowledged message is never lost and writing resumes by itself when the database is back
+ * (a batch sent behind a failed one may then commit before it: `seq` order, which "load earlier"
+ * pages by, can differ from publish order across such a retry).
  */
 export class StoreArchive implements Archive {
   private readonly isTimeline: (room: string) => boolean;
   private readonly isStored: (room: string) => boolean;
   private readonly queue: Waiting[] = [];
   private reserved = 0;
+  /** Messages in batches being written. */
   private inFlight = 0;
+  private batchesInFlight = 0;
   private timer: NodeJS.Timeout | null = null;
   private retention: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -92,7 +103,8 @@ export class StoreArchive implements Archive {
         new Promise<void>((resolve) => {
           if (!take()) throw new Error('write ticket used twice');
           this.queue.push({ message, queuedAt: performance.now(), done: resolve });
-          this.schedule(this.options.flushMs);
+          if (this.queue.length >= this.maxBatch() && this.failures === 0) this.flush();
+          else this.schedule(this.options.flushMs);
         }),
       release: () => void take(),
     };
@@ -121,7 +133,7 @@ export class StoreArchive implements Archive {
     // A last chance for what is queued (a few seconds), then the store goes.
     const deadline = Date.now() + 5000;
     while ((this.queue.length > 0 || this.inFlight > 0) && Date.now() < deadline) {
-      if (this.inFlight === 0) await this.flush();
+      this.flush();
       await new Promise((r) => setTimeout(r, 10));
     }
     if (this.timer) clearTimeout(this.timer);
@@ -132,18 +144,29 @@ export class StoreArchive implements Archive {
     return this.reserved + this.queue.length + this.inFlight;
   }
 
+  private maxBatch(): number {
+    return this.options.maxBatch ?? 2000;
+  }
+
   private schedule(delayMs: number): void {
-    if (this.timer || this.inFlight > 0) return;
+    if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.flush();
+      this.flush();
     }, delayMs);
   }
 
-  private async flush(): Promise<void> {
-    if (this.inFlight > 0 || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.options.maxBatch ?? 2000);
-    this.inFlight = batch.length;
+  /** Starts batches from the head of the queue while fewer than `maxInFlight` are being written. */
+  private flush(): void {
+    const most = this.options.maxInFlight ?? 2;
+    while (this.batchesInFlight < most && this.queue.length > 0) {
+      void this.write(this.queue.splice(0, this.maxBatch()));
+    }
+  }
+
+  private async write(batch: Waiting[]): Promise<void> {
+    this.batchesInFlight++;
+    this.inFlight += batch.length;
     try {
       await this.store.append(batch.map((w) => w.message));
       this.failures = 0;
@@ -161,12 +184,12 @@ export class StoreArchive implements Archive {
       this.counts.errors++;
       this.failures++;
     } finally {
-      this.inFlight = 0;
+      this.batchesInFlight--;
+      this.inFlight -= batch.length;
     }
-    if (this.queue.length > 0) {
-      const pause = this.failures === 0 ? 0 : Math.min(2000, 50 * 2 ** (this.failures - 1));
-      this.schedule(pause);
-    }
+    if (this.queue.length === 0) return;
+    if (this.failures === 0) this.flush();
+    else this.schedule(Math.min(2000, 50 * 2 ** (this.failures - 1)));
   }
 
   private async expire(days: number): Promise<void> {

@@ -68,6 +68,64 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: `CREATE INDEX barrage_messages_density ON barrage_messages
       (room, (t / 1000), priority DESC, rank, id) WHERE t IS NOT NULL;`,
   },
+  {
+    version: 3,
+    name: 'alerts',
+    postgres: `
+      CREATE TABLE barrage_alerts (
+        seq bigserial PRIMARY KEY,
+        user_id text NOT NULL,
+        alert text NOT NULL UNIQUE,
+        event text NOT NULL,
+        data text NOT NULL,
+        ts bigint NOT NULL,
+        expires_at bigint,
+        collapse_key text,
+        read_at bigint
+      );
+      CREATE INDEX barrage_alerts_user ON barrage_alerts (user_id, seq);
+      CREATE INDEX barrage_alerts_expiry ON barrage_alerts (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE barrage_alert_keys (
+        user_id text NOT NULL,
+        key text NOT NULL,
+        alert text NOT NULL,
+        ts bigint NOT NULL,
+        PRIMARY KEY (user_id, key)
+      );
+      CREATE INDEX barrage_alert_keys_ts ON barrage_alert_keys (ts);
+      CREATE TABLE barrage_alert_drops (
+        user_id text PRIMARY KEY,
+        count bigint NOT NULL,
+        last_ts bigint NOT NULL
+      );`,
+    sqlite: `
+      CREATE TABLE barrage_alerts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        alert TEXT NOT NULL UNIQUE,
+        event TEXT NOT NULL,
+        data TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        expires_at INTEGER,
+        collapse_key TEXT,
+        read_at INTEGER
+      );
+      CREATE INDEX barrage_alerts_user ON barrage_alerts (user_id, seq);
+      CREATE INDEX barrage_alerts_expiry ON barrage_alerts (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE barrage_alert_keys (
+        user_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key)
+      );
+      CREATE INDEX barrage_alert_keys_ts ON barrage_alert_keys (ts);
+      CREATE TABLE barrage_alert_drops (
+        user_id TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL
+      );`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -1,5 +1,24 @@
 import postgres from 'postgres';
 import { BarrageError } from '../../errors.js';
+import type {
+  AlertInbox,
+  ExpiredAlert,
+  InboxPage,
+  InboxQuery,
+  MarkReadResult,
+  NewAlert,
+  PutAlertResult,
+} from '../inbox.js';
+import {
+  deleteAlertSteps,
+  expireAlertsSteps,
+  inboxSql,
+  inboxSteps,
+  markReadSteps,
+  putAlertSteps,
+  type Rows,
+  type Steps,
+} from '../inbox-steps.js';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
 import { fromRow, INSERT_COLUMNS, type MessageRow, toRow } from '../rows.js';
 import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, SEGMENT_SQL_POSTGRES, TIMELINE_SQL } from '../sql.js';
@@ -34,9 +53,18 @@ const UNNEST_TYPES = [
   'int4',
   'text',
 ];
+/**
+ * A batch as one INSERT of column arrays. Idempotent by an anti-join on (room, id) rather than
+ * `ON CONFLICT DO NOTHING`, whose speculative insertion cost 10-25 % more server CPU per row
+ * (docs/storage.md): a duplicate only comes from a retried batch whose rows are already
+ * committed, which the anti-join skips. Two writers racing on one id hit the unique constraint
+ * instead, and `append` tries again (the anti-join then skips the row).
+ */
+const UNIQUE_VIOLATION = '23505';
 const INSERT_SQL = `INSERT INTO barrage_messages (${INSERT_COLUMNS})
  SELECT * FROM unnest(${UNNEST_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
- ON CONFLICT (room, id) DO NOTHING`;
+   AS b(${INSERT_COLUMNS})
+ WHERE NOT EXISTS (SELECT 1 FROM barrage_messages m WHERE m.room = b.room AND m.id = b.id)`;
 
 /**
  * The PostgreSQL store, through the `postgres` client (docs/storage.md says why): a batch is one
@@ -44,31 +72,28 @@ const INSERT_SQL = `INSERT INTO barrage_messages (${INSERT_COLUMNS})
  * node never duplicates a comment. Migrations run under an advisory lock, so nodes starting
  * together apply each once.
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, AlertInbox {
   readonly kind = 'postgres';
+  /** Reads, deletes and migrations. */
   private readonly sql: postgres.Sql;
+  /**
+   * Appends, on one connection of their own: the client pipelines them there (a batch is sent
+   * while the one before it commits) and the server applies them in the order they were sent.
+   */
+  private readonly writer: postgres.Sql;
   private failure: string | null = null;
+  private readonly inboxQueries = inboxSql('postgres');
 
   constructor(private readonly options: PostgresStoreOptions) {
-    this.sql = postgres(options.url, {
-      max: options.poolSize ?? 4,
-      connect_timeout: 5,
-      idle_timeout: 60,
-      onnotice: () => {},
-      // JIT compiles a plan when its estimated cost is high, as a segment's per-second LATERAL
-      // reads are estimated: 10+ ms of compiling for a query that runs in a few. Short OLTP
-      // statements never gain from it.
-      connection: { jit: 'off' },
-      // bigint columns come back as numbers: offsets and ms timestamps stay below 2^53.
-      types: { bigint: postgres.BigInt },
-    });
+    this.sql = postgres(options.url, clientOptions(options.poolSize ?? 4));
+    this.writer = postgres(options.url, clientOptions(1));
   }
 
   async start(): Promise<void> {
     try {
       await this.migrate();
     } catch (err) {
-      await this.sql.end({ timeout: 1 }).catch(() => {});
+      await this.close().catch(() => {});
       const where = redact(this.options.url);
       throw new BarrageError('BARRAGE_ERR_STORE', `${where}: ${(err as Error).message}`);
     }
@@ -92,14 +117,33 @@ export class PostgresStore implements Store {
 
   async append(batch: readonly StoredMessage[]): Promise<void> {
     if (batch.length === 0) return;
-    const columns: unknown[][] = UNNEST_TYPES.map(() => new Array(batch.length));
-    batch.forEach((m, i) => {
+    // One row per id (the first wins, as when it is already stored): a duplicate inside the
+    // statement would break the unique constraint on every retry.
+    const seen = new Set<string>();
+    const rows = batch.filter((m) => {
+      const key = `${m.room}\n${m.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    const columns: unknown[][] = UNNEST_TYPES.map(() => new Array(rows.length));
+    rows.forEach((m, i) => {
       toRow(m).forEach((value, c) => {
         columns[c]![i] = value;
       });
     });
     // Arrays go as text literals of their element type, which PostgreSQL casts per column.
-    await this.run(() => this.sql.unsafe(INSERT_SQL, columns.map(arrayLiteral)));
+    const params = columns.map(arrayLiteral);
+    await this.run(async () => {
+      // A writer that raced us on one of these ids committed first: the next try skips it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.writer.unsafe(INSERT_SQL, params);
+        } catch (err) {
+          if (attempt >= 3 || (err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        }
+      }
+    });
   }
 
   async timeline(q: TimelineQuery): Promise<StoredMessage[]> {
@@ -139,12 +183,51 @@ export class PostgresStore implements Store {
     return total;
   }
 
+  putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
+    return this.steps(putAlertSteps(this.inboxQueries, alert, cap));
+  }
+
+  inbox(query: InboxQuery): Promise<InboxPage> {
+    return this.steps(inboxSteps(this.inboxQueries, query));
+  }
+
+  markRead(userId: string, alerts: readonly string[] | null, now: number): Promise<MarkReadResult> {
+    return this.steps(markReadSteps(this.inboxQueries, userId, alerts, now));
+  }
+
+  deleteAlert(
+    userId: string,
+    alert: string,
+    now: number,
+  ): Promise<{ deleted: boolean; unread: boolean }> {
+    return this.steps(deleteAlertSteps(this.inboxQueries, userId, alert, now));
+  }
+
+  expireAlerts(now: number, max: number): Promise<ExpiredAlert[]> {
+    return this.steps(expireAlertsSteps(this.inboxQueries, now, max));
+  }
+
+  /** Runs an inbox operation's statements in one transaction (see inbox-steps.ts). */
+  private steps<R>(steps: Steps<R>): Promise<R> {
+    return this.run(() =>
+      this.sql.begin(async (tx) => {
+        let next = steps.next();
+        while (!next.done) {
+          const { sql, params } = next.value;
+          const rows = await tx.unsafe(sql, params as postgres.ParameterOrJSON<never>[]);
+          next = steps.next(rows as unknown as Rows);
+        }
+        return next.value;
+      }),
+    ) as Promise<R>;
+  }
+
   health(): StoreHealth {
     return this.failure ? { ok: false, detail: this.failure } : { ok: true };
   }
 
   async close(): Promise<void> {
-    await this.sql.end({ timeout: 2 });
+    await Promise.all([this.sql.end({ timeout: 2 }), this.writer.end({ timeout: 2 })]);
   }
 
   private async rows(query: string, params: unknown[]): Promise<StoredMessage[]> {
@@ -167,12 +250,41 @@ export class PostgresStore implements Store {
   }
 }
 
-/** A PostgreSQL array literal (`{"a",NULL,"b"}`) of one column's values. */
+/** The `postgres` client's settings for a pool of `max` connections. */
+function clientOptions(max: number) {
+  return {
+    max,
+    connect_timeout: 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+    // JIT compiles a plan when its estimated cost is high, as a segment's per-second LATERAL
+    // reads are estimated: 10+ ms of compiling for a query that runs in a few. Short OLTP
+    // statements never gain from it.
+    connection: { jit: 'off' },
+    // bigint columns come back as numbers: offsets and ms timestamps stay below 2^53.
+    types: { bigint: postgres.BigInt },
+  };
+}
+
+const NEEDS_ESCAPE = /[\\"]/;
+
+/**
+ * A PostgreSQL array literal (`{"a",NULL,"b"}`) of one column's values. Built by concatenation,
+ * escaping only values that hold a quote or backslash: it runs for every value of a batch.
+ */
 function arrayLiteral(values: unknown[]): string {
-  const items = values.map((v) =>
-    v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`,
-  );
-  return `{${items.join(',')}}`;
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) {
+      out += 'NULL';
+      continue;
+    }
+    const text = String(v);
+    out += NEEDS_ESCAPE.test(text) ? `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${text}"`;
+  }
+  return `${out}}`;
 }
 
 /** The URL without its password, for messages and logs. */

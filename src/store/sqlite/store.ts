@@ -2,6 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BarrageError } from '../../errors.js';
+import type {
+  AlertInbox,
+  ExpiredAlert,
+  InboxPage,
+  InboxQuery,
+  MarkReadResult,
+  NewAlert,
+  PutAlertResult,
+} from '../inbox.js';
 import {
   type BeforeQuery,
   type SegmentQuery,
@@ -21,7 +30,7 @@ export const DATABASE_FILE = 'barrage.db';
  * worker thread so that no statement ever blocks the event loop. One process per data directory:
  * a second one is refused at start with a message that says so.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, AlertInbox {
   readonly kind = 'sqlite';
   readonly file: string;
   private worker: Worker | null = null;
@@ -77,6 +86,33 @@ export class SqliteStore implements Store {
 
   expire(ts: number, max: number): Promise<number> {
     return this.call('expire', { ts, max }) as Promise<number>;
+  }
+
+  putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
+    return this.call('putAlert', { alert, cap }) as Promise<PutAlertResult>;
+  }
+
+  inbox(query: InboxQuery): Promise<InboxPage> {
+    return this.call('inbox', query) as Promise<InboxPage>;
+  }
+
+  markRead(userId: string, alerts: readonly string[] | null, now: number): Promise<MarkReadResult> {
+    return this.call('markRead', { userId, alerts, now }) as Promise<MarkReadResult>;
+  }
+
+  deleteAlert(
+    userId: string,
+    alert: string,
+    now: number,
+  ): Promise<{ deleted: boolean; unread: boolean }> {
+    return this.call('deleteAlert', { userId, alert, now }) as Promise<{
+      deleted: boolean;
+      unread: boolean;
+    }>;
+  }
+
+  expireAlerts(now: number, max: number): Promise<ExpiredAlert[]> {
+    return this.call('expireAlerts', { now, max }) as Promise<ExpiredAlert[]>;
   }
 
   health(): StoreHealth {

@@ -14,11 +14,12 @@ import {
   TIMELINE_SQL,
 } from '../sql.js';
 import type { BeforeQuery, SegmentQuery, StoredMessage, TimelineQuery } from '../types.js';
+import { type InboxOp, inboxHandlers } from './inbox.js';
 
 /** A request from the main thread. */
 export interface WorkerRequest {
   id: number;
-  op: 'append' | 'timeline' | 'segment' | 'before' | 'remove' | 'expire' | 'close';
+  op: 'append' | 'timeline' | 'segment' | 'before' | 'remove' | 'expire' | 'close' | InboxOp;
   args: unknown;
 }
 
@@ -98,6 +99,7 @@ function serve(db: Database.Database): void {
   );
   const rows = (list: unknown[]) => (list as MessageRow[]).map(fromRow);
   const handlers: Record<WorkerRequest['op'], (args: unknown) => unknown> = {
+    ...inboxHandlers(db),
     append: (args) => appendAll(args as StoredMessage[]),
     timeline: (args) => {
       const q = args as TimelineQuery;

@@ -1,0 +1,235 @@
+/**
+ * The contract of the alert inbox (src/store/inbox.ts), run against every store that keeps one:
+ * the embedded SQLite store and PostgreSQL give the same answers. `makeStores` is the store
+ * contract's (fresh stores that share one database when the backend can).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  ALERT_KEY_TTL_MS,
+  type AlertInbox,
+  hasInbox,
+  type NewAlert,
+} from '../../src/store/inbox.js';
+import type { Store } from '../../src/store/types.js';
+import type { StoreSet } from './store-contract.js';
+
+const T0 = 1_800_000_000_000;
+let counter = 0;
+
+/** A user id no other case uses. */
+const user = () => `u-${randomBytes(5).toString('hex')}`;
+
+/** An alert of `userId` accepted at T0 + n. */
+function alert(userId: string, n: number, fields: Partial<NewAlert> = {}): NewAlert {
+  return {
+    userId,
+    alert: `A${(counter++).toString(36)}${randomBytes(6).toString('hex')}`,
+    event: 'order',
+    data: JSON.stringify({ n }),
+    ts: T0 + n,
+    expiresAt: null,
+    collapseKey: null,
+    key: null,
+    ...fields,
+  };
+}
+
+const ids = (list: { alert: string }[]) => list.map((a) => a.alert);
+
+/** Registers the inbox cases for one store kind. */
+export function inboxContract(name: string, makeStores: () => Promise<StoreSet>): void {
+  describe(`alert inbox contract: ${name}`, () => {
+    const run = (title: string, fn: (stores: (Store & AlertInbox)[]) => Promise<void>) =>
+      it(title, async () => {
+        const set = await makeStores();
+        try {
+          for (const store of set.stores) await store.start();
+          const inboxes = set.stores.filter(hasInbox);
+          assert.equal(inboxes.length, set.stores.length, 'every store keeps an inbox');
+          await fn(inboxes);
+        } finally {
+          for (const store of set.stores) await store.close();
+          await set.cleanup();
+        }
+      });
+
+    run('stores alerts and lists them oldest first, every field kept', async ([s]) => {
+      const u = user();
+      const a1 = alert(u, 1, { expiresAt: T0 + 10_000 });
+      const a2 = alert(u, 2);
+      const a3 = alert(u, 3);
+      for (const a of [a1, a2, a3]) {
+        const r = await s!.putAlert(a, 100);
+        assert.deepEqual(r.replaced, []);
+        assert.equal(r.duplicate, false);
+      }
+      const page = await s!.inbox({ userId: u, unreadOnly: false, limit: 2, now: T0 + 5 });
+      assert.deepEqual(page.alerts[0], {
+        alert: a1.alert,
+        event: 'order',
+        data: '{"n":1}',
+        ts: T0 + 1,
+        read: false,
+        expiresAt: T0 + 10_000,
+      });
+      assert.deepEqual(ids(page.alerts), [a1.alert, a2.alert]);
+      assert.equal(page.unread, 3);
+      assert.equal(page.dropped, 0);
+      assert.equal(page.droppedAt, null);
+      const other = await s!.inbox({ userId: user(), unreadOnly: false, limit: 10, now: T0 });
+      assert.deepEqual(other, { alerts: [], unread: 0, dropped: 0, droppedAt: null });
+    });
+
+    run('an idempotency key stores once per user for 24 h', async ([s]) => {
+      const u = user();
+      const first = alert(u, 1, { key: 'k1' });
+      assert.equal((await s!.putAlert(first, 100)).duplicate, false);
+      const again = await s!.putAlert(alert(u, 2, { key: 'k1' }), 100);
+      assert.deepEqual([again.duplicate, again.alert], [true, first.alert]);
+      const otherUser = await s!.putAlert(alert(user(), 3, { key: 'k1' }), 100);
+      assert.equal(otherUser.duplicate, false);
+      const page = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 });
+      assert.deepEqual(ids(page.alerts), [first.alert]);
+      const late = alert(u, ALERT_KEY_TTL_MS + 10, { key: 'k1' });
+      const r = await s!.putAlert(late, 100);
+      assert.deepEqual([r.duplicate, r.alert], [false, late.alert]);
+    });
+
+    run('a collapse key replaces an unread alert, never a read one', async ([s]) => {
+      const u = user();
+      const a1 = alert(u, 1, { collapseKey: 'score' });
+      await s!.putAlert(a1, 100);
+      const a2 = alert(u, 2, { collapseKey: 'score' });
+      assert.deepEqual((await s!.putAlert(a2, 100)).replaced, [a1.alert]);
+      await s!.markRead(u, [a2.alert], T0 + 3);
+      const a3 = alert(u, 4, { collapseKey: 'score' });
+      assert.deepEqual((await s!.putAlert(a3, 100)).replaced, []);
+      const page = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 + 5 });
+      assert.deepEqual(ids(page.alerts), [a2.alert, a3.alert]);
+      assert.deepEqual(
+        page.alerts.map((a) => a.read),
+        [true, false],
+      );
+    });
+
+    run(
+      'the cap removes read alerts first, then drops and counts the oldest unread',
+      async ([s]) => {
+        const u = user();
+        const list = [1, 2, 3].map((n) => alert(u, n));
+        for (const a of list) await s!.putAlert(a, 3);
+        await s!.markRead(u, [list[1]!.alert], T0 + 3);
+        const a4 = alert(u, 4);
+        const r4 = await s!.putAlert(a4, 3);
+        assert.deepEqual([r4.dropped, r4.size, r4.droppedTotal], [[], 3, 0]);
+        const a5 = alert(u, 5);
+        const r5 = await s!.putAlert(a5, 3);
+        assert.deepEqual(r5.dropped, [list[0]!.alert]);
+        assert.deepEqual([r5.droppedTotal, r5.droppedAt, r5.size], [1, T0 + 5, 3]);
+        const r6 = await s!.putAlert(alert(u, 6), 3);
+        assert.deepEqual(
+          [r6.dropped, r6.droppedTotal, r6.droppedAt],
+          [[list[2]!.alert], 2, T0 + 6],
+        );
+        const page = await s!.inbox({ userId: u, unreadOnly: true, limit: 10, now: T0 + 7 });
+        assert.deepEqual(ids(page.alerts).slice(0, 2), [a4.alert, a5.alert]);
+        assert.deepEqual([page.unread, page.dropped, page.droppedAt], [3, 2, T0 + 6]);
+      },
+    );
+
+    run('markRead: only unread unexpired alerts of the user; the rest is unknown', async ([s]) => {
+      const u = user();
+      const mine = [1, 2, 3].map((n) => alert(u, n));
+      const expiring = alert(u, 4, { expiresAt: T0 + 50 });
+      const theirs = alert(user(), 5);
+      for (const a of [...mine, expiring, theirs]) await s!.putAlert(a, 100);
+      const r = await s!.markRead(
+        u,
+        [mine[1]!.alert, theirs.alert, mine[0]!.alert, expiring.alert, 'Anope'],
+        T0 + 60,
+      );
+      assert.deepEqual(ids(r.read), [mine[0]!.alert, mine[1]!.alert]);
+      assert.deepEqual(r.read[0]!.ts, T0 + 1);
+      assert.deepEqual(r.unknown, [theirs.alert, expiring.alert, 'Anope']);
+      const again = await s!.markRead(u, [mine[0]!.alert], T0 + 61);
+      assert.deepEqual(again, { read: [], unknown: [] });
+      const theirsPage = await s!.inbox({
+        userId: theirs.userId,
+        unreadOnly: true,
+        limit: 10,
+        now: T0,
+      });
+      assert.deepEqual(ids(theirsPage.alerts), [theirs.alert], "another user's alert stays unread");
+      const all = await s!.markRead(u, null, T0 + 62);
+      assert.deepEqual(ids(all.read), [mine[2]!.alert]);
+      assert.equal(
+        (await s!.inbox({ userId: u, unreadOnly: false, limit: 9, now: T0 + 63 })).unread,
+        0,
+      );
+    });
+
+    run('two stores marking one alert read at once: exactly one reports it', async (stores) => {
+      const [a, b] = [stores[0]!, stores[stores.length - 1]!];
+      const u = user();
+      const list = Array.from({ length: 20 }, (_, i) => alert(u, i));
+      for (const x of list) await a.putAlert(x, 100);
+      const results = await Promise.all(
+        list.flatMap((x) => [a.markRead(u, [x.alert], T0 + 30), b.markRead(u, [x.alert], T0 + 30)]),
+      );
+      const reported = results.flatMap((r) => ids(r.read)).sort();
+      assert.deepEqual(reported, ids(list).sort());
+      assert.ok(results.every((r) => r.unknown.length === 0));
+    });
+
+    run('deleteAlert removes one alert of its user and says whether it was unread', async ([s]) => {
+      const u = user();
+      const a1 = alert(u, 1);
+      const a2 = alert(u, 2);
+      await s!.putAlert(a1, 100);
+      await s!.putAlert(a2, 100);
+      await s!.markRead(u, [a2.alert], T0 + 3);
+      assert.deepEqual(await s!.deleteAlert('someone-else', a1.alert, T0 + 4), {
+        deleted: false,
+        unread: false,
+      });
+      assert.deepEqual(await s!.deleteAlert(u, a1.alert, T0 + 4), { deleted: true, unread: true });
+      assert.deepEqual(await s!.deleteAlert(u, a2.alert, T0 + 4), { deleted: true, unread: false });
+      assert.deepEqual(await s!.deleteAlert(u, a2.alert, T0 + 4), {
+        deleted: false,
+        unread: false,
+      });
+    });
+
+    run('expired alerts are never listed, and the sweep removes them in batches', async ([s]) => {
+      const u = user();
+      const soon = [1, 2, 3].map((n) => alert(u, n, { expiresAt: T0 + 100 }));
+      const keep = alert(u, 4, { expiresAt: T0 + 10_000 });
+      for (const a of [...soon, keep]) await s!.putAlert(a, 100);
+      await s!.markRead(u, [soon[0]!.alert], T0 + 5);
+      const page = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 + 100 });
+      assert.deepEqual(ids(page.alerts), [keep.alert]);
+      assert.equal(page.unread, 1);
+      // Other cases share the database (PostgreSQL): sweep until empty, then look at this user.
+      const first = await s!.expireAlerts(T0 + 100, 2);
+      assert.ok(first.length > 0 && first.length <= 2, 'a round removes at most `max`');
+      const swept = [...first];
+      for (let round = 0; round < 100; round++) {
+        const more = await s!.expireAlerts(T0 + 100, 2);
+        if (more.length === 0) break;
+        swept.push(...more);
+      }
+      assert.deepEqual(
+        swept
+          .filter((e) => e.userId === u)
+          .map((e) => [e.alert, e.unread])
+          .sort(),
+        soon.map((a, i) => [a.alert, i !== 0]).sort(),
+      );
+      assert.deepEqual(await s!.expireAlerts(T0 + 100, 2), []);
+      const left = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 });
+      assert.deepEqual(ids(left.alerts), [keep.alert]);
+    });
+  });
+}
