@@ -165,13 +165,15 @@ export async function runApiCalls(opts: {
   maxInFlight: number;
   /** Store each push as an alert (`"persist": true`, docs/alerts.md). */
   persist?: boolean;
+  /** Keep-alive connections to the API (default 32). */
+  sockets?: number;
   onTick?: (elapsedMs: number, sent: number) => void;
 }): Promise<PublishResult> {
   const pad = padding(opts.payloadBytes);
   const url = new URL(`/api/${opts.call}`, opts.httpUrl);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.sockets ?? 32 });
   const perRoom = new Array<number>(opts.call === 'publish' ? opts.targets.length : 0).fill(0);
   let inFlight = 0;
   let answered = 0;
