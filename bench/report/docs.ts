@@ -156,12 +156,19 @@ Redelivery: users who are offline get A stored alerts each, then one device conn
 runs from sending \`auth\` to the last of the A alerts, users one after the other while the N
 connections stay open.`;
 
-const TIMELINE = `## Timeline store
-
-The durable store of timeline rooms ([storage.md](storage.md)) has its own scenario, run apart
-from the load runs above: \`barrage bench timeline --database-url postgres://... --ingest 100000
---video 1000000 --reads 200\`. Its latest table, the command and what it leaves out are in
-[storage.md](storage.md#measured).`;
+/** The timeline store's section: its own bench's latest tables when it wrote them. */
+function timelineSection(tables: string | null): string {
+  return [
+    '## Timeline store',
+    '',
+    'The durable store of timeline rooms ([storage.md](storage.md)) has its own scenario, run apart',
+    'from the load runs above: `barrage bench timeline --database-url postgres://... --pin',
+    '--write-docs` (a scratch database: it writes rows). What it measures and why is in',
+    '[storage.md](storage.md#measured).',
+    '',
+    tables ?? 'Not run yet on this machine.',
+  ].join('\n');
+}
 
 const RUN = `## Run it yourself
 
@@ -179,7 +186,11 @@ On a machine shared with other work, compare ratios and deliveries per CPU-secon
 absolute rates, and rerun phases marked NOISY.`;
 
 /** The Markdown text of docs/benchmarks.md. */
-export function markdown(report: BenchReport, chartList: Chart[]): string {
+export function markdown(
+  report: BenchReport,
+  chartList: Chart[],
+  timeline: string | null = null,
+): string {
   const m = report.machine;
   const parts = [
     '# Benchmarks',
@@ -230,7 +241,7 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     '',
     `Barrage is started as \`barrage ${serve}\` (plus any --serve-arg; cluster nodes add --redis-url and --node-id).`,
     '',
-    TIMELINE,
+    timelineSection(timeline?.trim() ?? null),
     '',
     RUN,
     '',
@@ -306,6 +317,8 @@ export function writeDocs(report: BenchReport, docsDir: string | null): string {
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   formatJson(jsonPath);
   const path = join(dir, 'benchmarks.md');
-  writeFileSync(path, markdown(report, list));
+  const timeline = join(chartDir, 'timeline.md');
+  const tables = existsSync(timeline) ? readFileSync(timeline, 'utf8') : null;
+  writeFileSync(path, markdown(report, list, tables));
   return path;
 }

@@ -40,12 +40,14 @@ export async function measureRedelivery(
   const first = new Histogram();
   let complete = 0;
   const run = `${Date.now().toString(36)}`;
-  for (let u = 0; u < params.redeliveryUsers; u++) {
+  const users = params.redeliveryUsers ?? 0;
+  const alerts = params.redeliveryAlerts ?? 100;
+  for (let u = 0; u < users; u++) {
     onUser?.(u);
     const user = `offline-${run}-${u}`;
-    await fillInbox(target, user, params.redeliveryAlerts);
+    await fillInbox(target, user, alerts);
     const token = await signToken(target.jwtSecret, user);
-    const got = await receiveAll(target.wsUrls[0]!, token, params.redeliveryAlerts, timeoutMs);
+    const got = await receiveAll(target.wsUrls[0]!, token, alerts, timeoutMs);
     if (got.firstUs !== null) first.record(got.firstUs);
     if (got.allUs !== null) {
       all.record(got.allUs);
@@ -53,8 +55,8 @@ export async function measureRedelivery(
     }
   }
   return {
-    users: params.redeliveryUsers,
-    alerts: params.redeliveryAlerts,
+    users,
+    alerts,
     complete,
     allMs: latencyOf(all),
     firstMs: latencyOf(first),

@@ -134,9 +134,10 @@ export async function runScenario(
         await sleep(1000);
       }
     }
-    if (alerts && params.redeliveryUsers > 0) {
+    const redeliveryUsers = params.redeliveryUsers ?? 0;
+    if (alerts && redeliveryUsers > 0) {
       result.redelivery = await measureRedelivery(target, params, 10_000, (u) =>
-        progress.update(u / params.redeliveryUsers, `${label}: redelivery, user ${u + 1}`),
+        progress.update(u / redeliveryUsers, `${label}: redelivery, user ${u + 1}`),
       );
     }
   } catch (err) {

@@ -46,10 +46,10 @@ export interface RunParams {
   maxLossPct: number;
   /** p99 latency (ms) above which a phase fails (sweep stops). */
   maxP99Ms: number;
-  /** Alerts: users that each get this many stored alerts while offline, then connect. */
-  redeliveryUsers: number;
-  /** Alerts: unread alerts waiting for each of those users. */
-  redeliveryAlerts: number;
+  /** Alerts: users that get `redeliveryAlerts` stored alerts while offline, then connect (0: none). */
+  redeliveryUsers?: number;
+  /** Alerts: unread alerts waiting for each of those users. @default 100 */
+  redeliveryAlerts?: number;
 }
 
 /** Latency percentiles in milliseconds. */
