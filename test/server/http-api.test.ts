@@ -5,33 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Logger } from '../../src/log.js';
+import { type Logged, recordingLogger } from '../support/logger.js';
 import { api, startServer } from '../support/server.js';
 
 const KEY = 'http-api-key';
 const auth = { authorization: `Bearer ${KEY}` };
-
-interface Logged {
-  level: string;
-  fields: Record<string, unknown>;
-  message?: string;
-}
-
-function recordingLogger(lines: Logged[]): Logger {
-  const at =
-    (level: string) =>
-    (fields: object, message?: string): void => {
-      lines.push({ level, fields: fields as Record<string, unknown>, message });
-    };
-  const logger: Logger = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return logger;
-}
 
 describe('HTTP API errors', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
