@@ -3,7 +3,6 @@ import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ClientIpResolver } from '../auth/index.js';
@@ -11,6 +10,7 @@ import { type Logger, silentLogger } from '../log.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { allowedMethods } from './allow.js';
+import { lengthLimit } from './body-limit.js';
 import {
   crossSiteGuard,
   crossSiteRefusal,
@@ -92,21 +92,10 @@ export function createApiApp(options: ApiOptions): Hono {
     app.use(path, crossSite, guard);
   }
   // Every POST body: declared JSON (415), within the size limit (413), a JSON object (400).
-  const postBody = every(
-    requireJson,
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
-    }),
-    readJsonObject,
-  );
-  app.use(
-    '/dplayer/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
-    }),
-  );
+  const tooLarge = (c: Context) =>
+    errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`);
+  const postBody = every(requireJson, lengthLimit(options.maxBodyBytes, tooLarge), readJsonObject);
+  app.use('/dplayer/*', lengthLimit(options.maxBodyBytes, tooLarge));
   app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
   const reads = options.readOrigins ?? { allowed: sameOrigin, any: false };
   const readCors = publicReadCors((o, h) => reads.allowed(o, h), reads.any);

@@ -4,6 +4,7 @@
  * the inbox over WebSocket and HTTP, and what is refused. Real sockets, a real SQLite file.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,25 @@ async function persist(server: Server, body: Record<string, unknown>) {
     { event: 'order', data: null, persist: true, ...body },
     AUTH,
   );
+}
+
+/** Runs `barrage ARGS` from the source tree to its end. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'index.ts');
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BARRAGE_')) env[k] = v;
+    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 const isAlert = (id: unknown) => (m: Msg) => m.type === 'push' && m.alert === id;
@@ -252,6 +272,27 @@ describe('stored pushes (alerts)', () => {
       [notPersist.status, (notPersist.body.error as { message: string }).message],
       [400, '"ttlMs" needs "persist": true'],
     );
+  });
+
+  it('stores from the command line: barrage push --persist', async () => {
+    const u = newUser();
+    const c = await as(server, u);
+    const args = ['push', '--url', server.url, '--api-key', KEY, '--user', u, '--event', 'disk'];
+    const flags = ['--persist', '--ttl-ms', '60000', '--collapse-key', 'disk', '--id', 'disk-1'];
+    const first = await cli([...args, '--data', '{"full":97}', ...flags]);
+    assert.equal(first.code, 0, first.stderr);
+    const answer = JSON.parse(first.stdout) as Record<string, unknown>;
+    assert.deepEqual([answer.stored, answer.delivered], [true, 1]);
+    const line = await c.next(isAlert(answer.alert));
+    assert.deepEqual(
+      [line.event, line.data, typeof line.expiresAt],
+      ['disk', { full: 97 }, 'number'],
+    );
+    const again = JSON.parse((await cli([...args, ...flags])).stdout) as Record<string, unknown>;
+    assert.deepEqual([again.alert, again.duplicate], [answer.alert, true]);
+    const usage = await cli([...args, '--ttl-ms', '5']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--ttl-ms needs --persist/);
   });
 
   it('counts what happened in /api/stats', async () => {
