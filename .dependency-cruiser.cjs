@@ -36,6 +36,7 @@ module.exports = {
         'session',
         'broker/types.ts',
         'store/types.ts',
+        'store/inbox.ts',
         'protocol',
         'metrics/types.ts',
         'log.ts',
@@ -55,7 +56,17 @@ module.exports = {
     ),
     only(
       'api',
-      ['node', 'auth', 'protocol', 'session', 'metrics', 'store/types.ts', 'log.ts', 'errors.ts'],
+      [
+        'node',
+        'auth',
+        'protocol',
+        'session',
+        'metrics',
+        'store/types.ts',
+        'store/inbox.ts',
+        'log.ts',
+        'errors.ts',
+      ],
       'api: the HTTP edge, thin calls into node',
     ),
     only('store', ['protocol', 'errors.ts'], 'a store backend never imports node, hub or a broker'),
@@ -107,7 +118,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '\\.test\\.ts$' },
+    exclude: { path: '\\.(test|bench)\\.ts$' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

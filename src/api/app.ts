@@ -3,43 +3,36 @@ import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import {
-  type ClientIpResolver,
-  createApiKeyCheck,
-  createClientIpResolver,
-  isLoopback,
-} from '../auth/index.js';
+import type { ClientIpResolver } from '../auth/index.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { allowedMethods } from './allow.js';
-import { crossSiteGuard, requireJson } from './cross-site.js';
+import { lengthLimit } from './body-limit.js';
+import { crossSiteGuard, crossSiteRefusal, requireJson } from './cross-site.js';
 import { createErrorHandler, errorResponse } from './errors.js';
+import { createFastPath } from './fast-path.js';
+import { type ApiRequestInfo, createApiGuard, type GuardedRequest } from './guard.js';
 import { PAGE_HEADERS } from './page-headers.js';
+import { AnswerHeaders } from './raw-http.js';
+import { requestId } from './request-id.js';
+import { alertsRoute } from './routes/alerts.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
-import { messagesRoute } from './routes/messages.js';
+import { MESSAGES_SHAPES, messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
 import { moderationRoute } from './routes/moderation.js';
-import { publishRoute } from './routes/publish.js';
-import { pushRoute } from './routes/push.js';
+import { publishCall, publishRoute } from './routes/publish.js';
+import { pushCall, pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
 import { statsRoute } from './routes/stats.js';
-import { type TimelineOptions, timelineRoutes } from './routes/timeline.js';
+import { TIMELINE_SHAPES, type TimelineOptions, timelineRoutes } from './routes/timeline.js';
 import { readJsonObject } from './validate.js';
 
-/** What an API authorization hook sees of a request. */
-export interface ApiRequestInfo {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  ip: string | undefined;
-}
+export type { ApiRequestInfo } from './guard.js';
 
 /** Everything the HTTP API needs; all of it is supplied by the server's composition root. */
 export interface ApiOptions {
@@ -68,44 +61,38 @@ export interface ApiOptions {
   sdkRoot: string | null;
   /** Viewer segments of timeline rooms. @default 6-minute segments, 30 comments a second */
   timeline?: TimelineOptions;
+  /**
+   * Serve the hot calls on the fast path (fast-path.ts). Off only to compare it with the router
+   * (tests, benchmarks). @default true
+   */
+  fastPath?: boolean;
 }
 
 /** Builds the HTTP app: API routes, `/metrics`, health, and the static pages. */
 export function createApiApp(options: ApiOptions): Hono {
   const app = new Hono();
-  app.use(requestId());
-  app.use(secureHeaders(PAGE_HEADERS));
+  useAnswerHeaders(app);
   const crossSite = crossSiteGuard(options.apiKey ? null : options.apiHosts);
   const guard = apiGuard(options);
   for (const path of options.metricsPublic ? ['/api/*'] : ['/api/*', '/metrics']) {
     app.use(path, crossSite, guard);
   }
   // Every POST body: declared JSON (415), within the size limit (413), a JSON object (400).
-  const postBody = every(
-    requireJson,
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
-    }),
-    readJsonObject,
-  );
-  app.use(
-    '/dplayer/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
-    }),
-  );
+  const tooLarge = (c: Context) =>
+    errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`);
+  const postBody = every(requireJson, lengthLimit(options.maxBodyBytes, tooLarge), readJsonObject);
+  app.use('/dplayer/*', lengthLimit(options.maxBodyBytes, tooLarge));
   app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
+  alertsRoute(app, options.node);
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
-  dplayerRoutes(app, options.node);
+  dplayerRoutes(app, options.node, options.log ?? silentLogger);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
@@ -114,7 +101,7 @@ export function createApiApp(options: ApiOptions): Hono {
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);
-  const allow = allowedMethods(app.routes.slice(first));
+  const allow = allowedMethods(app.routes.slice(first), [...TIMELINE_SHAPES, ...MESSAGES_SHAPES]);
   app.notFound((c) => {
     const methods = allow(c.req.path);
     if (methods.length === 0 || methods.includes(c.req.method)) {
@@ -127,30 +114,65 @@ export function createApiApp(options: ApiOptions): Hono {
   return app;
 }
 
-/** The API as a `node:http` request listener. */
-export function createApiListener(
+/**
+ * The API as a `node:http` request listener: the hot calls (`POST /api/push`, `/api/publish`) on
+ * the fast path (fast-path.ts), everything else through the router. Async: the fast path's
+ * headers are read from a probe of the router's middleware first.
+ */
+export async function createApiListener(
   options: ApiOptions,
-): (req: IncomingMessage, res: ServerResponse) => void {
+): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
   const listener = getRequestListener(createApiApp(options).fetch);
-  return (req, res) => void listener(req, res);
+  const router = (req: IncomingMessage, res: ServerResponse) => void listener(req, res);
+  if (options.fastPath === false) return router;
+  const fast = createFastPath({
+    node: options.node,
+    calls: [pushCall, publishCall],
+    crossSite: crossSiteRefusal(options.apiKey ? null : options.apiHosts),
+    guard: createApiGuard(options),
+    maxBodyBytes: options.maxBodyBytes,
+    headers: await answerHeaders(),
+    log: options.log ?? silentLogger,
+  });
+  return (req, res) => {
+    if (!fast(req, res)) router(req, res);
+  };
+}
+
+/** The middleware whose headers every answer carries: the request id and the page headers. */
+function useAnswerHeaders(app: Hono): void {
+  app.use(requestId);
+  app.use(secureHeaders(PAGE_HEADERS));
+}
+
+/**
+ * The headers of a JSON answer of the router, read from a probe app with the same middleware, so
+ * the fast path writes what the router would (`x-request-id` filled per answer).
+ */
+async function answerHeaders(): Promise<AnswerHeaders> {
+  const probe = new Hono();
+  useAnswerHeaders(probe);
+  probe.get('/', (c) => c.json({}));
+  const res = await probe.request('/');
+  const headers: [string, string][] = [];
+  res.headers.forEach((value, name) => {
+    if (name !== 'content-length') headers.push([name, value]);
+  });
+  return new AnswerHeaders(headers);
 }
 
 function apiGuard(options: ApiOptions) {
-  const keyMatches = options.apiKey ? createApiKeyCheck(options.apiKey) : null;
-  const clientIp = options.clientIp ?? createClientIpResolver([]);
+  const guard = createApiGuard(options);
   return async (c: Context, next: Next) => {
-    const ip = clientIp(remoteAddress(c), (name) => c.req.header(name));
-    if (keyMatches ? !keyMatches(c.req.header('authorization')) : !isLoopback(ip)) {
-      const why = keyMatches
-        ? 'missing or wrong API key'
-        : 'no API key configured: loopback callers only';
-      return errorResponse(c, 'unauthorized', why);
-    }
-    if (options.authorizeApi) {
-      const info = { method: c.req.method, path: c.req.path, headers: c.req.header(), ip };
-      if (!(await options.authorizeApi(info)))
-        return errorResponse(c, 'forbidden', 'refused by authorizeApi');
-    }
+    const request: GuardedRequest = {
+      method: c.req.method,
+      path: c.req.path,
+      peer: remoteAddress(c),
+      header: (name) => c.req.header(name),
+      headers: () => c.req.header(),
+    };
+    const refusal = await guard(request);
+    if (refusal) return errorResponse(c, refusal.code, refusal.message);
     await next();
   };
 }

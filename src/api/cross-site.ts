@@ -17,31 +17,41 @@ const LOOPBACK_IPV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  * the attacker's page as "same-origin", and only the Host it asked for gives it away.
  */
 export function crossSiteGuard(hosts: readonly string[] | null) {
+  const refusal = crossSiteRefusal(hosts);
+  return async (c: Context, next: Next): Promise<Response | undefined> => {
+    const why = refusal((name) => c.req.header(name));
+    if (why !== null) return errorResponse(c, 'forbidden', why);
+    await next();
+  };
+}
+
+/** Reads a request header by lower-case name: every value of the name, joined with `, `. */
+export type HeaderOf = (name: string) => string | undefined;
+
+/**
+ * The check behind `crossSiteGuard`, without the framework: why a request is refused (the
+ * `forbidden` message), or null. The fast path (fast-path.ts) runs the same function.
+ */
+export function crossSiteRefusal(
+  hosts: readonly string[] | null,
+): (header: HeaderOf) => string | null {
   // A configured `name:port` counts as `name`: the port is the listener's business, not the name's.
   const allowed = hosts ? new Set(hosts.map((h) => hostName(h.trim().toLowerCase()))) : null;
-  return async (c: Context, next: Next): Promise<Response | undefined> => {
-    const site = c.req.header('sec-fetch-site');
+  return (header) => {
+    const site = header('sec-fetch-site');
     if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-      return errorResponse(c, 'forbidden', `cross-site request refused (Sec-Fetch-Site: ${site})`);
+      return `cross-site request refused (Sec-Fetch-Site: ${site})`;
     }
-    const host = c.req.header('host')?.toLowerCase();
-    const origin = c.req.header('origin');
+    const host = header('host')?.toLowerCase();
+    const origin = header('origin');
     if (origin !== undefined && originHost(origin) !== host) {
-      return errorResponse(
-        c,
-        'forbidden',
-        'cross-origin request refused (Origin is not this server)',
-      );
+      return 'cross-origin request refused (Origin is not this server)';
     }
     const name = hostName(host ?? '');
     if (allowed && !allowed.has(name) && !LOOPBACK_IPV4.test(name)) {
-      return errorResponse(
-        c,
-        'forbidden',
-        'no API key configured: only loopback Host names are answered (see the apiHosts option)',
-      );
+      return 'no API key configured: only loopback Host names are answered (see the apiHosts option)';
     }
-    await next();
+    return null;
   };
 }
 
@@ -50,15 +60,16 @@ export function crossSiteGuard(hosts: readonly string[] | null) {
  * `fetch` or a form on another site can send without a preflight.
  */
 export async function requireJson(c: Context, next: Next): Promise<Response | undefined> {
-  const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!/^application\/([\w.-]+\+)?json$/.test(type)) {
-    return errorResponse(
-      c,
-      'unsupported_media_type',
-      `Content-Type must be application/json (got ${type || 'none'})`,
-    );
-  }
+  const why = mediaTypeRefusal(c.req.header('content-type'));
+  if (why !== null) return errorResponse(c, 'unsupported_media_type', why);
   await next();
+}
+
+/** Why a POST's `Content-Type` is refused (the 415 message), or null for JSON. */
+export function mediaTypeRefusal(contentType: string | undefined): string | null {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (/^application\/([\w.-]+\+)?json$/.test(type)) return null;
+  return `Content-Type must be application/json (got ${type || 'none'})`;
 }
 
 function originHost(origin: string): string | null {

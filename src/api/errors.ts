@@ -29,28 +29,47 @@ export const STATUS_OF: Record<HttpErrorCode, ContentfulStatusCode> = {
   internal: 500,
 };
 
+/** A refusal of an API request: its code (which gives the status) and message. */
+export interface ApiRefusal {
+  code: HttpErrorCode;
+  message: string;
+}
+
+/** The JSON text of an error answer: `{"error":{"code","message"}}`. */
+export function errorText(code: HttpErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
 /** Answers `{"error":{"code","message"}}` with the code's status. */
 export function errorResponse(c: Context, code: HttpErrorCode, message: string): Response {
   return c.json({ error: { code, message } }, STATUS_OF[code]);
 }
 
 /**
- * `app.onError`: a `ReplyError` is the engine refusing the request and answers its code; anything
- * else is a bug, logged at error level with the request id (also sent as `X-Request-Id`) and
- * answered `500 internal` without details.
+ * What an error raised while serving a request answers: a `ReplyError` is the engine refusing the
+ * request and answers its code; anything else is a bug, logged at error level with the request id
+ * (also sent as `X-Request-Id`) and answered `500 internal` without details. Shared by the
+ * router's `onError` and the fast path.
  */
+export function refusalOf(
+  err: unknown,
+  log: Logger,
+  request: { requestId: string; method: string; path: string },
+): ApiRefusal {
+  if (err instanceof ReplyError) return { code: err.code, message: err.message };
+  if (err instanceof HTTPException && err.status < 500) {
+    // Raised by hono's own middleware; none is in use that answers anything but a client error.
+    return { code: 'bad_request', message: err.message };
+  }
+  log.error({ err, ...request }, 'HTTP API: unexpected error');
+  return { code: 'internal', message: `internal error (request id ${request.requestId})` };
+}
+
+/** `app.onError`: answers what `refusalOf` says. */
 export function createErrorHandler(log: Logger): (err: Error, c: Context) => Response {
   return (err, c) => {
-    if (err instanceof ReplyError) return errorResponse(c, err.code, err.message);
-    if (err instanceof HTTPException && err.status < 500) {
-      // Raised by hono's own middleware; none is in use that answers anything but a client error.
-      return errorResponse(c, 'bad_request', err.message);
-    }
-    const requestId = c.get('requestId');
-    log.error(
-      { err, requestId, method: c.req.method, path: c.req.path },
-      'HTTP API: unexpected error',
-    );
-    return errorResponse(c, 'internal', `internal error (request id ${requestId})`);
+    const request = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path };
+    const { code, message } = refusalOf(err, log, request);
+    return errorResponse(c, code, message);
   };
 }

@@ -56,6 +56,14 @@ export const OPTIONS = {
     group: 'Network',
     help: 'Port to listen on (0 picks a free one)',
   },
+  wsCompressMinBytes: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 16 * MiB,
+    group: 'Network',
+    help: 'Outgoing WebSocket messages of at least this many bytes are compressed once and shared by every client that negotiated permessage-deflate (offered only to clients that let the server bound their window); 0: compression off. See docs/performance.md',
+  },
   ssePadBytes: {
     type: 'int',
     default: 0,
@@ -484,6 +492,14 @@ export const OPTIONS = {
     max: 36_500,
     group: 'Storage',
     help: 'Stored messages older than this many days are deleted in batches; 0 keeps them',
+  },
+  alertInboxSize: {
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    group: 'Storage',
+    help: 'Alerts (stored pushes) kept per user; past it the oldest read ones, then the oldest unread ones are removed (docs/alerts.md)',
   },
   redisUrl: {
     type: 'string',

@@ -10,6 +10,8 @@ import type { ConnectionGate } from './connection-gate.js';
 import { malformedUpgrade, type Refusal, refuse, tokenOf } from './handshake.js';
 import { createOriginCheck } from './origin.js';
 import { closeCodeOfWsError } from './protocol-errors.js';
+import { DEFLATE_OPTIONS, hasBoundedOffer, negotiatedWindowBits } from './ws-deflate.js';
+import { SharedFrames } from './ws-frames.js';
 import { WsTransport } from './ws-transport.js';
 
 /**
@@ -34,6 +36,11 @@ export interface GatewayOptions {
   closeGraceMs: number;
   /** Base back-off advertised to a client turned away for load, ms (jittered 0.5x to 1.5x). */
   reconnectDelayMs: number;
+  /**
+   * Smallest outgoing message compressed (once, shared) for clients that negotiate
+   * permessage-deflate; 0: permessage-deflate is not offered. @default 0
+   */
+  compressMinBytes?: number;
 }
 
 /**
@@ -45,6 +52,10 @@ export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly clientIp: ClientIpResolver;
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
+  /** Frames built once per payload for every socket (and compressed once where negotiated). */
+  readonly frames: SharedFrames;
+  /** The compression window each upgrade's response granted, read from ws's `headers` event. */
+  private readonly windowBits = new WeakMap<IncomingMessage, number>();
   /** Connections turned away by the admission rate, closed with 1013 and a back-off. */
   deferred = 0;
 
@@ -55,6 +66,7 @@ export class WsGateway {
     /** The node's connection account, shared with the other transports. */
     private readonly gate: ConnectionGate,
   ) {
+    const compressMinBytes = options.compressMinBytes ?? 0;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameBytes,
@@ -63,9 +75,18 @@ export class WsGateway {
       // the node hold ~20x what it sent. Past either cap ws closes with 1008.
       maxFragments: options.maxFragments,
       maxBufferedChunks: MAX_BUFFERED_CHUNKS,
-      perMessageDeflate: false,
+      // Offered only when outgoing messages are compressed; without context takeover on the
+      // server's side, one compressed frame is valid for every socket (see ws-frames.ts).
+      perMessageDeflate: compressMinBytes > 0 ? DEFLATE_OPTIONS : false,
       clientTracking: false,
     });
+    this.frames = new SharedFrames({ compressMinBytes });
+    if (compressMinBytes > 0) {
+      this.wss.on('headers', (headers, req) => {
+        const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+        this.windowBits.set(req, negotiatedWindowBits(line?.slice(line.indexOf(':') + 1)));
+      });
+    }
     this.wss.on('error', (err) => this.log.warn({ err: err.message }, 'websocket server error'));
     this.originAllowed = createOriginCheck(options.origins);
     this.clientIp = options.clientIp ?? createClientIpResolver([]);
@@ -119,6 +140,7 @@ export class WsGateway {
   private defer(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.deferred++;
     this.node.countClose(CLOSE.overloaded.code);
+    this.dropUnboundedOffer(req);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('error', () => {});
       const wait = Math.round(this.options.reconnectDelayMs * (0.5 + Math.random()));
@@ -156,11 +178,20 @@ export class WsGateway {
       onEarlyClose();
       return;
     }
+    this.dropUnboundedOffer(req);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       settled = true;
       socket.off('close', onEarlyClose);
-      this.open(ws, ip, identity);
+      this.open(ws, socket, this.windowBits.get(req) ?? 0, ip, identity);
     });
+  }
+
+  /** A client that will not let the server bound its compressor connects uncompressed. */
+  private dropUnboundedOffer(req: IncomingMessage): void {
+    const offer = req.headers['sec-websocket-extensions'];
+    if (this.frames.compresses && offer !== undefined && !hasBoundedOffer(offer)) {
+      delete req.headers['sec-websocket-extensions'];
+    }
   }
 
   /**
@@ -169,9 +200,22 @@ export class WsGateway {
    * a context with the upgrade's request and head and keep them alive for the connection's life
    * (heap snapshots of 10 000 idle connections: ~1.5 KiB each).
    */
-  private open(ws: WebSocket, ip: string, identity: Identity | null): void {
+  private open(
+    ws: WebSocket,
+    socket: Duplex,
+    windowBits: number,
+    ip: string,
+    identity: Identity | null,
+  ): void {
     this.gate.opened();
-    const session = this.node.connect(new WsTransport(ws, this.options.closeGraceMs), ip, identity);
+    const transport = new WsTransport(
+      ws,
+      socket,
+      this.frames,
+      windowBits,
+      this.options.closeGraceMs,
+    );
+    const session = this.node.connect(transport, ip, identity);
     this.log.debug({ connId: session.id, ip, userId: identity?.userId }, 'connection open');
     (ws as LinkedSocket)[LINK] = { gateway: this, session };
     ws.on('message', onMessage);

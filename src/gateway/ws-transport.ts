@@ -1,23 +1,42 @@
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Transport } from '../session/index.js';
-
-// One options object for every send: text frame, no compression (permessage-deflate is off).
-const TEXT = { binary: false, compress: false, fin: true } as const;
+import { DEFLATE_WINDOW_BITS } from './ws-deflate.js';
+import type { SharedFrames } from './ws-frames.js';
 
 /**
  * A `ws` socket as a session's Transport. A server-initiated close destroys the socket after a
  * grace period, so a client that stopped reading cannot hold its send buffer for ws's 30 s.
+ *
+ * Messages bypass `ws.send`: the frame of a payload is built once (SharedFrames) and written to
+ * the TCP socket ws was given, which keeps ws's guarantees because
+ * - ordering: ws queues a frame only while it compresses or reads a Blob, and this server never
+ *   asks it to do either (every message goes through here), so ws writes its own frames (ping,
+ *   pong, close) to the socket at once, in call order with ours;
+ * - `bufferedAmount`: ws reports the socket's writable length (plus its empty queue), so bytes
+ *   written here count the same as bytes ws writes, for the soft/hard marks and the stall check;
+ * - nothing after close: the readyState check stops sends once the closing handshake began.
  */
 export class WsTransport implements Transport {
+  /** Whether this socket takes the shared compressed frames. */
+  private readonly deflate: boolean;
+
   constructor(
     private readonly ws: WebSocket,
+    /** The socket ws was upgraded on (the same object ws writes to). */
+    private readonly socket: Duplex,
+    private readonly frames: SharedFrames,
+    /** server_max_window_bits this socket negotiated; 0: no permessage-deflate. */
+    windowBits: number,
     private readonly closeGraceMs: number,
-  ) {}
+  ) {
+    this.deflate = frames.compresses && windowBits >= DEFLATE_WINDOW_BITS;
+  }
 
   send(frame: Buffer): boolean {
     // ws would count a frame sent after the closing handshake began as buffered, forever.
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(frame, TEXT);
+    this.socket.write(this.deflate ? this.frames.deflated(frame) : this.frames.plain(frame));
     return true;
   }
 

@@ -134,3 +134,103 @@ export function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer
   for (let i = 0; i < body.length; i++) body[i] = body[i]! ^ mask[i % 4]!;
   return Buffer.concat([head, mask, body]);
 }
+
+/**
+ * One keep-alive TCP connection to an HTTP server, for exchanges that must share it: `exchange`
+ * writes a request and resolves with the whole answer (head and body, by `Content-Length` or
+ * chunked) as the server wrote it. Answers to HEAD have no body: say so with `head`.
+ */
+export class KeepAliveConnection {
+  private buffer = Buffer.alloc(0);
+  private waiting: (() => void) | null = null;
+  /** Whether the server has closed the connection. */
+  closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.waiting?.();
+    });
+    const onClose = () => {
+      this.closed = true;
+      this.waiting?.();
+    };
+    socket.on('close', onClose);
+    socket.on('error', onClose);
+  }
+
+  /** Opens a connection to 127.0.0.1:`port`. */
+  static open(port: number): Promise<KeepAliveConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new KeepAliveConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Writes `request` and resolves with its answer; rejects when the server closes first. */
+  async exchange(request: string | Buffer, options: { head?: boolean } = {}): Promise<string> {
+    this.socket.write(request);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const length = this.answerLength(options.head === true);
+      if (length !== null) {
+        const answer = this.buffer.subarray(0, length).toString('latin1');
+        this.buffer = this.buffer.subarray(length);
+        return answer;
+      }
+      if (this.closed) throw new Error(`closed before an answer: ${this.buffer.toString()}`);
+      if (Date.now() > deadline) throw new Error('no answer in 10 s');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        this.waiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiting = null;
+    }
+  }
+
+  /** Bytes of the first complete answer in the buffer, or null while it is incomplete. */
+  private answerLength(head: boolean): number | null {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end === -1) return null;
+    const headText = this.buffer.subarray(0, end).toString('latin1');
+    if (head) return end + 4;
+    const length = /\r\ncontent-length: *(\d+)/i.exec(headText);
+    if (length) {
+      const total = end + 4 + Number(length[1]);
+      return this.buffer.length >= total ? total : null;
+    }
+    if (/\r\ntransfer-encoding: *chunked/i.test(headText)) {
+      const last = this.buffer.indexOf('\r\n0\r\n\r\n', end);
+      return last === -1 ? null : last + 7;
+    }
+    return end + 4;
+  }
+
+  /** Writes more bytes without waiting for an answer (the rest of a body, say). */
+  write(bytes: string | Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Resolves when the server has closed the connection; rejects after `timeoutMs`. */
+  async closedByServer(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error(`still open after ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        this.waiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiting = null;
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

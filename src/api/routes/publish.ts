@@ -1,16 +1,23 @@
 import type { Hono } from 'hono';
 import type { Node } from '../../node/index.js';
+import { type JsonCall, jsonRoute } from '../json-call.js';
 import { publishBody } from '../schemas.js';
-import { jsonBody } from '../validate.js';
 
 /**
  * `POST /api/publish {room, data, priority?, t?}` → `{offset, epoch}`: the same delivery path as a
- * client publish; the backend may use any class, `system` included.
+ * client publish; the backend may use any class, `system` included. Served by the fast path too
+ * (fast-path.ts).
  */
-export function publishRoute(app: Hono, node: Node): void {
-  app.post('/api/publish', jsonBody(publishBody), async (c) => {
-    const { room, data, priority = 'normal', t } = c.req.valid('json');
+export const publishCall: JsonCall<typeof publishBody> = {
+  path: '/api/publish',
+  schema: publishBody,
+  async run(node, { room, data, priority = 'normal', t }) {
     const { offset, epoch } = await node.publish(room, data, null, priority, { t });
-    return c.json({ offset, epoch });
-  });
+    return { offset, epoch };
+  },
+};
+
+/** Registers `POST /api/publish` on the router. */
+export function publishRoute(app: Hono, node: Node): void {
+  jsonRoute(app, node, publishCall);
 }
