@@ -6,9 +6,9 @@ import { encodePositions, type RoomPosition } from './sse-position.js';
 
 /**
  * An SSE response as a session's Transport. Frames become events (shared per batch, see
- * sseFrame); after a frame that moves the stream in a room, an `id:` block carries the stream's
- * positions so that EventSource's `Last-Event-ID` recovers every room. Liveness: SSE clients never
- * write, so a protocol ping is a comment whose flush to the kernel counts as a sign of life (a
+ * sseFrame); the last event of a frame that moves the stream in a room carries an `id:` with
+ * the stream's positions so that EventSource's `Last-Event-ID` recovers every room. Liveness:
+ * SSE clients never write, so a protocol ping is a comment whose flush to the kernel counts as a sign of life (a
  * peer that stopped reading stops the flushes, and the send marks and the heartbeat cut it).
  */
 export class SseTransport implements Transport {
@@ -60,9 +60,11 @@ export class SseTransport implements Transport {
       this.res.write(sse.body);
       return true;
     }
-    // One writev for the shared events and this stream's own id block.
+    // One writev for the shared events and this stream's own id. The id goes into the frame's
+    // last event (its final blank line comes after the id), so that event's `lastEventId` in a
+    // browser is the position after it, not before; the body itself stays shared, unchanged.
     this.res.cork();
-    this.res.write(sse.body);
+    this.res.write(sse.body.subarray(0, sse.body.length - 1));
     this.res.write(`id: ${encodePositions(this.positions)}\n\n`);
     this.res.uncork();
     return true;

@@ -3,7 +3,8 @@
  * some corporate and antivirus proxies): it holds an upstream answer, status line included,
  * until `bufferBytes` of its body have come or it ends, then passes what it holds at once.
  * With `honourAccelBuffering` it streams answers that say `X-Accel-Buffering: no`, as nginx
- * does; without, it buffers whatever the headers say. node:http, loopback only.
+ * does; without, it buffers whatever the headers say. It does not carry WebSocket: an upgrade
+ * is answered 403, as by a proxy that strips `Upgrade`. node:http, loopback only.
  */
 import {
   createServer,
@@ -29,6 +30,8 @@ interface Exchange {
 
 export class BufferingProxy {
   readonly exchanges: Exchange[] = [];
+  /** One entry per WebSocket upgrade refused. */
+  readonly upgradesRefused: number[] = [];
   private readonly open = new Set<ServerResponse>();
 
   private constructor(
@@ -43,6 +46,10 @@ export class BufferingProxy {
   ): Promise<BufferingProxy> {
     let proxy: BufferingProxy | null = null;
     const server = createServer((req, res) => proxy?.forward(req, res, targetPort, options));
+    server.on('upgrade', (_req, socket) => {
+      proxy?.upgradesRefused.push(1);
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => {
