@@ -100,6 +100,8 @@ function apply(stats, t) {
     charts[kind].draw(history[kind]);
   }
   renderTotals(stats.totals ?? {});
+  renderAlerts(stats, nodes);
+  renderStore(nodes);
   renderRooms(nodes);
   $('nodes-info').textContent =
     `${nodes.length} node${nodes.length === 1 ? '' : 's'} · ${new Date(t).toLocaleTimeString()}`;
@@ -119,6 +121,49 @@ function renderTotals(totals) {
   $('t-in').textContent = fmt(sumLast('messagesIn'));
   $('t-out').textContent = fmt(sumLast('messagesOut'));
   $('t-frames').textContent = fmt(sumLast('framesOut'));
+}
+
+const ALERT_COUNTERS = ['stored', 'delivered', 'acked', 'expired', 'dropped'];
+
+/**
+ * Alert counters since start (docs/alerts.md): the cluster's totals when the server gives them,
+ * else the sum over nodes. Hidden while the server reports none (no store, an older server).
+ */
+function renderAlerts(stats, nodes) {
+  let alerts = stats.totals?.alerts;
+  if (!alerts) {
+    const perNode = nodes.map((n) => n.alerts).filter((a) => a && typeof a === 'object');
+    if (perNode.length > 0) {
+      alerts = {};
+      for (const a of perNode) {
+        for (const k of ALERT_COUNTERS) alerts[k] = (alerts[k] ?? 0) + (Number(a[k]) || 0);
+      }
+    }
+  }
+  $('alerts').hidden = !alerts;
+  if (!alerts) return;
+  for (const k of ALERT_COUNTERS) $(`a-${k}`).textContent = fmt(Number(alerts[k]) || 0);
+}
+
+/**
+ * The durable store's writer over the nodes (docs/storage.md): kind and health, the worst write
+ * p99, the mean batch, queue depth against its limit, refusals and failed commits since start.
+ * Hidden when no node runs a store.
+ */
+function renderStore(nodes) {
+  const stores = nodes.map((n) => n.store).filter((s) => s && typeof s === 'object');
+  $('store').hidden = stores.length === 0;
+  if (stores.length === 0) return;
+  const sum = (k) => stores.reduce((a, s) => a + (Number(s[k]) || 0), 0);
+  const kinds = [...new Set(stores.map((s) => String(s.kind)))].join(', ');
+  const down = stores.filter((s) => s.ok === false).length;
+  $('s-kind').textContent = down > 0 ? `${kinds} (${down} down)` : kinds;
+  $('store').dataset.ok = String(down === 0);
+  $('s-write-p99').textContent = fmt(Math.max(...stores.map((s) => Number(s.writeP99Ms) || 0)));
+  $('s-batch').textContent = fmt(sum('meanBatch') / stores.length);
+  $('s-queue').textContent = `${fmt(sum('queueDepth'))} / ${fmt(sum('queueLimit'))}`;
+  $('s-refused').textContent = fmt(sum('refused'));
+  $('s-errors').textContent = fmt(sum('errors'));
 }
 
 /** Per-room message rates need the room's previous count on the same node. */

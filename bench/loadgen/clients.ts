@@ -3,7 +3,9 @@
  * (spread over loopback source addresses 127.0.0.x), authenticates and joins their rooms, then
  * counts what arrives. Used directly in the main process or inside a worker process.
  */
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { ackFrame, alertIds } from './alert-lines.js';
 import { type CounterSnapshot, DeliveryCounter } from './counter.js';
 import { dialectOf, type TargetKind } from './dialects.js';
 
@@ -15,6 +17,8 @@ export interface ConnSpec {
   token?: string;
   /** Peers: the user id this connection claims. */
   user?: string;
+  /** Alerts: acknowledge every alert this connection receives (one `ack` line per frame). */
+  ack?: boolean;
 }
 
 /** What to open. */
@@ -29,6 +33,10 @@ export interface OpenSpec {
   concurrency: number;
   /** Deadline for one connection to be open, authenticated and joined. */
   timeoutMs: number;
+  /** Offer permessage-deflate (the server decides whether to compress). @default false */
+  deflate?: boolean;
+  /** Record each message's first delivery too (alerts: the first device of a user). */
+  trackFirst?: boolean;
 }
 
 /** The outcome of opening a group. */
@@ -48,7 +56,12 @@ export interface GroupSnapshot extends CounterSnapshot {
   closes: Record<string, number>;
   /** CPU seconds of this process (user + system) since it started. */
   cpuSeconds: number;
+  /** Bytes the receivers read from their TCP sockets since the reset (frames as sent). */
+  bytes: number;
 }
+
+/** The TCP socket under each client, for the bytes on the wire (taken from ws's `upgrade`). */
+const wires = new WeakMap<WebSocket, Socket>();
 
 /** The local address for connection `i` of the run. */
 export function sourceAddress(i: number, sourceIps: number): string {
@@ -60,6 +73,8 @@ export function sourceAddress(i: number, sourceIps: number): string {
 export class ClientGroup {
   readonly counter = new DeliveryCounter();
   private readonly sockets: WebSocket[] = [];
+  /** Bytes read by the sockets at the last reset. */
+  private bytesBase = 0;
   private closes: Record<string, number> = {};
   private closing = false;
 
@@ -71,13 +86,14 @@ export class ClientGroup {
     let opened = 0;
     let failed = 0;
     let next = 0;
+    if (spec.trackFirst) this.counter.trackFirst();
     const worker = async (): Promise<void> => {
       while (next < spec.conns.length) {
         const i = next++;
         const conn = spec.conns[i]!;
         try {
           const ws = await openClient(spec, conn, spec.indexOffset + i);
-          this.attach(ws, spec.kind);
+          this.attach(ws, spec.kind, conn.ack === true);
           opened++;
           for (const room of conn.rooms) joined[room] = (joined[room] ?? 0) + 1;
         } catch (err) {
@@ -91,13 +107,16 @@ export class ClientGroup {
     return { opened, failed, errors: [...errors], joined, ms: Date.now() - started };
   }
 
-  private attach(ws: WebSocket, kind: TargetKind): void {
+  private attach(ws: WebSocket, kind: TargetKind, ack: boolean): void {
     const d = dialectOf(kind);
     this.sockets.push(ws);
     ws.on('message', (data: Buffer) => {
       if (this.counter.onFrame(data) === 0) {
         const pong = d.pongFor(data.toString());
         if (pong !== null) ws.send(pong);
+      } else if (ack) {
+        const ids = alertIds(data);
+        if (ids.length > 0) ws.send(ackFrame(ids));
       }
     });
     ws.on('error', () => {});
@@ -110,6 +129,13 @@ export class ClientGroup {
   reset(startMs: number): void {
     this.counter.reset(startMs);
     this.closes = {};
+    this.bytesBase = this.bytesRead();
+  }
+
+  private bytesRead(): number {
+    let n = 0;
+    for (const ws of this.sockets) n += wires.get(ws)?.bytesRead ?? 0;
+    return n;
   }
 
   /** Counts, latency, closes and CPU so far. */
@@ -119,6 +145,7 @@ export class ClientGroup {
       ...this.counter.snapshot(),
       closes: { ...this.closes },
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      bytes: this.bytesRead() - this.bytesBase,
     };
   }
 
@@ -145,19 +172,20 @@ export class ClientGroup {
  * `message` listener attached; rejects (socket terminated) on error, close or timeout.
  */
 export function openClient(
-  spec: Pick<OpenSpec, 'kind' | 'sourceIps' | 'timeoutMs'>,
+  spec: Pick<OpenSpec, 'kind' | 'sourceIps' | 'timeoutMs' | 'deflate'>,
   conn: ConnSpec,
   index: number,
 ): Promise<WebSocket> {
   const d = dialectOf(spec.kind);
   const ws = new WebSocket(conn.url + d.wsPath, {
-    perMessageDeflate: false,
+    perMessageDeflate: spec.deflate === true,
     skipUTF8Validation: true,
     // One source address: let connect() pick the port (it may reuse TIME_WAIT ports on
     // loopback); binding an address first would need a port free on that address alone.
     ...(spec.sourceIps > 1 ? { localAddress: sourceAddress(index, spec.sourceIps) } : {}),
     handshakeTimeout: spec.timeoutMs,
   });
+  ws.once('upgrade', (res) => wires.set(ws, res.socket as Socket));
   return new Promise<WebSocket>((resolve, reject) => {
     let pendingJoins = conn.rooms.length;
     let stage: 'handshake' | 'auth' | 'join' | 'ready' = d.handshake ? 'handshake' : 'auth';

@@ -19,10 +19,14 @@ export interface PoolSnapshot {
   received: number;
   frames: number;
   latency: Histogram;
+  /** First deliveries of each message (alerts: to the first device), or null. */
+  first: Histogram | null;
   timeline: number[];
   closes: Record<string, number>;
   /** CPU seconds per generator process (this process first when it holds clients). */
   cpuSeconds: number[];
+  /** Bytes the receivers read from their sockets since the reset. */
+  bytes: number;
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -95,14 +99,18 @@ export class ClientPool {
     return this.workers.map((w) => w.child.pid ?? 0);
   }
 
-  /** Opens the connections, split evenly over the processes. */
+  /**
+   * Opens the connections, split evenly over the processes; each share is a multiple of `group`
+   * connections, so that neighbours (a user's devices) stay in one process.
+   */
   async open(
     spec: Omit<OpenSpec, 'conns' | 'indexOffset'>,
     conns: ConnSpec[],
+    group = 1,
   ): Promise<OpenResult> {
     if (this.local) return this.local.open({ ...spec, conns, indexOffset: 0 });
     const k = this.workers.length;
-    const per = Math.ceil(conns.length / k);
+    const per = Math.ceil(conns.length / k / group) * group;
     const results = await Promise.all(
       this.workers.map((w, i) =>
         w.call<OpenResult>({
@@ -144,14 +152,21 @@ export class ClientPool {
       received: 0,
       frames: 0,
       latency: new Histogram(),
+      first: null,
       timeline: [],
       closes: {},
       cpuSeconds: [],
+      bytes: 0,
     };
     for (const s of snaps) {
       out.received += s.received;
+      out.bytes += s.bytes;
       out.frames += s.frames;
       out.latency.merge(s.latency);
+      if (s.first) {
+        out.first ??= new Histogram();
+        out.first.merge(s.first);
+      }
       s.timeline.forEach((n, i) => {
         out.timeline[i] = (out.timeline[i] ?? 0) + n;
       });

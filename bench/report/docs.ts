@@ -12,11 +12,14 @@ import { barChart, lineChart } from './svg.js';
 import {
   type BenchReport,
   COMPARISON_HEADERS,
+  compare,
   comparisonRows,
   HEADERS,
   mainPhase,
   markdownTable,
   NOISY_PCT,
+  REDELIVERY_HEADERS,
+  redeliveryRows,
   rows,
 } from './table.js';
 
@@ -106,7 +109,7 @@ export function charts(report: BenchReport): Chart[] {
         'offered messages/s',
         'deliveries/s',
         sweeps.map((r) => ({
-          name: r.target,
+          name: r.params.room ? `${r.target} ${r.params.room}` : r.target,
           points: r.phases
             .filter((p) => p.ok)
             .map((p) => [p.rate, p.deliveriesPerSec] as [number, number]),
@@ -139,8 +142,22 @@ const METHOD = `## How it is measured
   passes 20 000 deliveries/s, which trades up to one window of latency for far fewer frames;
   benches raise the publish rate limit and connections-per-IP limit so the limits do not shape
   the numbers.
-- sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
-  limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
+- sweep: the rate is multiplied by the sweep factor each step (or takes the \`--sweep-rates\`
+  list: 1 to 1600 messages/s into one room of 5000 for \`npm run bench:docs\`, once in \`r0\`, a
+  room with no policy of its own, and once in \`live:hot\`) until loss or p99 exceed their
+  limits (or the publisher falls behind); each step's row shows its loss, p99, server CPU and
+  deliveries per CPU-second; "max rate" is the largest delivery rate of a passing step.`;
+
+const ALERTS = `The \`alerts\` scenario ([alerts.md](alerts.md)) drives Barrage only (the peers keep
+no inbox), once per store: the embedded store in a temp directory and PostgreSQL (\`--database-url\`,
+or a scratch server started from /usr/lib/postgresql with fsync on). N/2 users have two devices
+each; the first device of each user acknowledges every alert it gets (its other device then gets
+\`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` to random users; the API answers
+after the store's commit. **p50/p99/max are from the API call to the first device of the user**;
+every device's p99 is in the note. Server CPU counts the Barrage process only, not PostgreSQL.
+Redelivery: users who are offline get A stored alerts each, then one device connects; the time
+runs from sending \`auth\` to the last of the A alerts, users one after the other while the N
+connections stay open.`;
 
 /** The timeline store's section: its own bench's latest tables when it wrote them. */
 function timelineSection(tables: string | null): string {
@@ -163,8 +180,10 @@ npm run build
 node dist/src/cli/index.js bench --help                        # every flag and its default
 node dist/src/cli/index.js bench hot-room -n 2000 --rate 200 --peers --pin
 node dist/src/cli/index.js bench sweep --peers --pin --clients-procs 1
+node dist/src/cli/index.js bench sweep -n 5000 --room r0,live:hot --sweep-rates 1,2,5,10,20,50,100,200,400,800,1600 --pin --clients-procs 1
 node dist/src/cli/index.js bench cluster --nodes 3             # spawns redis-server on a free port
 node dist/src/cli/index.js bench hot-room --json report.json   # machine-readable report
+node dist/src/cli/index.js bench alerts --pin --clients-procs 1 --write-docs --merge-docs
 \`\`\`
 
 On a machine shared with other work, compare ratios and deliveries per CPU-second rather than
@@ -192,7 +211,21 @@ export function markdown(
     '',
     markdownTable(HEADERS, rows(report.runs)),
     '',
+    ...provenance(report),
   ];
+  const redelivery = redeliveryRows(report.runs);
+  if (redelivery.length > 0) {
+    parts.push(
+      '## Alerts',
+      '',
+      ALERTS,
+      '',
+      'Unread alerts redelivered on connect (from `auth` to the last alert):',
+      '',
+      markdownTable(REDELIVERY_HEADERS, redelivery),
+      '',
+    );
+  }
   if (report.comparisons.length > 0) {
     parts.push(
       '## Barrage compared with the peers',
@@ -220,6 +253,43 @@ export function markdown(
     '',
   );
   return parts.join('\n');
+}
+
+/** Lines naming the runs measured by another command than the report's (`--merge-docs`). */
+function provenance(report: BenchReport): string[] {
+  const other = new Map<string, string[]>();
+  for (const r of report.runs) {
+    const m = r.measured;
+    if (!m || m.command === report.command) continue;
+    const key = `\`${m.command}\` (${m.at})`;
+    const list = other.get(key) ?? [];
+    if (!list.includes(r.scenario)) list.push(r.scenario);
+    other.set(key, list);
+  }
+  if (other.size === 0) return [];
+  const lines = ['Rows measured by other runs (kept by `--merge-docs`):', ''];
+  for (const [key, scenarios] of other) lines.push(`- ${scenarios.join(', ')}: ${key}`);
+  return [...lines, ''];
+}
+
+/**
+ * The report plus the runs of the docs' bench/latest.json whose scenario it did not measure,
+ * each run marked with the command and date that measured it.
+ */
+export function mergeWithDocs(report: BenchReport, docsDir: string | null): BenchReport {
+  const stamp = (r: RunResult, of: BenchReport): RunResult => ({
+    ...r,
+    measured: r.measured ?? { at: of.startedAt, command: of.command },
+  });
+  const path = join(docsDir ?? join(repoRoot(), 'docs'), 'bench', 'latest.json');
+  if (!existsSync(path)) return report;
+  const old = JSON.parse(readFileSync(path, 'utf8')) as BenchReport;
+  const measured = new Set(report.runs.map((r) => r.scenario));
+  const runs = [
+    ...old.runs.filter((r) => !measured.has(r.scenario)).map((r) => stamp(r, old)),
+    ...report.runs.map((r) => stamp(r, report)),
+  ];
+  return { ...report, runs, comparisons: compare(runs) };
 }
 
 /**
