@@ -18,6 +18,8 @@ export interface BenchOptions {
   apiKey: string | null;
   jwtSecret: string | null;
   clientsProcs: number;
+  /** Receivers offer permessage-deflate. */
+  deflate: boolean;
   sourceIps: number;
   connectConcurrency: number;
   connectTimeoutMs: number;
@@ -59,7 +61,7 @@ export const SCENARIO_DEFAULTS: Record<
   push: { connections: 5000, rooms: 0, rate: 1000, durationS: 10 },
   publish: { connections: 5000, rooms: 100, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
-  sweep: { connections: 2000, rooms: 100, rate: 10, durationS: 5 },
+  sweep: { connections: 5000, rooms: 100, rate: 10, durationS: 5 },
   // 5000 users with 2 devices each.
   alerts: { connections: 10000, rooms: 0, rate: 2000, durationS: 10 },
 };
@@ -80,6 +82,7 @@ const options = {
   targets: { type: 'string', default: 'barrage' },
   peers: { type: 'boolean' },
   'clients-procs': { type: 'string', default: '0' },
+  deflate: { type: 'boolean' },
   'source-ips': { type: 'string', default: '0' },
   'connect-concurrency': { type: 'string', default: '200' },
   'connect-timeout': { type: 'string', default: '20' },
@@ -131,7 +134,7 @@ Scenarios (default hot-room):
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
 many-rooms 5000/100/2000/10, push 5000/-/1000/10, publish 5000/100/1000/10,
-cluster 3000/1/200/10, sweep 2000/100/10/5, alerts 10000/-/2000/10.
+cluster 3000/1/200/10, sweep 5000/100/10/5, alerts 10000/-/2000/10.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)
@@ -170,6 +173,8 @@ Alerts:
 Load generator:
   --clients-procs K        worker processes for the receivers; this process keeps the
                            publishers (default 0: everything in this one process)
+  --deflate                receivers offer permessage-deflate (Barrage compresses only with
+                           --serve-arg=--ws-compress-min-bytes=N; see docs/performance.md)
   --source-ips K           loopback source addresses 127.0.0.1..K (default 0 = one per 20000)
   --connect-concurrency C  connections being opened at once (default 200)
   --connect-timeout S      seconds for one connection to open and join (default 20)
@@ -294,6 +299,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     apiKey: v['api-key'] ?? null,
     jwtSecret: v['jwt-secret'] ?? null,
     clientsProcs: num('clients-procs', v['clients-procs'], 0, 64),
+    deflate: v.deflate === true,
     sourceIps: num('source-ips', v['source-ips'], 0, 250),
     connectConcurrency: num('connect-concurrency', v['connect-concurrency'], 1, 10_000),
     connectTimeoutMs: num('connect-timeout', v['connect-timeout'], 1, 600) * 1000,

@@ -19,6 +19,8 @@ import type { PhaseResult, RunParams, RunResult } from './types.js';
 export interface GenOptions {
   clientsProcs: number;
   sourceIps: number;
+  /** Receivers offer permessage-deflate. @default false */
+  deflate?: boolean;
   connectConcurrency: number;
   connectTimeoutMs: number;
   /** Wait after the clients joined before reading the server's RSS (default 1000 ms). */
@@ -60,6 +62,7 @@ export async function runScenario(
       {
         kind: target.kind,
         sourceIps: gen.sourceIps,
+        deflate: gen.deflate === true,
         concurrency: gen.connectConcurrency,
         timeoutMs: gen.connectTimeoutMs,
         trackFirst: alerts,
@@ -121,7 +124,8 @@ export async function runScenario(
       }
       result.phases.push(phase);
       if (params.scenario === 'sweep') {
-        if (!phase.ok || phase.behind > phase.published * 0.01) break;
+        // A publisher a message or two behind at 1-2 messages/s is the machine's hiccup, not a limit.
+        if (!phase.ok || phase.behind > Math.max(2, phase.published * 0.01)) break;
         if (!result.best || phase.deliveriesPerSec > result.best.deliveriesPerSec) {
           result.best = {
             rate,
@@ -265,6 +269,7 @@ async function runPhase(
     expected,
     received: snap.received,
     frames: snap.frames,
+    bytesPerDelivery: snap.received > 0 ? round(snap.bytes / snap.received, 1) : null,
     deliveriesPerSec: Math.round(snap.received / pubS),
     lossPct: round(lossPct, 3),
     latencyMs: latency,
