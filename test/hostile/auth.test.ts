@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { TestClient } from '../support/client.js';
-import { rawExchange, rawHead, upgradeRequest } from '../support/raw.js';
+import { rawHead, upgradeRequest } from '../support/raw.js';
 import { api, startServer } from '../support/server.js';
 import { timingGate } from '../support/timing.js';
 import { signToken, TEST_SECRET } from '../support/tokens.js';
