@@ -40,8 +40,8 @@ async function targetFor(
   scenario: ScenarioName,
   o: BenchOptions,
 ): Promise<Target> {
-  if (o.target && kind === 'barrage') {
-    return externalTarget('barrage', o.target, o.serverPids, o.apiKey, o.jwtSecret);
+  if (o.target && (kind === 'barrage' || kind === 'barrage-sse')) {
+    return externalTarget(kind, o.target, o.serverPids, o.apiKey, o.jwtSecret);
   }
   return startTarget(kind, {
     serverCpus: o.serverCpus,
@@ -76,8 +76,13 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
   const kindsOf = (s: ScenarioName): BenchOptions['targets'] =>
-    // Peers have no cluster mode: the cluster scenario runs against Barrage only.
-    s === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
+    // Peers have no cluster mode: the cluster scenario runs against Barrage only. SSE receivers
+    // (barrage-sse) read rooms: not user pushes (a stream needs a room), not a sweep.
+    s === 'cluster'
+      ? o.targets.filter((k) => k === 'barrage')
+      : s === 'push' || s === 'sweep'
+        ? o.targets.filter((k) => k !== 'barrage-sse')
+        : o.targets;
   // hot-room and a hot-room sweep run once per --room; everything else once, in the first.
   const roomsOf = (s: ScenarioName): string[] =>
     s === 'hot-room' || (s === 'sweep' && o.params.sweep.sweepOf === 'hot-room')

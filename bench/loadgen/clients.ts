@@ -1,11 +1,12 @@
 /**
- * A group of receiving WebSocket clients in one process: opens them with bounded concurrency
+ * A group of receiving clients in one process (WebSocket; SSE streams for `barrage-sse`): opens them with bounded concurrency
  * (spread over loopback source addresses 127.0.0.x), authenticates and joins their rooms, then
  * counts what arrives. Used directly in the main process or inside a worker process.
  */
 import WebSocket from 'ws';
 import { type CounterSnapshot, DeliveryCounter } from './counter.js';
 import { dialectOf, type TargetKind } from './dialects.js';
+import { openSseReceiver, type SseReceiver } from './sse-clients.js';
 
 /** One client to open: its URL (base ws://host:port, the dialect adds the path) and rooms. */
 export interface ConnSpec {
@@ -60,6 +61,7 @@ export function sourceAddress(i: number, sourceIps: number): string {
 export class ClientGroup {
   readonly counter = new DeliveryCounter();
   private readonly sockets: WebSocket[] = [];
+  private readonly streams: SseReceiver[] = [];
   private closes: Record<string, number> = {};
   private closing = false;
 
@@ -76,8 +78,13 @@ export class ClientGroup {
         const i = next++;
         const conn = spec.conns[i]!;
         try {
-          const ws = await openClient(spec, conn, spec.indexOffset + i);
-          this.attach(ws, spec.kind);
+          if (spec.kind === 'barrage-sse') {
+            const index = spec.indexOffset + i;
+            const local = spec.sourceIps > 1 ? sourceAddress(index, spec.sourceIps) : undefined;
+            this.attachSse(
+              await openSseReceiver({ ...conn, localAddress: local, timeoutMs: spec.timeoutMs }),
+            );
+          } else this.attach(await openClient(spec, conn, spec.indexOffset + i), spec.kind);
           opened++;
           for (const room of conn.rooms) joined[room] = (joined[room] ?? 0) + 1;
         } catch (err) {
@@ -106,6 +113,16 @@ export class ClientGroup {
     });
   }
 
+  private attachSse(stream: SseReceiver): void {
+    this.streams.push(stream);
+    stream.attach(
+      (events) => this.counter.onFrame(events),
+      (code) => {
+        if (!this.closing) this.closes[code] = (this.closes[code] ?? 0) + 1;
+      },
+    );
+  }
+
   /** Starts a new measurement (see DeliveryCounter.reset). */
   reset(startMs: number): void {
     this.counter.reset(startMs);
@@ -124,7 +141,7 @@ export class ClientGroup {
 
   /** Number of open connections. */
   get size(): number {
-    return this.sockets.length;
+    return this.sockets.length + this.streams.length;
   }
 
   /** Closes every connection (terminate: the bench does not wait for close handshakes). */
@@ -136,6 +153,8 @@ export class ClientGroup {
       ws.terminate();
     }
     this.sockets.length = 0;
+    for (const s of this.streams) s.close();
+    this.streams.length = 0;
   }
 }
 

@@ -142,6 +142,15 @@ const METHOD = `## How it is measured
 - sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
   limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
 
+const SSE = `## Server-Sent Events beside WebSocket
+
+The \`barrage-sse\` target is Barrage with its receivers on Server-Sent Events (\`GET /sse\`,
+read with node:http, deliveries counted from whole events) and its publishers on WebSocket, so
+idle KiB per connection and hot-room deliveries per server CPU-second of SSE members stand beside
+the WebSocket ones of the same run (idle, hot-room and many-rooms; not push or sweep). Keep the
+receivers in worker processes (\`--clients-procs 1\` or more). The latest figures, their command
+and conditions are in [sse.md](sse.md#costs).`;
+
 const TIMELINE = `## Timeline store
 
 The durable store of timeline rooms ([storage.md](storage.md)) has its own scenario, run apart
@@ -200,6 +209,8 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     METHOD,
     '',
     `Barrage is started as \`barrage ${serve}\` (plus any --serve-arg; cluster nodes add --redis-url and --node-id).`,
+    '',
+    SSE,
     '',
     TIMELINE,
     '',
