@@ -3,7 +3,7 @@
  * docs/bench/ from one bench report, plus the raw JSON as docs/bench/latest.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../scenarios/types.js';
 import { repoRoot } from '../servers/spawn.js';
@@ -151,12 +151,19 @@ the WebSocket ones of the same run (idle, hot-room and many-rooms; not push or s
 receivers in worker processes (\`--clients-procs 1\` or more). The latest figures, their command
 and conditions are in [sse.md](sse.md#costs).`;
 
-const TIMELINE = `## Timeline store
-
-The durable store of timeline rooms ([storage.md](storage.md)) has its own scenario, run apart
-from the load runs above: \`barrage bench timeline --database-url postgres://... --ingest 100000
---video 1000000 --reads 200\`. Its latest table, the command and what it leaves out are in
-[storage.md](storage.md#measured).`;
+/** The timeline store's section: its own bench's latest tables when it wrote them. */
+function timelineSection(tables: string | null): string {
+  return [
+    '## Timeline store',
+    '',
+    'The durable store of timeline rooms ([storage.md](storage.md)) has its own scenario, run apart',
+    'from the load runs above: `barrage bench timeline --database-url postgres://... --pin',
+    '--write-docs` (a scratch database: it writes rows). What it measures and why is in',
+    '[storage.md](storage.md#measured).',
+    '',
+    tables ?? 'Not run yet on this machine.',
+  ].join('\n');
+}
 
 const RUN = `## Run it yourself
 
@@ -173,7 +180,11 @@ On a machine shared with other work, compare ratios and deliveries per CPU-secon
 absolute rates, and rerun phases marked NOISY.`;
 
 /** The Markdown text of docs/benchmarks.md. */
-export function markdown(report: BenchReport, chartList: Chart[]): string {
+export function markdown(
+  report: BenchReport,
+  chartList: Chart[],
+  timeline: string | null = null,
+): string {
   const m = report.machine;
   const parts = [
     '# Benchmarks',
@@ -212,7 +223,7 @@ export function markdown(report: BenchReport, chartList: Chart[]): string {
     '',
     SSE,
     '',
-    TIMELINE,
+    timelineSection(timeline?.trim() ?? null),
     '',
     RUN,
     '',
@@ -251,6 +262,8 @@ export function writeDocs(report: BenchReport, docsDir: string | null): string {
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   formatJson(jsonPath);
   const path = join(dir, 'benchmarks.md');
-  writeFileSync(path, markdown(report, list));
+  const timeline = join(chartDir, 'timeline.md');
+  const tables = existsSync(timeline) ? readFileSync(timeline, 'utf8') : null;
+  writeFileSync(path, markdown(report, list, tables));
   return path;
 }

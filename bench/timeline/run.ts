@@ -7,11 +7,14 @@
  *    event-loop delay p99 measured during each.
  * 2. Reads: a video of `--video N` comments (default 1 000 000 over 2 hours, loaded in batches),
  *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99.
+ * 3. Live (live.ts): a Barrage server with the store, a hot room alone, then the same hot room
+ *    while timeline comments are published over WebSocket into the same node: the hot room's
+ *    p99 in both, the committed ingest rate, the server's event-loop p99 and CPU per comment.
  *
- * Not measured here: the publish path over WebSocket and a live hot room beside the ingest.
+ * `--write-docs` puts the tables in docs/bench/timeline.md, which docs/benchmarks.md includes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,9 @@ import { StoreArchive } from '../../src/store/archive.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
+import { Progress } from '../report/progress.js';
+import { type LiveResult, runLive } from './live.js';
+import { liveTable, storeTable, writeTimelineDocs } from './report.js';
 
 const HELP = `Usage: barrage bench timeline [--database-url URL] [--ingest N] [--video N] [--reads N]
 
@@ -32,9 +38,17 @@ embedded SQLite store (in a temp dir).
   --video N            comments in the video read back [default: 1000000]
   --reads N            segment reads [default: 200]
   --density N          comments per second per segment [default: 30]
+  --no-live            skip the live phases (a server, a hot room alone and beside the ingest)
+  --hot-connections N  members of the hot room [default: 500]
+  --hot-rate N         messages/s into the hot room [default: 100]
+  --ingest-rate N      timeline comments/s offered beside it [default: 20000]
+  --duration S         seconds of each live phase [default: 10]
+  --pin                run the live phases' server on CPU 0 (taskset -c 0)
+  --write-docs         write docs/bench/timeline.md and regenerate docs/benchmarks.md
 `;
 
-interface Row {
+/** One store's in-process numbers. */
+export interface Row {
   store: string;
   ingestPerS: number;
   meanBatch: number;
@@ -135,6 +149,13 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
       video: { type: 'string', default: '1000000' },
       reads: { type: 'string', default: '200' },
       density: { type: 'string', default: '30' },
+      'no-live': { type: 'boolean', default: false },
+      'hot-connections': { type: 'string', default: '500' },
+      'hot-rate': { type: 'string', default: '100' },
+      'ingest-rate': { type: 'string', default: '20000' },
+      duration: { type: 'string', default: '10' },
+      pin: { type: 'boolean', default: false },
+      'write-docs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -144,12 +165,27 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
   }
   const url = v['database-url'] ?? process.env.BARRAGE_DATABASE_URL;
   const n = (s: string | undefined) => Number(s);
+  const startedAt = new Date().toISOString();
+  const load = loadAverage();
   const rows: Row[] = [];
+  const live: { store: string; result: LiveResult }[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'barrage-bench-store-'));
   try {
-    const kinds: [string, () => Store][] = [['embedded (SQLite)', () => new SqliteStore(dir)]];
-    if (url) kinds.unshift(['PostgreSQL', () => new PostgresStore({ url })]);
-    for (const [name, make] of kinds) {
+    const kinds: [string, () => Store, string[]][] = [
+      [
+        'embedded (SQLite)',
+        () => new SqliteStore(join(dir, 'inproc')),
+        ['--store', 'embedded', '--data-dir', join(dir, 'live')],
+      ],
+    ];
+    if (url) {
+      kinds.unshift([
+        'PostgreSQL',
+        () => new PostgresStore({ url }),
+        ['--store', 'postgres', '--database-url', url],
+      ]);
+    }
+    for (const [name, make, storeArgs] of kinds) {
       const store = make();
       await store.start();
       process.stderr.write(`${name}: ingest…\n`);
@@ -166,18 +202,32 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
         readP50Ms: Math.round(r.p50 * 10) / 10,
         readP99Ms: Math.round(r.p99 * 10) / 10,
       });
+      if (v['no-live']) continue;
+      const result = await runLive({
+        storeArgs,
+        connections: n(v['hot-connections']),
+        rate: n(v['hot-rate']),
+        durationMs: n(v.duration) * 1000,
+        ingestRate: n(v['ingest-rate']),
+        serverCpus: v.pin ? '0' : null,
+        progress: new Progress(true),
+      });
+      live.push({ store: name, result });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const lines = [
-    `| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read p50 | p99 |`,
-    '|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.store} | ${r.ingestPerS} | ${r.meanBatch} | ${r.loopP99Ms} ms | ${r.segmentRows} | ${r.readP50Ms} ms | ${r.readP99Ms} ms |`,
-    ),
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const text = [storeTable(rows), ...(live.length > 0 ? ['', liveTable(live)] : [])].join('\n');
+  process.stdout.write(`${text}\n`);
+  if (v['write-docs']) {
+    const command = `barrage bench timeline ${argv.map((a) => (a.startsWith('postgres') ? 'postgres://…' : a)).join(' ')}`;
+    const path = writeTimelineDocs({ startedAt, load, command, rows, live });
+    process.stderr.write(`wrote ${path}\n`);
+  }
   return 0;
+}
+
+/** The 1-minute load average (other work on the machine skews every figure but CPU per row). */
+function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
 }

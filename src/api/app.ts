@@ -3,7 +3,6 @@ import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono, type Next } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ClientIpResolver } from '../auth/index.js';
@@ -11,6 +10,7 @@ import { type Logger, silentLogger } from '../log.js';
 import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { allowedMethods } from './allow.js';
+import { lengthLimit } from './body-limit.js';
 import { crossSiteGuard, crossSiteRefusal, requireJson } from './cross-site.js';
 import { createErrorHandler, errorResponse } from './errors.js';
 import { createFastPath } from './fast-path.js';
@@ -18,17 +18,18 @@ import { type ApiRequestInfo, createApiGuard, type GuardedRequest } from './guar
 import { PAGE_HEADERS } from './page-headers.js';
 import { AnswerHeaders } from './raw-http.js';
 import { requestId } from './request-id.js';
+import { alertsRoute } from './routes/alerts.js';
 import { broadcastRoute } from './routes/broadcast.js';
 import { dplayerRoutes } from './routes/dplayer.js';
 import { type Health, healthRoute } from './routes/health.js';
-import { messagesRoute } from './routes/messages.js';
+import { MESSAGES_SHAPES, messagesRoute } from './routes/messages.js';
 import { metricsRoute } from './routes/metrics.js';
 import { moderationRoute } from './routes/moderation.js';
 import { publishCall, publishRoute } from './routes/publish.js';
 import { pushCall, pushRoute } from './routes/push.js';
 import { roomsRoute } from './routes/rooms.js';
 import { statsRoute } from './routes/stats.js';
-import { type TimelineOptions, timelineRoutes } from './routes/timeline.js';
+import { TIMELINE_SHAPES, type TimelineOptions, timelineRoutes } from './routes/timeline.js';
 import { readJsonObject } from './validate.js';
 
 export type { ApiRequestInfo } from './guard.js';
@@ -77,31 +78,21 @@ export function createApiApp(options: ApiOptions): Hono {
     app.use(path, crossSite, guard);
   }
   // Every POST body: declared JSON (415), within the size limit (413), a JSON object (400).
-  const postBody = every(
-    requireJson,
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
-    }),
-    readJsonObject,
-  );
-  app.use(
-    '/dplayer/*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`),
-    }),
-  );
+  const tooLarge = (c: Context) =>
+    errorResponse(c, 'too_large', `body over ${options.maxBodyBytes} bytes`);
+  const postBody = every(requireJson, lengthLimit(options.maxBodyBytes, tooLarge), readJsonObject);
+  app.use('/dplayer/*', lengthLimit(options.maxBodyBytes, tooLarge));
   app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);
+  alertsRoute(app, options.node);
   broadcastRoute(app, options.node);
   moderationRoute(app, options.node);
   // Before roomsRoute: its /api/rooms/:room{.+} would take these paths.
   timelineRoutes(app, options.node, options.timeline ?? { segmentMs: 360_000, density: 30 });
   messagesRoute(app, options.node);
-  dplayerRoutes(app, options.node);
+  dplayerRoutes(app, options.node, options.log ?? silentLogger);
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
@@ -110,7 +101,7 @@ export function createApiApp(options: ApiOptions): Hono {
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );
   if (options.webRoot) serveWeb(app, options.webRoot, options.sdkRoot);
-  const allow = allowedMethods(app.routes.slice(first));
+  const allow = allowedMethods(app.routes.slice(first), [...TIMELINE_SHAPES, ...MESSAGES_SHAPES]);
   app.notFound((c) => {
     const methods = allow(c.req.path);
     if (methods.length === 0 || methods.includes(c.req.method)) {

@@ -8,11 +8,13 @@ import { z } from 'zod';
 import { type HttpErrorCode, STATUS_OF } from './errors.js';
 import {
   broadcastBody,
+  inboxQuery,
   kickBody,
   liftBody,
   moderationQuery,
   publishBody,
   pushBody,
+  readBody,
   roomsQuery,
   ruleBody,
   slowModeBody,
@@ -49,7 +51,30 @@ const lift = (action: string): RouteDoc => ({
 /** Every route of the app, in the order of the docs. */
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   { method: 'POST', path: '/api/publish', body: publishBody, answer: '`{"offset","epoch"}`' },
-  { method: 'POST', path: '/api/push', body: pushBody, answer: '`{"delivered"}`' },
+  {
+    method: 'POST',
+    path: '/api/push',
+    body: pushBody,
+    answer: '`{"delivered"}`; with `persist`: `{"delivered","alert","stored","duplicate"?}`',
+  },
+  {
+    method: 'GET',
+    path: '/api/users/:user/alerts',
+    query: inboxQuery,
+    answer:
+      '`{"userId","unread","alerts","dropped"}`: the user\'s alert inbox ([alerts.md](alerts.md))',
+  },
+  {
+    method: 'POST',
+    path: '/api/users/:user/alerts/read',
+    body: readBody,
+    answer: '`{"userId","read"}`',
+  },
+  {
+    method: 'DELETE',
+    path: '/api/users/:user/alerts/:alert',
+    answer: '`{"userId","alert","deleted"}`',
+  },
   { method: 'POST', path: '/api/broadcast', body: broadcastBody, answer: '`{"delivered"}`' },
   { method: 'GET', path: '/api/rooms', query: roomsQuery, answer: '`{"sort","rooms":[...]}`' },
   { method: 'GET', path: '/api/rooms/:room{.+}', answer: '`{"room","online","offset","epoch"}`' },
@@ -144,7 +169,7 @@ const WHEN: Record<HttpErrorCode, string> = {
   internal:
     'a bug: the error is logged at `error` level with the request id, and the message gives only that id (`internal error (request id ...)`)',
   unavailable:
-    'the broker cannot serve (Redis unreachable); a moderation call on a custom broker without a moderation store; `/healthz` when not healthy',
+    'the broker cannot serve (Redis unreachable); a moderation call on a custom broker without a moderation store; a stored push or inbox call without a store (`no store configured (--store none): alerts need a store`) or while the store cannot serve; `/healthz` when not healthy',
 };
 
 /** A route's path as the docs show it: `/api/rooms/:room{.+}` → `/api/rooms/:room`. */

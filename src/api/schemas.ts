@@ -4,9 +4,13 @@
  * the "rule" column of that request's table in docs/http-api.md (generated, see doc.ts).
  */
 import { z } from 'zod';
-import { MAX_MODERATION_MS, MAX_SLOW_MODE_MS } from '../node/index.js';
+import { MAX_ALERT_TTL_MS, MAX_MODERATION_MS, MAX_SLOW_MODE_MS } from '../node/index.js';
 import {
+  ALERT_ID,
+  COLLAPSE_KEY,
+  DEFAULT_INBOX_LIMIT,
   EVENT_NAME,
+  MAX_INBOX_LIMIT,
   MAX_MEDIA_TIME_MS,
   PRIORITIES,
   ROOM_NAME,
@@ -69,7 +73,58 @@ export const pushBody = z.object({
   event,
   data: anyJson('any JSON value (absent: null)'),
   message: anyJson('taken for `data` when `data` is absent (the seed push service name)'),
+  persist: z.boolean().optional().meta({
+    description: 'true: store the push as an alert first (docs/alerts.md; needs a store)',
+  }),
+  ttlMs: z
+    .int()
+    .min(1)
+    .max(MAX_ALERT_TTL_MS)
+    .optional()
+    .meta({
+      description: `an integer from 1 to ${MAX_ALERT_TTL_MS} (30 days): the alert expires that long after it is stored (with persist)`,
+    }),
+  collapseKey: z.string().regex(COLLAPSE_KEY).optional().meta({
+    description:
+      "1-128 characters of letters, digits and _ - : .: replaces the user's unread alert with this key (with persist)",
+  }),
+  id: z.string().regex(USER_ID).optional().meta({
+    description:
+      '1-128 characters without whitespace: idempotency key, the same id within 24 h stores nothing new (with persist)',
+  }),
 });
+
+/** `GET /api/users/:user/alerts?unread=&limit=`. */
+export const inboxQuery = z.object({
+  unread: z
+    .enum(['1', '0', 'true', 'false'])
+    .optional()
+    .meta({ description: '1 or true: unread alerts only (absent, 0 or false: read ones too)' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_INBOX_LIMIT)
+    .default(DEFAULT_INBOX_LIMIT)
+    .meta({
+      description: `an integer from 1 to ${MAX_INBOX_LIMIT}: most alerts listed, oldest first (absent: ${DEFAULT_INBOX_LIMIT})`,
+    }),
+});
+
+/** `POST /api/users/:user/alerts/read`. */
+export const readBody = z
+  .object({
+    alerts: z
+      .array(z.string().regex(ALERT_ID))
+      .min(1)
+      .max(MAX_INBOX_LIMIT)
+      .optional()
+      .meta({ description: `an array of 1 to ${MAX_INBOX_LIMIT} alert ids` }),
+    all: z.literal(true).optional().meta({ description: 'true: every unread alert of the user' }),
+  })
+  .refine((b) => (b.alerts === undefined) !== (b.all === undefined), {
+    error: 'give either "alerts" (ids) or "all": true',
+  });
 
 /** `POST /api/broadcast`. */
 export const broadcastBody = z.object({

@@ -493,6 +493,14 @@ export const OPTIONS = {
     group: 'Storage',
     help: 'Stored messages older than this many days are deleted in batches; 0 keeps them',
   },
+  alertInboxSize: {
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    group: 'Storage',
+    help: 'Alerts (stored pushes) kept per user; past it the oldest read ones, then the oldest unread ones are removed (docs/alerts.md)',
+  },
   redisUrl: {
     type: 'string',
     default: '',

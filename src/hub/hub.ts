@@ -264,8 +264,11 @@ export class Hub {
     return this.sendToAll(room.members, frame, lossy, null);
   }
 
-  /** Sends a push to every connection of a user that takes the event; returns how many took it. */
-  pushToUser(userId: string, event: string, frame: Buffer): number {
+  /**
+   * Sends a push to every connection of a user that takes the event (null: every connection of
+   * the user, whatever its filter); returns how many took it.
+   */
+  pushToUser(userId: string, event: string | null, frame: Buffer): number {
     const set = this.users.get(userId);
     return set ? this.sendToAll(set, frame, false, event) : 0;
   }

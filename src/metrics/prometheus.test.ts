@@ -35,6 +35,7 @@ function stats(rooms: number): NodeStats {
       },
     ],
     store: null,
+    alerts: { stored: 0, delivered: 0, acked: 0, expired: 0, collapsed: 0, dropped: 0 },
   };
 }
 

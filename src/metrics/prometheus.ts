@@ -11,6 +11,8 @@ export class PrometheusMetrics implements MetricsSink {
   readonly registry = new Registry();
   private readonly fanoutSeconds: Histogram;
   private readonly mergedMessages: Histogram;
+  private readonly alertSeconds: Histogram<'stage'>;
+  private readonly inboxSizes: Histogram;
   /** The snapshot of the scrape in progress (null between scrapes). */
   private scraped: NodeStats | null = null;
   private scrapes = 0;
@@ -151,6 +153,15 @@ export class PrometheusMetrics implements MetricsSink {
       'Mean messages per committed batch, over the last 1024 batches',
       (s) => store(s)?.meanBatch ?? 0,
     );
+    // Stored pushes (issue 13); zeros when the node keeps no alerts.
+    const alert = (what: keyof NodeStats['alerts'], help: string) =>
+      counter(`barrage_alerts_${what}_total`, help, (s) => s.alerts[what]);
+    alert('stored', 'Stored pushes (alerts) committed by this node (duplicates not counted)');
+    alert('delivered', 'Alert lines handed to connections, live and redelivered');
+    alert('acked', 'Alerts marked read (ack or the HTTP API), each once');
+    alert('expired', 'Alerts removed by the expiry sweep');
+    alert('collapsed', 'Unread alerts replaced by a newer one with the same collapse key');
+    alert('dropped', 'Unread alerts removed by the per-user inbox cap');
     const perRoom = (name: string, help: string, pick: (r: RoomStat) => number) =>
       new Gauge({
         name,
@@ -186,6 +197,27 @@ export class PrometheusMetrics implements MetricsSink {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     });
+    this.alertSeconds = new Histogram({
+      name: 'barrage_alert_seconds',
+      help: 'Alert timings: stage=delivery from the commit to a live delivery (or from ts to a redelivery), stage=ack from ts to the read',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 10, 60, 600, 3600, 86400],
+      registers,
+    });
+    this.inboxSizes = new Histogram({
+      name: 'barrage_alert_inbox_size',
+      help: "A user's inbox size (alerts kept) after each stored push",
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 5000],
+      registers,
+    });
+  }
+
+  alertTiming(what: 'delivery' | 'ack', ms: number): void {
+    this.alertSeconds.observe({ stage: what }, ms / 1000);
+  }
+
+  alertInboxSize(alerts: number): void {
+    this.inboxSizes.observe(alerts);
   }
 
   fanout(waitedMs: number, messages: number): void {

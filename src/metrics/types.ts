@@ -6,4 +6,11 @@
 export interface MetricsSink {
   /** A room's batch was written: how long its oldest message waited, and how many it merged. */
   fanout(waitedMs: number, messages: number, sessions: number): void;
+  /**
+   * An alert timing (issue 13), ms: `delivery` from the store's commit to a live delivery that
+   * reached a connection, or from the alert's `ts` to a redelivery; `ack` from `ts` to its read.
+   */
+  alertTiming(what: 'delivery' | 'ack', ms: number): void;
+  /** A user's inbox size (alerts kept) after an alert was stored. */
+  alertInboxSize(alerts: number): void;
 }

@@ -2,10 +2,12 @@ import type { PublishResult } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import type { Logger } from '../log.js';
 import {
+  type AckCommand,
   CLOSE,
   type ClientCommand,
   type ErrorCode,
   errorLine,
+  type InboxCommand,
   type Priority,
   type PublishCommand,
   parseCommand,
@@ -15,8 +17,10 @@ import {
   splitLines,
 } from '../protocol/index.js';
 import { type Identity, type Session, TokenRefused } from '../session/index.js';
+import type { Alerts } from './alerts.js';
 import { ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
+import { inboxFields } from './inbox-json.js';
 import type { RoomMembership } from './membership.js';
 import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
@@ -29,6 +33,7 @@ export interface CommandEngine {
   readonly membership: RoomMembership;
   readonly moderation: Moderation;
   readonly log: Logger;
+  readonly alerts: Alerts;
   readonly counters: { errors: Record<string, number> };
   authenticate(token: string, connection: ConnectionInfo): Promise<Identity | null>;
   identify(session: Session, identity: Identity, events: string[] | undefined): void;
@@ -112,12 +117,9 @@ export class ClientCommands {
         case 'publish':
           return this.clientPublish(session, command);
         case 'ack':
+          return this.ack(session, command);
         case 'inbox':
-          // Served once the alert inbox lands (issue 13); until then no server keeps alerts.
-          throw new ReplyError(
-            'unavailable',
-            'no store configured (--store none): alerts need a store',
-          );
+          return this.inbox(session, command);
       }
     } catch (err) {
       this.failed(session, command.id, err);
@@ -150,6 +152,23 @@ export class ClientCommands {
     // A narrower token takes effect at once: rooms it no longer allows are left (issue 11).
     if (again) await this.ctx.membership.recheck(session);
     this.reply(session, replyLine('ok', id, { userId: identity.userId }));
+    // A connection's first authentication gets its user's unread alerts (issue 13).
+    if (!again) void this.ctx.alerts.redeliver(session);
+  }
+
+  private async ack(session: Session, command: AckCommand): Promise<void> {
+    const { acked, unknown } = await this.ctx.alerts.ack(session, command.alerts);
+    if (command.id === undefined) return;
+    const fields = unknown.length > 0 ? { acked, unknown } : { acked };
+    this.reply(session, replyLine('ok', command.id, fields));
+  }
+
+  private async inbox(session: Session, command: InboxCommand): Promise<void> {
+    const userId = session.userId;
+    if (userId === null) throw new ReplyError('unauthorized', 'authenticate to read your inbox');
+    const page = await this.ctx.alerts.inbox(userId, command.unread, command.limit);
+    const id = command.id === undefined ? '' : `"id":${JSON.stringify(command.id)},`;
+    this.reply(session, Buffer.from(`{"type":"inbox",${id}${inboxFields(userId, page)}}`));
   }
 
   private async clientPublish(session: Session, command: PublishCommand): Promise<void> {

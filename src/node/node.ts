@@ -25,6 +25,7 @@ import {
 } from '../protocol/index.js';
 import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
 import { messageId, type WriteTicket } from '../store/types.js';
+import { Alerts, CONTROL_EVENT } from './alerts.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
 import { ReplyError, viaBroker } from './errors.js';
@@ -67,6 +68,8 @@ export class Node implements BrokerHandler {
   readonly moderation: Moderation;
   /** The one path by which connections join and leave rooms (see membership.ts). */
   readonly membership: RoomMembership;
+  /** Stored pushes and the per-user inbox (issue 13; disabled without a store). */
+  readonly alerts: Alerts;
   private readonly commands: ClientCommands;
   private readonly timers: NodeJS.Timeout[] = [];
   private nextConnId = 0;
@@ -104,6 +107,7 @@ export class Node implements BrokerHandler {
       log,
     );
     this.membership = new RoomMembership(this);
+    this.alerts = new Alerts({ broker, log, metrics }, options.alerts);
     this.commands = new ClientCommands(this);
   }
 
@@ -126,6 +130,8 @@ export class Node implements BrokerHandler {
       );
     });
     this.every(presenceIntervalMs, () => void this.presence.tick());
+    const alertSweepMs = this.alerts.sweepEveryMs;
+    if (alertSweepMs !== null) this.every(alertSweepMs, () => void this.alerts.sweep());
   }
 
   /** Accepts a connection: a session, its `welcome`, and its identity if the upgrade had a token. */
@@ -138,6 +144,7 @@ export class Node implements BrokerHandler {
     if (identity) this.identify(session, identity, undefined);
     const { heartbeatMs, maxFrameBytes } = this.options;
     session.send(welcomeLine(id, heartbeatMs, session.userId, maxFrameBytes), false, now);
+    if (identity) void this.alerts.redeliver(session);
     return session;
   }
 
@@ -344,9 +351,9 @@ export class Node implements BrokerHandler {
   }
 
   onPush(target: PushTarget, event: string, line: Buffer): number {
-    return target.kind === 'all'
-      ? this.hub.broadcast(event, line)
-      : this.hub.pushToUser(target.userId, event, line);
+    if (target.kind === 'all') return this.hub.broadcast(event, line);
+    // Alert notices (read, withdrawn, dropped) reach every connection of the user.
+    return this.hub.pushToUser(target.userId, event === CONTROL_EVENT ? null : event, line);
   }
 
   onResync(name: string): void {

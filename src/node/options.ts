@@ -2,6 +2,7 @@ import type { RoomPolicy } from '../hub/index.js';
 import type { ParseLimits } from '../protocol/index.js';
 import type { SessionLimits } from '../session/index.js';
 import type { Archive } from '../store/types.js';
+import type { AlertOptions } from './alerts.js';
 import type { NodeHooks } from './hooks.js';
 import type { JoinLimits } from './join-limits.js';
 import type { BlockedWordsAction } from './moderation.js';
@@ -40,4 +41,6 @@ export interface NodeOptions extends SessionLimits {
   blockedWordsAction?: BlockedWordsAction;
   /** The durable store of timeline and stored rooms (issue 12); absent: nothing is stored. */
   archive?: Archive;
+  /** The alert inbox of the store and its per-user cap (issue 13); absent: no stored pushes. */
+  alerts?: AlertOptions;
 }

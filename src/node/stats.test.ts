@@ -30,6 +30,7 @@ function report(nodeId: string, connections: number): NodeReport {
     brokerState: { streams: 1, streamsCreated: 1 },
     stalledCloses: 0,
     store: null,
+    alerts: { stored: 0, delivered: 0, acked: 0, expired: 0, collapsed: 0, dropped: 0 },
     fanoutP99Ms: 0,
     topRooms: [],
     eventLoopP99Ms: 0,

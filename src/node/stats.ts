@@ -7,6 +7,7 @@ import { type Broker, type BrokerStats, sharesStats } from '../broker/types.js';
 import type { Hub } from '../hub/index.js';
 import { CLOSE } from '../protocol/index.js';
 import type { Archive, ArchiveStats } from '../store/types.js';
+import type { AlertCounts } from './alerts.js';
 import { EventLoopDelay } from './event-loop.js';
 import type { LatencySamples } from './latency.js';
 
@@ -116,6 +117,8 @@ export interface NodeStats {
   topRooms: RoomStat[];
   /** The durable store's writer (issue 12), or null when the node runs without a store. */
   store: ArchiveStats | null;
+  /** Stored pushes (issue 13): counters since start, zeros when the node keeps no alerts. */
+  alerts: AlertCounts;
 }
 
 /** What `/api/stats` reports per node: the engine's snapshot plus process health. */
@@ -154,6 +157,7 @@ export interface StatsSource {
   moderation: {
     counters: { actions: Record<string, number>; refusals: Record<string, number> };
   };
+  alerts: { counts: AlertCounts };
 }
 
 /** Builds the snapshot; O(rooms) for the top lists, so meant for polling, not the hot path. */
@@ -184,6 +188,7 @@ export function nodeStats(source: StatsSource, topN = 10): NodeStats {
     fanoutP99Ms: source.fanoutLatency.quantile(0.99),
     topRooms: [...top.values()],
     store: source.options.archive?.stats() ?? null,
+    alerts: { ...source.alerts.counts },
   };
 }
 

@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { Node, type NodeHooks, StatsReporter } from '../node/index.js';
 import { SSE_PATH, WS_PATH } from '../protocol/index.js';
+import { hasInbox } from '../store/inbox.js';
 import type { Archive, Store } from '../store/types.js';
 import { createLogger } from './logger.js';
 import { packageRoot } from './paths.js';
@@ -157,6 +158,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       blockedWordsAction: config.blockedWordsAction,
       hooks,
       archive,
+      ...(store && hasInbox(store)
+        ? { alerts: { inbox: store, perUser: config.alertInboxSize } }
+        : {}),
     },
     broker,
     log,

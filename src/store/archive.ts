@@ -37,6 +37,20 @@ interface Waiting {
 }
 
 const SAMPLES = 1024;
+/** Acknowledgements released per event-loop turn once a batch is committed. */
+const RELEASE_SLICE = 256;
+
+/**
+ * Resolves a committed batch's waiters a slice per event-loop turn: each one sends its publisher
+ * an `ok`, and 2000 of them in one turn would hold the loop (and a hot room's fan-out) for tens
+ * of ms.
+ */
+async function release(batch: readonly Waiting[]): Promise<void> {
+  for (let i = 0; i < batch.length; i += RELEASE_SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const w of batch.slice(i, i + RELEASE_SLICE)) w.done();
+  }
+}
 
 /**
  * The engine's store step (issue 12): which rooms are stored, and a bounded, batched writer.
@@ -171,13 +185,11 @@ export class StoreArchive implements Archive {
       await this.store.append(batch.map((w) => w.message));
       this.failures = 0;
       const now = performance.now();
-      for (const w of batch) {
-        this.latencies[this.latencyCount++ % SAMPLES] = now - w.queuedAt;
-        w.done();
-      }
+      for (const w of batch) this.latencies[this.latencyCount++ % SAMPLES] = now - w.queuedAt;
       this.batchSizes[this.batchCount++ % SAMPLES] = batch.length;
       this.counts.written += batch.length;
       this.counts.batches++;
+      await release(batch);
     } catch {
       // Back to the head of the queue, in order; retried after a growing pause (at most 2 s).
       this.queue.unshift(...batch);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { useServer } from '../support/fixture.js';
+import { type Logged, recordingLogger } from '../support/logger.js';
 import { api } from '../support/server.js';
 import { signToken, TEST_SECRET } from '../support/tokens.js';
 
@@ -17,7 +18,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 type Comment = { id: string; t: number; data: unknown; from: string | null; priority?: string };
 
 describe('timeline rooms (embedded store)', () => {
+  const logged: Logged[] = [];
   const fx = useServer({
+    logger: recordingLogger(logged),
+    hooks: {
+      // A bug in an embedding application's hook, met by a DPlayer read of video "bug".
+      authorizeJoin: (_c, room) => {
+        if (room === 'vod:bug') throw new Error('hook bug: tenant table missing');
+        return true;
+      },
+    },
     store: 'embedded',
     dataDir: dir,
     jwtSecret: TEST_SECRET,
@@ -248,6 +258,23 @@ describe('timeline rooms (embedded store)', () => {
       text: 'x',
     });
     assert.equal(badTime.status, 400);
+  });
+
+  it('DPlayer v3: an unexpected error is logged with its request id, counted, answered 500', async () => {
+    const res = await fetch(`${fx.server.url}/dplayer/v3/?id=bug`);
+    assert.equal(res.status, 500);
+    const body = (await res.json()) as { code: number; msg: string };
+    assert.equal(body.code, 1);
+    const requestId = res.headers.get('x-request-id');
+    assert.ok(requestId);
+    assert.equal(body.msg, `internal error (request id ${requestId})`);
+    const line = logged.find((l) => l.fields.requestId === requestId);
+    assert.ok(line, 'logged with the request id');
+    assert.equal(line.level, 'error');
+    assert.match((line.fields.err as Error).message, /hook bug/);
+    assert.equal(line.fields.path, '/dplayer/v3/');
+    const metrics = await (await fetch(`${fx.server.url}/metrics`)).text();
+    assert.match(metrics, /barrage_errors_total\{[^}]*code="internal"[^}]*\} 1\n/);
   });
 
   it('/healthz and /api/stats report the store', async () => {

@@ -1,8 +1,10 @@
 import type { Context, Hono } from 'hono';
+import type { Logger } from '../../log.js';
 import { type Node, ReplyError } from '../../node/index.js';
 import { connectionInfo, enforce, roomAllowed } from '../../node/permissions.js';
 import { MAX_MEDIA_TIME_MS } from '../../protocol/index.js';
 import { jsonObject } from '../body.js';
+import { refusalOf, STATUS_OF } from '../errors.js';
 import { archiveOf, authorizeViewer, storeCall } from './timeline.js';
 
 /** Most comments one DPlayer read returns. */
@@ -20,10 +22,10 @@ const WHITE = 0xffffff;
  * DPlayer renders text with innerHTML, so text and author are HTML-escaped here. Errors answer
  * `{"code":1,"msg"}` with the HTTP status of the error, as DPlayer shows `msg`.
  */
-export function dplayerRoutes(app: Hono, node: Node): void {
+export function dplayerRoutes(app: Hono, node: Node, log: Logger): void {
   for (const path of ['/dplayer/v3', '/dplayer/v3/']) {
-    app.get(path, (c) => answer(c, () => read(node, c)));
-    app.post(path, (c) => answer(c, () => post(node, c)));
+    app.get(path, (c) => answer(c, node, log, () => read(node, c)));
+    app.post(path, (c) => answer(c, node, log, () => post(node, c)));
   }
 }
 
@@ -98,14 +100,26 @@ async function post(node: Node, c: Context): Promise<unknown> {
   return { id: `${epoch}.${offset}` };
 }
 
-async function answer(c: Context, run: () => Promise<unknown>): Promise<Response> {
+/**
+ * Answers DPlayer's way. A refusal keeps its code and HTTP status; anything else is a bug: logged
+ * with the request id (the error and the request line, never the body or a token) as the API's
+ * error handler does, counted in the node's error replies (`barrage_errors_total{code="internal"}`)
+ * and answered 500.
+ */
+async function answer(
+  c: Context,
+  node: Node,
+  log: Logger,
+  run: () => Promise<unknown>,
+): Promise<Response> {
   try {
     return c.json({ code: 0, data: await run() });
   } catch (err) {
-    const e = err instanceof ReplyError ? err : new ReplyError('unavailable', 'internal error');
-    const status = { bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404 } as const;
-    const code = (status as Record<string, 400 | 401 | 403 | 404>)[e.code] ?? 503;
-    return c.json({ code: 1, msg: e.message, error: { code: e.code, message: e.message } }, code);
+    const request = { requestId: c.get('requestId'), method: c.req.method, path: c.req.path };
+    const { code, message } = refusalOf(err, log, request);
+    if (code === 'internal')
+      node.counters.errors.internal = (node.counters.errors.internal ?? 0) + 1;
+    return c.json({ code: 1, msg: message, error: { code, message } }, STATUS_OF[code]);
   }
 }
 

@@ -1,7 +1,13 @@
 import type { Hono } from 'hono';
 import { type Node, ReplyError } from '../../node/index.js';
+import type { RouteShape } from '../allow.js';
 import { jsonText, messageJson } from './stored-json.js';
 import { archiveOf, queryInt, splitPath, storeCall, storedRoom } from './timeline.js';
+
+/** What the `/api/rooms/*` wildcard below really answers (for the Allow header, allow.ts). */
+export const MESSAGES_SHAPES: readonly RouteShape[] = [
+  { method: 'GET', wildcard: '/api/rooms/*', paths: ['/api/rooms/:room{.+}/messages'] },
+];
 
 /**
  * `GET /api/rooms/:room/messages?before=OFFSET[&epoch=E][&limit=N]` → `{room, messages, next}`:

@@ -1,18 +1,27 @@
 import type { Hono } from 'hono';
-import type { Node } from '../../node/index.js';
+import { type Node, ReplyError } from '../../node/index.js';
 import { type JsonCall, jsonRoute } from '../json-call.js';
 import { pushBody } from '../schemas.js';
 
 /**
  * `POST /api/push {userId, event, data}` → `{delivered}`: every connection of the user that takes
  * the event, cluster-wide. `message` is accepted for `data` (the seed push service's field name).
- * Served by the fast path too (fast-path.ts).
+ * With `persist` the push is stored first as an alert (docs/alerts.md) →
+ * `{delivered, alert, stored, duplicate?, replaced?}`. Served by the fast path too (fast-path.ts).
  */
 export const pushCall: JsonCall<typeof pushBody> = {
   path: '/api/push',
   schema: pushBody,
   async run(node, body) {
     const data = body.data !== undefined ? body.data : body.message;
+    const { ttlMs, collapseKey, id } = body;
+    if (body.persist === true) {
+      return {
+        ...(await node.alerts.push(body.userId, body.event, data, { ttlMs, collapseKey, id })),
+      };
+    }
+    const given = Object.entries({ ttlMs, collapseKey, id }).find(([, v]) => v !== undefined);
+    if (given) throw new ReplyError('bad_request', `"${given[0]}" needs "persist": true`);
     const delivered = await node.push(body.userId, body.event, data);
     return { delivered };
   },

@@ -4,6 +4,7 @@ import { type Node, ReplyError } from '../../node/index.js';
 import { enforce, roomAllowed } from '../../node/permissions.js';
 import { MAX_MEDIA_TIME_MS, roomNameProblem } from '../../protocol/index.js';
 import type { Archive } from '../../store/types.js';
+import type { RouteShape } from '../allow.js';
 import { commentJson, jsonText } from './stored-json.js';
 
 /** How the timeline endpoints are set up (from the config). */
@@ -13,6 +14,12 @@ export interface TimelineOptions {
   /** Most comments per second of media time in a segment (paid and system kept). */
   density: number;
 }
+
+/** What the `/api/rooms/*` wildcards below really answer (for the Allow header, allow.ts). */
+export const TIMELINE_SHAPES: readonly RouteShape[] = [
+  { method: 'GET', wildcard: '/api/rooms/*', paths: ['/api/rooms/:room{.+}/timeline'] },
+  { method: 'DELETE', wildcard: '/api/rooms/*', paths: ['/api/rooms/:room{.+}/timeline/:id'] },
+];
 
 /** Largest page of `GET /api/rooms/:room/timeline`. */
 export const MAX_TIMELINE_LIMIT = 1000;

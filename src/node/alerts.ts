@@ -1,0 +1,317 @@
+/**
+ * Stored pushes (alerts, issue 13; docs/alerts.md): stored first, then delivered through the
+ * ordinary user-push path with their id; redelivered to each connection of the user that
+ * authenticates until one acknowledges them; read, withdrawn and dropped lines go to every
+ * connection of the user on every node through the same path (as control pushes that no `events`
+ * filter holds back). The store does the bookkeeping (src/store/inbox.ts); this module decides
+ * what each device is told.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Broker } from '../broker/types.js';
+import type { Logger } from '../log.js';
+import type { MetricsSink } from '../metrics/types.js';
+import {
+  alertPushLine,
+  COLLAPSE_KEY,
+  droppedLine,
+  eventNameProblem,
+  readLine,
+  USER_ID,
+  userIdProblem,
+  type WithdrawReason,
+  withdrawnLine,
+} from '../protocol/index.js';
+import type { Session } from '../session/index.js';
+import type { AlertInbox, InboxPage } from '../store/inbox.js';
+import { encodeData } from './data.js';
+import { ReplyError } from './errors.js';
+
+/**
+ * The event name of control pushes (read, withdrawn, dropped): never a valid push event, so no
+ * application push has it, and the node hands such lines to every connection of the user.
+ */
+export const CONTROL_EVENT = '';
+
+/** Longest `ttlMs` of a stored push: 30 days. */
+export const MAX_ALERT_TTL_MS = 30 * 86_400_000;
+
+/** How often expired alerts are swept, ms, and how many at most per round. */
+const SWEEP_MS = 1000;
+const SWEEP_BATCH = 1000;
+
+const NO_STORE = 'no store configured (--store none): alerts need a store';
+
+/** Where alerts are kept and how many per user. */
+export interface AlertOptions {
+  inbox: AlertInbox;
+  /** Alerts kept per user; past it the oldest read, then the oldest unread are removed. */
+  perUser: number;
+}
+
+/** The options of one stored push. */
+export interface StoredPushOptions {
+  /** Time to live, ms (1 to MAX_ALERT_TTL_MS). */
+  ttlMs?: number;
+  /** Replaces the user's unread alert with this key. */
+  collapseKey?: string;
+  /** The caller's idempotency key (24 h, per user). */
+  id?: string;
+}
+
+/** The answer of a stored push. */
+export interface StoredPushResult {
+  delivered: number;
+  alert: string;
+  stored: true;
+  duplicate?: true;
+  replaced?: string;
+}
+
+/** Alert counters since the node started (`/api/stats` `alerts`, `barrage_alerts_*_total`). */
+export interface AlertCounts {
+  stored: number;
+  /** Alert lines handed to connections, live and redelivered. */
+  delivered: number;
+  acked: number;
+  expired: number;
+  collapsed: number;
+  dropped: number;
+}
+
+/** What the alerts use of the engine. */
+export interface AlertEngine {
+  readonly broker: Broker;
+  readonly log: Logger;
+  readonly metrics?: MetricsSink;
+}
+
+/** A new alert id: `A`, the time in base 36 (9 characters, so ids sort by time), 11 random. */
+export function newAlertId(ts: number): string {
+  return `A${ts.toString(36).padStart(9, '0')}${randomBytes(8).toString('base64url')}`;
+}
+
+/** The alert side of one node. */
+export class Alerts {
+  readonly counts: AlertCounts = {
+    stored: 0,
+    delivered: 0,
+    acked: 0,
+    expired: 0,
+    collapsed: 0,
+    dropped: 0,
+  };
+  private sweeping = false;
+
+  constructor(
+    private readonly engine: AlertEngine,
+    private readonly options: AlertOptions | undefined,
+  ) {}
+
+  /** Whether this node keeps alerts (it has a store with an inbox). */
+  get enabled(): boolean {
+    return this.options !== undefined;
+  }
+
+  /** Stores a push for a user, then delivers it live (docs/alerts.md). Rejects with ReplyError. */
+  async push(
+    userId: string,
+    event: string,
+    data: unknown,
+    options: StoredPushOptions = {},
+  ): Promise<StoredPushResult> {
+    const { inbox, perUser } = this.need();
+    const problem = userIdProblem(userId) ?? eventNameProblem(event) ?? optionsProblem(options);
+    if (problem) throw new ReplyError('bad_request', problem);
+    const json = encodeData(data ?? null);
+    const ts = Date.now();
+    const alert = newAlertId(ts);
+    const expiresAt = options.ttlMs === undefined ? null : ts + options.ttlMs;
+    const result = await viaStore(() =>
+      inbox.putAlert(
+        {
+          userId,
+          alert,
+          event,
+          data: json,
+          ts,
+          expiresAt,
+          collapseKey: options.collapseKey ?? null,
+          key: options.id ?? null,
+        },
+        perUser,
+      ),
+    );
+    if (result.duplicate)
+      return { delivered: 0, alert: result.alert, stored: true, duplicate: true };
+    const committedAt = Date.now();
+    this.counts.stored++;
+    this.engine.metrics?.alertInboxSize(result.size);
+    if (result.replaced.length > 0) {
+      this.counts.collapsed += result.replaced.length;
+      this.withdraw(userId, result.replaced, 'collapsed', alert);
+    }
+    if (result.dropped.length > 0) {
+      this.counts.dropped += result.dropped.length;
+      this.withdraw(userId, result.dropped, 'dropped');
+      this.control(userId, droppedLine(result.droppedTotal, result.droppedAt ?? ts));
+    }
+    const line = alertPushLine(event, json, ts, { alert, expiresAt });
+    let delivered = 0;
+    try {
+      delivered = await this.engine.broker.push({ kind: 'user', userId }, event, line);
+    } catch (err) {
+      // Stored: the devices get it on their next authentication (docs/alerts.md).
+      this.engine.log.warn({ err: (err as Error).message }, 'stored alert not delivered live');
+    }
+    this.counts.delivered += delivered;
+    if (delivered > 0) this.engine.metrics?.alertTiming('delivery', Date.now() - committedAt);
+    const answer: StoredPushResult = { delivered, alert, stored: true };
+    if (result.replaced.length > 0) answer.replaced = result.replaced[0]!;
+    return answer;
+  }
+
+  /**
+   * Sends a newly authenticated connection its user's unread alerts, oldest first, as its
+   * `events` filter allows, after the `dropped` line when the cap has dropped some. Never throws:
+   * a store that cannot answer now leaves them for the next authentication.
+   */
+  async redeliver(session: Session): Promise<void> {
+    const userId = session.userId;
+    if (!this.options || userId === null) return;
+    let page: InboxPage;
+    try {
+      const now = Date.now();
+      page = await this.options.inbox.inbox({
+        userId,
+        unreadOnly: true,
+        limit: this.options.perUser,
+        now,
+      });
+    } catch (err) {
+      this.engine.log.warn({ err: (err as Error).message }, 'alerts not redelivered');
+      return;
+    }
+    if (session.closed) return;
+    const now = Date.now();
+    if (page.dropped > 0) session.send(droppedLine(page.dropped, page.droppedAt ?? 0), false, now);
+    for (const a of page.alerts) {
+      if (!session.accepts(a.event)) continue;
+      const line = alertPushLine(a.event, a.data, a.ts, a);
+      session.send(line, false, now);
+      this.counts.delivered++;
+      this.engine.metrics?.alertTiming('delivery', now - a.ts);
+    }
+  }
+
+  /** A connection's `ack`: marks its own user's alerts read; the user's devices get `read`. */
+  async ack(session: Session, alerts: string[]): Promise<{ acked: string[]; unknown: string[] }> {
+    const userId = session.userId;
+    if (userId === null) throw new ReplyError('unauthorized', 'authenticate to acknowledge alerts');
+    const acked = await this.markRead(userId, alerts);
+    return { acked: acked.read, unknown: acked.unknown };
+  }
+
+  /**
+   * Marks alerts of a user read (null: all unread ones) and tells every connection of the user
+   * which ones changed. Returns those, and the asked ids that are not the user's (never applied).
+   */
+  async markRead(
+    userId: string,
+    alerts: readonly string[] | null,
+  ): Promise<{ read: string[]; unknown: string[] }> {
+    const { inbox } = this.need();
+    const now = Date.now();
+    const result = await viaStore(() => inbox.markRead(userId, alerts, now));
+    const read = result.read.map((r) => r.alert);
+    if (read.length > 0) {
+      this.counts.acked += read.length;
+      for (const r of result.read) this.engine.metrics?.alertTiming('ack', now - r.ts);
+      this.control(userId, readLine(read));
+    }
+    return { read, unknown: result.unknown };
+  }
+
+  /** A page of a user's inbox, oldest first. */
+  async inbox(userId: string, unreadOnly: boolean, limit: number): Promise<InboxPage> {
+    const { inbox } = this.need();
+    return viaStore(() => inbox.inbox({ userId, unreadOnly, limit, now: Date.now() }));
+  }
+
+  /** Deletes one alert of a user; an unread one is withdrawn from the user's connections. */
+  async remove(userId: string, alert: string): Promise<boolean> {
+    const { inbox } = this.need();
+    const result = await viaStore(() => inbox.deleteAlert(userId, alert, Date.now()));
+    if (result.unread) this.withdraw(userId, [alert], 'deleted');
+    return result.deleted;
+  }
+
+  /** One round of the expiry sweep (the node runs it every SWEEP_MS). */
+  async sweep(): Promise<void> {
+    if (!this.options || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const expired = await this.options.inbox.expireAlerts(Date.now(), SWEEP_BATCH);
+      this.counts.expired += expired.length;
+      const byUser = new Map<string, string[]>();
+      for (const e of expired) {
+        if (!e.unread) continue;
+        const list = byUser.get(e.userId) ?? [];
+        list.push(e.alert);
+        byUser.set(e.userId, list);
+      }
+      for (const [userId, alerts] of byUser) this.withdraw(userId, alerts, 'expired');
+    } catch (err) {
+      this.engine.log.warn({ err: (err as Error).message }, 'alert expiry sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** How often the node should call `sweep`, ms; null when it keeps no alerts. */
+  get sweepEveryMs(): number | null {
+    return this.options ? SWEEP_MS : null;
+  }
+
+  private withdraw(userId: string, alerts: string[], reason: WithdrawReason, by?: string): void {
+    this.control(userId, withdrawnLine(alerts, reason, by));
+  }
+
+  /** A line for every connection of the user, on every node; nobody waits for its count. */
+  private control(userId: string, line: Buffer): void {
+    this.engine.broker
+      .push({ kind: 'user', userId }, CONTROL_EVENT, line)
+      .catch((err: Error) =>
+        this.engine.log.warn({ err: err.message }, 'alert notice not delivered'),
+      );
+  }
+
+  private need(): AlertOptions {
+    if (!this.options) throw new ReplyError('unavailable', NO_STORE);
+    return this.options;
+  }
+}
+
+/** Why stored-push options are refused, or null. */
+function optionsProblem(o: StoredPushOptions): string | null {
+  const { ttlMs, collapseKey, id } = o;
+  if (
+    ttlMs !== undefined &&
+    (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_ALERT_TTL_MS)
+  )
+    return `"ttlMs" must be an integer from 1 to ${MAX_ALERT_TTL_MS}`;
+  if (collapseKey !== undefined && !COLLAPSE_KEY.test(collapseKey))
+    return '"collapseKey" must be 1-128 characters of letters, digits and _ - : .';
+  if (id !== undefined && !USER_ID.test(id))
+    return '"id" must be 1-128 characters without whitespace';
+  return null;
+}
+
+/** Runs a store call, turning its failure into the contract's `unavailable`. */
+async function viaStore<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ReplyError) throw err;
+    throw new ReplyError('unavailable', (err as Error).message);
+  }
+}
