@@ -164,4 +164,44 @@ describe('barrage bench', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('runs alerts on the embedded store: first-device latency, acks, redelivery', async () => {
+    const o = parseBenchArgs([
+      'alerts',
+      '--alert-stores',
+      'embedded',
+      '-n',
+      '20',
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--drain',
+      '5',
+      '--redelivery-users',
+      '2',
+      '--redelivery-alerts',
+      '5',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const report = await runAll(o, 'test');
+    assert.equal(report.runs.length, 1);
+    const run = report.runs[0]!;
+    assert.equal(run.error, null, String(run.error));
+    assert.equal(run.target, 'barrage (embedded)');
+    assert.equal(run.store, 'embedded');
+    assert.equal(run.connections.opened, 20);
+    const phase = run.phases[0]!;
+    assert.ok(phase.published >= 15, `published ${phase.published}`);
+    // Every stored push reached both devices of its user (10 users, 2 devices each).
+    assert.equal(phase.expected, phase.published * 2);
+    assert.ok(phase.received > 0 && phase.received <= phase.expected);
+    assert.ok(phase.allDevicesMs, 'latency of every device too');
+    assert.ok(phase.latencyMs.p50 <= phase.allDevicesMs.p50, 'the first device is not later');
+    const rd = run.redelivery!;
+    assert.deepEqual([rd.users, rd.alerts, rd.complete], [2, 5, 2]);
+    assert.ok(rd.allMs.max >= rd.firstMs.max && rd.allMs.max > 0);
+    assert.match(renderText(report), /Alerts: unread alerts redelivered/);
+  });
 });

@@ -25,11 +25,17 @@ export interface BenchOptions {
   clientCpus: string | null;
   nodes: number;
   redisUrl: string | null;
+  /** Alerts: the stores to run it on, one run each. */
+  alertStores: AlertStore[];
+  /** Alerts on PostgreSQL: this database (default: start a scratch PostgreSQL). */
+  databaseUrl: string | null;
   serveArgs: string[];
   json: string | null;
   /** Re-render a saved JSON report instead of running. */
   fromJson: string | null;
   writeDocs: boolean;
+  /** With writeDocs: keep the docs' runs of scenarios this invocation did not run. */
+  mergeDocs: boolean;
   docsDir: string | null;
   progress: boolean;
   help: boolean;
@@ -38,6 +44,9 @@ export interface BenchOptions {
   /** The hot room of hot-room and a hot-room sweep: each is run once per name (--room LIST). */
   hotRooms: string[];
 }
+
+/** The stores the alerts scenario runs on. */
+export type AlertStore = 'embedded' | 'postgres';
 
 /** Per-scenario defaults, used for each flag the user did not give. */
 export const SCENARIO_DEFAULTS: Record<
@@ -51,6 +60,8 @@ export const SCENARIO_DEFAULTS: Record<
   publish: { connections: 5000, rooms: 100, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
   sweep: { connections: 2000, rooms: 100, rate: 10, durationS: 5 },
+  // 5000 users with 2 devices each.
+  alerts: { connections: 10000, rooms: 0, rate: 2000, durationS: 10 },
 };
 
 const options = {
@@ -77,6 +88,10 @@ const options = {
   pin: { type: 'boolean' },
   nodes: { type: 'string', default: '3' },
   'redis-url': { type: 'string' },
+  'alert-stores': { type: 'string', default: 'embedded,postgres' },
+  'database-url': { type: 'string' },
+  'redelivery-users': { type: 'string', default: '20' },
+  'redelivery-alerts': { type: 'string', default: '100' },
   'serve-arg': { type: 'string', multiple: true },
   'sweep-of': { type: 'string', default: 'hot-room' },
   'sweep-factor': { type: 'string', default: '1.5' },
@@ -88,6 +103,7 @@ const options = {
   json: { type: 'string' },
   'from-json': { type: 'string' },
   'write-docs': { type: 'boolean' },
+  'merge-docs': { type: 'boolean' },
   'docs-dir': { type: 'string' },
   'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -108,10 +124,14 @@ Scenarios (default hot-room):
   cluster      hot-room over --nodes Barrage nodes and a Redis (Barrage only)
   sweep        raise P (x --sweep-factor per step) until loss or p99 breaks; reports the
                largest sustained delivery rate
+  alerts       N/2 users with 2 devices each, P stored pushes/s (persist: true) to random
+               users, one device acking; p99 to the first device; then redelivery of
+               --redelivery-alerts unread alerts to each of --redelivery-users users on
+               connect. Once per store in --alert-stores (Barrage only)
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
 many-rooms 5000/100/2000/10, push 5000/-/1000/10, publish 5000/100/1000/10,
-cluster 3000/1/200/10, sweep 2000/100/10/5.
+cluster 3000/1/200/10, sweep 2000/100/10/5, alerts 10000/-/2000/10.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)
@@ -125,8 +145,8 @@ Load:
                            live:hot, which Barrage's live:* policy covers; e.g. r0 for a
                            room with no policy of its own); with several (r0,live:hot)
                            hot-room and sweep run once per room, cluster in the first
-  --all                    run idle, hot-room, many-rooms, push and sweep, and cluster when
-                           redis-server is on PATH (or --redis-url is given)
+  --all                    run idle, hot-room, many-rooms, push, sweep and alerts, and cluster
+                           when redis-server is on PATH (or --redis-url is given)
 
 Targets:
   --targets LIST           comma list of barrage, barrage-sse, ws-hub, socketio (default
@@ -142,6 +162,13 @@ Targets:
                            --serve-arg=--room-policies --serve-arg='live:*=0/lossy'
   --nodes K                cluster: Barrage nodes (default 3)
   --redis-url URL          cluster: use this Redis (default: spawn redis-server on a free port)
+
+Alerts:
+  --alert-stores LIST      comma list of embedded, postgres (default embedded,postgres)
+  --database-url URL       postgres: use this database (default: start a scratch PostgreSQL
+                           from /usr/lib/postgresql on a free port; it writes rows)
+  --redelivery-users U     users measured one after the other (default 20)
+  --redelivery-alerts A    unread alerts waiting for each of them (default 100)
 
 Load generator:
   --clients-procs K        worker processes for the receivers; this process keeps the
@@ -166,6 +193,9 @@ Output:
   --json FILE              write the JSON report to FILE (- = stdout, table then on stderr)
   --from-json FILE         do not run: print (and --write-docs) a report saved with --json
   --write-docs             write docs/benchmarks.md and docs/bench/*.svg from this run
+  --merge-docs             with --write-docs: keep the runs of the docs' bench/latest.json for
+                           the scenarios this run did not measure (each marked with its own
+                           command and date), e.g. to add one scenario without rerunning --all
   --docs-dir DIR           where --write-docs writes (default: <repo>/docs)
   --no-progress            no progress bar (it is drawn only when stderr is a TTY anyway)
   -h, --help               this text
@@ -205,7 +235,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     scenarios.push(p as ScenarioName);
   }
   if (v.all) {
-    scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep');
+    scenarios.push('idle', 'hot-room', 'many-rooms', 'push', 'sweep', 'alerts');
     if (v['redis-url'] || hasRedisServer()) scenarios.push('cluster');
   }
   if (scenarios.length === 0) scenarios.push('hot-room');
@@ -248,7 +278,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       room,
       maxLossPct: num('max-loss', v['max-loss'], 0, 100),
       maxP99Ms: num('max-p99', v['max-p99'], 0, 3_600_000),
+      redeliveryUsers: num('redelivery-users', v['redelivery-users'], 0, 10_000),
+      redeliveryAlerts: num('redelivery-alerts', v['redelivery-alerts'], 1, 1000),
     };
+  }
+  const alertStores = v['alert-stores'].split(',').map((s) => s.trim());
+  for (const s of alertStores) {
+    if (s !== 'embedded' && s !== 'postgres')
+      throw new UsageError(`--alert-stores: embedded or postgres, got ${s}`);
   }
   const serverPids = (v['server-pid'] ?? []).map((p) => num('server-pid', p, 1, 2 ** 22));
   return {
@@ -267,10 +304,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     clientCpus: v['client-cpus'] ?? (v.pin ? '1' : null),
     nodes: num('nodes', v.nodes, 1, 16),
     redisUrl: v['redis-url'] ?? null,
+    alertStores: [...new Set(alertStores)] as AlertStore[],
+    databaseUrl: v['database-url'] ?? null,
     serveArgs: v['serve-arg'] ?? [],
     json: v.json ?? null,
     fromJson: v['from-json'] ?? null,
     writeDocs: v['write-docs'] === true,
+    mergeDocs: v['merge-docs'] === true,
     docsDir: v['docs-dir'] ?? null,
     progress: v['no-progress'] !== true,
     help: v.help === true,

@@ -6,11 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
+import { type AlertStore, type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
 import { Progress } from './report/progress.js';
 import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
 import { emptyRunResult, type GenOptions, runScenario } from './scenarios/run.js';
 import type { RunResult, ScenarioName } from './scenarios/types.js';
+import { alertsTarget } from './servers/alerts-target.js';
 import { killAllServers } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
 import { fdLimit, machineInfo } from './stats/proc.js';
@@ -39,17 +40,56 @@ async function targetFor(
   kind: BenchOptions['targets'][number],
   scenario: ScenarioName,
   o: BenchOptions,
+  store: AlertStore | null,
 ): Promise<Target> {
   if (o.target && (kind === 'barrage' || kind === 'barrage-sse')) {
     return externalTarget(kind, o.target, o.serverPids, o.apiKey, o.jwtSecret);
   }
-  return startTarget(kind, {
+  const options = {
     serverCpus: o.serverCpus,
     serveArgs: o.serveArgs,
     nodes: scenario === 'cluster' ? o.nodes : 1,
     redisUrl: o.redisUrl,
     startTimeoutMs: 20_000,
-  });
+  };
+  return store ? alertsTarget(store, options, o.databaseUrl) : startTarget(kind, options);
+}
+
+/** One scenario against one target (hot-room: in one room; alerts: on one store). */
+interface Job {
+  scenario: ScenarioName;
+  kind: BenchOptions['targets'][number];
+  store: AlertStore | null;
+  room: string;
+}
+
+function jobsOf(o: BenchOptions): Job[] {
+  // hot-room and a hot-room sweep run once per --room; everything else once, in the first.
+  const roomsOf = (s: ScenarioName): string[] =>
+    s === 'hot-room' || (s === 'sweep' && o.params.sweep.sweepOf === 'hot-room')
+      ? o.hotRooms
+      : [o.params[s].room ?? 'live:hot'];
+  const jobs: Job[] = [];
+  for (const scenario of o.scenarios) {
+    for (const room of roomsOf(scenario)) {
+      if (scenario === 'alerts') {
+        // Peers keep no inbox: Barrage only, once per store (one store for an external target).
+        const stores = o.target ? [o.alertStores[0] ?? 'embedded'] : o.alertStores;
+        for (const store of stores) jobs.push({ scenario, kind: 'barrage', store, room });
+        continue;
+      }
+      // Peers have no cluster mode: the cluster scenario runs against Barrage only. SSE
+      // receivers (barrage-sse) read rooms: not user pushes (a stream needs a room), not a sweep.
+      const kinds =
+        scenario === 'cluster'
+          ? o.targets.filter((k) => k === 'barrage')
+          : scenario === 'push' || scenario === 'sweep'
+            ? o.targets.filter((k) => k !== 'barrage-sse')
+            : o.targets;
+      for (const kind of kinds) jobs.push({ scenario, kind, store: null, room });
+    }
+  }
+  return jobs;
 }
 
 function summary(r: RunResult): string {
@@ -57,7 +97,10 @@ function summary(r: RunResult): string {
   if (r.error) return `${r.scenario} ${r.target}: error: ${r.error}`;
   if (!p)
     return `${r.scenario} ${r.target}: ${r.connections.opened} conns, ${r.memory.kibPerConn ?? 'n/a'} KiB/conn, idle CPU ${r.idleCpuPct ?? 'n/a'}%`;
-  return `${r.scenario} ${r.target}: ${si(p.deliveriesPerSec)} deliv/s, loss ${p.lossPct}%, p99 ${p.latencyMs.p99} ms, server CPU ${p.serverCpuPct ?? 'n/a'}%`;
+  const line = `${r.scenario} ${r.target}: ${si(p.deliveriesPerSec)} deliv/s, loss ${p.lossPct}%, p99 ${p.latencyMs.p99} ms, server CPU ${p.serverCpuPct ?? 'n/a'}%`;
+  const rd = r.redelivery;
+  if (!rd) return line;
+  return `${line}; redelivery of ${rd.alerts} alerts p50 ${rd.allMs.p50} ms, max ${rd.allMs.max} ms (${rd.complete}/${rd.users} users complete)`;
 }
 
 /** Runs every scenario against every target; returns the report. */
@@ -75,23 +118,8 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const startedAt = new Date().toISOString();
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
-  const kindsOf = (s: ScenarioName): BenchOptions['targets'] =>
-    // Peers have no cluster mode: the cluster scenario runs against Barrage only. SSE receivers
-    // (barrage-sse) read rooms: not user pushes (a stream needs a room), not a sweep.
-    s === 'cluster'
-      ? o.targets.filter((k) => k === 'barrage')
-      : s === 'push' || s === 'sweep'
-        ? o.targets.filter((k) => k !== 'barrage-sse')
-        : o.targets;
-  // hot-room and a hot-room sweep run once per --room; everything else once, in the first.
-  const roomsOf = (s: ScenarioName): string[] =>
-    s === 'hot-room' || (s === 'sweep' && o.params.sweep.sweepOf === 'hot-room')
-      ? o.hotRooms
-      : [o.params[s].room ?? 'live:hot'];
-  const total = o.scenarios.reduce((n, s) => n + kindsOf(s).length * roomsOf(s).length, 0);
-  for (const [scenario, room] of o.scenarios.flatMap((s) =>
-    roomsOf(s).map((r) => [s, r] as const),
-  )) {
+  const jobs = jobsOf(o);
+  for (const { scenario, kind, store, room } of jobs) {
     const params = { ...o.params[scenario], room };
     const gen: GenOptions = {
       clientsProcs: o.clientsProcs,
@@ -101,24 +129,28 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
       connectTimeoutMs: o.connectTimeoutMs,
       settleMs: o.settleMs,
     };
-    for (const kind of kindsOf(scenario)) {
-      progress.prefix = `[${runs.length + 1}/${total}] `;
-      let target: Target | null = null;
-      let result: RunResult;
-      try {
-        progress.update(0, `${scenario} ${kind}: starting server`);
-        target = await targetFor(kind, scenario, o);
-        for (const pid of target.pids)
-          await raiseFdLimit(pid, Math.max(65536, params.connections * 2 + 1024));
-        result = await runScenario(target, params, gen, progress);
-      } catch (err) {
-        result = emptyResult(kind, params, (err as Error).message);
-      } finally {
-        await target?.stop();
-      }
-      runs.push(result);
-      progress.log(summary(result));
+    progress.prefix = `[${runs.length + 1}/${jobs.length}] `;
+    let target: Target | null = null;
+    let result: RunResult;
+    try {
+      progress.update(0, `${scenario} ${kind}: starting server`);
+      target = await targetFor(kind, scenario, o, store);
+      for (const pid of target.pids)
+        await raiseFdLimit(pid, Math.max(65536, params.connections * 2 + 1024));
+      result = await runScenario(target, params, gen, progress);
+    } catch (err) {
+      result = emptyResult(
+        store ? `barrage (${store})` : kind,
+        kind,
+        params,
+        (err as Error).message,
+      );
+    } finally {
+      await target?.stop();
     }
+    if (store) result.store = store;
+    runs.push(result);
+    progress.log(summary(result));
   }
   return {
     version: 1,
@@ -133,8 +165,13 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   };
 }
 
-function emptyResult(kind: string, params: RunResult['params'], error: string): RunResult {
-  return emptyRunResult(kind, kind, params, error);
+function emptyResult(
+  name: string,
+  kind: string,
+  params: RunResult['params'],
+  error: string,
+): RunResult {
+  return emptyRunResult(name, kind, params, error);
 }
 
 /** `barrage bench ARGV`: runs, prints, writes; resolves to the exit code (0, 1 failure, 2 usage). */
@@ -186,7 +223,8 @@ export async function runBench(argv: string[]): Promise<number> {
     if (o.json) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
   }
   if (o.writeDocs) {
-    const { writeDocs } = await import('./report/docs.js');
+    const { mergeWithDocs, writeDocs } = await import('./report/docs.js');
+    if (o.mergeDocs) report = mergeWithDocs(report, o.docsDir);
     const path = writeDocs(report, o.docsDir);
     process.stderr.write(`wrote ${path}\n`);
   }

@@ -37,34 +37,50 @@ function block(text: string, lang: string, from = 0): { code: string; end: numbe
   return { code: text.slice(body, end + 1), end };
 }
 
+/** Builds the package when stale (the examples import it by name, through dist/). */
+function ensurePackageBuilt(): void {
+  // The example imports the package by name ('barrage', 'barrage/client'), which resolves to
+  // dist/ through package.json "exports": it must be built. `npm test` builds first.
+  if (serverBuildIsStale()) {
+    const build = spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+        timeout: 120_000,
+      },
+    );
+    assert.equal(build.status, 0, 'the package build (tsc -p tsconfig.build.json) failed');
+  }
+  ensureSdkBuilt();
+}
+
+/** Runs the first js block after `heading` and compares its output with the text block after it. */
+function runExample(heading: string, name: string): void {
+  const readme = readFileSync(join(ROOT, 'client', 'README.md'), 'utf8');
+  const at = readme.indexOf(heading);
+  assert.ok(at >= 0, `README has ${heading}`);
+  const example = block(readme, 'js', at);
+  const expected = block(readme, 'text', example.end);
+  ensurePackageBuilt();
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  const file = join(ROOT, 'dist', `${name}.mjs`); // inside the package, so self-import works
+  writeFileSync(file, example.code);
+  const out = execFileSync(process.execPath, [file], {
+    cwd: ROOT,
+    timeout: 20_000,
+    encoding: 'utf8',
+  });
+  assert.equal(out, expected.code);
+}
+
 describe('client/README.md', () => {
   it('runs its Node example as written and prints what it says', () => {
-    const readme = readFileSync(join(ROOT, 'client', 'README.md'), 'utf8');
-    const example = block(readme, 'js');
-    const expected = block(readme, 'text', example.end);
-    // The example imports the package by name ('barrage', 'barrage/client'), which resolves to
-    // dist/ through package.json "exports": it must be built. `npm test` builds first.
-    if (serverBuildIsStale()) {
-      const build = spawnSync(
-        process.execPath,
-        [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-        {
-          cwd: ROOT,
-          stdio: 'inherit',
-          timeout: 120_000,
-        },
-      );
-      assert.equal(build.status, 0, 'the package build (tsc -p tsconfig.build.json) failed');
-    }
-    ensureSdkBuilt();
-    mkdirSync(join(ROOT, 'dist'), { recursive: true });
-    const file = join(ROOT, 'dist', 'readme-example.mjs'); // inside the package, so self-import works
-    writeFileSync(file, example.code);
-    const out = execFileSync(process.execPath, [file], {
-      cwd: ROOT,
-      timeout: 20_000,
-      encoding: 'utf8',
-    });
-    assert.equal(out, expected.code);
+    runExample('## Example (Node)', 'readme-example');
+  });
+
+  it('runs its alerts example as written and prints what it says', () => {
+    runExample('## Example (alerts, Node)', 'readme-alerts-example');
   });
 });

@@ -100,6 +100,7 @@ function apply(stats, t) {
     charts[kind].draw(history[kind]);
   }
   renderTotals(stats.totals ?? {});
+  renderAlerts(stats, nodes);
   renderRooms(nodes);
   $('nodes-info').textContent =
     `${nodes.length} node${nodes.length === 1 ? '' : 's'} · ${new Date(t).toLocaleTimeString()}`;
@@ -119,6 +120,28 @@ function renderTotals(totals) {
   $('t-in').textContent = fmt(sumLast('messagesIn'));
   $('t-out').textContent = fmt(sumLast('messagesOut'));
   $('t-frames').textContent = fmt(sumLast('framesOut'));
+}
+
+const ALERT_COUNTERS = ['stored', 'delivered', 'acked', 'expired', 'dropped'];
+
+/**
+ * Alert counters since start (docs/alerts.md): the cluster's totals when the server gives them,
+ * else the sum over nodes. Hidden while the server reports none (no store, an older server).
+ */
+function renderAlerts(stats, nodes) {
+  let alerts = stats.totals?.alerts;
+  if (!alerts) {
+    const perNode = nodes.map((n) => n.alerts).filter((a) => a && typeof a === 'object');
+    if (perNode.length > 0) {
+      alerts = {};
+      for (const a of perNode) {
+        for (const k of ALERT_COUNTERS) alerts[k] = (alerts[k] ?? 0) + (Number(a[k]) || 0);
+      }
+    }
+  }
+  $('alerts').hidden = !alerts;
+  if (!alerts) return;
+  for (const k of ALERT_COUNTERS) $(`a-${k}`).textContent = fmt(Number(alerts[k]) || 0);
 }
 
 /** Per-room message rates need the room's previous count on the same node. */

@@ -1,10 +1,12 @@
 // Barrage demo page: a live stage with danmaku, built only on the SDK (served at /sdk/) and the
 // public wire contract. Plain ES module, no build step.
 //
-// Query parameters: ?room=live:music  ?token=JWT  ?cap=300 (most comments on screen)
+// Query parameters: ?room=live:music  ?token=JWT (signs in: the bell shows that user's alerts)
+//   ?cap=300 (most comments on screen)
 //   ?budget=30 (ask the server for at most ~30 comments a second: it samples fairly and says
 //   how many it left out; paid and system comments always come)
 import { createClient, isBarrageError } from '/sdk/index.js';
+import { mountBell } from '/web/bell.js';
 import { DanmakuStage } from '/web/danmaku.js';
 
 const COLORS = ['#ffffff', '#ff5252', '#ffd740', '#69f0ae', '#40c4ff', '#ff80ab', '#b388ff'];
@@ -43,8 +45,19 @@ const state = {
 };
 
 const client = createClient(wsUrl, { token, backoff: { initialMs: 300, maxMs: 5000 } });
+// The signed-in user's alerts (with ?token=): a bell with the unread count.
+const bell = mountBell(
+  client,
+  {
+    bell: /** @type {HTMLButtonElement} */ ($('bell')),
+    count: $('bell-count'),
+    panel: $('bell-panel'),
+    list: $('bell-list'),
+  },
+  (text) => toast(text),
+);
 // For tests and curious developers: the page's moving parts.
-window.barrageDemo = { client, stage, state };
+window.barrageDemo = { client, stage, state, bell };
 
 client.on('state', (s) => {
   ui.status.textContent = s;

@@ -4,6 +4,7 @@
  * counts what arrives. Used directly in the main process or inside a worker process.
  */
 import WebSocket from 'ws';
+import { ackFrame, alertIds } from './alert-lines.js';
 import { type CounterSnapshot, DeliveryCounter } from './counter.js';
 import { dialectOf, type TargetKind } from './dialects.js';
 import { openSseReceiver, type SseReceiver } from './sse-clients.js';
@@ -16,6 +17,8 @@ export interface ConnSpec {
   token?: string;
   /** Peers: the user id this connection claims. */
   user?: string;
+  /** Alerts: acknowledge every alert this connection receives (one `ack` line per frame). */
+  ack?: boolean;
 }
 
 /** What to open. */
@@ -30,6 +33,8 @@ export interface OpenSpec {
   concurrency: number;
   /** Deadline for one connection to be open, authenticated and joined. */
   timeoutMs: number;
+  /** Record each message's first delivery too (alerts: the first device of a user). */
+  trackFirst?: boolean;
 }
 
 /** The outcome of opening a group. */
@@ -73,6 +78,7 @@ export class ClientGroup {
     let opened = 0;
     let failed = 0;
     let next = 0;
+    if (spec.trackFirst) this.counter.trackFirst();
     const worker = async (): Promise<void> => {
       while (next < spec.conns.length) {
         const i = next++;
@@ -84,7 +90,10 @@ export class ClientGroup {
             this.attachSse(
               await openSseReceiver({ ...conn, localAddress: local, timeoutMs: spec.timeoutMs }),
             );
-          } else this.attach(await openClient(spec, conn, spec.indexOffset + i), spec.kind);
+          } else {
+            const ws = await openClient(spec, conn, spec.indexOffset + i);
+            this.attach(ws, spec.kind, conn.ack === true);
+          }
           opened++;
           for (const room of conn.rooms) joined[room] = (joined[room] ?? 0) + 1;
         } catch (err) {
@@ -98,13 +107,16 @@ export class ClientGroup {
     return { opened, failed, errors: [...errors], joined, ms: Date.now() - started };
   }
 
-  private attach(ws: WebSocket, kind: TargetKind): void {
+  private attach(ws: WebSocket, kind: TargetKind, ack: boolean): void {
     const d = dialectOf(kind);
     this.sockets.push(ws);
     ws.on('message', (data: Buffer) => {
       if (this.counter.onFrame(data) === 0) {
         const pong = d.pongFor(data.toString());
         if (pong !== null) ws.send(pong);
+      } else if (ack) {
+        const ids = alertIds(data);
+        if (ids.length > 0) ws.send(ackFrame(ids));
       }
     });
     ws.on('error', () => {});

@@ -25,4 +25,25 @@ describe('DeliveryCounter', () => {
     assert.ok(s.latency.max >= 5000 && s.latency.max < 5_000_000, `latency ${s.latency.max} us`);
     assert.equal(s.timeline[0], 3);
   });
+
+  it('with trackFirst, records each message once: its first delivery (the first device)', () => {
+    const c = new DeliveryCounter();
+    c.trackFirst();
+    c.reset(nowMs());
+    const push = (s: number, t: number): Buffer =>
+      Buffer.from(
+        `{"type":"push","event":"bench","data":{"t":${t},"s":${s},"p":0},"ts":1,"alert":"A${s}"}`,
+      );
+    const t = nowMs() - 5;
+    c.onFrame(push(7, t)); // device 1
+    c.onFrame(push(7, t)); // device 2: the same alert again
+    c.onFrame(push(8, t));
+    const s = c.snapshot();
+    assert.equal(s.received, 3, 'every device counts as a delivery');
+    assert.equal(s.first?.count, 2, 'two alerts, each counted at its first arrival');
+    c.reset(nowMs());
+    c.onFrame(push(7, t));
+    assert.equal(c.snapshot().first?.count, 1, 'a reset forgets the sequence numbers seen');
+    assert.equal(new DeliveryCounter().snapshot().first, null, 'off unless asked for');
+  });
 });

@@ -53,21 +53,39 @@ export interface CounterSnapshot {
   latency: HistogramData;
   /** Deliveries per second since the reset, index 0 = first second. */
   timeline: number[];
+  /**
+   * With `trackFirst`: latency of the first delivery of each message (by its `"s"` sequence
+   * number), in microseconds; the first device of a user, when its devices share this counter.
+   */
+  first: HistogramData | null;
 }
+
+/** Most sequence numbers remembered for `trackFirst` before the oldest are forgotten. */
+const MAX_FIRST = 1_000_000;
 
 /** Accumulates deliveries, frames, latency and a per-second timeline. */
 export class DeliveryCounter {
   received = 0;
   frames = 0;
   readonly latency = new Histogram();
+  /** First deliveries only (see CounterSnapshot.first); null unless tracking is on. */
+  first: Histogram | null = null;
+  private seen = new Set<number>();
   private timeline: number[] = [];
   private startMs = nowMs();
+
+  /** Also records the latency of each message's first delivery, by its `"s"` number. */
+  trackFirst(): void {
+    this.first ??= new Histogram();
+  }
 
   /** Starts a new measurement at `startMs` (a shared clock value, so timelines line up). */
   reset(startMs: number): void {
     this.received = 0;
     this.frames = 0;
     this.latency.reset();
+    this.first?.reset();
+    this.seen.clear();
     this.timeline = [];
     this.startMs = startMs;
   }
@@ -99,7 +117,10 @@ export class DeliveryCounter {
           c = buf[++j] ?? 0;
         }
       }
-      if (digits > 0) this.latency.record((now - t) * 1000);
+      if (digits > 0) {
+        this.latency.record((now - t) * 1000);
+        if (this.first) this.recordFirst(buf, j, (now - t) * 1000);
+      }
       n++;
       i = j;
     }
@@ -121,6 +142,18 @@ export class DeliveryCounter {
       frames: this.frames,
       latency: this.latency.toData(),
       timeline: this.timeline.slice(),
+      first: this.first ? this.first.toData() : null,
     };
+  }
+
+  /** Records `us` once per sequence number: the data reads `"t":T,"s":S` (messageData). */
+  private recordFirst(buf: Buffer, pos: number, us: number): void {
+    // ,"s":  = 44 34 115 34 58
+    if (buf[pos] !== 44 || buf[pos + 2] !== 115 || buf[pos + 4] !== 58) return;
+    const seq = readNumber(buf, pos + 5);
+    if (Number.isNaN(seq) || this.seen.has(seq)) return;
+    if (this.seen.size >= MAX_FIRST) this.seen.clear();
+    this.seen.add(seq);
+    this.first!.record(us);
   }
 }

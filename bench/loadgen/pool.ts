@@ -19,6 +19,8 @@ export interface PoolSnapshot {
   received: number;
   frames: number;
   latency: Histogram;
+  /** First deliveries of each message (alerts: to the first device), or null. */
+  first: Histogram | null;
   timeline: number[];
   closes: Record<string, number>;
   /** CPU seconds per generator process (this process first when it holds clients). */
@@ -95,14 +97,18 @@ export class ClientPool {
     return this.workers.map((w) => w.child.pid ?? 0);
   }
 
-  /** Opens the connections, split evenly over the processes. */
+  /**
+   * Opens the connections, split evenly over the processes; each share is a multiple of `group`
+   * connections, so that neighbours (a user's devices) stay in one process.
+   */
   async open(
     spec: Omit<OpenSpec, 'conns' | 'indexOffset'>,
     conns: ConnSpec[],
+    group = 1,
   ): Promise<OpenResult> {
     if (this.local) return this.local.open({ ...spec, conns, indexOffset: 0 });
     const k = this.workers.length;
-    const per = Math.ceil(conns.length / k);
+    const per = Math.ceil(conns.length / k / group) * group;
     const results = await Promise.all(
       this.workers.map((w, i) =>
         w.call<OpenResult>({
@@ -144,6 +150,7 @@ export class ClientPool {
       received: 0,
       frames: 0,
       latency: new Histogram(),
+      first: null,
       timeline: [],
       closes: {},
       cpuSeconds: [],
@@ -152,6 +159,10 @@ export class ClientPool {
       out.received += s.received;
       out.frames += s.frames;
       out.latency.merge(s.latency);
+      if (s.first) {
+        out.first ??= new Histogram();
+        out.first.merge(s.first);
+      }
       s.timeline.forEach((n, i) => {
         out.timeline[i] = (out.timeline[i] ?? 0) + n;
       });

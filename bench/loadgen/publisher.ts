@@ -163,13 +163,17 @@ export async function runApiCalls(opts: {
   durationMs: number;
   payloadBytes: number;
   maxInFlight: number;
+  /** Store each push as an alert (`"persist": true`, docs/alerts.md). */
+  persist?: boolean;
+  /** Keep-alive connections to the API (default 32). */
+  sockets?: number;
   onTick?: (elapsedMs: number, sent: number) => void;
 }): Promise<PublishResult> {
   const pad = padding(opts.payloadBytes);
   const url = new URL(`/api/${opts.call}`, opts.httpUrl);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.sockets ?? 32 });
   const perRoom = new Array<number>(opts.call === 'publish' ? opts.targets.length : 0).fill(0);
   let inFlight = 0;
   let answered = 0;
@@ -182,13 +186,14 @@ export async function runApiCalls(opts: {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
+  const persist = opts.persist ? ',"persist":true' : '';
   const callOnce = async (k: number): Promise<void> => {
     const i = Math.floor(random() * opts.targets.length);
     const to = JSON.stringify(opts.targets[i]!);
     const data = messageData(k, 0, pad);
     const body =
       opts.call === 'push'
-        ? `{"userId":${to},"event":"bench","data":${data}}`
+        ? `{"userId":${to},"event":"bench","data":${data}${persist}}`
         : `{"room":${to},"data":${data}}`;
     try {
       const { status, text } = await post(url, agent, headers, body);

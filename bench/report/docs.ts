@@ -12,11 +12,14 @@ import { barChart, lineChart } from './svg.js';
 import {
   type BenchReport,
   COMPARISON_HEADERS,
+  compare,
   comparisonRows,
   HEADERS,
   mainPhase,
   markdownTable,
   NOISY_PCT,
+  REDELIVERY_HEADERS,
+  redeliveryRows,
   rows,
 } from './table.js';
 
@@ -151,6 +154,17 @@ the WebSocket ones of the same run (idle, hot-room and many-rooms; not push or s
 receivers in worker processes (\`--clients-procs 1\` or more). The latest figures, their command
 and conditions are in [sse.md](sse.md#costs).`;
 
+const ALERTS = `The \`alerts\` scenario ([alerts.md](alerts.md)) drives Barrage only (the peers keep
+no inbox), once per store: the embedded store in a temp directory and PostgreSQL (\`--database-url\`,
+or a scratch server started from /usr/lib/postgresql with fsync on). N/2 users have two devices
+each; the first device of each user acknowledges every alert it gets (its other device then gets
+\`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` to random users; the API answers
+after the store's commit. **p50/p99/max are from the API call to the first device of the user**;
+every device's p99 is in the note. Server CPU counts the Barrage process only, not PostgreSQL.
+Redelivery: users who are offline get A stored alerts each, then one device connects; the time
+runs from sending \`auth\` to the last of the A alerts, users one after the other while the N
+connections stay open.`;
+
 /** The timeline store's section: its own bench's latest tables when it wrote them. */
 function timelineSection(tables: string | null): string {
   return [
@@ -174,6 +188,7 @@ node dist/src/cli/index.js bench hot-room -n 2000 --rate 200 --peers --pin
 node dist/src/cli/index.js bench sweep --peers --pin --clients-procs 1
 node dist/src/cli/index.js bench cluster --nodes 3             # spawns redis-server on a free port
 node dist/src/cli/index.js bench hot-room --json report.json   # machine-readable report
+node dist/src/cli/index.js bench alerts --pin --clients-procs 1 --write-docs --merge-docs
 \`\`\`
 
 On a machine shared with other work, compare ratios and deliveries per CPU-second rather than
@@ -201,7 +216,21 @@ export function markdown(
     '',
     markdownTable(HEADERS, rows(report.runs)),
     '',
+    ...provenance(report),
   ];
+  const redelivery = redeliveryRows(report.runs);
+  if (redelivery.length > 0) {
+    parts.push(
+      '## Alerts',
+      '',
+      ALERTS,
+      '',
+      'Unread alerts redelivered on connect (from `auth` to the last alert):',
+      '',
+      markdownTable(REDELIVERY_HEADERS, redelivery),
+      '',
+    );
+  }
   if (report.comparisons.length > 0) {
     parts.push(
       '## Barrage compared with the peers',
@@ -231,6 +260,43 @@ export function markdown(
     '',
   );
   return parts.join('\n');
+}
+
+/** Lines naming the runs measured by another command than the report's (`--merge-docs`). */
+function provenance(report: BenchReport): string[] {
+  const other = new Map<string, string[]>();
+  for (const r of report.runs) {
+    const m = r.measured;
+    if (!m || m.command === report.command) continue;
+    const key = `\`${m.command}\` (${m.at})`;
+    const list = other.get(key) ?? [];
+    if (!list.includes(r.scenario)) list.push(r.scenario);
+    other.set(key, list);
+  }
+  if (other.size === 0) return [];
+  const lines = ['Rows measured by other runs (kept by `--merge-docs`):', ''];
+  for (const [key, scenarios] of other) lines.push(`- ${scenarios.join(', ')}: ${key}`);
+  return [...lines, ''];
+}
+
+/**
+ * The report plus the runs of the docs' bench/latest.json whose scenario it did not measure,
+ * each run marked with the command and date that measured it.
+ */
+export function mergeWithDocs(report: BenchReport, docsDir: string | null): BenchReport {
+  const stamp = (r: RunResult, of: BenchReport): RunResult => ({
+    ...r,
+    measured: r.measured ?? { at: of.startedAt, command: of.command },
+  });
+  const path = join(docsDir ?? join(repoRoot(), 'docs'), 'bench', 'latest.json');
+  if (!existsSync(path)) return report;
+  const old = JSON.parse(readFileSync(path, 'utf8')) as BenchReport;
+  const measured = new Set(report.runs.map((r) => r.scenario));
+  const runs = [
+    ...old.runs.filter((r) => !measured.has(r.scenario)).map((r) => stamp(r, old)),
+    ...report.runs.map((r) => stamp(r, report)),
+  ];
+  return { ...report, runs, comparisons: compare(runs) };
 }
 
 /**

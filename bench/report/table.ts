@@ -168,6 +168,11 @@ export function rows(runs: RunResult[]): string[][] {
       if (closes) notes.push(`closed ${closes}`);
       const drops = Object.entries(p.server?.drops ?? {}).map(([k, n]) => `${n} ${k}`);
       if (drops.length > 0) notes.push(`server dropped ${drops.join(' ')}`);
+      if (p.allDevicesMs) {
+        notes.push(
+          `latency to the first device; every device p99 ${fmt(p.allDevicesMs.p99, 1)} ms`,
+        );
+      }
       if ((r.retried ?? []).includes(p.rate)) notes.push('repeated once (busy machine)');
       if (r.best && p.rate === r.best.rate) {
         notes.push(r.best.clientBound ? 'BEST (a lower bound: client-bound)' : 'BEST');
@@ -198,11 +203,43 @@ export function rows(runs: RunResult[]): string[][] {
 }
 
 function roomsOf(r: RunResult): string {
-  if (r.scenario === 'push') return '-';
+  if (r.scenario === 'push' || r.scenario === 'alerts') return '-';
   const s = r.scenario === 'sweep' ? r.params.sweepOf : r.scenario;
   return s === 'hot-room' || s === 'cluster'
     ? `1 (${r.params.room ?? 'live:hot'})`
     : String(Math.min(r.params.rooms, r.params.connections));
+}
+
+/** Headers of the alerts redelivery table. */
+export const REDELIVERY_HEADERS = [
+  'target',
+  'users',
+  'unread each',
+  'complete',
+  'first alert p50 ms',
+  'all p50 ms',
+  'all p99 ms',
+  'all max ms',
+];
+
+/** Rows of the alerts redelivery table: auth sent → the unread alerts received. */
+export function redeliveryRows(runs: RunResult[]): string[][] {
+  return runs.flatMap((r) => {
+    const d = r.redelivery;
+    if (!d) return [];
+    return [
+      [
+        r.target,
+        String(d.users),
+        String(d.alerts),
+        `${d.complete}/${d.users}`,
+        fmt(d.firstMs.p50, 1),
+        fmt(d.allMs.p50, 1),
+        fmt(d.allMs.p99, 1),
+        fmt(d.allMs.max, 1),
+      ],
+    ];
+  });
 }
 
 /** Rows of the comparison table. */
@@ -264,6 +301,11 @@ export function markdownTable(headers: string[], body: string[][]): string {
 /** The whole text report: main table, then comparisons when there are any. */
 export function renderText(report: BenchReport): string {
   const parts = [textTable(HEADERS, rows(report.runs))];
+  const redelivery = redeliveryRows(report.runs);
+  if (redelivery.length > 0) {
+    parts.push('', 'Alerts: unread alerts redelivered on connect (from auth):');
+    parts.push(textTable(REDELIVERY_HEADERS, redelivery));
+  }
   if (report.comparisons.length > 0) {
     parts.push('', 'Barrage / peer (higher is better for Barrage):');
     parts.push(textTable(COMPARISON_HEADERS, comparisonRows(report.comparisons)));

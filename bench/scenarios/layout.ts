@@ -14,9 +14,13 @@ export interface Layout {
   receivers: ConnSpec[];
   /** Push: the user ids of the receivers. */
   users: string[];
-  /** Whether messages are published to rooms over WebSocket (false for idle, push, publish). */
+  /** Whether messages are published to rooms over WebSocket (false for idle, push, publish,
+   * alerts). */
   publishes: boolean;
 }
+
+/** Alerts: the devices (connections) of each user, side by side in `receivers`. */
+export const DEVICES_PER_USER = 2;
 
 /** Signs an HS256 JWT for `user`, valid for two hours. */
 export async function signToken(secret: string, user: string): Promise<string> {
@@ -33,16 +37,21 @@ export async function layoutOf(params: RunParams, target: Target): Promise<Layou
   const n = params.connections;
   const urls = target.wsUrls;
   const scenario = params.scenario === 'sweep' ? params.sweepOf : params.scenario;
-  if (scenario === 'push') {
-    const users = Array.from({ length: n }, (_, i) => `u${i}`);
+  if (scenario === 'push' || scenario === 'alerts') {
+    // Alerts: each user's devices are neighbours (receiver 2u and 2u+1), so that they land in
+    // the same load-generator process, which can then tell the first device's arrival; the
+    // first device acknowledges what it gets, as a user reading on one device does.
+    const devices = scenario === 'alerts' ? DEVICES_PER_USER : 1;
+    const users = Array.from({ length: Math.ceil(n / devices) }, (_, i) => `u${i}`);
     const receivers: ConnSpec[] = [];
     for (let i = 0; i < n; i++) {
-      const user = users[i]!;
+      const user = users[Math.floor(i / devices)]!;
       const conn: ConnSpec = { url: urls[i % urls.length]!, rooms: [], user };
       if (target.kind === 'barrage' || target.kind === 'barrage-sse') {
-        if (!target.jwtSecret) throw new Error('push against Barrage needs --jwt-secret');
+        if (!target.jwtSecret) throw new Error(`${scenario} against Barrage needs --jwt-secret`);
         conn.token = await signToken(target.jwtSecret, user);
       }
+      if (devices > 1 && i % devices === 0) conn.ack = true;
       receivers.push(conn);
     }
     return { rooms: [], receivers, users, publishes: false };

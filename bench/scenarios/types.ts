@@ -10,6 +10,7 @@ export const SCENARIOS = [
   'publish',
   'cluster',
   'sweep',
+  'alerts',
 ] as const;
 /** One scenario name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -45,6 +46,10 @@ export interface RunParams {
   maxLossPct: number;
   /** p99 latency (ms) above which a phase fails (sweep stops). */
   maxP99Ms: number;
+  /** Alerts: users that get `redeliveryAlerts` stored alerts while offline, then connect (0: none). */
+  redeliveryUsers?: number;
+  /** Alerts: unread alerts waiting for each of those users. @default 100 */
+  redeliveryAlerts?: number;
 }
 
 /** Latency percentiles in milliseconds. */
@@ -94,6 +99,24 @@ export interface PhaseResult {
   timeline: number[];
   /** Whether the phase met the loss and p99 limits. */
   ok: boolean;
+  /**
+   * Alerts: latency of every delivery to every device. `latencyMs` above then holds the figure
+   * the scenario is about: from the API call to the first device of the user that got the alert.
+   */
+  allDevicesMs?: LatencyMs | null;
+}
+
+/** Alerts: unread alerts sent to a device when it authenticates. */
+export interface RedeliveryResult {
+  /** Users measured (one after the other, each with `alerts` unread alerts). */
+  users: number;
+  alerts: number;
+  /** Users whose device received every alert in time. */
+  complete: number;
+  /** From sending `auth` to the last of the alerts, ms, over the users. */
+  allMs: LatencyMs;
+  /** From sending `auth` to the first alert, ms. */
+  firstMs: LatencyMs;
 }
 
 /** One scenario against one target. */
@@ -117,6 +140,15 @@ export interface RunResult {
   best: { rate: number; deliveriesPerSec: number; clientBound: boolean } | null;
   /** Sweep: offered rates of steps that failed on a busy machine and were run again. */
   retried: number[];
+  /** Alerts: redelivery of unread alerts on connect, or null. */
+  redelivery?: RedeliveryResult | null;
+  /**
+   * When and by which command the run was measured, for a report that merges runs of several
+   * invocations (`--merge-docs`); absent: the report's own.
+   */
+  measured?: { at: string; command: string };
+  /** Alerts: the store the server ran with (`embedded` or `postgres`). */
+  store?: string;
   /** Why the run failed, when it did. */
   error: string | null;
 }

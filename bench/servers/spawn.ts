@@ -101,12 +101,21 @@ export function barrageCommand(): string[] {
   return [process.execPath, cli];
 }
 
-/** Spawns `argv`, pinned to `cpus` (a taskset list such as "0" or "0-1") when given. */
-export function spawnServer(argv: string[], port: number, cpus: string | null): ServerProcess {
+/**
+ * Spawns `argv`, pinned to `cpus` (a taskset list such as "0" or "0-1") when given, as the user
+ * `as` when given (PostgreSQL refuses to run as root).
+ */
+export function spawnServer(
+  argv: string[],
+  port: number,
+  cpus: string | null,
+  as?: { uid: number; gid: number },
+): ServerProcess {
   const full = cpus ? ['taskset', '-c', cpus, ...argv] : argv;
   const child = spawn(full[0]!, full.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
+    ...as,
   });
   live.add(child);
   child.once('exit', () => live.delete(child));
