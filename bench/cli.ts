@@ -18,6 +18,8 @@ export interface BenchOptions {
   apiKey: string | null;
   jwtSecret: string | null;
   clientsProcs: number;
+  /** Receivers offer permessage-deflate. */
+  deflate: boolean;
   sourceIps: number;
   connectConcurrency: number;
   connectTimeoutMs: number;
@@ -80,6 +82,7 @@ const options = {
   targets: { type: 'string', default: 'barrage' },
   peers: { type: 'boolean' },
   'clients-procs': { type: 'string', default: '0' },
+  deflate: { type: 'boolean' },
   'source-ips': { type: 'string', default: '0' },
   'connect-concurrency': { type: 'string', default: '200' },
   'connect-timeout': { type: 'string', default: '20' },
@@ -173,6 +176,8 @@ Alerts:
 Load generator:
   --clients-procs K        worker processes for the receivers; this process keeps the
                            publishers (default 0: everything in this one process)
+  --deflate                receivers offer permessage-deflate (Barrage compresses only with
+                           --serve-arg=--ws-compress-min-bytes=N; see docs/performance.md)
   --source-ips K           loopback source addresses 127.0.0.1..K (default 0 = one per 20000)
   --connect-concurrency C  connections being opened at once (default 200)
   --connect-timeout S      seconds for one connection to open and join (default 20)
@@ -297,6 +302,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     apiKey: v['api-key'] ?? null,
     jwtSecret: v['jwt-secret'] ?? null,
     clientsProcs: num('clients-procs', v['clients-procs'], 0, 64),
+    deflate: v.deflate === true,
     sourceIps: num('source-ips', v['source-ips'], 0, 250),
     connectConcurrency: num('connect-concurrency', v['connect-concurrency'], 1, 10_000),
     connectTimeoutMs: num('connect-timeout', v['connect-timeout'], 1, 600) * 1000,

@@ -123,6 +123,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
     const params = { ...o.params[scenario], room };
     const gen: GenOptions = {
       clientsProcs: o.clientsProcs,
+      deflate: o.deflate,
       sourceIps:
         o.sourceIps > 0 ? o.sourceIps : autoSourceIps(params.connections, o.target !== null),
       connectConcurrency: o.connectConcurrency,

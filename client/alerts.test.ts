@@ -192,6 +192,57 @@ describe('alerts against a real server (embedded store)', () => {
   });
 });
 
+describe('alerts over the SSE fallback', () => {
+  /** A `ws` WebSocket whose upgrades the server refuses (an Origin outside its allowlist). */
+  class BlockedWebSocket extends WebSocket {
+    constructor(url: string) {
+      super(url, { origin: 'https://blocked.example' });
+    }
+  }
+
+  it('receives alerts once a room is joined; ack and inbox are refused, autoAck stays quiet', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'barrage-alerts-sse-'));
+    const server = await startServer({
+      store: 'embedded',
+      dataDir: dir,
+      jwtSecret: TEST_SECRET,
+      origins: ['https://app.example'],
+    });
+    const push = (data: number) =>
+      fetch(`${server.url}/api/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'sam', event: 'e', data, persist: true }),
+      }).then((r) => r.json() as Promise<{ alert: string }>);
+    const c = await connect(wsUrl(server), {
+      ...base,
+      WebSocket: BlockedWebSocket,
+      token: await signToken('sam'),
+      autoAck: true,
+    });
+    try {
+      assert.equal(c.transport, 'sse');
+      const errors: BarrageError[] = [];
+      c.on('error', (e) => errors.push(e));
+      const got: unknown[] = [];
+      c.on('alert', (a) => got.push(a.data));
+      await push(1); // stored while no stream is open: redelivered when it opens
+      await c.join('chat:sse-alerts');
+      await waitFor(() => got.length === 1, 5000, 'the redelivered alert');
+      const { alert } = await push(2);
+      await waitFor(() => got.length === 2, 5000, 'the live alert');
+      assert.deepEqual(got, [1, 2]);
+      await assert.rejects(c.ack(alert), (err: BarrageError) => err.code === 'bad_request');
+      await assert.rejects(c.inbox(), (err: BarrageError) => err.code === 'bad_request');
+      assert.deepEqual(errors, [], 'autoAck sent nothing, so nothing failed');
+    } finally {
+      c.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('alerts: the resync hint when the inbox cap drops unread alerts', () => {
   it('fires resync once for a drop, not again when the next connection is told again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'barrage-alerts-cap-'));

@@ -3,6 +3,7 @@
  * (spread over loopback source addresses 127.0.0.x), authenticates and joins their rooms, then
  * counts what arrives. Used directly in the main process or inside a worker process.
  */
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { ackFrame, alertIds } from './alert-lines.js';
 import { type CounterSnapshot, DeliveryCounter } from './counter.js';
@@ -33,6 +34,8 @@ export interface OpenSpec {
   concurrency: number;
   /** Deadline for one connection to be open, authenticated and joined. */
   timeoutMs: number;
+  /** Offer permessage-deflate (the server decides whether to compress). @default false */
+  deflate?: boolean;
   /** Record each message's first delivery too (alerts: the first device of a user). */
   trackFirst?: boolean;
 }
@@ -54,7 +57,12 @@ export interface GroupSnapshot extends CounterSnapshot {
   closes: Record<string, number>;
   /** CPU seconds of this process (user + system) since it started. */
   cpuSeconds: number;
+  /** Bytes the receivers read from their TCP sockets since the reset (frames as sent). */
+  bytes: number;
 }
+
+/** The TCP socket under each client, for the bytes on the wire (taken from ws's `upgrade`). */
+const wires = new WeakMap<WebSocket, Socket>();
 
 /** The local address for connection `i` of the run. */
 export function sourceAddress(i: number, sourceIps: number): string {
@@ -67,6 +75,8 @@ export class ClientGroup {
   readonly counter = new DeliveryCounter();
   private readonly sockets: WebSocket[] = [];
   private readonly streams: SseReceiver[] = [];
+  /** Bytes read by the sockets at the last reset. */
+  private bytesBase = 0;
   private closes: Record<string, number> = {};
   private closing = false;
 
@@ -139,6 +149,14 @@ export class ClientGroup {
   reset(startMs: number): void {
     this.counter.reset(startMs);
     this.closes = {};
+    this.bytesBase = this.bytesRead();
+  }
+
+  private bytesRead(): number {
+    let n = 0;
+    for (const ws of this.sockets) n += wires.get(ws)?.bytesRead ?? 0;
+    for (const s of this.streams) n += s.bytesRead;
+    return n;
   }
 
   /** Counts, latency, closes and CPU so far. */
@@ -148,6 +166,7 @@ export class ClientGroup {
       ...this.counter.snapshot(),
       closes: { ...this.closes },
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      bytes: this.bytesRead() - this.bytesBase,
     };
   }
 
@@ -176,19 +195,20 @@ export class ClientGroup {
  * `message` listener attached; rejects (socket terminated) on error, close or timeout.
  */
 export function openClient(
-  spec: Pick<OpenSpec, 'kind' | 'sourceIps' | 'timeoutMs'>,
+  spec: Pick<OpenSpec, 'kind' | 'sourceIps' | 'timeoutMs' | 'deflate'>,
   conn: ConnSpec,
   index: number,
 ): Promise<WebSocket> {
   const d = dialectOf(spec.kind);
   const ws = new WebSocket(conn.url + d.wsPath, {
-    perMessageDeflate: false,
+    perMessageDeflate: spec.deflate === true,
     skipUTF8Validation: true,
     // One source address: let connect() pick the port (it may reuse TIME_WAIT ports on
     // loopback); binding an address first would need a port free on that address alone.
     ...(spec.sourceIps > 1 ? { localAddress: sourceAddress(index, spec.sourceIps) } : {}),
     handshakeTimeout: spec.timeoutMs,
   });
+  ws.once('upgrade', (res) => wires.set(ws, res.socket as Socket));
   return new Promise<WebSocket>((resolve, reject) => {
     let pendingJoins = conn.rooms.length;
     let stage: 'handshake' | 'auth' | 'join' | 'ready' = d.handshake ? 'handshake' : 'auth';

@@ -25,6 +25,8 @@ export interface PoolSnapshot {
   closes: Record<string, number>;
   /** CPU seconds per generator process (this process first when it holds clients). */
   cpuSeconds: number[];
+  /** Bytes the receivers read from their sockets since the reset. */
+  bytes: number;
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -154,9 +156,11 @@ export class ClientPool {
       timeline: [],
       closes: {},
       cpuSeconds: [],
+      bytes: 0,
     };
     for (const s of snaps) {
       out.received += s.received;
+      out.bytes += s.bytes;
       out.frames += s.frames;
       out.latency.merge(s.latency);
       if (s.first) {

@@ -24,6 +24,8 @@ export interface SseReceiver {
   /** Feeds whole events to `onEvents` from now on; `onClose` gets the server's close code. */
   attach(onEvents: (buf: Buffer) => void, onClose: (code: number) => void): void;
   close(): void;
+  /** Bytes read off the stream's TCP socket so far (headers and framing included). */
+  readonly bytesRead: number;
 }
 
 const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
@@ -82,7 +84,11 @@ export function openSseReceiver(conn: SseOpen): Promise<SseReceiver> {
 
 function receiver(req: ClientRequest, res: IncomingMessage): SseReceiver {
   let closing = false;
+  const socket = res.socket;
   return {
+    get bytesRead() {
+      return socket?.bytesRead ?? 0;
+    },
     attach(onEvents, onClose) {
       let rest: Buffer | null = null;
       let code = 1006;

@@ -19,6 +19,8 @@ import type { PhaseResult, RunParams, RunResult } from './types.js';
 export interface GenOptions {
   clientsProcs: number;
   sourceIps: number;
+  /** Receivers offer permessage-deflate. @default false */
+  deflate?: boolean;
   connectConcurrency: number;
   connectTimeoutMs: number;
   /** Wait after the clients joined before reading the server's RSS (default 1000 ms). */
@@ -60,6 +62,7 @@ export async function runScenario(
       {
         kind: target.kind,
         sourceIps: gen.sourceIps,
+        deflate: gen.deflate === true,
         concurrency: gen.connectConcurrency,
         timeoutMs: gen.connectTimeoutMs,
         trackFirst: alerts,
@@ -266,6 +269,7 @@ async function runPhase(
     expected,
     received: snap.received,
     frames: snap.frames,
+    bytesPerDelivery: snap.received > 0 ? round(snap.bytes / snap.received, 1) : null,
     deliveriesPerSec: Math.round(snap.received / pubS),
     lossPct: round(lossPct, 3),
     latencyMs: latency,

@@ -72,6 +72,11 @@ export interface PhaseResult {
   expected: number;
   received: number;
   frames: number;
+  /**
+   * Bytes the receivers read off the wire per delivery (frame headers, merging and compression
+   * included; pings and other frames of the phase too). Absent in reports made before it.
+   */
+  bytesPerDelivery?: number | null;
   deliveriesPerSec: number;
   lossPct: number;
   latencyMs: LatencyMs;

@@ -11,7 +11,13 @@ import type { ClusterReport, Node } from '../node/index.js';
 import { WS_PATH } from '../protocol/index.js';
 import { allowedMethods } from './allow.js';
 import { lengthLimit } from './body-limit.js';
-import { crossSiteGuard, crossSiteRefusal, requireJson } from './cross-site.js';
+import {
+  crossSiteGuard,
+  crossSiteRefusal,
+  publicReadCors,
+  requireJson,
+  sameOrigin,
+} from './cross-site.js';
 import { createErrorHandler, errorResponse } from './errors.js';
 import { createFastPath } from './fast-path.js';
 import { type ApiRequestInfo, createApiGuard, type GuardedRequest } from './guard.js';
@@ -62,6 +68,14 @@ export interface ApiOptions {
   /** Viewer segments of timeline rooms. @default 6-minute segments, 30 comments a second */
   timeline?: TimelineOptions;
   /**
+   * Pages of other origins that may read segments and DPlayer's GET (the `origins` option, as the
+   * gateways check it); `any` when it allows every origin. @default same origin only
+   */
+  readOrigins?: {
+    allowed(origin: string | undefined, host: string | undefined): boolean;
+    any: boolean;
+  };
+  /**
    * Serve the hot calls on the fast path (fast-path.ts). Off only to compare it with the router
    * (tests, benchmarks). @default true
    */
@@ -83,6 +97,10 @@ export function createApiApp(options: ApiOptions): Hono {
   const postBody = every(requireJson, lengthLimit(options.maxBodyBytes, tooLarge), readJsonObject);
   app.use('/dplayer/*', lengthLimit(options.maxBodyBytes, tooLarge));
   app.use('/api/*', (c, next) => (c.req.method === 'POST' ? postBody(c, next) : next()));
+  const reads = options.readOrigins ?? { allowed: sameOrigin, any: false };
+  const readCors = publicReadCors((o, h) => reads.allowed(o, h), reads.any);
+  app.use('/timeline/*', readCors);
+  app.use('/dplayer/*', readCors);
   const first = app.routes.length;
   publishRoute(app, options.node);
   pushRoute(app, options.node);

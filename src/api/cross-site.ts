@@ -1,4 +1,5 @@
 import type { Context, Next } from 'hono';
+import { cors } from 'hono/cors';
 import { errorResponse } from './errors.js';
 
 /** Host names a node without an API key answers by default (DNS-rebinding defence). */
@@ -86,4 +87,43 @@ function hostName(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.indexOf(':');
   return colon < 0 ? host : host.slice(0, colon);
+}
+
+/**
+ * CORS for the public reads a player on another site makes: viewer segments
+ * (`GET /timeline/...`) and DPlayer's `GET /dplayer/v3/`. The same Origin rule as the WebSocket
+ * and SSE gateways (the `origins` option, given as `originAllowed`): an allowed page gets
+ * `Access-Control-Allow-Origin` through hono's `cors` (`*` when every origin is allowed, so a
+ * CDN keeps one copy; otherwise the origin, with `Vary: Origin`) and may read `ETag`; another
+ * page is refused 403, as the API refuses cross-site calls. A preflight (a Bearer token makes
+ * one) is answered for GET with the `authorization` header. Writes (DPlayer's POST) get no CORS:
+ * a page on another site must not post through its visitors' browsers.
+ */
+export function publicReadCors(
+  originAllowed: (origin: string | undefined, host: string | undefined) => boolean,
+  anyOrigin: boolean,
+) {
+  const headers = cors({
+    origin: anyOrigin ? '*' : (origin) => origin,
+    allowMethods: ['GET'],
+    allowHeaders: ['authorization'],
+    exposeHeaders: ['ETag'],
+    maxAge: 600,
+  });
+  return async (c: Context, next: Next): Promise<Response | undefined> => {
+    const origin = c.req.header('origin');
+    if (origin === undefined || c.req.method === 'POST') {
+      await next();
+      return;
+    }
+    if (!originAllowed(origin, c.req.header('host'))) {
+      return errorResponse(c, 'forbidden', 'cross-origin read refused (see the origins option)');
+    }
+    return (await headers(c, next)) ?? undefined;
+  };
+}
+
+/** Whether an Origin is the server's own (its host is the request's `Host`). */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  return origin === undefined || originHost(origin) === host?.toLowerCase();
 }

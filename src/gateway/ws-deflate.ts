@@ -16,6 +16,10 @@ export const CLIENT_WINDOW_BITS = 10;
 /** ws's permessage-deflate options for compress-once. */
 export const DEFLATE_OPTIONS = {
   serverNoContextTakeover: true,
+  // Without context takeover on the client's side too, ws clients compress only messages of 1 KiB
+  // or more (ws applies its threshold only then); otherwise they compress every join and pong,
+  // and the server inflates each one through ws's process-wide queue of 10 zlib jobs.
+  clientNoContextTakeover: true,
   clientMaxWindowBits: CLIENT_WINDOW_BITS,
 } as const;
 

@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
-import { measure, print, type Result } from '../../bench/micro/timing.js';
+import { print, type Result, sample, summarize } from '../../bench/micro/timing.js';
 import { DEFLATE_OPTIONS } from './ws-deflate.js';
 import { SharedFrames } from './ws-frames.js';
 import { WsTransport } from './ws-transport.js';
@@ -64,30 +64,49 @@ async function main(): Promise<void> {
   const asDeflating = deflating.map((p) => new WsTransport(p.ws, p.socket, frames, 15, 1000));
   const opts = { binary: false, compress: false, fin: true } as const;
   const results: Result[] = [];
+  const ROUNDS = 9;
   for (const size of SIZES) {
     const text = `{"type":"message","room":"live:r","offset":1,"data":"${'x'.repeat(size - 64)}"}`;
     const payloads = () => Array.from({ length: MESSAGES }, () => Buffer.from(text));
     const ops = MESSAGES * MEMBERS;
-    results.push(
-      await measure(`ws.send        ${size} B`, ops, async () => {
-        for (const p of payloads()) {
-          for (const peer of plain) peer.ws.send(p, opts);
-          await drained(plain);
-        }
-      }),
-      await measure(`frame-once     ${size} B`, ops, async () => {
-        for (const p of payloads()) {
-          for (const t of asPlain) t.send(p);
-          await drained(plain);
-        }
-      }),
-      await measure(`compress-once  ${size} B`, ops, async () => {
-        for (const p of payloads()) {
-          for (const t of asDeflating) t.send(p);
-          await drained(deflating);
-        }
-      }),
-    );
+    const variants: [string, () => Promise<void>][] = [
+      [
+        'ws.send',
+        async () => {
+          for (const p of payloads()) {
+            for (const peer of plain) peer.ws.send(p, opts);
+            await drained(plain);
+          }
+        },
+      ],
+      [
+        'frame-once',
+        async () => {
+          for (const p of payloads()) {
+            for (const t of asPlain) t.send(p);
+            await drained(plain);
+          }
+        },
+      ],
+      [
+        'compress-once',
+        async () => {
+          for (const p of payloads()) {
+            for (const t of asDeflating) t.send(p);
+            await drained(deflating);
+          }
+        },
+      ],
+    ];
+    // Interleaved rounds, so a burst of other load on the machine hits every variant alike.
+    const samples = variants.map(() => [] as Awaited<ReturnType<typeof sample>>[]);
+    for (const [, run] of variants) await run();
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [i, [, run]] of variants.entries()) samples[i]!.push(await sample(ops, run));
+    }
+    variants.forEach(([name], i) => {
+      results.push(summarize(`${name.padEnd(14)} ${size} B`, ops, samples[i]!));
+    });
   }
   print(`fan-out to ${MEMBERS} loopback WebSockets, CPU per delivery (sender side)`, results);
   const c = frames.counters;

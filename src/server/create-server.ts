@@ -17,7 +17,7 @@ import {
   type ServerConfig,
 } from '../config/index.js';
 import { BarrageError } from '../errors.js';
-import { ConnectionGate, SseGateway, WsGateway } from '../gateway/index.js';
+import { ConnectionGate, createOriginCheck, SseGateway, WsGateway } from '../gateway/index.js';
 import type { Logger } from '../log.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
 import { Node, type NodeHooks, StatsReporter } from '../node/index.js';
@@ -239,6 +239,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       };
     },
     timeline: { segmentMs: config.timelineSegmentMs, density: config.timelineDensity },
+    readOrigins: { allowed: createOriginCheck(config.origins), any: config.origins.includes('*') },
     webRoot: config.web ? join(root, 'web') : null,
     sdkRoot: config.web ? join(root, 'dist', 'client') : null,
   });

@@ -21,6 +21,7 @@ describe('timeline rooms (embedded store)', () => {
   const logged: Logged[] = [];
   const fx = useServer({
     logger: recordingLogger(logged),
+    origins: ['https://player.example'],
     hooks: {
       // A bug in an embedding application's hook, met by a DPlayer read of video "bug".
       authorizeJoin: (_c, room) => {
@@ -258,6 +259,44 @@ describe('timeline rooms (embedded store)', () => {
       text: 'x',
     });
     assert.equal(badTime.status, 400);
+  });
+
+  it('CORS: a player page of an allowed origin reads segments and DPlayer GET; others are refused', async () => {
+    const page = 'https://player.example';
+    const segment = await fetch(`${fx.server.url}/timeline/vod:a/0`, { headers: { origin: page } });
+    assert.equal(segment.status, 200);
+    assert.equal(segment.headers.get('access-control-allow-origin'), page);
+    assert.match(segment.headers.get('vary') ?? '', /Origin/);
+    assert.match(segment.headers.get('access-control-expose-headers') ?? '', /ETag/i);
+    const preflight = await fetch(`${fx.server.url}/timeline/vod:a/0`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: page,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), page);
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET');
+    assert.equal(preflight.headers.get('access-control-allow-headers'), 'authorization');
+    const dplayer = await fetch(`${fx.server.url}/dplayer/v3/?id=dp1`, {
+      headers: { origin: page },
+    });
+    assert.equal(dplayer.status, 200);
+    assert.equal(dplayer.headers.get('access-control-allow-origin'), page);
+    const foreign = await fetch(`${fx.server.url}/timeline/vod:a/0`, {
+      headers: { origin: 'https://elsewhere.example' },
+    });
+    assert.equal(foreign.status, 403);
+    assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+    // Writes get no CORS: another site's page must not post through its visitors' browsers.
+    const post = await fetch(`${fx.server.url}/dplayer/v3/`, {
+      method: 'POST',
+      headers: { origin: page, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'dp1', time: 1, text: 'x' }),
+    });
+    assert.equal(post.headers.get('access-control-allow-origin'), null);
   });
 
   it('DPlayer v3: an unexpected error is logged with its request id, counted, answered 500', async () => {

@@ -20,8 +20,12 @@ export const pushCall: JsonCall<typeof pushBody> = {
         ...(await node.alerts.push(body.userId, body.event, data, { ttlMs, collapseKey, id })),
       };
     }
-    const given = Object.entries({ ttlMs, collapseKey, id }).find(([, v]) => v !== undefined);
-    if (given) throw new ReplyError('bad_request', `"${given[0]}" needs "persist": true`);
+    // Plain pushes are the hot path: three comparisons, no allocation, before naming the field.
+    if (ttlMs !== undefined || collapseKey !== undefined || id !== undefined) {
+      const given =
+        ttlMs !== undefined ? 'ttlMs' : collapseKey !== undefined ? 'collapseKey' : 'id';
+      throw new ReplyError('bad_request', `"${given}" needs "persist": true`);
+    }
     const delivered = await node.push(body.userId, body.event, data);
     return { delivered };
   },
