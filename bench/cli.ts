@@ -61,7 +61,7 @@ export const SCENARIO_DEFAULTS: Record<
   push: { connections: 5000, rooms: 0, rate: 1000, durationS: 10 },
   publish: { connections: 5000, rooms: 100, rate: 1000, durationS: 10 },
   cluster: { connections: 3000, rooms: 1, rate: 200, durationS: 10 },
-  sweep: { connections: 2000, rooms: 100, rate: 10, durationS: 5 },
+  sweep: { connections: 5000, rooms: 100, rate: 10, durationS: 5 },
   // 5000 users with 2 devices each.
   alerts: { connections: 10000, rooms: 0, rate: 2000, durationS: 10 },
 };
@@ -134,7 +134,7 @@ Scenarios (default hot-room):
 
 Per-scenario defaults (N / R / P / seconds): idle 5000/100/-/10, hot-room 5000/1/400/10,
 many-rooms 5000/100/2000/10, push 5000/-/1000/10, publish 5000/100/1000/10,
-cluster 3000/1/200/10, sweep 2000/100/10/5, alerts 10000/-/2000/10.
+cluster 3000/1/200/10, sweep 5000/100/10/5, alerts 10000/-/2000/10.
 
 Load:
   -n, --connections N      receiving connections (default: per scenario)

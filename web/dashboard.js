@@ -101,6 +101,7 @@ function apply(stats, t) {
   }
   renderTotals(stats.totals ?? {});
   renderAlerts(stats, nodes);
+  renderStore(nodes);
   renderRooms(nodes);
   $('nodes-info').textContent =
     `${nodes.length} node${nodes.length === 1 ? '' : 's'} · ${new Date(t).toLocaleTimeString()}`;
@@ -142,6 +143,27 @@ function renderAlerts(stats, nodes) {
   $('alerts').hidden = !alerts;
   if (!alerts) return;
   for (const k of ALERT_COUNTERS) $(`a-${k}`).textContent = fmt(Number(alerts[k]) || 0);
+}
+
+/**
+ * The durable store's writer over the nodes (docs/storage.md): kind and health, the worst write
+ * p99, the mean batch, queue depth against its limit, refusals and failed commits since start.
+ * Hidden when no node runs a store.
+ */
+function renderStore(nodes) {
+  const stores = nodes.map((n) => n.store).filter((s) => s && typeof s === 'object');
+  $('store').hidden = stores.length === 0;
+  if (stores.length === 0) return;
+  const sum = (k) => stores.reduce((a, s) => a + (Number(s[k]) || 0), 0);
+  const kinds = [...new Set(stores.map((s) => String(s.kind)))].join(', ');
+  const down = stores.filter((s) => s.ok === false).length;
+  $('s-kind').textContent = down > 0 ? `${kinds} (${down} down)` : kinds;
+  $('store').dataset.ok = String(down === 0);
+  $('s-write-p99').textContent = fmt(Math.max(...stores.map((s) => Number(s.writeP99Ms) || 0)));
+  $('s-batch').textContent = fmt(sum('meanBatch') / stores.length);
+  $('s-queue').textContent = `${fmt(sum('queueDepth'))} / ${fmt(sum('queueLimit'))}`;
+  $('s-refused').textContent = fmt(sum('refused'));
+  $('s-errors').textContent = fmt(sum('errors'));
 }
 
 /** Per-room message rates need the room's previous count on the same node. */

@@ -109,7 +109,7 @@ export function charts(report: BenchReport): Chart[] {
         'offered messages/s',
         'deliveries/s',
         sweeps.map((r) => ({
-          name: r.target,
+          name: r.params.room ? `${r.target} ${r.params.room}` : r.target,
           points: r.phases
             .filter((p) => p.ok)
             .map((p) => [p.rate, p.deliveriesPerSec] as [number, number]),
@@ -142,8 +142,11 @@ const METHOD = `## How it is measured
   passes 20 000 deliveries/s, which trades up to one window of latency for far fewer frames;
   benches raise the publish rate limit and connections-per-IP limit so the limits do not shape
   the numbers.
-- sweep: the rate is multiplied by the sweep factor each step until loss or p99 exceed their
-  limits (or the publisher falls behind); "max rate" is the largest delivery rate of a passing step.`;
+- sweep: the rate is multiplied by the sweep factor each step (or takes the \`--sweep-rates\`
+  list: 1 to 1600 messages/s into one room of 5000 for \`npm run bench:docs\`, once in \`r0\`, a
+  room with no policy of its own, and once in \`live:hot\`) until loss or p99 exceed their
+  limits (or the publisher falls behind); each step's row shows its loss, p99, server CPU and
+  deliveries per CPU-second; "max rate" is the largest delivery rate of a passing step.`;
 
 const SSE = `## Server-Sent Events beside WebSocket
 
@@ -186,6 +189,7 @@ npm run build
 node dist/src/cli/index.js bench --help                        # every flag and its default
 node dist/src/cli/index.js bench hot-room -n 2000 --rate 200 --peers --pin
 node dist/src/cli/index.js bench sweep --peers --pin --clients-procs 1
+node dist/src/cli/index.js bench sweep -n 5000 --room r0,live:hot --sweep-rates 1,2,5,10,20,50,100,200,400,800,1600 --pin --clients-procs 1
 node dist/src/cli/index.js bench cluster --nodes 3             # spawns redis-server on a free port
 node dist/src/cli/index.js bench hot-room --json report.json   # machine-readable report
 node dist/src/cli/index.js bench alerts --pin --clients-procs 1 --write-docs --merge-docs

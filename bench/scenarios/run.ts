@@ -124,7 +124,8 @@ export async function runScenario(
       }
       result.phases.push(phase);
       if (params.scenario === 'sweep') {
-        if (!phase.ok || phase.behind > phase.published * 0.01) break;
+        // A publisher a message or two behind at 1-2 messages/s is the machine's hiccup, not a limit.
+        if (!phase.ok || phase.behind > Math.max(2, phase.published * 0.01)) break;
         if (!result.best || phase.deliveriesPerSec > result.best.deliveriesPerSec) {
           result.best = {
             rate,

@@ -24,7 +24,7 @@ const RELIABLE: RoomPolicy = { mergeWindowMs: MAX_WINDOW, adaptive: true, lossy:
 
 /** A hub whose every room has `policy`, on a settable clock, and a way to fill a room. */
 function setup(t: TestContext, policy: RoomPolicy = RELIABLE) {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+  t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
   let clock = 1_000;
   const waits: number[] = [];
   const hub = new Hub({
@@ -52,9 +52,11 @@ function setup(t: TestContext, policy: RoomPolicy = RELIABLE) {
       t.mock.timers.tick(1);
     }
   };
+  /** Ends the event loop's turn: what was read in it and has no window is flushed. */
+  const endOfTurn = () => t.mock.timers.tick(0);
   /**
-   * Publishes `count` messages `gapMs` apart from offset `from`; returns, per message, how many
-   * frames `watch` had right after it was delivered (before the clock moved on).
+   * Publishes `count` messages `gapMs` apart from offset `from`, each in its own turn of the event
+   * loop; returns, per message, how many frames `watch` had at the end of that turn.
    */
   const publish = (
     room: string,
@@ -67,12 +69,13 @@ function setup(t: TestContext, policy: RoomPolicy = RELIABLE) {
     const seen: number[] = [];
     for (let o = from; o < from + count; o++) {
       hub.deliver(room, o, line(room, o, size));
+      endOfTurn();
       seen.push(watch.sent.length);
       advance(gapMs);
     }
     return seen;
   };
-  return { hub, waits, fill, advance, publish };
+  return { hub, waits, fill, advance, publish, endOfTurn };
 }
 
 /** An encoded message line of a room at an offset, with `size` bytes of padding. */
@@ -190,6 +193,17 @@ describe('Hub adaptive window', () => {
       4,
       'its own lines reached it although sampled out before their publish was acknowledged',
     );
+  });
+
+  it('sends what one turn of the event loop read as one frame, even at window 0', (t) => {
+    const { hub, fill, endOfTurn, waits } = setup(t);
+    const [a] = fill('r0', 5000);
+    // A backlog: five messages read in one turn (the process was busy while they arrived).
+    for (let o = 1; o <= 5; o++) hub.deliver('r0', o, line('r0', o));
+    assert.equal(a!.sent.length, 0);
+    endOfTurn();
+    assert.deepEqual(a!.offsets(), [[1, 2, 3, 4, 5]]);
+    assert.deepEqual(waits, [0], 'no time passed: no delay added');
   });
 
   it('waits the whole window when the policy is fixed', (t) => {

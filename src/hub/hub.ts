@@ -187,7 +187,7 @@ export class Hub {
     room.pendingLines.push(line);
     room.pendingOffsets.push(offset);
     room.pendingBytes += line.length + 1;
-    if (room.timer !== null) {
+    if (room.timer !== null || room.immediate !== null) {
       if (room.pendingBytes >= this.maxBatchBytes) this.flush(room);
       return;
     }
@@ -200,8 +200,13 @@ export class Hub {
           room.samples(rate) ? SAMPLED_FLUSH_RATE : Number.POSITIVE_INFINITY,
         )
       : mergeWindowMs;
-    if (window <= 0 || room.pendingBytes >= this.maxBatchBytes) this.flush(room);
-    else room.timer = setTimeout(() => this.flush(room), window);
+    if (room.pendingBytes >= this.maxBatchBytes) this.flush(room);
+    else if (window > 0) room.timer = setTimeout(() => this.flush(room), window);
+    // No window: still let the messages this turn already read join the batch (no timer, no added
+    // delay). Flushing each at once would let a backlog feed itself: every message's fan-out
+    // blocks the loop, the rate the meter sees stays low, and the room never merges again.
+    else if (adaptive && mergeWindowMs > 0) room.immediate = setImmediate(() => this.flush(room));
+    else this.flush(room);
   }
 
   /**
@@ -229,10 +234,7 @@ export class Hub {
 
   /** Writes the room's pending batch as one frame to every member. */
   flush(room: Room): void {
-    if (room.timer !== null) {
-      clearTimeout(room.timer);
-      room.timer = null;
-    }
+    cancelFlush(room);
     const lines = room.pendingLines;
     if (lines.length === 0) return;
     const offsets = room.pendingOffsets;
@@ -318,10 +320,17 @@ export class Hub {
   }
 
   private dropRoom(room: Room): void {
-    if (room.timer !== null) clearTimeout(room.timer);
-    room.timer = null;
+    cancelFlush(room);
     this.rooms.delete(room.name);
   }
+}
+
+/** Stops a room's pending flush (the batch is being flushed now, or the room is gone). */
+function cancelFlush(room: Room): void {
+  if (room.timer !== null) clearTimeout(room.timer);
+  if (room.immediate !== null) clearImmediate(room.immediate);
+  room.timer = null;
+  room.immediate = null;
 }
 
 /** Sends the part of a held frame that comes after `offset`. */

@@ -63,6 +63,12 @@ export class Room {
   pendingSince = 0;
   /** The flush timer of a merge window, when one is running. */
   timer: NodeJS.Timeout | null = null;
+  /**
+   * An adaptive room at window 0 flushes once this turn of the event loop has read its input, so
+   * messages that queued up while the process was busy (a long fan-out, a GC pause, a starved
+   * core) leave as one frame instead of each blocking the next: see Hub.deliver.
+   */
+  immediate: NodeJS.Immediate | null = null;
   /** The highest offset seen live, to detect gaps. */
   lastOffset = 0;
   /** Messages received for this room since it was created on this node. */

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
@@ -93,6 +96,35 @@ describe('dashboard in Chromium', () => {
       [],
     );
     await page.close();
+  });
+
+  it('shows the store panel: kind, write p99, mean batch, queue, refusals, failed commits', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'barrage-dash-store-'));
+    const stored = await startServer({ store: 'embedded', dataDir, allowAnonymousPublish: true });
+    const author = await connect(wsUrl(stored), { WebSocket });
+    try {
+      // Acknowledged once committed: the store has written them when these resolve.
+      for (let i = 0; i < 5; i++)
+        await author.publish('vod:dash', { text: `c${i}` }, { t: i * 1000 });
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors = watchErrors(page);
+      await page.goto(`${stored.url}/dashboard`);
+      await page.waitForSelector('#store:not([hidden])', { timeout: 10_000 });
+      assert.equal(await page.textContent('#s-kind'), 'sqlite');
+      assert.equal(await page.getAttribute('#store', 'data-ok'), 'true');
+      assert.ok(Number(await page.textContent('#s-batch')) > 0, 'mean batch');
+      assert.ok(Number(await page.textContent('#s-write-p99')) > 0, 'write p99');
+      assert.match((await page.textContent('#s-queue')) ?? '', /^0 \/ \d/);
+      assert.equal(await page.textContent('#s-refused'), '0');
+      assert.equal(await page.textContent('#s-errors'), '0');
+      await screenshot(page, 'dashboard-store');
+      assert.deepEqual(errors, []);
+      await page.close();
+    } finally {
+      author.close();
+      await stored.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('shows stats at once when the server has no API key (loopback callers only)', async () => {
