@@ -58,12 +58,16 @@ export function openSseReceiver(conn: SseOpen): Promise<SseReceiver> {
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
-          return fail(new Error(`SSE ${res.statusCode}`));
+          fail(new Error(`SSE ${res.statusCode}`));
+          return;
         }
         let pendingJoins = Math.max(1, conn.rooms.length);
         const onJoin = (chunk: Buffer): void => {
           const refused = REFUSED.exec(chunk.toString('utf8'));
-          if (refused) return fail(new Error(`SSE refused: ${refused[2]!.slice(0, 120)}`));
+          if (refused) {
+            fail(new Error(`SSE refused: ${refused[2]!.slice(0, 120)}`));
+            return;
+          }
           for (let i = chunk.indexOf(JOINED); i !== -1; i = chunk.indexOf(JOINED, i + 1)) {
             pendingJoins--;
           }
