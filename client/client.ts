@@ -18,7 +18,7 @@ import { Rooms } from './rooms.js';
 import { detach, safeSend, wsUrl } from './socket.js';
 import type { Subscription } from './subscription.js';
 import { Timeline, type TimelineOptions } from './timeline.js';
-import { tokenExpired } from './token.js';
+import { TokenSource } from './token.js';
 import { sseUrlOf, type TransportName, TransportPlan } from './transports.js';
 import type { Inbox, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
 import { Waiters } from './waiters.js';
@@ -62,8 +62,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private readonly plan: TransportPlan;
   private readonly backoff;
   private ws: WebSocketLike | null = null;
-  private token: string | undefined;
-  private freshToken = false;
+  private readonly tokens: TokenSource;
   private attempt = 0;
   private lastHeard = 0;
   private retryAfterMs: number | undefined;
@@ -78,7 +77,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     super();
     this.url = wsUrl(url);
     this.opts = options;
-    this.token = options.token;
+    this.tokens = new TokenSource(options);
     this.backoff = resolveBackoff(options.backoff);
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     const order = options.transports ?? ['websocket', 'sse'];
@@ -181,11 +180,9 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private async open(): Promise<void> {
     this.timer = undefined;
     this.setState('connecting');
-    const stale = this.token === undefined || (!this.freshToken && tokenExpired(this.token));
-    this.freshToken = false;
-    if (this.opts.getToken && stale) {
+    if (this.tokens.shouldFetch()) {
       try {
-        this.token = await this.opts.getToken();
+        await this.tokens.fetch();
       } catch (err) {
         if (this.state !== 'connecting') return; // closed meanwhile
         const message = `getToken failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -258,7 +255,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   private async handshake(ws: WebSocketLike): Promise<void> {
-    const token = this.token;
+    const token = this.tokens.current;
     if (token !== undefined) {
       const auth = {
         type: 'auth',
@@ -335,7 +332,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (this.state === 'closed') return;
     this.setState('reconnecting');
     if (code === UNAUTHORIZED) {
-      const renewed = await this.refreshToken();
+      const renewed = await this.tokens.renew();
       if (this.isClosed()) return; // closed by the app while the token was fetched
       if (!renewed) return this.finish(code, reason, finalCloseError(code, reason));
     } else if (!closeReconnects(code)) {
@@ -344,21 +341,6 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (this.opts.reconnect === false)
       return this.finish(code, reason, failed ?? closedError(code));
     this.retry(code, reason, failed);
-  }
-
-  /** After close 4501: true when `getToken` gave a token other than the refused one. */
-  private async refreshToken(): Promise<boolean> {
-    const old = this.token;
-    let fresh: string | undefined;
-    try {
-      fresh = this.opts.getToken ? await this.opts.getToken() : undefined;
-    } catch {
-      fresh = undefined;
-    }
-    if (fresh === undefined || fresh === old) return false;
-    this.token = fresh;
-    this.freshToken = true; // just fetched: use it even if it is short-lived
-    return true;
   }
 
   private retry(code: number, reason: string, error?: BarrageError): void {
