@@ -13,7 +13,7 @@ import type {
   JoinOptions,
   PublishOptions,
 } from './options.js';
-import { RequestTable } from './requests.js';
+import { RequestTable, sendWithRetries } from './requests.js';
 import { Rooms } from './rooms.js';
 import { detach, safeSend, wsUrl } from './socket.js';
 import type { Subscription } from './subscription.js';
@@ -25,9 +25,6 @@ import { Waiters } from './waiters.js';
 
 /** The longest back-off the client accepts from a server hint (a guard against nonsense). */
 const MAX_SERVER_DELAY_MS = 600_000;
-
-/** Most times one request is sent again after `rate_limited` with `retryAfterMs`. */
-const MAX_RATE_LIMITED_RETRIES = 20;
 
 const UNAUTHORIZED = CLOSE_CODES.unauthorized.code;
 
@@ -372,32 +369,14 @@ export class BarrageClient extends Emitter<ClientEvents> {
   // ---- requests ---------------------------------------------------------------------------
 
   /** Sends a request once connected; idempotent ones are resent after a reconnect. */
-  private async request(
+  private request(
     body: Record<string, unknown>,
     idempotent: boolean,
     onReply?: (frame: ServerFrame) => void,
   ): Promise<ServerFrame> {
     const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
-    let drops = 0;
-    let limited = 0;
-    for (;;) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new BarrageError('timeout', `no reply to ${String(body.type)} in time`);
-      await this.ready(left);
-      try {
-        return await this.requests.send(this.ws!, body, deadline, onReply);
-      } catch (err) {
-        if (!isBarrageError(err)) throw err;
-        const wait = err.code === 'rate_limited' ? err.retryAfterMs : undefined;
-        if (wait !== undefined) {
-          // Refused, so not applied: sent again once the server says the limit allows it.
-          if (++limited > MAX_RATE_LIMITED_RETRIES || Date.now() + wait >= deadline) throw err;
-          await new Promise((r) => setTimeout(r, Math.max(wait, 1)));
-          continue;
-        }
-        if (!idempotent || ++drops > 5 || err.code !== 'disconnected') throw err;
-      }
-    }
+    const link = { ready: (ms: number) => this.ready(ms), socket: () => this.ws! };
+    return sendWithRetries(this.requests, link, body, { idempotent, deadline, onReply });
   }
 
   protected override listenerAdded(event: keyof ClientEvents): void {
