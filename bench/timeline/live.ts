@@ -207,7 +207,8 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     const cpuA = alone.phases[0]!.serverCpuPct;
     const cpuB = withIngest.phases[0]!.serverCpuPct;
     const added =
-      cpuA !== null && cpuB !== null && acked > 0
+      // Not when the ingest phase used less CPU than the phase alone: the server was starved.
+      cpuA !== null && cpuB !== null && acked > 0 && cpuB > cpuA
         ? Math.round((((cpuB - cpuA) / 100) * seconds * 1e6) / acked)
         : null;
     return {

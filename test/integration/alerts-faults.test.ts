@@ -203,6 +203,51 @@ describe('alerts on two nodes with Redis and PostgreSQL', () => {
     }
   });
 
+  it('a node killed mid-delivery: every alert it answered stored reaches the devices on the other', async () => {
+    const args = ['--store', 'postgres', '--database-url', pg.url, '--redis-url', redis.url];
+    const killed = await startNode([
+      ...args,
+      '--api-key',
+      KEY,
+      '--jwt-secret',
+      TEST_SECRET,
+      '--node-id',
+      'k',
+    ]);
+    const b = await startServer({ ...common(), nodeId: 'survivor' });
+    try {
+      const user = 'node-killed';
+      const onB = await device(b.wsUrl, user);
+      const answered: string[] = [];
+      let failed = 0;
+      let sent = 0;
+      const pusher = async () => {
+        while (failed === 0 && sent < 3000) {
+          const data = sent++;
+          const body = { userId: user, event: 'e', data, persist: true };
+          const r = await api(killed, 'POST', '/api/push', body, AUTH).catch(() => null);
+          if (r?.status === 200) answered.push(r.body.alert as string);
+          else failed++;
+        }
+      };
+      const pushers = Array.from({ length: 8 }, pusher);
+      await waitFor(() => answered.length >= 50, 'the first stored answers', 15_000);
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      await Promise.all(pushers);
+      assert.ok(failed > 0, 'the kill came while pushes were in flight');
+      const fresh = await device(b.wsUrl, user);
+      await waitFor(
+        () => answered.every((id) => alertsOf(fresh).includes(id)),
+        'every answered alert redelivered on the surviving node',
+        10_000,
+      );
+      for (const id of alertsOf(onB)) assert.ok(alertsOf(fresh).includes(id), `live ${id} kept`);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('Redis restarted empty and PostgreSQL restarted: nothing stored is lost, nothing acked comes back', async () => {
     const a = await startServer({ ...common(), nodeId: 'a2' });
     const b = await startServer({ ...common(), nodeId: 'b2' });

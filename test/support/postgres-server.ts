@@ -46,11 +46,23 @@ function ids(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-function spawnPostgres(bin: string, data: string, port: number): ChildProcess {
+/** Settings of a test server beyond the defaults (`-c name=value`). */
+export interface PostgresSettings {
+  /** e.g. `{ shared_buffers: '512MB' }` for a benchmark that reads a big table. */
+  settings?: Record<string, string>;
+}
+
+function spawnPostgres(
+  bin: string,
+  data: string,
+  port: number,
+  extra: Record<string, string>,
+): ChildProcess {
   const { uid, gid } = ids();
   const args = ['-D', data, '-p', String(port), '-k', data, '-c', `listen_addresses=${HOST}`];
   // fsync stays on: the fault tests kill the server and count on what was committed.
   args.push('-c', 'max_connections=50', '-c', 'shared_buffers=32MB');
+  for (const [name, value] of Object.entries(extra)) args.push('-c', `${name}=${value}`);
   const child = spawn(join(bin, 'postgres'), args, {
     uid,
     gid,
@@ -99,7 +111,8 @@ async function killChild(child: ChildProcess | null): Promise<void> {
 }
 
 /** Creates a cluster with `initdb` (trust auth, user postgres) and starts it on a free port. */
-export async function startPostgres(): Promise<PostgresProcess> {
+export async function startPostgres(options: PostgresSettings = {}): Promise<PostgresProcess> {
+  const extra = options.settings ?? {};
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'barrage-pg-'));
   const { uid, gid } = ids();
@@ -112,7 +125,7 @@ export async function startPostgres(): Promise<PostgresProcess> {
   );
   let port = 0;
   // A free port can be taken by a parallel test before postgres binds it: try new ones.
-  let child: ChildProcess | null = await startReady(bin, data, 5, 0, async () => {
+  let child: ChildProcess | null = await startReady(bin, data, extra, 5, 0, async () => {
     port = await freePort();
     return port;
   });
@@ -129,7 +142,7 @@ export async function startPostgres(): Promise<PostgresProcess> {
     async restart() {
       await kill();
       // The same port: the old backends may hold it for a moment after the kill.
-      child = await startReady(bin, data, 21, 200, async () => port);
+      child = await startReady(bin, data, extra, 21, 200, async () => port);
     },
     async stop() {
       await kill();
@@ -142,13 +155,14 @@ export async function startPostgres(): Promise<PostgresProcess> {
 async function startReady(
   bin: string,
   data: string,
+  extra: Record<string, string>,
   attempts: number,
   delayMs: number,
   nextPort: () => Promise<number>,
 ): Promise<ChildProcess> {
   for (let attempt = 1; ; attempt++) {
     const port = await nextPort();
-    const started = spawnPostgres(bin, data, port);
+    const started = spawnPostgres(bin, data, port, extra);
     try {
       await ready(bin, data, port, started);
       return started;
