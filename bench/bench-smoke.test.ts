@@ -75,6 +75,40 @@ describe('barrage bench', () => {
     assert.ok(phase.genCpuPct > 0);
   });
 
+  it('measures SSE receivers (barrage-sse): every join, every delivery counted once', async () => {
+    const o = parseBenchArgs([
+      'hot-room',
+      'push',
+      '--targets',
+      'barrage-sse',
+      '-n',
+      '20',
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--drain',
+      '5',
+      '--clients-procs',
+      '1',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const report = await runAll(o, 'test');
+    // A stream needs a room: push is not run for SSE receivers.
+    assert.deepEqual(
+      report.runs.map((r) => `${r.scenario} ${r.target}`),
+      ['hot-room barrage-sse'],
+    );
+    const run = report.runs[0]!;
+    assert.equal(run.error, null, String(run.error));
+    assert.equal(run.connections.opened, 20);
+    const phase = run.phases[0]!;
+    assert.ok(phase.published >= 15, `published ${phase.published}`);
+    assert.equal(phase.received, phase.expected, 'each delivery counted once, none missed');
+    assert.ok(phase.server !== null && phase.server.messagesOut >= phase.expected);
+  });
+
   it('runs hot-room against Barrage and both peers and reports every figure', async () => {
     const cli = join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
     assert.ok(existsSync(cli), `${cli} is missing: run npm run build first`);

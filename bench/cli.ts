@@ -152,7 +152,10 @@ Load:
                            when redis-server is on PATH (or --redis-url is given)
 
 Targets:
-  --targets LIST           comma list of barrage, ws-hub, socketio (default barrage)
+  --targets LIST           comma list of barrage, barrage-sse, ws-hub, socketio (default
+                           barrage); barrage-sse: Barrage with its receivers on Server-Sent
+                           Events (GET /sse), publishers on WebSocket; it runs idle,
+                           hot-room and many-rooms only
   --peers                  same as --targets barrage,ws-hub,socketio
   --target URL             drive an already running Barrage at URL (http://host:port)
   --server-pid PID         with --target: its PID, for CPU and RSS (repeatable)
@@ -243,7 +246,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (scenarios.length === 0) scenarios.push('hot-room');
   const targets = (v.peers ? 'barrage,ws-hub,socketio' : v.targets).split(',').map((s) => s.trim());
   for (const t of targets) {
-    if (t !== 'barrage' && t !== 'ws-hub' && t !== 'socketio')
+    if (t !== 'barrage' && t !== 'barrage-sse' && t !== 'ws-hub' && t !== 'socketio')
       throw new UsageError(`unknown target: ${t}`);
   }
   const sweepOf = v['sweep-of'];

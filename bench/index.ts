@@ -42,8 +42,8 @@ async function targetFor(
   o: BenchOptions,
   store: AlertStore | null,
 ): Promise<Target> {
-  if (o.target && kind === 'barrage') {
-    return externalTarget('barrage', o.target, o.serverPids, o.apiKey, o.jwtSecret);
+  if (o.target && (kind === 'barrage' || kind === 'barrage-sse')) {
+    return externalTarget(kind, o.target, o.serverPids, o.apiKey, o.jwtSecret);
   }
   const options = {
     serverCpus: o.serverCpus,
@@ -78,8 +78,14 @@ function jobsOf(o: BenchOptions): Job[] {
         for (const store of stores) jobs.push({ scenario, kind: 'barrage', store, room });
         continue;
       }
-      // Peers have no cluster mode: the cluster scenario runs against Barrage only.
-      const kinds = scenario === 'cluster' ? o.targets.filter((k) => k === 'barrage') : o.targets;
+      // Peers have no cluster mode: the cluster scenario runs against Barrage only. SSE
+      // receivers (barrage-sse) read rooms: not user pushes (a stream needs a room), not a sweep.
+      const kinds =
+        scenario === 'cluster'
+          ? o.targets.filter((k) => k === 'barrage')
+          : scenario === 'push' || scenario === 'sweep'
+            ? o.targets.filter((k) => k !== 'barrage-sse')
+            : o.targets;
       for (const kind of kinds) jobs.push({ scenario, kind, store: null, room });
     }
   }

@@ -1,5 +1,5 @@
 /**
- * A group of receiving WebSocket clients in one process: opens them with bounded concurrency
+ * A group of receiving clients in one process (WebSocket; SSE streams for `barrage-sse`): opens them with bounded concurrency
  * (spread over loopback source addresses 127.0.0.x), authenticates and joins their rooms, then
  * counts what arrives. Used directly in the main process or inside a worker process.
  */
@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { ackFrame, alertIds } from './alert-lines.js';
 import { type CounterSnapshot, DeliveryCounter } from './counter.js';
 import { dialectOf, type TargetKind } from './dialects.js';
+import { openSseReceiver, type SseReceiver } from './sse-clients.js';
 
 /** One client to open: its URL (base ws://host:port, the dialect adds the path) and rooms. */
 export interface ConnSpec {
@@ -73,6 +74,7 @@ export function sourceAddress(i: number, sourceIps: number): string {
 export class ClientGroup {
   readonly counter = new DeliveryCounter();
   private readonly sockets: WebSocket[] = [];
+  private readonly streams: SseReceiver[] = [];
   /** Bytes read by the sockets at the last reset. */
   private bytesBase = 0;
   private closes: Record<string, number> = {};
@@ -92,8 +94,16 @@ export class ClientGroup {
         const i = next++;
         const conn = spec.conns[i]!;
         try {
-          const ws = await openClient(spec, conn, spec.indexOffset + i);
-          this.attach(ws, spec.kind, conn.ack === true);
+          if (spec.kind === 'barrage-sse') {
+            const index = spec.indexOffset + i;
+            const local = spec.sourceIps > 1 ? sourceAddress(index, spec.sourceIps) : undefined;
+            this.attachSse(
+              await openSseReceiver({ ...conn, localAddress: local, timeoutMs: spec.timeoutMs }),
+            );
+          } else {
+            const ws = await openClient(spec, conn, spec.indexOffset + i);
+            this.attach(ws, spec.kind, conn.ack === true);
+          }
           opened++;
           for (const room of conn.rooms) joined[room] = (joined[room] ?? 0) + 1;
         } catch (err) {
@@ -125,6 +135,16 @@ export class ClientGroup {
     });
   }
 
+  private attachSse(stream: SseReceiver): void {
+    this.streams.push(stream);
+    stream.attach(
+      (events) => this.counter.onFrame(events),
+      (code) => {
+        if (!this.closing) this.closes[code] = (this.closes[code] ?? 0) + 1;
+      },
+    );
+  }
+
   /** Starts a new measurement (see DeliveryCounter.reset). */
   reset(startMs: number): void {
     this.counter.reset(startMs);
@@ -135,6 +155,7 @@ export class ClientGroup {
   private bytesRead(): number {
     let n = 0;
     for (const ws of this.sockets) n += wires.get(ws)?.bytesRead ?? 0;
+    for (const s of this.streams) n += s.bytesRead;
     return n;
   }
 
@@ -151,7 +172,7 @@ export class ClientGroup {
 
   /** Number of open connections. */
   get size(): number {
-    return this.sockets.length;
+    return this.sockets.length + this.streams.length;
   }
 
   /** Closes every connection (terminate: the bench does not wait for close handshakes). */
@@ -163,6 +184,8 @@ export class ClientGroup {
       ws.terminate();
     }
     this.sockets.length = 0;
+    for (const s of this.streams) s.close();
+    this.streams.length = 0;
   }
 }
 

@@ -6,8 +6,11 @@
  * the server's doing, not socket.io-client's.
  */
 
-/** The kinds of server the bench can drive. */
-export type TargetKind = 'barrage' | 'ws-hub' | 'socketio';
+/**
+ * The kinds of server the bench can drive. `barrage-sse` is Barrage with its receivers on
+ * Server-Sent Events (GET /sse) instead of WebSocket; its publishers still use WebSocket.
+ */
+export type TargetKind = 'barrage' | 'barrage-sse' | 'ws-hub' | 'socketio';
 
 /** How one kind of server is spoken to. */
 export interface Dialect {
@@ -103,7 +106,7 @@ const socketio: Dialect = {
 
 /** The dialect of a target kind. */
 export function dialectOf(kind: TargetKind): Dialect {
-  if (kind === 'barrage') return barrage;
+  if (kind === 'barrage' || kind === 'barrage-sse') return barrage;
   if (kind === 'ws-hub') return wsHub;
   return socketio;
 }

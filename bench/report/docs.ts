@@ -148,6 +148,15 @@ const METHOD = `## How it is measured
   limits (or the publisher falls behind); each step's row shows its loss, p99, server CPU and
   deliveries per CPU-second; "max rate" is the largest delivery rate of a passing step.`;
 
+const SSE = `## Server-Sent Events beside WebSocket
+
+The \`barrage-sse\` target is Barrage with its receivers on Server-Sent Events (\`GET /sse\`,
+read with node:http, deliveries counted from whole events) and its publishers on WebSocket, so
+idle KiB per connection and hot-room deliveries per server CPU-second of SSE members stand beside
+the WebSocket ones of the same run (idle, hot-room and many-rooms; not push or sweep). Keep the
+receivers in worker processes (\`--clients-procs 1\` or more). The latest figures, their command
+and conditions are in [sse.md](sse.md#costs).`;
+
 const ALERTS = `The \`alerts\` scenario ([alerts.md](alerts.md)) drives Barrage only (the peers keep
 no inbox), once per store: the embedded store in a temp directory and PostgreSQL (\`--database-url\`,
 or a scratch server started from /usr/lib/postgresql with fsync on). N/2 users have two devices
@@ -244,6 +253,8 @@ export function markdown(
     METHOD,
     '',
     `Barrage is started as \`barrage ${serve}\` (plus any --serve-arg; cluster nodes add --redis-url and --node-id).`,
+    '',
+    SSE,
     '',
     timelineSection(timeline?.trim() ?? null),
     '',

@@ -47,7 +47,7 @@ export async function layoutOf(params: RunParams, target: Target): Promise<Layou
     for (let i = 0; i < n; i++) {
       const user = users[Math.floor(i / devices)]!;
       const conn: ConnSpec = { url: urls[i % urls.length]!, rooms: [], user };
-      if (target.kind === 'barrage') {
+      if (target.kind === 'barrage' || target.kind === 'barrage-sse') {
         if (!target.jwtSecret) throw new Error(`${scenario} against Barrage needs --jwt-secret`);
         conn.token = await signToken(target.jwtSecret, user);
       }
@@ -76,7 +76,7 @@ export async function publisherConns(params: RunParams, target: Target): Promise
   const out: ConnSpec[] = [];
   for (let i = 0; i < Math.max(1, params.publishers); i++) {
     const conn: ConnSpec = { url: urls[(urls.length - 1 + i) % urls.length]!, rooms: [] };
-    if (target.kind === 'barrage' && target.jwtSecret) {
+    if ((target.kind === 'barrage' || target.kind === 'barrage-sse') && target.jwtSecret) {
       conn.token = await signToken(target.jwtSecret, `publisher-${i}`);
     }
     out.push(conn);

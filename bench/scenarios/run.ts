@@ -197,7 +197,8 @@ async function runPhase(
   label: string,
 ): Promise<PhaseResult> {
   const httpUrls = target.wsUrls.map((u) => u.replace(/^ws/, 'http'));
-  const counters0 = target.kind === 'barrage' ? await readCounters(httpUrls, target.apiKey) : null;
+  const barrage = target.kind === 'barrage' || target.kind === 'barrage-sse';
+  const counters0 = barrage ? await readCounters(httpUrls, target.apiKey) : null;
   const t0 = Date.now();
   await pool.reset(t0);
   const srv0 = totalCpuSeconds(target.pids);

@@ -87,7 +87,7 @@ function listenPort(port: number): Promise<number> {
 }
 
 /** The command (argv) that runs a peer server script. */
-export function peerCommand(kind: Exclude<TargetKind, 'barrage'>): string[] {
+export function peerCommand(kind: Exclude<TargetKind, 'barrage' | 'barrage-sse'>): string[] {
   const name = kind === 'ws-hub' ? 'ws-hub-server' : 'socketio-server';
   const peersDir = resolve(here, '..', 'peers');
   if (fromSource) return [process.execPath, '--import', 'tsx', join(peersDir, `${name}.ts`)];

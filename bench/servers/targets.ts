@@ -128,7 +128,7 @@ export async function startTarget(kind: TargetKind, opts: TargetOptions): Promis
     await Promise.all(procs.map((p) => p.stop()));
   };
   try {
-    if (kind !== 'barrage') {
+    if (kind !== 'barrage' && kind !== 'barrage-sse') {
       const port = await freePort();
       const proc = spawnServer(
         [...peerCommand(kind), '--port', String(port)],
@@ -155,8 +155,8 @@ export async function startTarget(kind: TargetKind, opts: TargetOptions): Promis
       ports.push(port);
       await waitHealthy(`http://127.0.0.1:${port}/healthz`, proc, opts.startTimeoutMs);
     }
-    const name = opts.nodes > 1 ? `barrage x${opts.nodes}` : 'barrage';
-    return target('barrage', name, ports, procs, stop, BENCH_API_KEY, BENCH_JWT_SECRET);
+    const name = opts.nodes > 1 ? `${kind} x${opts.nodes}` : kind;
+    return target(kind, name, ports, procs, stop, BENCH_API_KEY, BENCH_JWT_SECRET);
   } catch (err) {
     await stop();
     throw err;

@@ -82,7 +82,7 @@ export const OPTIONS = {
     type: 'list',
     default: [],
     group: 'Security',
-    help: 'Allowed browser Origins, comma-separated; * allows any. Same-origin pages are always allowed; with none set, localhost origins are too',
+    help: 'Allowed browser Origins (WebSocket, SSE, and cross-origin reads of timeline segments and DPlayer GET), comma-separated; * allows any. Same-origin pages are always allowed; with none set, localhost origins are too',
   },
   apiKey: {
     type: 'string',
