@@ -3,6 +3,7 @@ import { type ServerConfig, storeKind } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { StoreArchive } from '../store/archive.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
+import { SEGMENT_MAX_AGE_S } from '../store/segment-cache.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -41,6 +42,11 @@ export async function openArchive(
     queueSize: config.storeQueueSize,
     flushMs: config.storeFlushMs,
     retentionDays: config.storeRetentionDays,
+    segmentCache: {
+      maxBytes: config.timelineCacheBytes,
+      segmentMs: config.timelineSegmentMs,
+      ttlMs: SEGMENT_MAX_AGE_S * 1000,
+    },
   });
 }
 
