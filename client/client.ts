@@ -3,14 +3,7 @@ import { backoffDelay, resolveBackoff, serverRetryAfter } from './backoff.js';
 import { ABNORMAL, CLIENT_DROPPED, CLOSE_CODES, closeReconnects, NORMAL } from './close-codes.js';
 import { watchOpening } from './connect-error.js';
 import { Emitter } from './emitter.js';
-import {
-  BarrageError,
-  closedError,
-  finalCloseError,
-  isBarrageError,
-  removedError,
-  toError,
-} from './errors.js';
+import { BarrageError, closedError, finalCloseError, isBarrageError, toError } from './errors.js';
 import { frameText, parseFrame } from './frames.js';
 import type {
   ClientEvents,
@@ -20,26 +13,18 @@ import type {
   JoinOptions,
   PublishOptions,
 } from './options.js';
-import { RequestTable } from './requests.js';
+import { RequestTable, sendWithRetries } from './requests.js';
+import { Rooms } from './rooms.js';
 import { detach, safeSend, wsUrl } from './socket.js';
-import { Subscription } from './subscription.js';
+import type { Subscription } from './subscription.js';
 import { Timeline, type TimelineOptions } from './timeline.js';
-import { tokenExpired } from './token.js';
+import { TokenSource } from './token.js';
 import { sseUrlOf, type TransportName, TransportPlan } from './transports.js';
-import type {
-  Inbox,
-  JoinedFrame,
-  ServerFrame,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './types.js';
+import type { Inbox, ServerFrame, WebSocketConstructor, WebSocketLike } from './types.js';
 import { Waiters } from './waiters.js';
 
 /** The longest back-off the client accepts from a server hint (a guard against nonsense). */
 const MAX_SERVER_DELAY_MS = 600_000;
-
-/** Most times one request is sent again after `rate_limited` with `retryAfterMs`. */
-const MAX_RATE_LIMITED_RETRIES = 20;
 
 const UNAUTHORIZED = CLOSE_CODES.unauthorized.code;
 
@@ -74,14 +59,12 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private readonly plan: TransportPlan;
   private readonly backoff;
   private ws: WebSocketLike | null = null;
-  private token: string | undefined;
-  private freshToken = false;
+  private readonly tokens: TokenSource;
   private attempt = 0;
   private lastHeard = 0;
   private retryAfterMs: number | undefined;
   private readonly requests = new RequestTable();
-  private readonly subs = new Map<string, Subscription>();
-  private readonly joining = new Map<string, Promise<Subscription>>();
+  private readonly joined: Rooms;
   private readonly waiters = new Waiters();
   private readonly alerts: AlertDesk;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -91,11 +74,18 @@ export class BarrageClient extends Emitter<ClientEvents> {
     super();
     this.url = wsUrl(url);
     this.opts = options;
-    this.token = options.token;
+    this.tokens = new TokenSource(options);
     this.backoff = resolveBackoff(options.backoff);
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     const order = options.transports ?? ['websocket', 'sse'];
     this.plan = new TransportPlan(order, WS, options.sseUrl ?? sseUrlOf(this.url));
+    this.joined = new Rooms({
+      emit: (event, payload) => this.emit(event, payload),
+      request: (body, idempotent, onReply) => this.request(body, idempotent, onReply),
+      isOpen: () => this.state === 'open',
+      isClosed: () => this.isClosed(),
+      drop: (reason) => this.drop(CLIENT_DROPPED, reason),
+    });
     this.alerts = new AlertDesk(
       {
         emit: (event, payload) => this.emit(event, payload),
@@ -121,14 +111,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
 
   /** Joins a room (or returns the existing subscription). Rejoined after every reconnect. */
   join(room: string, options: JoinOptions = {}): Promise<Subscription> {
-    const existing = this.subs.get(room);
-    if (existing) return Promise.resolve(existing);
-    let joining = this.joining.get(room);
-    if (!joining) {
-      joining = this.doJoin(room, options).finally(() => this.joining.delete(room));
-      this.joining.set(room, joining);
-    }
-    return joining;
+    return this.joined.join(room, options);
   }
 
   /** Publishes `data` (any JSON) to a room; resolves with the message's offset. */
@@ -150,15 +133,8 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   /** Leaves a room: its subscription ends and it is not rejoined. */
-  async leave(room: string): Promise<void> {
-    const sub = this.subs.get(room);
-    if (!sub) return;
-    this.subs.delete(room);
-    sub.end(null);
-    if (this.state !== 'open') return; // a new connection will simply not rejoin it
-    await this.request({ type: 'leave', room }, false).catch((err: BarrageError) => {
-      if (err.code !== 'disconnected') throw err;
-    });
+  leave(room: string): Promise<void> {
+    return this.joined.leave(room);
   }
 
   /** Measures a round trip to the server, in ms. */
@@ -184,7 +160,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
 
   /** The rooms joined now. */
   rooms(): string[] {
-    return [...this.subs.keys()];
+    return this.joined.names();
   }
 
   /** Closes for good: no reconnect; pending requests fail with `closed`. */
@@ -201,11 +177,9 @@ export class BarrageClient extends Emitter<ClientEvents> {
   private async open(): Promise<void> {
     this.timer = undefined;
     this.setState('connecting');
-    const stale = this.token === undefined || (!this.freshToken && tokenExpired(this.token));
-    this.freshToken = false;
-    if (this.opts.getToken && stale) {
+    if (this.tokens.shouldFetch()) {
       try {
-        this.token = await this.opts.getToken();
+        await this.tokens.fetch();
       } catch (err) {
         if (this.state !== 'connecting') return; // closed meanwhile
         const message = `getToken failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -249,18 +223,8 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   private onFrame(ws: WebSocketLike, f: ServerFrame): void {
-    if (this.alerts.onFrame(f)) return;
+    if (this.alerts.onFrame(f) || this.joined.onFrame(f)) return;
     switch (f.type) {
-      case 'message':
-        this.subs.get(f.room)?.deliver(f);
-        return;
-      case 'skipped':
-        this.subs.get(f.room)?.addSkipped(f.count);
-        return;
-      case 'presence':
-        this.subs.get(f.room)?.setOnline(f.online);
-        this.emit('presence', { room: f.room, online: f.online });
-        return;
       case 'push':
         this.emit('push', { event: f.event, data: f.data, ts: f.ts });
         return;
@@ -277,9 +241,6 @@ export class BarrageClient extends Emitter<ClientEvents> {
         this.userId = f.userId ?? null;
         void this.handshake(ws);
         return;
-      case 'left':
-        this.removed(f.room, f.reason);
-        return;
       case 'error':
         if (f.id !== undefined && this.requests.settle(f.id, f)) return;
         this.retryAfterMs = serverRetryAfter(f.retryAfterMs) ?? this.retryAfterMs;
@@ -291,7 +252,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
   }
 
   private async handshake(ws: WebSocketLike): Promise<void> {
-    const token = this.token;
+    const token = this.tokens.current;
     if (token !== undefined) {
       const auth = {
         type: 'auth',
@@ -315,31 +276,13 @@ export class BarrageClient extends Emitter<ClientEvents> {
     }
     if (ws !== this.ws) return;
     const reconnected = this.connections > 1;
-    for (const sub of this.subs.values()) this.rejoin(ws, sub);
+    this.joined.rejoinAll(ws, this.requests, Date.now() + (this.opts.requestTimeoutMs ?? 10_000));
     this.attempt = 0;
     this.retryAfterMs = undefined;
     this.setState('open');
     this.armTimer(this.heartbeatMs * 2);
     this.waiters.resolveAll();
     this.emit('open', { reconnected, connId: this.connId, userId: this.userId });
-  }
-
-  private rejoin(ws: WebSocketLike, sub: Subscription): void {
-    const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
-    const body: Record<string, unknown> = { type: 'join', room: sub.room, since: sub.position() };
-    if (sub.budget !== undefined) body.budget = sub.budget;
-    // Applied as the reply is read: the live messages right behind it must find the recovered
-    // ones delivered first, or they would be taken as newer and the recovered ones dropped.
-    const apply = (reply: ServerFrame) => {
-      if (this.subs.get(sub.room) === sub) sub.applyJoined(reply as JoinedFrame, true);
-    };
-    this.requests.send(ws, body, deadline, apply).catch((err: BarrageError) => {
-      if (err.code === 'disconnected' || this.subs.get(sub.room) !== sub) return;
-      if (err.code === 'timeout') return this.drop(CLIENT_DROPPED, 'rejoin timed out');
-      this.subs.delete(sub.room);
-      sub.end(err);
-      this.emit('error', err);
-    });
   }
 
   /** One timer serves the connect timeout, then the dead-server check (2 x heartbeat). */
@@ -386,7 +329,7 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (this.state === 'closed') return;
     this.setState('reconnecting');
     if (code === UNAUTHORIZED) {
-      const renewed = await this.refreshToken();
+      const renewed = await this.tokens.renew();
       if (this.isClosed()) return; // closed by the app while the token was fetched
       if (!renewed) return this.finish(code, reason, finalCloseError(code, reason));
     } else if (!closeReconnects(code)) {
@@ -395,21 +338,6 @@ export class BarrageClient extends Emitter<ClientEvents> {
     if (this.opts.reconnect === false)
       return this.finish(code, reason, failed ?? closedError(code));
     this.retry(code, reason, failed);
-  }
-
-  /** After close 4501: true when `getToken` gave a token other than the refused one. */
-  private async refreshToken(): Promise<boolean> {
-    const old = this.token;
-    let fresh: string | undefined;
-    try {
-      fresh = this.opts.getToken ? await this.opts.getToken() : undefined;
-    } catch {
-      fresh = undefined;
-    }
-    if (fresh === undefined || fresh === old) return false;
-    this.token = fresh;
-    this.freshToken = true; // just fetched: use it even if it is short-lived
-    return true;
   }
 
   private retry(code: number, reason: string, error?: BarrageError): void {
@@ -431,72 +359,24 @@ export class BarrageClient extends Emitter<ClientEvents> {
     const e = err ?? closedError(code);
     this.requests.failAll(e);
     this.waiters.rejectAll(e);
-    for (const sub of this.subs.values()) sub.end(err);
-    this.subs.clear();
+    this.joined.endAll(err);
     const event: ClientEvents['close'] = { code, reason, willReconnect: false, delayMs: 0 };
     if (err) event.error = err;
     this.emit('close', event);
     if (err) this.emit('error', err);
   }
 
-  /** The server took this connection out of a room (a ban): the subscription ends. */
-  private removed(room: string, reason: string): void {
-    const sub = this.subs.get(room);
-    if (!sub) return;
-    this.subs.delete(room);
-    const err = removedError(room, reason);
-    sub.end(err);
-    this.emit('left', { room, reason, error: err });
-  }
-
   // ---- requests ---------------------------------------------------------------------------
 
-  private async doJoin(room: string, options: JoinOptions): Promise<Subscription> {
-    const sub = new Subscription(room, (r) => this.leave(r));
-    const body: Record<string, unknown> = { type: 'join', room };
-    if (options.history !== undefined) body.history = options.history;
-    if (options.budget !== undefined) body.budget = sub.budget = options.budget;
-    if (options.since) {
-      body.since = options.since;
-      sub.resumeFrom(options.since);
-    }
-    // Registered as the reply is read, so live messages right behind it are not missed.
-    await this.request(body, true, (reply) => {
-      const { recovered } = sub.applyJoined(reply as JoinedFrame, options.since !== undefined);
-      sub.recovered = recovered;
-      this.subs.set(room, sub);
-    });
-    if (this.state === 'closed') throw closedError();
-    return sub;
-  }
-
   /** Sends a request once connected; idempotent ones are resent after a reconnect. */
-  private async request(
+  private request(
     body: Record<string, unknown>,
     idempotent: boolean,
     onReply?: (frame: ServerFrame) => void,
   ): Promise<ServerFrame> {
     const deadline = Date.now() + (this.opts.requestTimeoutMs ?? 10_000);
-    let drops = 0;
-    let limited = 0;
-    for (;;) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new BarrageError('timeout', `no reply to ${String(body.type)} in time`);
-      await this.ready(left);
-      try {
-        return await this.requests.send(this.ws!, body, deadline, onReply);
-      } catch (err) {
-        if (!isBarrageError(err)) throw err;
-        const wait = err.code === 'rate_limited' ? err.retryAfterMs : undefined;
-        if (wait !== undefined) {
-          // Refused, so not applied: sent again once the server says the limit allows it.
-          if (++limited > MAX_RATE_LIMITED_RETRIES || Date.now() + wait >= deadline) throw err;
-          await new Promise((r) => setTimeout(r, Math.max(wait, 1)));
-          continue;
-        }
-        if (!idempotent || ++drops > 5 || err.code !== 'disconnected') throw err;
-      }
-    }
+    const link = { ready: (ms: number) => this.ready(ms), socket: () => this.ws! };
+    return sendWithRetries(this.requests, link, body, { idempotent, deadline, onReply });
   }
 
   protected override listenerAdded(event: keyof ClientEvents): void {

@@ -1,8 +1,13 @@
-import { BarrageError, toError } from './errors.js';
+import { BarrageError, isBarrageError, toError } from './errors.js';
 import { safeSend } from './socket.js';
 import type { RequestId, ServerFrame, WebSocketLike } from './types.js';
 
 const utf8 = new TextEncoder();
+
+/** Most times one request is sent again after `rate_limited` with `retryAfterMs`. */
+const MAX_RATE_LIMITED_RETRIES = 20;
+/** Most times an idempotent request is sent again after its connection dropped. */
+const MAX_RESENDS = 5;
 
 interface Pending {
   resolve: (frame: ServerFrame) => void;
@@ -99,5 +104,57 @@ export class RequestTable {
     this.pending.delete(id);
     clearTimeout(p.timer);
     return p;
+  }
+}
+
+/** The connection a retried request waits for (its client). */
+export interface RequestLink {
+  /** Resolves once connected, within `ms`; rejects when closed or not in time. */
+  ready(ms: number): Promise<void>;
+  /** The connected socket (read right after `ready` resolved). */
+  socket(): WebSocketLike;
+}
+
+/** How {@link sendWithRetries} sends one request. */
+export interface RetryOptions {
+  /** Safe to apply twice: sent again after a dropped connection. */
+  idempotent: boolean;
+  /** Gives up with `timeout` at this time, ms since the epoch. */
+  deadline: number;
+  /** As in {@link RequestTable.send}. */
+  onReply?: ((frame: ServerFrame) => void) | undefined;
+}
+
+/**
+ * Sends a request once connected and resolves with its reply. A `rate_limited` refusal with
+ * `retryAfterMs` was not applied, so it is sent again after that wait (up to 20 times); an
+ * idempotent request is sent again on the next connection when its connection dropped (up to 5
+ * times). Anything else, or the deadline, rejects.
+ */
+export async function sendWithRetries(
+  table: RequestTable,
+  link: RequestLink,
+  body: Record<string, unknown>,
+  { idempotent, deadline, onReply }: RetryOptions,
+): Promise<ServerFrame> {
+  let drops = 0;
+  let limited = 0;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new BarrageError('timeout', `no reply to ${String(body.type)} in time`);
+    await link.ready(left);
+    try {
+      return await table.send(link.socket(), body, deadline, onReply);
+    } catch (err) {
+      if (!isBarrageError(err)) throw err;
+      const wait = err.code === 'rate_limited' ? err.retryAfterMs : undefined;
+      if (wait !== undefined) {
+        // Refused, so not applied: sent again once the server says the limit allows it.
+        if (++limited > MAX_RATE_LIMITED_RETRIES || Date.now() + wait >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.max(wait, 1)));
+        continue;
+      }
+      if (!idempotent || ++drops > MAX_RESENDS || err.code !== 'disconnected') throw err;
+    }
   }
 }

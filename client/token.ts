@@ -31,3 +31,60 @@ function decodeBase64Url(text: string): string {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return new TextDecoder().decode(bytes);
 }
+
+/** Where a client's tokens come from: `ClientOptions.token` and `getToken`. */
+interface TokenOptions {
+  token?: string;
+  getToken?: () => string | Promise<string>;
+}
+
+/**
+ * The token a client authenticates with (docs/client.md, Authentication): the fixed one, or
+ * one from `getToken`, fetched again before a connection when it has expired by its `exp` and
+ * after the server refused it (close 4501).
+ */
+export class TokenSource {
+  private token: string | undefined;
+  /** Fetched just now after a refusal: used even if short-lived. */
+  private fresh = false;
+
+  constructor(private readonly options: TokenOptions) {
+    this.token = options.token;
+  }
+
+  /** The token for the next `auth`, or undefined to stay anonymous. */
+  get current(): string | undefined {
+    return this.token;
+  }
+
+  /**
+   * Before a connection: true when `getToken` must be called first (no token yet, or it has
+   * expired, unless it was fetched just now). Ends the just-fetched grace.
+   */
+  shouldFetch(): boolean {
+    const stale = this.token === undefined || (!this.fresh && tokenExpired(this.token));
+    this.fresh = false;
+    return this.options.getToken !== undefined && stale;
+  }
+
+  /** Calls `getToken` and keeps its token; throws what `getToken` throws. */
+  async fetch(): Promise<void> {
+    // Called on the options object, as before, so a `getToken` that uses `this` keeps working.
+    if (this.options.getToken) this.token = await this.options.getToken();
+  }
+
+  /** After close 4501: true when `getToken` gave a token other than the refused one. */
+  async renew(): Promise<boolean> {
+    const old = this.token;
+    let fresh: string | undefined;
+    try {
+      fresh = this.options.getToken ? await this.options.getToken() : undefined;
+    } catch {
+      fresh = undefined;
+    }
+    if (fresh === undefined || fresh === old) return false;
+    this.token = fresh;
+    this.fresh = true;
+    return true;
+  }
+}

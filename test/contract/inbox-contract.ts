@@ -231,5 +231,57 @@ export function inboxContract(name: string, makeStores: () => Promise<StoreSet>)
       const left = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 });
       assert.deepEqual(ids(left.alerts), [keep.alert]);
     });
+    run('operations issued at once (one group commit) answer as if run one by one', async ([s]) => {
+      // Everything below is issued before any answer arrives, so a store that groups operations
+      // into one transaction sees them together; each must still get its own, in-order answer.
+      const users = Array.from({ length: 40 }, () => user());
+      const [dupUser, collapseUser, capUser, readUser] = users as [string, string, string, string];
+      const plain = users.slice(4).map((u, i) => alert(u, i));
+      const first = alert(dupUser, 1, { key: 'same' });
+      const second = alert(dupUser, 2, { key: 'same' });
+      const c1 = alert(collapseUser, 1, { collapseKey: 'c' });
+      const c2 = alert(collapseUser, 2, { collapseKey: 'c' });
+      const capped = [1, 2, 3].map((n) => alert(capUser, n));
+      const toRead = alert(readUser, 1);
+      const calls = Promise.all([
+        Promise.all(plain.map((a) => s!.putAlert(a, 100))),
+        s!.putAlert(first, 100),
+        s!.putAlert(second, 100),
+        s!.putAlert(c1, 100),
+        s!.putAlert(c2, 100),
+        Promise.all(capped.map((a) => s!.putAlert(a, 2))),
+        s!.putAlert(toRead, 100),
+        s!.markRead(readUser, [toRead.alert, 'A-unknown'], T0 + 5),
+        s!.inbox({ userId: readUser, unreadOnly: false, limit: 10, now: T0 + 5 }),
+      ]);
+      const [plainR, firstR, secondR, c1R, c2R, capR, , readR, pageR] = await calls;
+      for (const [i, r] of plainR.entries()) {
+        assert.deepEqual([r.alert, r.duplicate, r.size], [plain[i]!.alert, false, 1]);
+      }
+      assert.deepEqual([firstR.alert, firstR.duplicate], [first.alert, false]);
+      assert.deepEqual([secondR.alert, secondR.duplicate], [first.alert, true]);
+      assert.deepEqual([c1R.replaced, c2R.replaced, c2R.size], [[], [c1.alert], 1]);
+      assert.deepEqual(
+        capR.map((r) => [r.size, r.dropped, r.droppedTotal]),
+        [
+          [1, [], 0],
+          [2, [], 0],
+          [2, [capped[0]!.alert], 1],
+        ],
+      );
+      assert.deepEqual(readR, {
+        read: [{ alert: toRead.alert, ts: T0 + 1 }],
+        unknown: ['A-unknown'],
+      });
+      assert.deepEqual(
+        pageR.alerts.map((a) => [a.alert, a.read]),
+        [[toRead.alert, true]],
+      );
+      const dup = await s!.inbox({ userId: dupUser, unreadOnly: false, limit: 10, now: T0 });
+      assert.deepEqual(ids(dup.alerts), [first.alert]);
+      const cap = await s!.inbox({ userId: capUser, unreadOnly: false, limit: 10, now: T0 });
+      assert.deepEqual(ids(cap.alerts), [capped[1]!.alert, capped[2]!.alert]);
+      assert.equal(cap.dropped, 1);
+    });
   });
 }

@@ -86,6 +86,7 @@ describe('thousands of idle SSE streams', () => {
     await waitFor(
       async () => (await nodeStats(server.url)).connections >= total,
       'the streams counted',
+      30_000,
     );
     assert.equal((await nodeStats(server.url)).connections, total);
 

@@ -31,6 +31,7 @@ import {
   StoreUnavailableError,
   type TimelineQuery,
 } from '../types.js';
+import { InboxGroupCommit } from './inbox-group.js';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -83,10 +84,13 @@ export class PostgresStore implements Store, AlertInbox {
   private readonly writer: postgres.Sql;
   private failure: string | null = null;
   private readonly inboxQueries = inboxSql('postgres');
+  /** Stored pushes, acks, reads and deletes, grouped into shared transactions. */
+  private readonly inboxGroups: InboxGroupCommit;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = postgres(options.url, clientOptions(options.poolSize ?? 4));
     this.writer = postgres(options.url, clientOptions(1));
+    this.inboxGroups = new InboxGroupCommit(this.sql, (query) => this.run(query));
   }
 
   async start(): Promise<void> {
@@ -184,15 +188,19 @@ export class PostgresStore implements Store, AlertInbox {
   }
 
   putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
-    return this.steps(putAlertSteps(this.inboxQueries, alert, cap));
+    return this.inboxGroups.submit(alert.userId, () =>
+      putAlertSteps(this.inboxQueries, alert, cap),
+    );
   }
 
   inbox(query: InboxQuery): Promise<InboxPage> {
-    return this.steps(inboxSteps(this.inboxQueries, query));
+    return this.inboxGroups.submit(query.userId, () => inboxSteps(this.inboxQueries, query));
   }
 
   markRead(userId: string, alerts: readonly string[] | null, now: number): Promise<MarkReadResult> {
-    return this.steps(markReadSteps(this.inboxQueries, userId, alerts, now));
+    return this.inboxGroups.submit(userId, () =>
+      markReadSteps(this.inboxQueries, userId, alerts, now),
+    );
   }
 
   deleteAlert(
@@ -200,7 +208,9 @@ export class PostgresStore implements Store, AlertInbox {
     alert: string,
     now: number,
   ): Promise<{ deleted: boolean; unread: boolean }> {
-    return this.steps(deleteAlertSteps(this.inboxQueries, userId, alert, now));
+    return this.inboxGroups.submit(userId, () =>
+      deleteAlertSteps(this.inboxQueries, userId, alert, now),
+    );
   }
 
   expireAlerts(now: number, max: number): Promise<ExpiredAlert[]> {

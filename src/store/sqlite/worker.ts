@@ -147,16 +147,80 @@ function serve(db: Database.Database): void {
       return null;
     },
   };
-  port.on('message', (request: WorkerRequest) => {
-    let reply: WorkerReply;
+  const answer = (request: WorkerRequest): WorkerReply => {
     try {
-      reply = { id: request.id, ok: true, value: handlers[request.op](request.args) };
+      return { id: request.id, ok: true, value: handlers[request.op](request.args) };
     } catch (err) {
       const e = err as Error & { code?: string };
-      reply = { id: request.id, ok: false, message: e.message, code: e.code };
+      return { id: request.id, ok: false, message: e.message, code: e.code };
     }
-    port.postMessage(reply);
+  };
+  const commitGroup = groupCommitter(db, answer);
+  // Requests that arrive while the thread is busy (a commit's flush above all) queue up; the
+  // next turn drains them, inbox operations in runs of up to MAX_GROUP per transaction.
+  const queue: WorkerRequest[] = [];
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    while (queue.length > 0) {
+      let n = 0;
+      while (n < queue.length && n < MAX_GROUP && GROUPED.has(queue[n]!.op)) n++;
+      const replies = n === 0 ? [answer(queue.shift()!)] : commitGroup(queue.splice(0, n));
+      for (const reply of replies) port.postMessage(reply);
+    }
+  };
+  port.on('message', (request: WorkerRequest) => {
+    queue.push(request);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
   });
+}
+
+/** Operations applied together in one transaction when several are waiting (group commit). */
+const GROUPED = new Set<WorkerRequest['op']>([
+  'putAlert',
+  'inbox',
+  'markRead',
+  'deleteAlert',
+  'expireAlerts',
+]);
+/** Most operations in one group transaction. */
+const MAX_GROUP = 256;
+
+/**
+ * Group commit: runs waiting inbox operations in one transaction, each in a savepoint of its own
+ * (its handler's `db.transaction` nests as one), so an operation that fails is rolled back alone
+ * and answered its error while the others commit. Replies are returned only after the COMMIT: a
+ * caller hears `ok` only for what is durable. If the COMMIT fails, or SQLite rolled the whole
+ * transaction back (as it may on a full disk or an I/O error), every operation of the group is
+ * answered that failure.
+ */
+function groupCommitter(
+  db: Database.Database,
+  answer: (request: WorkerRequest) => WorkerReply,
+): (group: WorkerRequest[]) => WorkerReply[] {
+  const failAll = (group: WorkerRequest[], err: unknown): WorkerReply[] => {
+    const e = err as Error & { code?: string };
+    return group.map((r) => ({ id: r.id, ok: false, message: e.message, code: e.code }));
+  };
+  return (group) => {
+    if (group.length === 1) return [answer(group[0]!)];
+    const replies: WorkerReply[] = [];
+    try {
+      db.exec('BEGIN');
+      for (const request of group) {
+        replies.push(answer(request));
+        if (!db.inTransaction) throw new Error('the group transaction was rolled back');
+      }
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      return failAll(group, err);
+    }
+    return replies;
+  };
 }
 
 try {
