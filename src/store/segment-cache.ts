@@ -13,12 +13,6 @@
  *   stored, so it cannot bring back what the write replaced.
  */
 
-/**
- * How long a viewer segment may be served without asking (its Cache-Control max-age, s): the most
- * a browser, a CDN or this cache may lag a write.
- */
-export const SEGMENT_MAX_AGE_S = 10;
-
 /** A segment as it is sent: the body bytes and their ETag. */
 export interface RenderedSegment {
   body: Uint8Array<ArrayBuffer>;

@@ -114,6 +114,12 @@ export interface WriteTicket {
   release(): void;
 }
 
+/**
+ * How long a viewer segment may be served without asking (its Cache-Control max-age, s): the most
+ * a browser, a CDN or this cache may lag a write.
+ */
+export const SEGMENT_MAX_AGE_S = 10;
+
 /** The store's counters for `/metrics`, `/api/stats` and the dashboard. */
 export interface ArchiveStats {
   kind: string;

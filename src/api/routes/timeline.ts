@@ -3,8 +3,7 @@ import type { Context, Hono } from 'hono';
 import { type Node, ReplyError } from '../../node/index.js';
 import { enforce, roomAllowed } from '../../node/permissions.js';
 import { MAX_MEDIA_TIME_MS, roomNameProblem } from '../../protocol/index.js';
-import { SEGMENT_MAX_AGE_S } from '../../store/segment-cache.js';
-import type { Archive } from '../../store/types.js';
+import { type Archive, SEGMENT_MAX_AGE_S } from '../../store/types.js';
 import type { RouteShape } from '../allow.js';
 import { commentJson, jsonText } from './stored-json.js';
 
