@@ -7,49 +7,60 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import type { SegmentQuery, StoredMessage } from '../../src/store/types.js';
+import type { SegmentQuery, Store, StoredMessage } from '../../src/store/types.js';
 import { useServer } from '../support/fixture.js';
-import { api, waitFor } from '../support/server.js';
+import { type PostgresProcess, startPostgres } from '../support/postgres-server.js';
+import { api, startServer, waitFor } from '../support/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'barrage-segcache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The real embedded store, counting segment reads; `hold()` keeps the next answer until released. */
-class CountingStore extends SqliteStore {
-  reads = 0;
-  private gate: Promise<void> | null = null;
-  private waiting = false;
-  /** Whether a read holds its answer at the gate now. */
-  gateTaken(): boolean {
-    return this.waiting;
-  }
-  hold(): () => void {
-    let open!: () => void;
-    this.gate = new Promise((resolve) => {
-      open = resolve;
-    });
-    return open;
-  }
-  override async segment(query: SegmentQuery): Promise<StoredMessage[]> {
-    this.reads++;
-    const rows = await super.segment(query);
-    const gate = this.gate;
-    this.gate = null;
-    if (gate) {
-      this.waiting = true;
-      await gate;
-      this.waiting = false;
+// biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take any arguments.
+type StoreClass = new (...args: any[]) => Store;
+
+/** A real store class, counting segment reads; `hold()` keeps the next answer until released. */
+function counting<B extends StoreClass>(Base: B) {
+  return class Counting extends Base {
+    reads = 0;
+    gate: Promise<void> | null = null;
+    waiting = false;
+    hold(): () => void {
+      let open!: () => void;
+      this.gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      return open;
     }
-    return rows;
-  }
+    /** Whether a read holds its answer at the gate now. */
+    gateTaken(): boolean {
+      return this.waiting;
+    }
+    override async segment(query: SegmentQuery): Promise<StoredMessage[]> {
+      this.reads++;
+      const rows = await super.segment(query);
+      const gate = this.gate;
+      this.gate = null;
+      if (gate) {
+        this.waiting = true;
+        await gate;
+        this.waiting = false;
+      }
+      return rows;
+    }
+  };
 }
+const CountingSqlite = counting(SqliteStore);
+const CountingPostgres = counting(PostgresStore);
+/** What the cases use of a counting store. */
+type CountingStore = Store & { reads: number; hold(): () => void; gateTaken(): boolean };
 
 type Segment = { comments: { id: string; t: number }[] };
 type CacheStats = { hits: number; misses: number; evictions: number; bytes: number };
 
-function serverOptions(store: SqliteStore, cacheBytes?: number) {
+function serverOptions(store: Store, cacheBytes?: number) {
   return {
     store: 'embedded' as const,
     storeBackend: store,
@@ -58,9 +69,8 @@ function serverOptions(store: SqliteStore, cacheBytes?: number) {
   };
 }
 
-describe('segment cache (embedded store)', () => {
-  const store = new CountingStore(join(dir, 'on'));
-  const fx = useServer(serverOptions(store));
+/** The cache's cases against a started server and its counting store. */
+function cacheCases(fx: { readonly server: { url: string } }, counted: () => CountingStore) {
   const read = async (path: string, headers: Record<string, string> = {}) => {
     const r = await fetch(`${fx.server.url}${path}`, { headers });
     return { status: r.status, etag: r.headers.get('etag'), text: await r.text() };
@@ -77,7 +87,7 @@ describe('segment cache (embedded store)', () => {
   it('a second read is a hit with the same bytes, and If-None-Match is a 304 without a read', async () => {
     await publish('vod:hit', 1000, 'first');
     const before = await cache();
-    const reads = store.reads;
+    const reads = counted().reads;
     const one = await read('/timeline/vod:hit/0');
     const two = await read('/timeline/vod:hit/0');
     assert.equal(one.status, 200);
@@ -85,7 +95,7 @@ describe('segment cache (embedded store)', () => {
     assert.equal(two.etag, one.etag);
     const not = await read('/timeline/vod:hit/0', { 'if-none-match': one.etag! });
     assert.equal(not.status, 304);
-    assert.equal(store.reads - reads, 1, 'one store read for three requests');
+    assert.equal(counted().reads - reads, 1, 'one store read for three requests');
     const now = await cache();
     assert.equal(now.misses - before.misses, 1);
     assert.equal(now.hits - before.hits, 2);
@@ -98,12 +108,12 @@ describe('segment cache (embedded store)', () => {
     await read('/timeline/vod:pub/0');
     await read('/timeline/vod:pub/1');
     await publish('vod:pub', 2000, 'new one');
-    const reads = store.reads;
+    const reads = counted().reads;
     const seg = JSON.parse((await read('/timeline/vod:pub/0')).text) as Segment;
     assert.equal(seg.comments.length, 1);
-    assert.equal(store.reads - reads, 1, 'segment 0 was read again');
+    assert.equal(counted().reads - reads, 1, 'segment 0 was read again');
     await read('/timeline/vod:pub/1');
-    assert.equal(store.reads - reads, 1, 'segment 1 (not written) stayed cached');
+    assert.equal(counted().reads - reads, 1, 'segment 1 (not written) stayed cached');
   });
 
   it('a DELETE drops the cached segment: the comment is gone from the next read', async () => {
@@ -118,32 +128,63 @@ describe('segment cache (embedded store)', () => {
 
   it('concurrent misses of one segment run one store read', async () => {
     const before = await cache();
-    const reads = store.reads;
-    const release = store.hold();
+    const reads = counted().reads;
+    const release = counted().hold();
     const all = Promise.all([1, 2, 3, 4, 5].map(() => read('/timeline/vod:flight/0')));
     await waitFor(async () => (await cache()).misses - before.misses === 5, 'five misses');
     release();
     const answers = await all;
-    assert.equal(store.reads - reads, 1);
+    assert.equal(counted().reads - reads, 1);
     assert.ok(answers.every((a) => a.status === 200 && a.text === answers[0]!.text));
   });
 
   it('a read running across a write is not kept: the next read sees the write', async () => {
     await publish('vod:race', 1000, 'old');
-    const release = store.hold();
+    const release = counted().hold();
     const stale = read('/timeline/vod:race/0');
-    await waitFor(() => store.gateTaken(), 'the read at the gate');
+    await waitFor(() => counted().gateTaken(), 'the read at the gate');
     await publish('vod:race', 1500, 'new');
     release();
     assert.equal((JSON.parse((await stale).text) as Segment).comments.length, 1);
     const fresh = JSON.parse((await read('/timeline/vod:race/0')).text) as Segment;
     assert.equal(fresh.comments.length, 2);
   });
+}
+
+describe('segment cache (embedded store)', () => {
+  const store = new CountingSqlite(join(dir, 'on'));
+  const fx = useServer(serverOptions(store));
+  cacheCases(fx, () => store);
+});
+
+describe('segment cache (PostgreSQL)', () => {
+  let pg: PostgresProcess | undefined;
+  let store: CountingStore | undefined;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  before(async () => {
+    pg = await startPostgres();
+    const counted = new CountingPostgres({ url: pg.url });
+    store = counted;
+    server = await startServer(serverOptions(counted));
+  });
+  after(async () => {
+    await server?.close();
+    await pg?.stop();
+  });
+  cacheCases(
+    {
+      get server() {
+        if (!server) throw new Error('the server starts in before()');
+        return server;
+      },
+    },
+    () => store!,
+  );
 });
 
 describe('segment cache: byte bound and off', () => {
-  const small = useServer(serverOptions(new CountingStore(join(dir, 'small')), 1000));
-  const offStore = new CountingStore(join(dir, 'off'));
+  const small = useServer(serverOptions(new CountingSqlite(join(dir, 'small')), 1000));
+  const offStore = new CountingSqlite(join(dir, 'off'));
   const off = useServer(serverOptions(offStore, 0));
   const cacheOf = async (fx: typeof small) => {
     const r = await api(fx.server, 'GET', '/api/stats');
