@@ -469,6 +469,14 @@ export const OPTIONS = {
     group: 'Storage',
     help: 'Length of a viewer segment of the timeline, ms (segment N covers [N*len, (N+1)*len))',
   },
+  timelineCacheBytes: {
+    type: 'int',
+    default: 64 * 1024 * 1024,
+    min: 0,
+    max: 4 * 1024 * 1024 * 1024,
+    group: 'Storage',
+    help: "Bytes of rendered viewer segments this node keeps in memory (least recently used out, each at most the segments' max-age; 0 turns the cache off)",
+  },
   storeQueueSize: {
     type: 'int',
     default: 10_000,

@@ -153,6 +153,27 @@ export class PrometheusMetrics implements MetricsSink {
       'Mean messages per committed batch, over the last 1024 batches',
       (s) => store(s)?.meanBatch ?? 0,
     );
+    const cached = (s: NodeStats) => store(s)?.segmentCache;
+    counter(
+      'barrage_segment_cache_hits_total',
+      'Viewer segments answered from the rendered-segment cache',
+      (s) => cached(s)?.hits ?? 0,
+    );
+    counter(
+      'barrage_segment_cache_misses_total',
+      'Viewer segments not in the cache (read from the store, or joined a read already running)',
+      (s) => cached(s)?.misses ?? 0,
+    );
+    counter(
+      'barrage_segment_cache_evictions_total',
+      'Cached segments dropped to stay within timelineCacheBytes',
+      (s) => cached(s)?.evictions ?? 0,
+    );
+    gauge(
+      'barrage_segment_cache_bytes',
+      'Bytes the rendered-segment cache holds (bodies plus a per-entry overhead)',
+      (s) => cached(s)?.bytes ?? 0,
+    );
     // Stored pushes (issue 13); zeros when the node keeps no alerts.
     const alert = (what: keyof NodeStats['alerts'], help: string) =>
       counter(`barrage_alerts_${what}_total`, help, (s) => s.alerts[what]);

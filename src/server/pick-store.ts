@@ -3,7 +3,7 @@ import { type ServerConfig, storeKind } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { StoreArchive } from '../store/archive.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
-import type { Store } from '../store/types.js';
+import { SEGMENT_MAX_AGE_S, type Store } from '../store/types.js';
 
 /**
  * The store the config asks for (`--store`, `auto` resolved), not yet started; null for none.
@@ -41,6 +41,11 @@ export async function openArchive(
     queueSize: config.storeQueueSize,
     flushMs: config.storeFlushMs,
     retentionDays: config.storeRetentionDays,
+    segmentCache: {
+      maxBytes: config.timelineCacheBytes,
+      segmentMs: config.timelineSegmentMs,
+      ttlMs: SEGMENT_MAX_AGE_S * 1000,
+    },
   });
 }
 

@@ -1,4 +1,5 @@
 import { compileRoomPatterns } from '../protocol/index.js';
+import { SegmentCache, type SegmentCacheOptions } from './segment-cache.js';
 import type {
   Archive,
   ArchiveStats,
@@ -28,6 +29,8 @@ export interface ArchiveOptions {
   maxInFlight?: number;
   /** Delete messages older than this many days (0: keep them). @default 0 */
   retentionDays?: number;
+  /** The rendered-segment cache (segment-cache.ts). @default off */
+  segmentCache?: SegmentCacheOptions;
 }
 
 interface Waiting {
@@ -80,6 +83,7 @@ export class StoreArchive implements Archive {
   private readonly batchSizes = new Float64Array(SAMPLES);
   private latencyCount = 0;
   private batchCount = 0;
+  readonly segments: SegmentCache;
 
   constructor(
     readonly store: Store,
@@ -87,6 +91,9 @@ export class StoreArchive implements Archive {
   ) {
     this.isTimeline = compileRoomPatterns(options.timelineRooms);
     this.isStored = compileRoomPatterns(options.storedRooms);
+    this.segments = new SegmentCache(
+      options.segmentCache ?? { maxBytes: 0, segmentMs: 360_000, ttlMs: 0 },
+    );
     const days = options.retentionDays ?? 0;
     if (days > 0) {
       this.retention = setInterval(() => void this.expire(days), 60_000);
@@ -138,6 +145,7 @@ export class StoreArchive implements Archive {
       writeP50Ms: q(0.5),
       writeP99Ms: q(0.99),
       meanBatch: sizes.length === 0 ? 0 : sizes.reduce((a, b) => a + b, 0) / sizes.length,
+      segmentCache: this.segments.stats(),
     };
   }
 
@@ -182,7 +190,10 @@ export class StoreArchive implements Archive {
     this.batchesInFlight++;
     this.inFlight += batch.length;
     try {
-      await this.store.append(batch.map((w) => w.message));
+      const messages = batch.map((w) => w.message);
+      await this.store.append(messages);
+      // Before any acknowledgement: a publisher that got `ok` reads its comment in the segment.
+      this.segments.written(messages);
       this.failures = 0;
       const now = performance.now();
       for (const w of batch) this.latencies[this.latencyCount++ % SAMPLES] = now - w.queuedAt;
@@ -206,7 +217,8 @@ export class StoreArchive implements Archive {
 
   private async expire(days: number): Promise<void> {
     try {
-      await this.store.expire(Date.now() - days * 86_400_000, 100_000);
+      const removed = await this.store.expire(Date.now() - days * 86_400_000, 100_000);
+      if (removed > 0) this.segments.clear();
     } catch {
       // The store is down: the next round tries again.
     }

@@ -5,6 +5,8 @@
  * re-parsed by a backend.
  */
 
+import type { SegmentCache, SegmentCacheStats } from './segment-cache.js';
+
 /** One stored message: a timeline comment (with `t`) or a chat message of a stored room. */
 export interface StoredMessage {
   room: string;
@@ -112,6 +114,12 @@ export interface WriteTicket {
   release(): void;
 }
 
+/**
+ * How long a viewer segment may be served without asking (its Cache-Control max-age, s): the most
+ * a browser, a CDN or this cache may lag a write.
+ */
+export const SEGMENT_MAX_AGE_S = 10;
+
 /** The store's counters for `/metrics`, `/api/stats` and the dashboard. */
 export interface ArchiveStats {
   kind: string;
@@ -130,6 +138,8 @@ export interface ArchiveStats {
   writeP99Ms: number;
   /** Mean messages per committed batch, over the last batches. */
   meanBatch: number;
+  /** The rendered-segment cache's counters (all 0 when it is off). */
+  segmentCache: SegmentCacheStats;
 }
 
 /**
@@ -138,6 +148,8 @@ export interface ArchiveStats {
  */
 export interface Archive {
   readonly store: Store;
+  /** This node's cache of rendered viewer segments (docs/timeline.md). */
+  readonly segments: SegmentCache;
   /** Whether (and how) a room's messages are stored. */
   keeping(room: string): RoomKeeping;
   /** A slot in the write queue, or null when it is full (the publish is refused `unavailable`). */

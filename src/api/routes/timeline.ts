@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import { type Node, ReplyError } from '../../node/index.js';
 import { enforce, roomAllowed } from '../../node/permissions.js';
 import { MAX_MEDIA_TIME_MS, roomNameProblem } from '../../protocol/index.js';
-import type { Archive } from '../../store/types.js';
+import { type Archive, SEGMENT_MAX_AGE_S } from '../../store/types.js';
 import type { RouteShape } from '../allow.js';
 import { commentJson, jsonText } from './stored-json.js';
 
@@ -58,7 +58,10 @@ export function timelineRoutes(app: Hono, node: Node, options: TimelineOptions):
     const room = storedRoom(node, parts.slice(0, -2).join('/'));
     const id = parts[parts.length - 1]!;
     if (id.length > 200) throw new ReplyError('bad_request', '"id" is too long');
-    const removed = await storeCall(() => archiveOf(node).store.remove(room, id));
+    const archive = archiveOf(node);
+    const removed = await storeCall(() => archive.store.remove(room, id));
+    // Its media time is unknown here, so every cached segment of the room goes.
+    if (removed) archive.segments.removedFrom(room);
     if (!removed) throw new ReplyError('not_found', `no comment ${id} in ${room}`);
     return c.json({ room, id, deleted: true });
   });
@@ -74,18 +77,24 @@ export function timelineRoutes(app: Hono, node: Node, options: TimelineOptions):
       throw new ReplyError('bad_request', `segment must be an integer from 0 to ${count - 1}`);
     }
     const anonymous = await authorizeViewer(node, c, room);
+    const archive = archiveOf(node);
     const from = segment * options.segmentMs;
     const to = from + options.segmentMs;
-    const rows = await storeCall(() =>
-      archiveOf(node).store.segment({ room, from, to, perSecond: options.density }),
-    );
-    const body = `{"room":${JSON.stringify(room)},"segment":${segment},"from":${from},"to":${to},"comments":[${rows.map(commentJson).join(',')}]}`;
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    // The body is the same for every reader allowed in (checked above), so it is cached per node.
+    const { body, etag } = await archive.segments.get(room, segment, async () => {
+      const rows = await storeCall(() =>
+        archive.store.segment({ room, from, to, perSecond: options.density }),
+      );
+      const text = `{"room":${JSON.stringify(room)},"segment":${segment},"from":${from},"to":${to},"comments":[${rows.map(commentJson).join(',')}]}`;
+      const bytes = Buffer.from(text);
+      return { body: bytes, etag: `"${createHash('sha1').update(bytes).digest('base64url')}"` };
+    });
     // Anonymous-readable segments may be shared by a CDN; token-gated ones only by the browser.
-    const cache = `${anonymous ? 'public' : 'private'}, max-age=10, stale-while-revalidate=60`;
+    const cache = `${anonymous ? 'public' : 'private'}, max-age=${SEGMENT_MAX_AGE_S}, stale-while-revalidate=60`;
     const headers = { ETag: etag, 'Cache-Control': cache, Vary: 'Authorization' };
     if (c.req.header('if-none-match') === etag) return new Response(null, { status: 304, headers });
-    return jsonText(body, 200, headers);
+    const type = 'application/json; charset=UTF-8';
+    return new Response(body, { status: 200, headers: { ...headers, 'content-type': type } });
   });
 }
 
