@@ -283,5 +283,34 @@ export function inboxContract(name: string, makeStores: () => Promise<StoreSet>)
       assert.deepEqual(ids(cap.alerts), [capped[1]!.alert, capped[2]!.alert]);
       assert.equal(cap.dropped, 1);
     });
+    run('an operation that fails among others issued at once fails alone', async ([s]) => {
+      const taken = alert(user(), 1);
+      await s!.putAlert(taken, 100);
+      // Alert ids are unique across users: reusing one is refused by the database.
+      const clash = alert(user(), 2, { alert: taken.alert });
+      const others = Array.from({ length: 20 }, (_, i) => alert(user(), i));
+      const [clashR, ...othersR] = await Promise.allSettled([
+        s!.putAlert(clash, 100),
+        ...others.map((a) => s!.putAlert(a, 100)),
+      ]);
+      assert.equal(clashR!.status, 'rejected');
+      for (const [i, r] of othersR.entries()) {
+        assert.equal(r.status, 'fulfilled');
+        const page = await s!.inbox({
+          userId: others[i]!.userId,
+          unreadOnly: false,
+          limit: 10,
+          now: T0,
+        });
+        assert.deepEqual(ids(page.alerts), [others[i]!.alert]);
+      }
+      const clashPage = await s!.inbox({
+        userId: clash.userId,
+        unreadOnly: false,
+        limit: 10,
+        now: T0,
+      });
+      assert.deepEqual(clashPage.alerts, []);
+    });
   });
 }
