@@ -13,13 +13,17 @@
  *
  * `--write-docs` puts the tables in docs/bench/timeline.md, which docs/benchmarks.md includes.
  */
+
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { commentJson } from '../../src/api/routes/stored-json.js';
 import { StoreArchive } from '../../src/store/archive.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
+import { SegmentCache } from '../../src/store/segment-cache.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
 import { Progress } from '../report/progress.js';
@@ -56,6 +60,9 @@ export interface Row {
   segmentRows: number;
   readP50Ms: number;
   readP99Ms: number;
+  /** Through the rendered-segment cache: p99 of a miss (store read + render), of a hit. */
+  cacheMissP99Ms: number;
+  cacheHitP99Ms: number;
 }
 
 function comment(room: string, i: number, lengthMs: number): StoredMessage {
@@ -134,9 +141,36 @@ async function reads(store: Store, video: number, count: number, density: number
     lat.push(performance.now() - t0);
     rows = got.length;
   }
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-  return { rows, p50: q(0.5), p99: q(0.99) };
+  const q = (l: number[], p: number) => {
+    l.sort((a, b) => a - b);
+    return l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
+  };
+  // The same reads through the rendered-segment cache (as GET /timeline serves them): every
+  // segment once (misses: store read and render), then `count` random reads (hits).
+  const cache = new SegmentCache({ maxBytes: 64 * 1024 * 1024, segmentMs: 360_000, ttlMs: 3.6e6 });
+  const render = async (s: number) => {
+    const from = s * 360_000;
+    const got = await store.segment({ room, from, to: from + 360_000, perSecond: density });
+    const text = `{"room":${JSON.stringify(room)},"segment":${s},"from":${from},"to":${from + 360_000},"comments":[${got.map(commentJson).join(',')}]}`;
+    const body = Buffer.from(text);
+    return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  };
+  const timed = async (s: number, into: number[]) => {
+    const t0 = performance.now();
+    await cache.get(room, s, () => render(s));
+    into.push(performance.now() - t0);
+  };
+  const misses: number[] = [];
+  const hits: number[] = [];
+  for (let s = 0; s < segments; s++) await timed(s, misses);
+  for (let k = 0; k < count; k++) await timed(Math.floor(Math.random() * segments), hits);
+  return {
+    rows,
+    p50: q(lat, 0.5),
+    p99: q(lat, 0.99),
+    missP99: q(misses, 0.99),
+    hitP99: q(hits, 0.99),
+  };
 }
 
 /** Runs the timeline bench; resolves with the exit code. */
@@ -201,6 +235,8 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
         segmentRows: r.rows,
         readP50Ms: Math.round(r.p50 * 10) / 10,
         readP99Ms: Math.round(r.p99 * 10) / 10,
+        cacheMissP99Ms: Math.round(r.missP99 * 10) / 10,
+        cacheHitP99Ms: Math.round(r.hitP99 * 1000) / 1000,
       });
       if (v['no-live']) continue;
       const result = await runLive({
