@@ -2,13 +2,15 @@
  * The Redis broker behind Redis Sentinel, with real processes: a primary, one replica and three
  * Sentinels (`redis-server --sentinel`). The primary is killed under load; the Sentinels promote
  * the replica; both brokers follow by themselves (no restart), publishing resumes, and the other
- * node gets every acknowledged message or is told to resync. A server configured with
- * `redisSentinels` and `redisMasterName` is healthy on the same setup.
+ * node gets every acknowledged message or is told to resync. A connection whose Sentinel lookup a
+ * failover notice cut short (ioredis then gives up on it) is connected again. A server configured
+ * with `redisSentinels` and `redisMasterName` is healthy on the same setup.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisBroker } from '../../src/broker/redis/index.js';
+import { createLink } from '../../src/broker/redis/link.js';
 import type { Broker } from '../../src/broker/types.js';
 import { eventually, partsOf, Recorder, roomName, sleep } from '../contract/broker-contract.js';
 import {
@@ -23,6 +25,8 @@ import { startServer } from '../support/server.js';
 const NAME = 'barrage-primary';
 /** A ceiling for events that must come (a promotion, a resumed publish), not a performance bound. */
 const WAIT_MS = 60_000;
+/** A ceiling for closing brokers and stopping publishing loops, so a failure cannot hang the file. */
+const CLEANUP_MS = 10_000;
 
 let primary: RedisProcess;
 let replica: RedisProcess;
@@ -31,6 +35,7 @@ let sentinelClient: Redis;
 
 /** The primary's port as the Sentinels name it now. */
 async function primaryPort(): Promise<number> {
+  // sentinelClient has a command timeout: this never waits past it.
   const addr = (await sentinelClient.call('SENTINEL', 'get-master-addr-by-name', NAME)) as string[];
   return Number(addr[1]);
 }
@@ -45,7 +50,13 @@ before(async () => {
     WAIT_MS,
   );
   for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(primary.port, NAME));
-  sentinelClient = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', lazyConnect: true });
+  sentinelClient = new Redis({
+    port: sentinels[0]!.port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 1,
+  });
   sentinelClient.on('error', () => {});
   await sentinelClient.connect();
   // Each Sentinel must know the replica and the other two before a failover can be agreed on.
@@ -67,6 +78,21 @@ after(async () => {
   await Promise.all(sentinels.map((s) => s.stop()));
   await Promise.all([primary?.stop(), replica?.stop()]);
 });
+
+/** Rejects if `p` has not settled within `ms` (a cleanup bound, not a performance bound). */
+async function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function makeBroker(nodeId: string): Broker {
   return createRedisBroker({
@@ -97,77 +123,138 @@ describe('redis broker behind Redis Sentinel', () => {
     }
   });
 
+  it('connects again a connection whose Sentinel lookup a failover notice cut short', async () => {
+    const link = createLink(
+      {
+        url: 'redis://127.0.0.1:6379',
+        cluster: null,
+        sentinels: sentinels.map((s) => s.address),
+        masterName: NAME,
+        commandTimeoutMs: 1000,
+        connectTimeoutMs: 5000,
+        name: 'sentinel-cut',
+      },
+      { message() {}, subscriberReady() {}, subscriberLost() {} },
+    );
+    try {
+      await link.connect(WAIT_MS);
+      const cmd = link.cmd as Redis;
+      let ended = false;
+      cmd.on('end', () => {
+        ended = true;
+      });
+      // ioredis' FailoverDetector, told of +switch-master, calls its connector's disconnect(). Made
+      // while the connection asks the Sentinels (status `connecting`: what a failover under load
+      // leads to), the lookup fails with "Connection is closed." and ioredis ends the connection.
+      const connector = (cmd as unknown as { connector: { disconnect(): void } }).connector;
+      const cut = new Promise<void>((resolve) =>
+        cmd.once('connecting', () => {
+          connector.disconnect();
+          resolve();
+        }),
+      );
+      cmd.disconnect(true);
+      await within('reconnect attempt', cut, WAIT_MS);
+      await eventually('ioredis ends the connection', () => ended, WAIT_MS);
+      await eventually(
+        'publishing again on the same link',
+        () =>
+          link.publish('sentinel-cut:c', 'x').then(
+            () => true,
+            () => false,
+          ),
+        WAIT_MS,
+      );
+      assert.equal(cmd.status, 'ready');
+    } finally {
+      await link.close();
+    }
+  });
+
   it('follows the promoted replica when the primary is killed under load', async (t) => {
     const a = makeBroker('a');
     const b = makeBroker('b');
-    const recB = new Recorder();
-    await a.start(new Recorder());
-    await b.start(recB);
-    const rooms = Array.from({ length: 4 }, () => roomName('sentinel'));
-    for (const room of rooms) await b.subscribeRoom(room);
-    const acked = new Map<string, { offset: number; at: number }[]>(rooms.map((r) => [r, []]));
-    let refused = 0;
-    let stopped = false;
-    const loops = rooms.map(async (room) => {
-      for (let i = 0; i < 100_000 && !stopped; i++) {
-        try {
-          const r = await a.publish({ room, parts: partsOf(room, i), ts: Date.now() });
-          acked.get(room)!.push({ offset: r.offset, at: Date.now() });
-          await sleep(15);
-        } catch {
-          refused++;
-          await sleep(20);
-        }
-      }
-    });
     try {
-      await eventually('publishing', () => rooms.every((r) => acked.get(r)!.length > 3), WAIT_MS);
-      const old = await primaryPort();
-      assert.equal(old, primary.port);
-      const killedAt = Date.now();
-      await primary.kill();
-      await eventually(
-        'the Sentinels promote the replica',
-        async () => (await primaryPort().catch(() => old)) === replica.port,
-        WAIT_MS,
-      );
-      const promotedAt = Date.now();
-      await eventually(
-        'publishes resume on the new primary',
-        () => rooms.every((r) => acked.get(r)!.some((x) => x.at > promotedAt)),
-        WAIT_MS,
-      );
-      const resumedAt = Math.min(
-        ...rooms.map((r) => acked.get(r)!.find((x) => x.at > killedAt)?.at ?? Date.now()),
-      );
-      await eventually('both brokers healthy', () => a.health().ok && b.health().ok, WAIT_MS);
-      t.diagnostic(
-        `promoted after ${promotedAt - killedAt} ms, first publish acknowledged after ` +
-          `${resumedAt - killedAt} ms, ${refused} refused publishes`,
-      );
+      await failoverUnderLoad(t, a, b);
     } finally {
-      stopped = true;
-      await Promise.all(loops);
+      // Closing bounds every call: a hang here is a bug, and must not hang the file.
+      await within('closing both brokers', Promise.all([a.close(), b.close()]), CLEANUP_MS);
     }
-    // Every acknowledged message reached b, or b was told to resync the room.
-    for (const room of rooms) {
-      const last = acked.get(room)!.at(-1)!;
-      await eventually(
-        `b has ${room} up to ${last.offset} or resynced`,
-        () => recB.resyncs.includes(room) || recB.of(room).some((p) => p.offset === last.offset),
-        WAIT_MS,
-      );
-      if (recB.resyncs.includes(room)) continue;
-      const offsets = recB.of(room).map((p) => p.offset);
-      assert.deepEqual(
-        offsets,
-        Array.from({ length: offsets.length }, (_, i) => i + 1),
-        `room ${room}: a silent gap`,
-      );
-      const ackedOffsets = acked.get(room)!.map((x) => x.offset);
-      assert.deepEqual(ackedOffsets, [...new Set(ackedOffsets)], `room ${room}: offsets reused`);
-      for (const offset of ackedOffsets) assert.ok(offsets.includes(offset), `${offset} lost`);
-    }
-    await Promise.all([a.close(), b.close()]);
   });
 });
+
+async function failoverUnderLoad(
+  t: { diagnostic(message: string): void },
+  a: Broker,
+  b: Broker,
+): Promise<void> {
+  const recB = new Recorder();
+  await a.start(new Recorder());
+  await b.start(recB);
+  const rooms = Array.from({ length: 4 }, () => roomName('sentinel'));
+  for (const room of rooms) await b.subscribeRoom(room);
+  const acked = new Map<string, { offset: number; at: number }[]>(rooms.map((r) => [r, []]));
+  let refused = 0;
+  let stopped = false;
+  const loops = rooms.map(async (room) => {
+    for (let i = 0; i < 100_000 && !stopped; i++) {
+      try {
+        const r = await a.publish({ room, parts: partsOf(room, i), ts: Date.now() });
+        acked.get(room)!.push({ offset: r.offset, at: Date.now() });
+        await sleep(15);
+      } catch {
+        refused++;
+        await sleep(20);
+      }
+    }
+  });
+  try {
+    await eventually('publishing', () => rooms.every((r) => acked.get(r)!.length > 3), WAIT_MS);
+    const old = await primaryPort();
+    assert.equal(old, primary.port);
+    const killedAt = Date.now();
+    await primary.kill();
+    await eventually(
+      'the Sentinels promote the replica',
+      async () => (await primaryPort().catch(() => old)) === replica.port,
+      WAIT_MS,
+    );
+    const promotedAt = Date.now();
+    await eventually(
+      'publishes resume on the new primary',
+      () => rooms.every((r) => acked.get(r)!.some((x) => x.at > promotedAt)),
+      WAIT_MS,
+    );
+    const resumedAt = Math.min(
+      ...rooms.map((r) => acked.get(r)!.find((x) => x.at > killedAt)?.at ?? Date.now()),
+    );
+    await eventually('both brokers healthy', () => a.health().ok && b.health().ok, WAIT_MS);
+    t.diagnostic(
+      `promoted after ${promotedAt - killedAt} ms, first publish acknowledged after ` +
+        `${resumedAt - killedAt} ms, ${refused} refused publishes`,
+    );
+  } finally {
+    stopped = true;
+    // Each publish is bounded by the command timeout, so the loops stop within about that.
+    await within('stopping the publishing loops', Promise.all(loops), CLEANUP_MS);
+  }
+  // Every acknowledged message reached b, or b was told to resync the room.
+  for (const room of rooms) {
+    const last = acked.get(room)!.at(-1)!;
+    await eventually(
+      `b has ${room} up to ${last.offset} or resynced`,
+      () => recB.resyncs.includes(room) || recB.of(room).some((p) => p.offset === last.offset),
+      WAIT_MS,
+    );
+    if (recB.resyncs.includes(room)) continue;
+    const offsets = recB.of(room).map((p) => p.offset);
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: offsets.length }, (_, i) => i + 1),
+      `room ${room}: a silent gap`,
+    );
+    const ackedOffsets = acked.get(room)!.map((x) => x.offset);
+    assert.deepEqual(ackedOffsets, [...new Set(ackedOffsets)], `room ${room}: offsets reused`);
+    for (const offset of ackedOffsets) assert.ok(offsets.includes(offset), `${offset} lost`);
+  }
+}

@@ -353,8 +353,9 @@ export class RedisBroker implements Broker, StatsSharing {
     this.emptyRooms.stop();
     this.pushes.finishAll();
     // Best effort: our presence and stats go at once instead of after their TTL.
-    await this.stats.clear().catch(() => {});
-    await this.presence.clear().catch(() => {});
+    // Bounded like every call (ioredis' own timeout starts only when a command is written).
+    await this.call(() => this.stats.clear()).catch(() => {});
+    await this.call(() => this.presence.clear()).catch(() => {});
     this.handler = null;
     await this.link.close();
   }
