@@ -79,6 +79,30 @@ after(async () => {
   await Promise.all([primary?.stop(), replica?.stop()]);
 });
 
+/** The flags a Sentinel gives the replica on `port` (`slave` when usable), or null if unknown. */
+async function replicaFlags(sentinelPort: number, port: number): Promise<string | null> {
+  const client = new Redis({
+    port: sentinelPort,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const replicas = (await client.call('SENTINEL', 'replicas', NAME)) as string[][];
+    for (const fields of replicas) {
+      const get = (k: string) => fields[fields.indexOf(k) + 1];
+      if (Number(get('port')) === port) return get('flags') ?? null;
+    }
+    return null;
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Rejects if `p` has not settled within `ms` (a cleanup bound, not a performance bound). */
 async function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -169,6 +193,86 @@ describe('redis broker behind Redis Sentinel', () => {
     } finally {
       await link.close();
     }
+  });
+
+  it('moves every connection to the new primary when a live primary is demoted', async () => {
+    const a = makeBroker('demote-a');
+    const b = makeBroker('demote-b');
+    const names = ['demote-a:cmd', 'demote-a:sub', 'demote-b:cmd', 'demote-b:sub'];
+    /** Which of our connections a Redis has, by CLIENT LIST name. */
+    const ours = async (port: number) => {
+      const list = await rawCommand(port, 'CLIENT LIST');
+      return names.filter((n) => list.includes(`name=barrage:${n} `));
+    };
+    try {
+      const recB = new Recorder();
+      await a.start(new Recorder());
+      await b.start(recB);
+      const room = roomName('demote');
+      await b.subscribeRoom(room);
+      await a.publish({ room, parts: partsOf(room, 0), ts: Date.now() });
+      assert.deepEqual(await ours(primary.port), names);
+      // A manual failover: the old primary stays up and becomes a replica of the promoted one.
+      await sentinelClient.call('SENTINEL', 'FAILOVER', NAME);
+      await eventually(
+        'the Sentinels name the replica',
+        async () => (await primaryPort().catch(() => 0)) === replica.port,
+        WAIT_MS,
+      );
+      await eventually(
+        'the old primary is a replica',
+        async () =>
+          (await rawCommand(primary.port, 'INFO replication').catch(() => '')).includes(
+            'role:slave',
+          ),
+        WAIT_MS,
+      );
+      // Not one connection may stay on the demoted node (a subscriber there would hear only
+      // what replication forwards; a command connection there is refused every write).
+      await eventually(
+        'every connection on the new primary',
+        async () =>
+          (await ours(replica.port).catch(() => [])).length === names.length &&
+          (await ours(primary.port).catch(() => names)).length === 0,
+        WAIT_MS,
+      );
+      let offset = 0;
+      await eventually(
+        'a publishes on the new primary',
+        () =>
+          a.publish({ room, parts: partsOf(room, 1), ts: Date.now() }).then(
+            (r) => {
+              offset = r.offset;
+              return true;
+            },
+            () => false,
+          ),
+        WAIT_MS,
+      );
+      await eventually(
+        'b gets it or resyncs',
+        () => recB.resyncs.includes(room) || recB.of(room).some((p) => p.offset === offset),
+        WAIT_MS,
+      );
+      await eventually('both brokers healthy', () => a.health().ok && b.health().ok, WAIT_MS);
+    } finally {
+      await within('closing both brokers', Promise.all([a.close(), b.close()]), CLEANUP_MS);
+    }
+    // The roles swapped: the next test kills the new primary and expects the old one promoted.
+    [primary, replica] = [replica, primary];
+    await eventually(
+      'the demoted node in sync and known to every Sentinel as a usable replica',
+      async () => {
+        const info = await rawCommand(replica.port, 'INFO replication').catch(() => '');
+        if (!info.includes('master_link_status:up')) return false;
+        for (const s of sentinels) {
+          const flags = await replicaFlags(s.port, replica.port).catch(() => null);
+          if (flags !== 'slave') return false;
+        }
+        return true;
+      },
+      WAIT_MS,
+    );
   });
 
   it('follows the promoted replica when the primary is killed under load', async (t) => {
