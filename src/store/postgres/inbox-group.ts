@@ -115,7 +115,7 @@ function runGroup(tx: postgres.TransactionSql, group: Waiting[]): Promise<unknow
 }
 
 /** Feeds an operation's statements to the transaction one at a time, each with its rows. */
-async function drive<R>(tx: postgres.TransactionSql, steps: Steps<R>): Promise<R> {
+export async function drive<R>(tx: postgres.TransactionSql, steps: Steps<R>): Promise<R> {
   let next = steps.next();
   while (!next.done) {
     const { sql, params } = next.value;

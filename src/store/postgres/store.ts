@@ -16,7 +16,6 @@ import {
   inboxSteps,
   markReadSteps,
   putAlertSteps,
-  type Rows,
   type Steps,
 } from '../inbox-steps.js';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
@@ -31,7 +30,7 @@ import {
   StoreUnavailableError,
   type TimelineQuery,
 } from '../types.js';
-import { InboxGroupCommit } from './inbox-group.js';
+import { drive, InboxGroupCommit } from './inbox-group.js';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -219,17 +218,7 @@ export class PostgresStore implements Store, AlertInbox {
 
   /** Runs an inbox operation's statements in one transaction (see inbox-steps.ts). */
   private steps<R>(steps: Steps<R>): Promise<R> {
-    return this.run(() =>
-      this.sql.begin(async (tx) => {
-        let next = steps.next();
-        while (!next.done) {
-          const { sql, params } = next.value;
-          const rows = await tx.unsafe(sql, params as postgres.ParameterOrJSON<never>[]);
-          next = steps.next(rows as unknown as Rows);
-        }
-        return next.value;
-      }),
-    ) as Promise<R>;
+    return this.run(() => this.sql.begin((tx) => drive(tx, steps))) as Promise<R>;
   }
 
   health(): StoreHealth {
