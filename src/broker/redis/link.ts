@@ -14,12 +14,8 @@
  * themselves reconnect forever with a capped backoff. Commands issued in one tick are sent as one
  * pipeline (`enableAutoPipelining`): about +30% publish throughput in our measurement.
  *
- * Ended connections: ioredis gives up on a connection for good (status `end`, no retry) when its
- * connector fails instead of its socket. Under Sentinel that happens when a `+switch-master`
- * notice (failoverDetector) arrives while the connection is asking the Sentinels for the primary:
- * the lookup is cut short with "Connection is closed." and every later command is refused. A
- * failover under load hits that window. The link connects such a connection again (after
- * `REVIVE_MS`) for as long as it is open.
+ * Ended connections: ioredis gives up on a connection for good in one Sentinel failover race; the
+ * link connects such a connection again for as long as it is open (revive.ts).
  *
  * Dead connections: a peer that vanished without a RST (a black hole, a host gone) leaves the TCP
  * connection open. The heartbeat PINGs every connection; one that leaves `DEAD_AFTER` PINGs in a
@@ -28,6 +24,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { BrokerHealth } from '../types.js';
 import { redactUrl, redisDatabase } from './options.js';
+import { Reviver } from './revive.js';
 
 /** What the link reports to its broker. */
 export interface LinkEvents {
@@ -83,9 +80,6 @@ export interface LinkOptions {
 const DEAD_AFTER = 3;
 /** TCP keepalive: first probe after this much idle time, ms. */
 const KEEPALIVE_MS = 5000;
-
-/** Wait before connecting again a connection ioredis gave up on, ms. */
-const REVIVE_MS = 200;
 
 const retry = (times: number) => Math.min(50 * times, 1000);
 
@@ -194,9 +188,10 @@ class StandaloneLink implements RedisLink {
   private readonly sub: Redis;
   private readonly silence = new Silence();
   private lastError: string | null = null;
-  private closing = false;
-  /** Pending reconnects of connections ioredis gave up on. */
-  private readonly revivals = new Map<Redis, NodeJS.Timeout>();
+  /** Connects again the connections ioredis gave up on. */
+  private readonly reviver = new Reviver((err) => {
+    if (isCause(err)) this.lastError = causeOf(err);
+  });
   /** The database the URL names (0 under Sentinel). */
   private readonly db: number;
 
@@ -227,7 +222,7 @@ class StandaloneLink implements RedisLink {
       client.on('error', (err: Error) => {
         if (isCause(err)) this.lastError = causeOf(err);
       });
-      client.on('end', () => this.revive(client));
+      this.reviver.watch(client);
     }
     this.cmd.on('ready', () => {
       this.lastError = null;
@@ -241,23 +236,6 @@ class StandaloneLink implements RedisLink {
 
   get connectionError(): string | null {
     return this.lastError;
-  }
-
-  /**
-   * A connection ioredis ended while the link is open (see "Ended connections" above): connect it
-   * again soon. A failed attempt ends it again, which comes back here; `close` stops it.
-   */
-  private revive(client: Redis): void {
-    if (this.closing || this.revivals.has(client)) return;
-    const timer = setTimeout(() => {
-      this.revivals.delete(client);
-      if (this.closing || client.status !== 'end') return;
-      client.connect().catch((err: unknown) => {
-        if (isCause(err)) this.lastError = causeOf(err);
-      });
-    }, REVIVE_MS);
-    timer.unref();
-    this.revivals.set(client, timer);
   }
 
   async connect(timeoutMs: number): Promise<void> {
@@ -321,9 +299,7 @@ class StandaloneLink implements RedisLink {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    for (const timer of this.revivals.values()) clearTimeout(timer);
-    this.revivals.clear();
+    this.reviver.stop();
     for (const client of [this.cmd, this.sub]) {
       client.removeAllListeners('ready');
       client.removeAllListeners('close');
