@@ -130,7 +130,8 @@ const METHOD = `## How it is measured
 - Receivers are \`ws\` clients (permessage-deflate off) that join their rooms and wait for the
   confirmation; publishers are separate connections sending \`{"t":<ms>,"s":seq,"p":id,"x":pad}\`
   at a fixed total rate. A delivery is a line carrying \`"t":\`; latency = receive time - \`t\`
-  (same clock, one machine). Loss = 1 - received / (accepted publishes x room members).
+  (same clock, one machine) of a frame's first message, the oldest of a merged frame, counted for
+  each of its deliveries (an upper bound for the later ones). Loss = 1 - received / (accepted publishes x room members).
 - "gen CPU%" is the load generator's own CPU; a phase whose busiest generator process is near a
   full core is flagged CLIENT-BOUND: its throughput is the client's limit, not the server's.
 - Peers: **ws-hub** is a plain \`ws\` server written the way a typical Node developer writes one
