@@ -36,7 +36,9 @@ describe('Compression metrics', () => {
       await viewers[0]!.request({ type: 'publish', room: 'big', data: { text } });
       await viewers[0]!.request({ type: 'publish', room: 'big', data: 'small' });
       for (const v of viewers) await v.next((m) => m.type === 'message' && m.data === 'small');
-      const [frames, bytesIn, bytesOut] = await Promise.all(names.map((n) => metric(server, n)));
+      const [frames, bytesIn, bytesOut] = (await Promise.all(
+        names.map((n) => metric(server, n)),
+      )) as [number, number, number];
       assert.equal(frames, 1, 'the big message compressed once for three sockets, the small not');
       assert.ok(bytesIn > text.length, `bytes in ${bytesIn}`);
       assert.ok(bytesOut > 0 && bytesOut < bytesIn / 4, `bytes out ${bytesOut} of ${bytesIn}`);
