@@ -132,6 +132,12 @@ const METHOD = `## How it is measured
   at a fixed total rate. A delivery is a line carrying \`"t":\`; latency = receive time - \`t\`
   (same clock, one machine) of a frame's first message, the oldest of a merged frame, counted for
   each of its deliveries (an upper bound for the later ones). Loss = 1 - received / (accepted publishes x room members).
+- push and publish are \`POST /api/push\` and \`/api/publish\` over node's keep-alive
+  \`http.Agent\` (32 sockets, one call in flight on each, no pipelining), as a backend calls.
+  Each runs two phases: the calls to connected users (rooms with members), then the same calls
+  to users (rooms) with no connection, marked API ALONE: its "srv µs/call" is the HTTP API's
+  own server CPU per call with no delivery; the first row's "of which deliveries" is the
+  difference.
 - "gen CPU%" is the load generator's own CPU; a phase whose busiest generator process is near a
   full core is flagged CLIENT-BOUND: its throughput is the client's limit, not the server's.
 - Peers: **ws-hub** is a plain \`ws\` server written the way a typical Node developer writes one
