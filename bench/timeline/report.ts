@@ -14,7 +14,7 @@ import type { Row } from './run.js';
 /** The in-process table: ingest through the store step, segment reads of a big video. */
 export function storeTable(rows: readonly Row[]): string {
   return [
-    '| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read p50 | p99 | cached: miss p99 (cold) | hit p99 (warm) |',
+    '| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read (store, render, ETag) p50 | p99 | cached: miss p99 (cold) | hit p99 (warm) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>

@@ -6,7 +6,8 @@
  *    writers, into PostgreSQL (`--database-url`) and the embedded store (a temp dir); with the
  *    event-loop delay p99 measured during each.
  * 2. Reads: a video of `--video N` comments (default 1 000 000 over 2 hours, loaded in batches),
- *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99.
+ *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99. A read
+ *    is everything a cold GET /timeline/:room/:segment does but HTTP (store read, body, ETag).
  * 3. Live (live.ts): a Barrage server with the store, a hot room alone, then the same hot room
  *    while timeline comments are published over WebSocket into the same node: the hot room's
  *    p99 in both, the committed ingest rate, the server's event-loop p99 and CPU per comment.
