@@ -28,6 +28,7 @@ import { SqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
 import { Progress } from '../report/progress.js';
 import { type LiveResult, runLive } from './live.js';
+import { cpuMark, cpuPerRead, databaseBackends } from './read-cpu.js';
 import { liveTable, storeTable, writeTimelineDocs } from './report.js';
 
 const HELP = `Usage: barrage bench timeline [--database-url URL] [--ingest N] [--video N] [--reads N]
@@ -60,6 +61,9 @@ export interface Row {
   segmentRows: number;
   readP50Ms: number;
   readP99Ms: number;
+  /** Mean CPU per read: this process (client, SQLite worker), and PostgreSQL's backends (or null). */
+  readCpuMs: number;
+  readDbCpuMs: number | null;
   /** Through the rendered-segment cache: p99 of a miss (store read + render), of a hit. */
   cacheMissP99Ms: number;
   cacheHitP99Ms: number;
@@ -121,7 +125,13 @@ async function ingest(
 /** What the bench reads of a segment body. */
 type Segment = { comments: unknown[] };
 
-async function reads(store: Store, video: number, count: number, density: number) {
+async function reads(
+  store: Store,
+  url: string | undefined,
+  video: number,
+  count: number,
+  density: number,
+) {
   const room = `vod:video-${Date.now()}`;
   const lengthMs = 7_200_000;
   for (let i = 0; i < video; i += 5000) {
@@ -135,6 +145,10 @@ async function reads(store: Store, video: number, count: number, density: number
   const read = (s: number) => readSegment(store, { room, segment: s, segmentMs: 360_000, density });
   const lat: number[] = [];
   let rows = 0;
+  // A first read opens the store's connections, so their backends can be found and measured.
+  await read(0);
+  const backends = await databaseBackends(url);
+  const cpu0 = cpuMark(backends);
   for (let k = 0; k < count; k++) {
     const s = Math.floor(Math.random() * segments);
     const t0 = performance.now();
@@ -142,6 +156,7 @@ async function reads(store: Store, video: number, count: number, density: number
     lat.push(performance.now() - t0);
     if (k === 0) rows = (JSON.parse(Buffer.from(got.body).toString()) as Segment).comments.length;
   }
+  const [cpuMs, dbCpuMs] = cpuPerRead(cpu0, cpuMark(backends), count);
   const q = (l: number[], p: number) => {
     l.sort((a, b) => a - b);
     return l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
@@ -160,6 +175,8 @@ async function reads(store: Store, video: number, count: number, density: number
   for (let k = 0; k < count; k++) await timed(Math.floor(Math.random() * segments), hits);
   return {
     rows,
+    cpuMs,
+    dbCpuMs,
     p50: q(lat, 0.5),
     p99: q(lat, 0.99),
     missP99: q(misses, 0.99),
@@ -219,7 +236,13 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
       process.stderr.write(`${name}: ingest…\n`);
       const a = await ingest(store, n(v.ingest));
       process.stderr.write(`${name}: loading a ${v.video}-comment video, then reads…\n`);
-      const r = await reads(store, n(v.video), n(v.reads), n(v.density));
+      const r = await reads(
+        store,
+        name === 'PostgreSQL' ? url : undefined,
+        n(v.video),
+        n(v.reads),
+        n(v.density),
+      );
       await store.close();
       rows.push({
         store: name,
@@ -229,6 +252,8 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
         segmentRows: r.rows,
         readP50Ms: Math.round(r.p50 * 10) / 10,
         readP99Ms: Math.round(r.p99 * 10) / 10,
+        readCpuMs: r.cpuMs,
+        readDbCpuMs: r.dbCpuMs,
         cacheMissP99Ms: Math.round(r.missP99 * 10) / 10,
         cacheHitP99Ms: Math.round(r.hitP99 * 1000) / 1000,
       });
