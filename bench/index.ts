@@ -7,11 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { type AlertStore, type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
+import type { TargetKind } from './loadgen/dialects.js';
 import { Progress } from './report/progress.js';
 import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
 import { emptyRunResult, type GenOptions, runScenario } from './scenarios/run.js';
 import type { RunResult, ScenarioName } from './scenarios/types.js';
 import { alertsTarget } from './servers/alerts-target.js';
+import { buildCPeer } from './servers/c-peer.js';
 import { killAllServers } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
 import { fdLimit, machineInfo } from './stats/proc.js';
@@ -54,6 +56,15 @@ async function targetFor(
     startTimeoutMs: 20_000,
   };
   return store ? alertsTarget(store, options, o.databaseUrl, log) : startTarget(kind, options);
+}
+
+/** The targets that can run here: the C peer needs a C compiler (it says so when skipped). */
+function availableTargets(targets: TargetKind[], progress: Progress): TargetKind[] {
+  if (!targets.includes('c-epoll')) return targets;
+  const built = buildCPeer();
+  if (built.ok) return targets;
+  progress.log(`c-epoll: peer unavailable (${built.reason}): skipped`);
+  return targets.filter((t) => t !== 'c-epoll');
 }
 
 /** One scenario against one target (hot-room: in one room; alerts: on one store). */
@@ -119,7 +130,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const startedAt = new Date().toISOString();
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
-  const jobs = jobsOf(o);
+  const jobs = jobsOf({ ...o, targets: availableTargets(o.targets, progress) });
   for (const { scenario, kind, store, room } of jobs) {
     const params = { ...o.params[scenario], room };
     const gen: GenOptions = {

@@ -130,13 +130,23 @@ const METHOD = `## How it is measured
 - Receivers are \`ws\` clients (permessage-deflate off) that join their rooms and wait for the
   confirmation; publishers are separate connections sending \`{"t":<ms>,"s":seq,"p":id,"x":pad}\`
   at a fixed total rate. A delivery is a line carrying \`"t":\`; latency = receive time - \`t\`
-  (same clock, one machine). Loss = 1 - received / (accepted publishes x room members).
+  (same clock, one machine) of a frame's first message, the oldest of a merged frame, counted for
+  each of its deliveries (an upper bound for the later ones). Loss = 1 - received / (accepted publishes x room members).
+- push and publish are \`POST /api/push\` and \`/api/publish\` over node's keep-alive
+  \`http.Agent\` (32 sockets, one call in flight on each, no pipelining), as a backend calls.
+  Each runs two phases: the calls to connected users (rooms with members), then the same calls
+  to users (rooms) with no connection, marked API ALONE: its "srv µs/call" is the HTTP API's
+  own server CPU per call with no delivery; the first row's "of which deliveries" is the
+  difference.
 - "gen CPU%" is the load generator's own CPU; a phase whose busiest generator process is near a
   full core is flagged CLIENT-BOUND: its throughput is the client's limit, not the server's.
 - Peers: **ws-hub** is a plain \`ws\` server written the way a typical Node developer writes one
   (rooms as Sets, \`JSON.stringify\` per message per client); **socketio** is Socket.IO 4 with
   \`io.to(room).emit('message', ...)\`, WebSocket transport only. The generator speaks Socket.IO's
-  wire format directly so every target costs the client the same.
+  wire format directly so every target costs the client the same. **c-epoll** speaks the ws hub's
+  protocol from one thread of C on epoll (each message framed once, one \`write()\` per member):
+  a floor for the cost of a delivery on this machine, not a product (no TLS, compression or
+  auth); the bench builds it with \`cc -O2\` and skips it, saying so, where there is no \`cc\`.
 - Barrage runs with its default room policies: \`live:*\` rooms lossy, every other room (e.g.
   \`r0\` with \`--room r0\`) reliable, both merged adaptively up to 50 ms once members x rate
   passes 20 000 deliveries/s, which trades up to one window of latency for far fewer frames;

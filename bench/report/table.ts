@@ -162,7 +162,13 @@ export function rows(runs: RunResult[]): string[][] {
       if ((p.otherCpuPct ?? 0) > NOISY_PCT) notes.push(`NOISY (other load ${p.otherCpuPct}%)`);
       if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
       if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
+      if (p.apiOnly) notes.push('API ALONE (calls to users/rooms with no connection)');
       if (p.serverUsPerCall != null) notes.push(`srv ${fmt(p.serverUsPerCall, 0)} µs/call`);
+      const alone = p.apiOnly ? undefined : r.phases.find((q) => q.apiOnly)?.serverUsPerCall;
+      if (p.serverUsPerCall != null && alone != null) {
+        // The same calls with and without receivers: the difference is what delivering costs.
+        notes.push(`of which deliveries ~${fmt(p.serverUsPerCall - alone, 0)} µs`);
+      }
       const closes = Object.entries(p.closes)
         .map(([c, n]) => `${n}x${c}`)
         .join(' ');

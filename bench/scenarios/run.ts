@@ -11,7 +11,13 @@ import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
 import type { Target } from '../servers/targets.js';
 import { systemCpuSeconds, totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
-import { DEVICES_PER_USER, type Layout, layoutOf, publisherConns } from './layout.js';
+import {
+  absentTargets,
+  DEVICES_PER_USER,
+  type Layout,
+  layoutOf,
+  publisherConns,
+} from './layout.js';
 import { latencyOf, measureRedelivery } from './redelivery.js';
 import type { PhaseResult, RunParams, RunResult } from './types.js';
 
@@ -138,6 +144,18 @@ export async function runScenario(
         await sleep(1000);
       }
     }
+    if (params.scenario === 'push' || params.scenario === 'publish') {
+      // The same calls to users (rooms) with no connection: the HTTP API's own cost per call,
+      // so the first phase's cost splits into the API's and the deliveries'.
+      await sleep(1000);
+      const rate = params.rate;
+      const label2 = `${label} P=${rate} API alone`;
+      result.phases.push(
+        await runPhase(target, params, layout, opened.joined, pool, null, rate, progress, label2, {
+          apiOnly: true,
+        }),
+      );
+    }
     const redeliveryUsers = params.redeliveryUsers ?? 0;
     if (alerts && redeliveryUsers > 0) {
       result.redelivery = await measureRedelivery(target, params, 10_000, (u) =>
@@ -195,7 +213,9 @@ async function runPhase(
   rate: number,
   progress: Progress,
   label: string,
+  opts: { apiOnly?: boolean } = {},
 ): Promise<PhaseResult> {
+  const apiOnly = opts.apiOnly === true;
   const httpUrls = target.wsUrls.map((u) => u.replace(/^ws/, 'http'));
   const barrage = target.kind === 'barrage' || target.kind === 'barrage-sse';
   const counters0 = barrage ? await readCounters(httpUrls, target.apiKey) : null;
@@ -214,7 +234,11 @@ async function runPhase(
       httpUrl: target.httpUrl,
       apiKey: target.apiKey,
       call,
-      targets: call === 'publish' ? layout.rooms : layout.users,
+      targets: apiOnly
+        ? absentTargets(layout, call)
+        : call === 'publish'
+          ? layout.rooms
+          : layout.users,
       rate,
       durationMs: params.durationMs,
       payloadBytes: params.payloadBytes,
@@ -226,8 +250,9 @@ async function runPhase(
       onTick,
     });
   }
-  const expected =
-    publishers || params.scenario === 'publish'
+  const expected = apiOnly
+    ? 0
+    : publishers || params.scenario === 'publish'
       ? layout.rooms.reduce(
           (sum, room, i) =>
             sum + ((pub.perRoom[i] ?? 0) - (pub.errorsPerRoom[i] ?? 0)) * (joined[room] ?? 0),
@@ -285,7 +310,10 @@ async function runPhase(
     server: counters0 && counters1 ? diffCounters(counters0, counters1) : null,
     closes: snap.closes,
     timeline: snap.timeline.slice(0, Math.ceil(params.durationMs / 1000)),
-    ok: lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,
+    ok: apiOnly
+      ? pub.errors === 0 && pub.sent > 0
+      : lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,
+    ...(apiOnly ? { apiOnly } : {}),
     allDevicesMs: snap.first ? latencyOf(snap.latency) : null,
   };
 }

@@ -85,6 +85,12 @@ export interface PhaseResult {
   deliveriesPerCpuSec: number | null;
   /** push and publish: server CPU per answered HTTP API call, microseconds. */
   serverUsPerCall?: number | null;
+  /**
+   * push and publish: the phase called users (rooms) with no connection on the server, so
+   * `serverUsPerCall` is the HTTP API's own cost (request, key, checks, engine, answer) without
+   * any delivery. Absent in reports made before it.
+   */
+  apiOnly?: boolean;
   /** Load-generator CPU, % of one core, summed over its processes. */
   genCpuPct: number;
   /** The busiest load-generator process, % of one core. */

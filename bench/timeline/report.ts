@@ -28,7 +28,7 @@ const num = (x: number | null, unit = '') => (x === null ? 'n/a' : `${x}${unit}`
 /** The live table: a hot room alone and beside the ingest, on one server. */
 export function liveTable(live: readonly { store: string; result: LiveResult }[]): string {
   return [
-    '| store | hot-room p99 alone | with ingest | change | ingest committed, comments/s | refused | server event-loop p99 | mean batch | write p99 | server CPU alone / with ingest | server CPU per comment |',
+    '| store | hot-room p99 alone | with ingest | change | ingest committed, comments/s | refused | server event-loop p99 | mean batch | write p99 | server CPU alone / with ingest / ingest alone | server CPU per comment |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...live
       .map(({ store, result: r }) =>
@@ -42,7 +42,7 @@ export function liveTable(live: readonly { store: string; result: LiveResult }[]
           `${r.serverLoopP99Ms} ms`,
           r.meanBatch,
           `${r.storeWriteP99Ms} ms`,
-          `${num(r.serverCpuPctAlone, ' %')} / ${num(r.serverCpuPctWithIngest, ' %')}`,
+          `${num(r.serverCpuPctAlone, ' %')} / ${num(r.serverCpuPctWithIngest, ' %')} / ${num(r.serverCpuPctIngestAlone, ' %')}`,
           num(r.serverUsPerComment, ' µs'),
         ].join(' | '),
       )

@@ -45,9 +45,10 @@ embedded SQLite store (in a temp dir).
   --no-live            skip the live phases (a server, a hot room alone and beside the ingest)
   --hot-connections N  members of the hot room [default: 500]
   --hot-rate N         messages/s into the hot room [default: 100]
-  --ingest-rate N      timeline comments/s offered beside it [default: 20000]
+  --ingest-rate N[,N]  timeline comments/s offered beside it; a list runs the live phases once
+                       per rate, each on a fresh server [default: 20000]
   --duration S         seconds of each live phase [default: 10]
-  --pin                run the live phases' server on CPU 0 (taskset -c 0)
+  --pin                live phases: the server on CPU 0, the load generators on CPU 1 (taskset)
   --write-docs         write docs/bench/timeline.md and regenerate docs/benchmarks.md
 `;
 
@@ -239,16 +240,20 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
         cacheHitP99Ms: Math.round(r.hitP99 * 1000) / 1000,
       });
       if (v['no-live']) continue;
-      const result = await runLive({
-        storeArgs,
-        connections: n(v['hot-connections']),
-        rate: n(v['hot-rate']),
-        durationMs: n(v.duration) * 1000,
-        ingestRate: n(v['ingest-rate']),
-        serverCpus: v.pin ? '0' : null,
-        progress: new Progress(true),
-      });
-      live.push({ store: name, result });
+      const rates = (v['ingest-rate'] ?? '20000').split(',').map(n);
+      for (const rate of rates) {
+        const result = await runLive({
+          storeArgs,
+          connections: n(v['hot-connections']),
+          rate: n(v['hot-rate']),
+          durationMs: n(v.duration) * 1000,
+          ingestRate: rate,
+          serverCpus: v.pin ? '0' : null,
+          clientCpus: v.pin ? '1' : null,
+          progress: new Progress(true),
+        });
+        live.push({ store: rates.length > 1 ? `${name}, ${rate}/s offered` : name, result });
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import type { Session } from '../session/index.js';
 import type { AlertInbox, InboxPage, PutAlertResult } from '../store/inbox.js';
 import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
+import { viaStore } from './store-errors.js';
 
 /**
  * The event name of control pushes (read, withdrawn, dropped): never a valid push event, so no
@@ -134,7 +135,7 @@ export class Alerts {
     const ts = Date.now();
     const alert = newAlertId(ts);
     const expiresAt = options.ttlMs === undefined ? null : ts + options.ttlMs;
-    const stored = viaStore(() =>
+    const stored = viaStore(this.engine.log, () =>
       inbox.putAlert(
         {
           userId,
@@ -252,7 +253,7 @@ export class Alerts {
   ): Promise<{ read: string[]; unknown: string[] }> {
     const { inbox } = this.need();
     const now = Date.now();
-    const result = await viaStore(() => inbox.markRead(userId, alerts, now));
+    const result = await viaStore(this.engine.log, () => inbox.markRead(userId, alerts, now));
     const read = result.read.map((r) => r.alert);
     if (read.length > 0) {
       this.counts.acked += read.length;
@@ -265,13 +266,17 @@ export class Alerts {
   /** A page of a user's inbox, oldest first. */
   async inbox(userId: string, unreadOnly: boolean, limit: number): Promise<InboxPage> {
     const { inbox } = this.need();
-    return viaStore(() => inbox.inbox({ userId, unreadOnly, limit, now: Date.now() }));
+    return viaStore(this.engine.log, () =>
+      inbox.inbox({ userId, unreadOnly, limit, now: Date.now() }),
+    );
   }
 
   /** Deletes one alert of a user; an unread one is withdrawn from the user's connections. */
   async remove(userId: string, alert: string): Promise<boolean> {
     const { inbox } = this.need();
-    const result = await viaStore(() => inbox.deleteAlert(userId, alert, Date.now()));
+    const result = await viaStore(this.engine.log, () =>
+      inbox.deleteAlert(userId, alert, Date.now()),
+    );
     if (result.unread) this.withdraw(userId, [alert], 'deleted');
     return result.deleted;
   }
@@ -335,14 +340,4 @@ function optionsProblem(o: StoredPushOptions): string | null {
   if (id !== undefined && !USER_ID.test(id))
     return '"id" must be 1-128 characters without whitespace';
   return null;
-}
-
-/** Runs a store call, turning its failure into the contract's `unavailable`. */
-async function viaStore<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ReplyError) throw err;
-    throw new ReplyError('unavailable', (err as Error).message);
-  }
 }

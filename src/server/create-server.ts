@@ -195,6 +195,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     log,
     gate,
   );
+  metrics.watchCompression(() => gateway.frames.counters);
   const sse = new SseGateway(
     engine,
     gate,

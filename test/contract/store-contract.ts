@@ -248,6 +248,32 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       },
     );
 
+    run('appends issued at once each commit, every field kept, in any mix', async ([s]) => {
+      // A store may commit waiting batches together (the embedded one does): each must still
+      // resolve, and every row come back as written, whatever it holds.
+      const r = room();
+      const batches = Array.from({ length: 6 }, (_, b) =>
+        Array.from({ length: 40 }, (_, i) => {
+          const o = b * 40 + i + 1;
+          return message(r, o, {
+            t: o % 5 === 0 ? null : o * 10,
+            from: o % 3 === 0 ? null : o % 3 === 1 ? `u${o}` : '',
+            priority: o % 4,
+            data: JSON.stringify({ text: o % 2 === 0 ? `弹幕 ${o} 😀` : '' }),
+          });
+        }),
+      );
+      await Promise.all(batches.map((batch) => s!.append(batch)));
+      const all = batches.flat();
+      const got = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 1000 });
+      const timed = all.filter((m) => m.t !== null).sort((a, b) => a.t! - b.t!);
+      assert.deepEqual(got, timed);
+      const untimed = await s!.before({ room: r, before: null, limit: 1000 });
+      assert.equal(untimed.length, all.length);
+      const byId = new Map(all.map((m) => [m.id, m]));
+      for (const m of untimed) assert.deepEqual(m, byId.get(m.id));
+    });
+
     run('two nodes on one database write a comment exactly once', async (stores) => {
       if (stores.length < 2) return;
       const r = room();
