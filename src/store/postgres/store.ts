@@ -182,8 +182,10 @@ export class PostgresStore implements Store, AlertInbox {
   }
 
   putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
-    return this.inboxGroups.submit(alert.userId, () =>
-      putAlertSteps(this.inboxQueries, alert, cap),
+    return this.inboxGroups.submit(
+      alert.userId,
+      () => putAlertSteps(this.inboxQueries, alert, cap),
+      true,
     );
   }
 
