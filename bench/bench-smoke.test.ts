@@ -1,6 +1,6 @@
 /**
  * Smoke test of `barrage bench`: a tiny hot-room run against Barrage (the built CLI as a child
- * process) and both peers, checking that the tool opens, delivers, measures and reports. It
+ * process) and the peers, checking that the tool opens, delivers, measures and reports. It
  * checks that the tool works, not how fast anything is.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +13,8 @@ import { runAll, runBench } from './index.js';
 import { writeDocs } from './report/docs.js';
 import { renderText } from './report/table.js';
 import { ratesOf } from './scenarios/run.js';
+import type { PhaseResult } from './scenarios/types.js';
+import { buildCPeer } from './servers/c-peer.js';
 import { repoRoot } from './servers/spawn.js';
 
 describe('barrage bench', () => {
@@ -30,7 +32,12 @@ describe('barrage bench', () => {
     assert.equal(o.params['many-rooms'].rooms, 100);
     assert.equal(o.serverCpus, '0');
     assert.equal(o.clientCpus, '1');
-    assert.deepEqual(parseBenchArgs(['--peers']).targets, ['barrage', 'ws-hub', 'socketio']);
+    assert.deepEqual(parseBenchArgs(['--peers']).targets, [
+      'barrage',
+      'ws-hub',
+      'socketio',
+      'c-epoll',
+    ]);
   });
 
   it('takes the rates of a sweep as a list and the name of the hot room', () => {
@@ -109,7 +116,53 @@ describe('barrage bench', () => {
     assert.ok(phase.server !== null && phase.server.messagesOut >= phase.expected);
   });
 
-  it('runs hot-room against Barrage and both peers and reports every figure', async () => {
+  it('builds the C epoll peer with cc, which delivers room messages and pushes (or is skipped)', async () => {
+    const o = parseBenchArgs([
+      'many-rooms',
+      'push',
+      '--targets',
+      'c-epoll',
+      '-n',
+      '40',
+      '--rooms',
+      '4',
+      '--rate',
+      '40',
+      '--duration',
+      '1',
+      '--drain',
+      '5',
+      '--clients-procs',
+      '1',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const report = await runAll(o, 'test');
+    const built = buildCPeer();
+    if (!built.ok) {
+      // Without a C compiler the bench says so and runs nothing for it.
+      assert.deepEqual(report.runs, []);
+      return;
+    }
+    assert.deepEqual(
+      report.runs.map((r) => `${r.scenario} ${r.target}`),
+      ['many-rooms c-epoll', 'push c-epoll'],
+    );
+    for (const run of report.runs) {
+      assert.equal(run.error, null, `${run.scenario}: ${run.error}`);
+      assert.equal(run.connections.opened, 40, run.scenario);
+      const phase = run.phases[0]!;
+      assert.ok(phase.published >= 30, `${run.scenario} published ${phase.published}`);
+      assert.equal(phase.received, phase.expected, `${run.scenario}: every delivery arrived`);
+      assert.ok(phase.serverCpuPct !== null, run.scenario);
+    }
+    // 4 rooms of 10 members; a push reaches the user's one connection.
+    const [rooms, push] = report.runs.map((r) => r.phases[0]!);
+    assert.equal(rooms!.expected, rooms!.published * 10);
+    assert.equal(push!.expected, push!.published);
+  });
+
+  it('runs hot-room against Barrage and every peer and reports every figure', async () => {
     const cli = join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
     assert.ok(existsSync(cli), `${cli} is missing: run npm run build first`);
     const o = parseBenchArgs([
@@ -129,7 +182,8 @@ describe('barrage bench', () => {
     ]);
     o.settleMs = 100;
     const report = await runAll(o, 'test');
-    assert.equal(report.runs.length, 3);
+    const targets = ['barrage', 'ws-hub', 'socketio', ...(buildCPeer().ok ? ['c-epoll'] : [])];
+    assert.equal(report.runs.length, targets.length);
     for (const run of report.runs) {
       assert.equal(run.error, null, `${run.target}: ${run.error}`);
       assert.equal(run.connections.opened, 20, run.target);
@@ -147,9 +201,9 @@ describe('barrage bench', () => {
     }
     assert.deepEqual(
       report.runs.map((r) => r.target),
-      ['barrage', 'ws-hub', 'socketio'],
+      targets,
     );
-    assert.equal(report.comparisons.length, 2);
+    assert.equal(report.comparisons.length, targets.length - 1);
     const text = renderText(report);
     assert.match(text, /hot-room\s+barrage\s+20/);
     assert.match(text, /Barrage \/ peer/);
@@ -203,5 +257,35 @@ describe('barrage bench', () => {
     assert.deepEqual([rd.users, rd.alerts, rd.complete], [2, 5, 2]);
     assert.ok(rd.allMs.max >= rd.firstMs.max && rd.allMs.max > 0);
     assert.match(renderText(report), /Alerts: unread alerts redelivered/);
+  });
+  it('measures push twice: with receivers, then the API alone (calls to absent users)', async () => {
+    const o = parseBenchArgs([
+      'push',
+      '-n',
+      '20',
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--drain',
+      '5',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const report = await runAll(o, 'test');
+    const run = report.runs[0]!;
+    assert.equal(run.error, null, String(run.error));
+    assert.deepEqual(
+      run.phases.map((p) => p.apiOnly === true),
+      [false, true],
+    );
+    const [delivering, alone] = run.phases as [PhaseResult, PhaseResult];
+    assert.ok(delivering.received > 0 && delivering.expected === delivering.published);
+    assert.ok(alone.published >= 15, `published ${alone.published}`);
+    assert.equal(alone.publishErrors, 0);
+    assert.equal(alone.received, 0, 'no receiver got a call of the API-alone phase');
+    assert.ok(alone.serverUsPerCall != null && alone.serverUsPerCall > 0);
+    assert.match(renderText(report), /API ALONE .*srv \d+ µs\/call/);
+    assert.match(renderText(report), /of which deliveries ~-?\d+ µs/);
   });
 });

@@ -116,7 +116,7 @@ const options = {
 export const HELP = `Usage: barrage bench [scenario ...] [options]
 
 Runs load scenarios against Barrage (started here as a child process unless --target) and,
-with --peers, against a Socket.IO 4 server and a plain ws hub, then prints a table.
+with --peers, against a Socket.IO 4 server, a plain ws hub and a C epoll hub, then prints a table.
 
 Scenarios (default hot-room):
   idle         N connections in R rooms, nothing published: memory per connection, idle CPU
@@ -152,11 +152,12 @@ Load:
                            when redis-server is on PATH (or --redis-url is given)
 
 Targets:
-  --targets LIST           comma list of barrage, barrage-sse, ws-hub, socketio (default
-                           barrage); barrage-sse: Barrage with its receivers on Server-Sent
-                           Events (GET /sse), publishers on WebSocket; it runs idle,
-                           hot-room and many-rooms only
-  --peers                  same as --targets barrage,ws-hub,socketio
+  --targets LIST           comma list of barrage, barrage-sse, ws-hub, socketio, c-epoll
+                           (default barrage); barrage-sse: Barrage with its receivers on
+                           Server-Sent Events (GET /sse), publishers on WebSocket; it runs
+                           idle, hot-room and many-rooms only; c-epoll: the C peer, built
+                           with cc at bench time (skipped, with a line saying so, without cc)
+  --peers                  same as --targets barrage,ws-hub,socketio,c-epoll
   --target URL             drive an already running Barrage at URL (http://host:port)
   --server-pid PID         with --target: its PID, for CPU and RSS (repeatable)
   --api-key KEY            with --target: API key for POST /api/push (default none)
@@ -244,10 +245,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (v['redis-url'] || hasRedisServer()) scenarios.push('cluster');
   }
   if (scenarios.length === 0) scenarios.push('hot-room');
-  const targets = (v.peers ? 'barrage,ws-hub,socketio' : v.targets).split(',').map((s) => s.trim());
+  const targets = (v.peers ? 'barrage,ws-hub,socketio,c-epoll' : v.targets)
+    .split(',')
+    .map((s) => s.trim());
+  const known = ['barrage', 'barrage-sse', 'ws-hub', 'socketio', 'c-epoll'];
   for (const t of targets) {
-    if (t !== 'barrage' && t !== 'barrage-sse' && t !== 'ws-hub' && t !== 'socketio')
-      throw new UsageError(`unknown target: ${t}`);
+    if (!known.includes(t)) throw new UsageError(`unknown target: ${t}`);
   }
   const sweepOf = v['sweep-of'];
   if (sweepOf !== 'hot-room' && sweepOf !== 'many-rooms')

@@ -7,11 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { type AlertStore, type BenchOptions, HELP, parseBenchArgs, UsageError } from './cli.js';
+import type { TargetKind } from './loadgen/dialects.js';
 import { Progress } from './report/progress.js';
 import { type BenchReport, compare, mainPhase, renderText, si } from './report/table.js';
 import { emptyRunResult, type GenOptions, runScenario } from './scenarios/run.js';
 import type { RunResult, ScenarioName } from './scenarios/types.js';
 import { alertsTarget } from './servers/alerts-target.js';
+import { buildCPeer } from './servers/c-peer.js';
 import { killAllServers } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
 import { fdLimit, machineInfo } from './stats/proc.js';
@@ -41,6 +43,7 @@ async function targetFor(
   scenario: ScenarioName,
   o: BenchOptions,
   store: AlertStore | null,
+  log: (line: string) => void,
 ): Promise<Target> {
   if (o.target && (kind === 'barrage' || kind === 'barrage-sse')) {
     return externalTarget(kind, o.target, o.serverPids, o.apiKey, o.jwtSecret);
@@ -52,7 +55,16 @@ async function targetFor(
     redisUrl: o.redisUrl,
     startTimeoutMs: 20_000,
   };
-  return store ? alertsTarget(store, options, o.databaseUrl) : startTarget(kind, options);
+  return store ? alertsTarget(store, options, o.databaseUrl, log) : startTarget(kind, options);
+}
+
+/** The targets that can run here: the C peer needs a C compiler (it says so when skipped). */
+function availableTargets(targets: TargetKind[], progress: Progress): TargetKind[] {
+  if (!targets.includes('c-epoll')) return targets;
+  const built = buildCPeer();
+  if (built.ok) return targets;
+  progress.log(`c-epoll: peer unavailable (${built.reason}): skipped`);
+  return targets.filter((t) => t !== 'c-epoll');
 }
 
 /** One scenario against one target (hot-room: in one room; alerts: on one store). */
@@ -118,7 +130,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
   const startedAt = new Date().toISOString();
   const loadAvgAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const runs: RunResult[] = [];
-  const jobs = jobsOf(o);
+  const jobs = jobsOf({ ...o, targets: availableTargets(o.targets, progress) });
   for (const { scenario, kind, store, room } of jobs) {
     const params = { ...o.params[scenario], room };
     const gen: GenOptions = {
@@ -135,7 +147,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
     let result: RunResult;
     try {
       progress.update(0, `${scenario} ${kind}: starting server`);
-      target = await targetFor(kind, scenario, o, store);
+      target = await targetFor(kind, scenario, o, store, (line) => progress.log(line));
       for (const pid of target.pids)
         await raiseFdLimit(pid, Math.max(65536, params.connections * 2 + 1024));
       result = await runScenario(target, params, gen, progress);

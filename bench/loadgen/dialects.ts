@@ -9,8 +9,9 @@
 /**
  * The kinds of server the bench can drive. `barrage-sse` is Barrage with its receivers on
  * Server-Sent Events (GET /sse) instead of WebSocket; its publishers still use WebSocket.
+ * `c-epoll` (bench/peers/c-epoll-server.c) speaks the ws hub's protocol.
  */
-export type TargetKind = 'barrage' | 'barrage-sse' | 'ws-hub' | 'socketio';
+export type TargetKind = 'barrage' | 'barrage-sse' | 'ws-hub' | 'socketio' | 'c-epoll';
 
 /** How one kind of server is spoken to. */
 export interface Dialect {
@@ -107,6 +108,6 @@ const socketio: Dialect = {
 /** The dialect of a target kind. */
 export function dialectOf(kind: TargetKind): Dialect {
   if (kind === 'barrage' || kind === 'barrage-sse') return barrage;
-  if (kind === 'ws-hub') return wsHub;
+  if (kind === 'ws-hub' || kind === 'c-epoll') return wsHub;
   return socketio;
 }

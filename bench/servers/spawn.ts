@@ -1,7 +1,8 @@
 /**
  * Starts the servers under test as child processes (so their CPU and RSS are measurable), pinned
  * with `taskset -c` when asked, and stops them by PID. Barrage runs from the built CLI
- * (dist/src/cli/index.js serve); the peers from dist/bench/peers/*.js (or their .ts under tsx).
+ * (dist/src/cli/index.js serve); the peers from dist/bench/peers/*.js (or their .ts under tsx),
+ * the C peer from its build in a cache directory (c-peer.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetKind } from '../loadgen/dialects.js';
+import { buildCPeer } from './c-peer.js';
 
 /** A running server process. */
 export interface ServerProcess {
@@ -88,6 +90,11 @@ function listenPort(port: number): Promise<number> {
 
 /** The command (argv) that runs a peer server script. */
 export function peerCommand(kind: Exclude<TargetKind, 'barrage' | 'barrage-sse'>): string[] {
+  if (kind === 'c-epoll') {
+    const built = buildCPeer();
+    if (!built.ok) throw new Error(`c-epoll peer unavailable: ${built.reason}`);
+    return [built.path];
+  }
   const name = kind === 'ws-hub' ? 'ws-hub-server' : 'socketio-server';
   const peersDir = resolve(here, '..', 'peers');
   if (fromSource) return [process.execPath, '--import', 'tsx', join(peersDir, `${name}.ts`)];
