@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { commentJson } from '../../src/api/routes/stored-json.js';
-import { StoreArchive } from '../../src/store/archive.js';
+import { batchesInFlight, StoreArchive } from '../../src/store/archive.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SegmentCache } from '../../src/store/segment-cache.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
@@ -89,6 +89,8 @@ async function ingest(
     storedRooms: [],
     queueSize: 10_000,
     flushMs: 20,
+    // As a server configures it for this store.
+    maxInFlight: batchesInFlight(store.kind),
   });
   const room = `vod:ingest-${Date.now()}`;
   const loop = monitorEventLoopDelay({ resolution: 10 });
