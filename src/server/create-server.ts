@@ -211,6 +211,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxBodyBytes: config.maxFrameBytes,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,
+      commandRate: config.commandRate,
+      commandBurst: config.commandBurst,
     },
     log,
   );

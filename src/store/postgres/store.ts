@@ -75,7 +75,10 @@ export class PostgresStore implements Store, AlertInbox {
     } catch (err) {
       await this.close().catch(() => {});
       const where = redact(this.options.url);
-      throw new BarrageError('BARRAGE_ERR_STORE', `${where}: ${(err as Error).message}`);
+      throw new BarrageError(
+        'BARRAGE_ERR_STORE',
+        `${where}: ${withoutPassword((err as Error).message, this.options.url)}`,
+      );
     }
   }
 
@@ -147,8 +150,10 @@ export class PostgresStore implements Store, AlertInbox {
   }
 
   putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
-    return this.inboxGroups.submit(alert.userId, () =>
-      putAlertSteps(this.inboxQueries, alert, cap),
+    return this.inboxGroups.submit(
+      alert.userId,
+      () => putAlertSteps(this.inboxQueries, alert, cap),
+      true,
     );
   }
 
@@ -203,7 +208,7 @@ export class PostgresStore implements Store, AlertInbox {
       this.failure = null;
       return result;
     } catch (err) {
-      this.failure = `postgres: ${(err as Error).message}`;
+      this.failure = `postgres: ${withoutPassword((err as Error).message, this.options.url)}`;
       throw new StoreUnavailableError(this.failure);
     }
   }
@@ -223,6 +228,30 @@ function clientOptions(max: number) {
     // bigint columns come back as numbers: offsets and ms timestamps stay below 2^53.
     types: { bigint: postgres.BigInt },
   };
+}
+
+/**
+ * A driver's message with the URL's password taken out, should it ever quote it (the store's
+ * failure text is logged: node/store-errors.ts).
+ */
+export function withoutPassword(message: string, url: string): string {
+  let password = '';
+  try {
+    password = new URL(url).password;
+  } catch {
+    return message;
+  }
+  if (!password) return message;
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // Not percent-encoded: the raw text is all there is to take out.
+  }
+  return message
+    .replaceAll(url, redact(url))
+    .replaceAll(password, '***')
+    .replaceAll(decoded, '***');
 }
 
 /** The URL without its password, for messages and logs. */
