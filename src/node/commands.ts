@@ -47,7 +47,7 @@ export interface CommandEngine {
   publishNow(
     room: string,
     data: unknown,
-    connection: ConnectionInfo | null,
+    from: string | null,
     priority: Priority,
     t: number | undefined,
   ): PublishResult | null;
@@ -189,11 +189,12 @@ export class ClientCommands {
       return this.publishLater(session, command);
     const priority = publishPriority(session, command);
     const data = this.ctx.moderation.filter(command.data);
-    const info = sessionInfo(session);
-    const result = this.ctx.moderation.clearsAtOnce(session.userId, command.room)
-      ? this.ctx.publishNow(command.room, data, info, priority, command.t)
+    const from = session.userId;
+    const result = this.ctx.moderation.clearsAtOnce(from, command.room)
+      ? this.ctx.publishNow(command.room, data, from, priority, command.t)
       : null;
-    if (result === null) return this.publishChecked(session, command, info, data, priority);
+    if (result === null)
+      return this.publishChecked(session, command, sessionInfo(session), data, priority);
     this.published(session, command, result.offset);
     return undefined;
   }

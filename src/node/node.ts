@@ -262,13 +262,14 @@ export class Node implements BrokerHandler {
   /**
    * `publish` done at once, without a promise, when nothing in it waits: no publish hook, a room
    * that is not stored, not a shadow publish, and a broker that publishes at once (the embedded
-   * one). Returns null when it cannot (then call `publish`); throws ReplyError like it. A client
+   * one), for the user `from` (null: anonymous). Returns null when it cannot (then call
+   * `publish`); throws ReplyError like it. A client
    * publish in a busy node is mostly this path, so its cost is paid per message (issue 15).
    */
   publishNow(
     room: string,
     data: unknown,
-    connection: ConnectionInfo | null,
+    from: string | null,
     priority: Priority,
     t: number | undefined,
   ): PublishResult | null {
@@ -280,7 +281,6 @@ export class Node implements BrokerHandler {
     // Not kept: no ticket, but the same check of `t` as publish makes.
     this.storeTicket(room, t, false);
     const ts = Date.now();
-    const from = connection?.identity?.userId ?? null;
     const parts = messageParts(room, encodeData(data), ts, from, priority, t);
     const result = broker.publishNow({ room, parts, ts });
     this.counters.messagesIn++;
