@@ -13,6 +13,7 @@ import { runAll, runBench } from './index.js';
 import { writeDocs } from './report/docs.js';
 import { renderText } from './report/table.js';
 import { ratesOf } from './scenarios/run.js';
+import type { PhaseResult } from './scenarios/types.js';
 import { buildCPeer } from './servers/c-peer.js';
 import { repoRoot } from './servers/spawn.js';
 
@@ -256,5 +257,35 @@ describe('barrage bench', () => {
     assert.deepEqual([rd.users, rd.alerts, rd.complete], [2, 5, 2]);
     assert.ok(rd.allMs.max >= rd.firstMs.max && rd.allMs.max > 0);
     assert.match(renderText(report), /Alerts: unread alerts redelivered/);
+  });
+  it('measures push twice: with receivers, then the API alone (calls to absent users)', async () => {
+    const o = parseBenchArgs([
+      'push',
+      '-n',
+      '20',
+      '--rate',
+      '20',
+      '--duration',
+      '1',
+      '--drain',
+      '5',
+      '--no-progress',
+    ]);
+    o.settleMs = 100;
+    const report = await runAll(o, 'test');
+    const run = report.runs[0]!;
+    assert.equal(run.error, null, String(run.error));
+    assert.deepEqual(
+      run.phases.map((p) => p.apiOnly === true),
+      [false, true],
+    );
+    const [delivering, alone] = run.phases as [PhaseResult, PhaseResult];
+    assert.ok(delivering.received > 0 && delivering.expected === delivering.published);
+    assert.ok(alone.published >= 15, `published ${alone.published}`);
+    assert.equal(alone.publishErrors, 0);
+    assert.equal(alone.received, 0, 'no receiver got a call of the API-alone phase');
+    assert.ok(alone.serverUsPerCall != null && alone.serverUsPerCall > 0);
+    assert.match(renderText(report), /API ALONE .*srv \d+ µs\/call/);
+    assert.match(renderText(report), /of which deliveries ~-?\d+ µs/);
   });
 });

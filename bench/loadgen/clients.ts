@@ -138,7 +138,7 @@ export class ClientGroup {
   private attachSse(stream: SseReceiver): void {
     this.streams.push(stream);
     stream.attach(
-      (events) => this.counter.onFrame(events),
+      (events) => this.counter.onEvents(events),
       (code) => {
         if (!this.closing) this.closes[code] = (this.closes[code] ?? 0) + 1;
       },

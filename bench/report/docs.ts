@@ -130,7 +130,14 @@ const METHOD = `## How it is measured
 - Receivers are \`ws\` clients (permessage-deflate off) that join their rooms and wait for the
   confirmation; publishers are separate connections sending \`{"t":<ms>,"s":seq,"p":id,"x":pad}\`
   at a fixed total rate. A delivery is a line carrying \`"t":\`; latency = receive time - \`t\`
-  (same clock, one machine). Loss = 1 - received / (accepted publishes x room members).
+  (same clock, one machine) of a frame's first message, the oldest of a merged frame, counted for
+  each of its deliveries (an upper bound for the later ones). Loss = 1 - received / (accepted publishes x room members).
+- push and publish are \`POST /api/push\` and \`/api/publish\` over node's keep-alive
+  \`http.Agent\` (32 sockets, one call in flight on each, no pipelining), as a backend calls.
+  Each runs two phases: the calls to connected users (rooms with members), then the same calls
+  to users (rooms) with no connection, marked API ALONE: its "srv µs/call" is the HTTP API's
+  own server CPU per call with no delivery; the first row's "of which deliveries" is the
+  difference.
 - "gen CPU%" is the load generator's own CPU; a phase whose busiest generator process is near a
   full core is flagged CLIENT-BOUND: its throughput is the client's limit, not the server's.
 - Peers: **ws-hub** is a plain \`ws\` server written the way a typical Node developer writes one
@@ -162,10 +169,14 @@ and conditions are in [sse.md](sse.md#costs).`;
 
 const ALERTS = `The \`alerts\` scenario ([alerts.md](alerts.md)) drives Barrage only (the peers keep
 no inbox), once per store: the embedded store in a temp directory and PostgreSQL (\`--database-url\`,
-or a scratch server started from /usr/lib/postgresql with fsync on). N/2 users have two devices
+or a scratch server started from /usr/lib/postgresql with fsync on, pinned to the CPUs the server
+is not pinned to: with --pin CPU 1, beside the load generator, as PostgreSQL is another machine in
+production; a --database-url server runs where its owner put it). N/2 users have two devices
 each; the first device of each user acknowledges every alert it gets (its other device then gets
-\`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` to random users; the API answers
-after the store's commit. **p50/p99/max are from the API call to the first device of the user**;
+\`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` (no idempotency \`id\`) to random
+users: the alert is delivered while the store commits, and the API answers after the commit.
+**p50/p99/max are from the API call to the first device of the user** (the call's time includes
+waiting for one of the publisher's 256 keep-alive sockets, so a slow commit shows here too);
 every device's p99 is in the note. Server CPU counts the Barrage process only, not PostgreSQL.
 Redelivery: users who are offline get A stored alerts each, then one device connects; the time
 runs from sending \`auth\` to the last of the A alerts, users one after the other while the N

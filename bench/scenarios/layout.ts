@@ -83,3 +83,13 @@ export async function publisherConns(params: RunParams, target: Target): Promise
   }
   return out;
 }
+
+/**
+ * push and publish, API alone: as many users (rooms) as the layout's, none of them connected or
+ * joined, so a call costs the server its HTTP API work and nothing of delivery.
+ */
+export function absentTargets(layout: Layout, call: 'push' | 'publish'): string[] {
+  return call === 'publish'
+    ? layout.rooms.map((_, i) => `live:absent-${i}`)
+    : layout.users.map((_, i) => `absent-u${i}`);
+}

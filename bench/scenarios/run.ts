@@ -10,8 +10,19 @@ import type { Progress } from '../report/progress.js';
 import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
 import type { Target } from '../servers/targets.js';
-import { systemCpuSeconds, totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
-import { DEVICES_PER_USER, type Layout, layoutOf, publisherConns } from './layout.js';
+import {
+  runQueueWaitSeconds,
+  systemCpuSeconds,
+  totalCpuSeconds,
+  totalRssKiB,
+} from '../stats/proc.js';
+import {
+  absentTargets,
+  DEVICES_PER_USER,
+  type Layout,
+  layoutOf,
+  publisherConns,
+} from './layout.js';
 import { latencyOf, measureRedelivery } from './redelivery.js';
 import type { PhaseResult, RunParams, RunResult } from './types.js';
 
@@ -35,6 +46,26 @@ const mainCpu = (): number => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1e6;
 };
+
+/** Run-queue wait (s) of each process's main thread, in order; null when unreadable. */
+function waits(pids: readonly number[]): (number | null)[] {
+  return pids.map(runQueueWaitSeconds);
+}
+
+/** The largest wait between two readings of `waits`, as % of `wallS`; null when none read. */
+function maxWaitPct(
+  before: (number | null)[],
+  after: (number | null)[],
+  wallS: number,
+): number | null {
+  let max: number | null = null;
+  after.forEach((a, i) => {
+    const b = before[i];
+    if (a === null || b === null || b === undefined) return;
+    max = Math.max(max ?? 0, ((a - b) / wallS) * 100);
+  });
+  return max === null ? null : Math.round(max);
+}
 
 async function genCpu(pool: ClientPool): Promise<number[]> {
   const snap = await pool.snapshot();
@@ -138,6 +169,18 @@ export async function runScenario(
         await sleep(1000);
       }
     }
+    if (params.scenario === 'push' || params.scenario === 'publish') {
+      // The same calls to users (rooms) with no connection: the HTTP API's own cost per call,
+      // so the first phase's cost splits into the API's and the deliveries'.
+      await sleep(1000);
+      const rate = params.rate;
+      const label2 = `${label} P=${rate} API alone`;
+      result.phases.push(
+        await runPhase(target, params, layout, opened.joined, pool, null, rate, progress, label2, {
+          apiOnly: true,
+        }),
+      );
+    }
     const redeliveryUsers = params.redeliveryUsers ?? 0;
     if (alerts && redeliveryUsers > 0) {
       result.redelivery = await measureRedelivery(target, params, 10_000, (u) =>
@@ -195,7 +238,9 @@ async function runPhase(
   rate: number,
   progress: Progress,
   label: string,
+  opts: { apiOnly?: boolean } = {},
 ): Promise<PhaseResult> {
+  const apiOnly = opts.apiOnly === true;
   const httpUrls = target.wsUrls.map((u) => u.replace(/^ws/, 'http'));
   const barrage = target.kind === 'barrage' || target.kind === 'barrage-sse';
   const counters0 = barrage ? await readCounters(httpUrls, target.apiKey) : null;
@@ -204,6 +249,9 @@ async function runPhase(
   const srv0 = totalCpuSeconds(target.pids);
   const sys0 = systemCpuSeconds();
   const gen0 = await genCpu(pool);
+  const genPids = [process.pid, ...pool.workerPids];
+  const srvWait0 = waits(target.pids);
+  const genWait0 = waits(genPids);
   const onTick = (elapsed: number, sent: number): void =>
     progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
   let pub: PublishResult;
@@ -214,7 +262,11 @@ async function runPhase(
       httpUrl: target.httpUrl,
       apiKey: target.apiKey,
       call,
-      targets: call === 'publish' ? layout.rooms : layout.users,
+      targets: apiOnly
+        ? absentTargets(layout, call)
+        : call === 'publish'
+          ? layout.rooms
+          : layout.users,
       rate,
       durationMs: params.durationMs,
       payloadBytes: params.payloadBytes,
@@ -226,8 +278,9 @@ async function runPhase(
       onTick,
     });
   }
-  const expected =
-    publishers || params.scenario === 'publish'
+  const expected = apiOnly
+    ? 0
+    : publishers || params.scenario === 'publish'
       ? layout.rooms.reduce(
           (sum, room, i) =>
             sum + ((pub.perRoom[i] ?? 0) - (pub.errorsPerRoom[i] ?? 0)) * (joined[room] ?? 0),
@@ -250,6 +303,8 @@ async function runPhase(
   const srv1 = totalCpuSeconds(target.pids);
   const sys1 = systemCpuSeconds();
   const gen1 = await genCpu(pool);
+  const srvWait = maxWaitPct(srvWait0, waits(target.pids), wallS);
+  const genWait = maxWaitPct(genWait0, waits(genPids), wallS);
   const counters1 = counters0 ? await readCounters(httpUrls, target.apiKey) : null;
   const genDelta = gen1.map((c, i) => c - (gen0[i] ?? 0));
   const srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;
@@ -281,11 +336,16 @@ async function runPhase(
     genCpuPct: round((genSum / wallS) * 100),
     otherCpuPct: other === null ? null : round((other / wallS) * 100),
     genCpuMaxPct: round(genMax),
+    serverWaitPct: srvWait,
+    genWaitMaxPct: genWait,
     clientBound: genMax >= CLIENT_BOUND_PCT,
     server: counters0 && counters1 ? diffCounters(counters0, counters1) : null,
     closes: snap.closes,
     timeline: snap.timeline.slice(0, Math.ceil(params.durationMs / 1000)),
-    ok: lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,
+    ok: apiOnly
+      ? pub.errors === 0 && pub.sent > 0
+      : lossPct <= params.maxLossPct && latency.p99 <= params.maxP99Ms && expected > 0,
+    ...(apiOnly ? { apiOnly } : {}),
     allDevicesMs: snap.first ? latencyOf(snap.latency) : null,
   };
 }

@@ -36,12 +36,15 @@ export class Histogram {
   sum = 0;
   max = 0;
 
-  /** Records one value (microseconds by convention; negative values count as 0). */
-  record(value: number): void {
+  /**
+   * Records a value (microseconds by convention; negative values count as 0) `weight` times:
+   * the load generator records a merged frame's oldest latency once for each of its messages.
+   */
+  record(value: number, weight = 1): void {
     const i = bucketOf(value);
-    this.counts[i] = (this.counts[i] ?? 0) + 1;
-    this.count++;
-    this.sum += Math.max(0, value);
+    this.counts[i] = (this.counts[i] ?? 0) + weight;
+    this.count += weight;
+    this.sum += Math.max(0, value) * weight;
     if (value > this.max) this.max = value;
   }
 

@@ -8,7 +8,9 @@
  * (cross-site.ts), the key and `authorizeApi` (guard.ts), the media type, the body limit, the
  * JSON object and the schema (validate.ts), then the call itself (json-call.ts), and answers
  * with the router's headers (a probe of its middleware, `AnswerHeaders`) and error bodies
- * (errors.ts). Anything else, including these paths with a query string or another method, goes
+ * (errors.ts). A valid body is recognised by the call's `accept` (accept.ts) before zod is asked,
+ * and a key already accepted on the same keep-alive connection is not hashed again (guard.ts).
+ * Anything else, including these paths with a query string or another method, goes
  * to the router. test/server/http-fast-path.test.ts holds the two to the same bytes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -75,6 +77,7 @@ async function serve(
       method: 'POST',
       path: call.path,
       peer: req.socket.remoteAddress,
+      connection: req.socket,
       header,
       headers: () => headersOf(raw),
     });
@@ -89,9 +92,14 @@ async function serve(
     }
     const parsed = parseJsonObject(utf8.decode(read.body));
     if (!parsed.ok) return refuse('bad_request', parsed.message);
-    const fields = await checkFields(call.schema, parsed.value);
-    if (!fields.ok) return refuse('bad_request', fields.message);
-    const answer = await call.run(options.node, fields.data);
+    // A valid body passes the call's own check; zod judges the rest and names what is wrong.
+    let data = call.accept?.(parsed.value) ?? null;
+    if (data === null) {
+      const fields = await checkFields(call.schema, parsed.value);
+      if (!fields.ok) return refuse('bad_request', fields.message);
+      data = fields.data;
+    }
+    const answer = await call.run(options.node, data);
     options.headers.answer(res, 200, requestId, JSON.stringify(answer));
   } catch (err) {
     const request = { requestId, method: 'POST', path: call.path };

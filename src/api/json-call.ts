@@ -11,6 +11,11 @@ import { jsonBody } from './validate.js';
 export interface JsonCall<S extends z.ZodObject = z.ZodObject> {
   readonly path: string;
   readonly schema: S;
+  /**
+   * A valid body recognised without zod (accept.ts), or null to let the schema judge it (and name
+   * what is wrong). The fast path asks this first; the schema stays the rule.
+   */
+  readonly accept?: (body: Record<string, unknown>) => z.output<S> | null;
   /** Runs the call; a `ReplyError` answers its code, anything else is a 500. */
   run(node: Node, body: z.output<S>): Promise<Record<string, unknown>>;
 }

@@ -18,7 +18,18 @@ export type ClientIpResolver = (peer: string | undefined, header: HeaderReader) 
  * front: the hop the last trusted proxy saw wins. Throws BARRAGE_ERR_CONFIG on a bad CIDR.
  */
 export function createClientIpResolver(trustProxy: readonly string[]): ClientIpResolver {
-  if (trustProxy.length === 0) return (peer) => normalizeIp(peer ?? '') ?? 'unknown';
+  if (trustProxy.length === 0) {
+    // Calls come in runs from the same few peers: the last answer is kept (a hot API call's cost).
+    let lastPeer: string | undefined;
+    let lastIp = 'unknown';
+    return (peer) => {
+      if (peer !== lastPeer) {
+        lastIp = normalizeIp(peer ?? '') ?? 'unknown';
+        lastPeer = peer;
+      }
+      return lastIp;
+    };
+  }
   const trusted = new BlockList();
   for (const cidr of trustProxy) addCidr(trusted, cidr);
   const isTrusted = (ip: string) => trusted.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');

@@ -134,8 +134,11 @@ export class Node implements BrokerHandler {
     if (alertSweepMs !== null) this.every(alertSweepMs, () => void this.alerts.sweep());
   }
 
-  /** Accepts a connection: a session, its `welcome`, and its identity if the upgrade had a token. */
-  connect(transport: Transport, ip: string, identity: Identity | null): Session {
+  /**
+   * Accepts a connection: a session, its `welcome`, and its identity if the upgrade had a token
+   * (then its user's unread alerts, unless `redeliver` is false: a session for one command).
+   */
+  connect(transport: Transport, ip: string, identity: Identity | null, redeliver = true): Session {
     const now = Date.now();
     const id = `${this.options.nodeId}-${(this.nextConnId++).toString(36)}`;
     const session = new Session(id, ip, transport, this.options, now);
@@ -144,7 +147,7 @@ export class Node implements BrokerHandler {
     if (identity) this.identify(session, identity, undefined);
     const { heartbeatMs, maxFrameBytes } = this.options;
     session.send(welcomeLine(id, heartbeatMs, session.userId, maxFrameBytes), false, now);
-    if (identity) void this.alerts.redeliver(session);
+    if (identity && redeliver) void this.alerts.redeliver(session);
     return session;
   }
 

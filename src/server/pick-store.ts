@@ -40,6 +40,9 @@ export async function openArchive(
     storedRooms: config.storedRooms,
     queueSize: config.storeQueueSize,
     flushMs: config.storeFlushMs,
+    // The embedded store's thread commits the batches waiting for it in one transaction (worker.ts:
+    // fewer page writes a row): more in flight lets batches wait there together under load.
+    ...(store.kind === 'sqlite' ? { maxInFlight: 4 } : {}),
     retentionDays: config.storeRetentionDays,
     segmentCache: {
       maxBytes: config.timelineCacheBytes,

@@ -23,8 +23,9 @@ export interface ArchiveOptions {
   maxBatch?: number;
   /**
    * Batches written at once. The store applies appends in call order (PostgreSQL pipelines them
-   * on one writer connection, SQLite's thread takes them in turn), so a second batch is built and
-   * sent while the first commits without reordering them. @default 2
+   * on one writer connection; SQLite's thread commits those waiting for it in one transaction),
+   * so a second batch is built and sent while the first commits without reordering them.
+   * @default 2
    */
   maxInFlight?: number;
   /** Delete messages older than this many days (0: keep them). @default 0 */
@@ -37,6 +38,31 @@ interface Waiting {
   message: StoredMessage;
   queuedAt: number;
   done(): void;
+}
+
+/** A ticket's way back into its archive. */
+interface Slots {
+  unreserve(): void;
+  enqueue(message: StoredMessage): Promise<void>;
+}
+
+/** A reserved slot: used once, by a commit or a release. */
+class Ticket implements WriteTicket {
+  private used = false;
+
+  constructor(private readonly slots: Slots) {}
+
+  commit(message: StoredMessage): Promise<void> {
+    if (this.used) return Promise.reject(new Error('write ticket used twice'));
+    this.used = true;
+    return this.slots.enqueue(message);
+  }
+
+  release(): void {
+    if (this.used) return;
+    this.used = true;
+    this.slots.unreserve();
+  }
 }
 
 const SAMPLES = 1024;
@@ -112,24 +138,22 @@ export class StoreArchive implements Archive {
       return null;
     }
     this.reserved++;
-    let used = false;
-    const take = () => {
-      if (used) return false;
-      used = true;
-      this.reserved--;
-      return true;
-    };
-    return {
-      commit: (message) =>
-        new Promise<void>((resolve) => {
-          if (!take()) throw new Error('write ticket used twice');
-          this.queue.push({ message, queuedAt: performance.now(), done: resolve });
-          if (this.queue.length >= this.maxBatch() && this.failures === 0) this.flush();
-          else this.schedule(this.options.flushMs);
-        }),
-      release: () => void take(),
-    };
+    return new Ticket(this.slots);
   }
+
+  /** What a ticket does with its slot (one object for all tickets: no closures per publish). */
+  private readonly slots: Slots = {
+    unreserve: () => {
+      this.reserved--;
+    },
+    enqueue: (message) =>
+      new Promise<void>((resolve) => {
+        this.reserved--;
+        this.queue.push({ message, queuedAt: performance.now(), done: resolve });
+        if (this.queue.length >= this.maxBatch() && this.failures === 0) this.flush();
+        else this.schedule(this.options.flushMs);
+      }),
+  };
 
   stats(): ArchiveStats {
     const sorted = this.latencies.slice(0, Math.min(this.latencyCount, SAMPLES)).sort();

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Node } from '../../node/index.js';
+import { acceptPublish } from '../accept.js';
 import { type JsonCall, jsonRoute } from '../json-call.js';
 import { publishBody } from '../schemas.js';
 
@@ -11,6 +12,7 @@ import { publishBody } from '../schemas.js';
 export const publishCall: JsonCall<typeof publishBody> = {
   path: '/api/publish',
   schema: publishBody,
+  accept: acceptPublish,
   async run(node, { room, data, priority = 'normal', t }) {
     const { offset, epoch } = await node.publish(room, data, null, priority, { t });
     return { offset, epoch };

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { type Node, ReplyError } from '../../node/index.js';
+import { acceptPush } from '../accept.js';
 import { type JsonCall, jsonRoute } from '../json-call.js';
 import { pushBody } from '../schemas.js';
 
@@ -12,6 +13,7 @@ import { pushBody } from '../schemas.js';
 export const pushCall: JsonCall<typeof pushBody> = {
   path: '/api/push',
   schema: pushBody,
+  accept: acceptPush,
   async run(node, body) {
     const data = body.data !== undefined ? body.data : body.message;
     const { ttlMs, collapseKey, id } = body;
