@@ -93,14 +93,15 @@ export class ClientCommands {
       ? previous.then(() => this.execute(session, command))
       : this.execute(session, command);
     if (!run) return;
-    const tail = run.then(
-      () => {},
-      (err) => this.failed(session, command.id, err),
-    );
-    this.inboxes.set(session, tail);
-    void tail.then(() => {
+    // One settled step per command (a publish into a stored room waits here for its commit).
+    const settled = () => {
       if (this.inboxes.get(session) === tail) this.inboxes.delete(session);
+    };
+    const tail: Promise<void> = run.then(settled, (err) => {
+      this.failed(session, command.id, err);
+      settled();
     });
+    this.inboxes.set(session, tail);
   }
 
   /** Runs a command; synchronous ones return undefined so they cost no promise. */
