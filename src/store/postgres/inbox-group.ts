@@ -154,9 +154,12 @@ const first = (results: unknown[]) => results[0];
  */
 async function runGroup(tx: postgres.TransactionSql, group: Waiting[]): Promise<unknown[]> {
   const storing = [...new Set(group.filter((op) => op.stores).map((op) => op.user))];
-  if (storing.length > 0) await tx.unsafe(LOCK_USERS, [JSON.stringify(storing)]);
+  // Sent first, but not waited for before the chains: the connection runs statements in the
+  // order sent, so the locks are held before any operation's statement, at no extra round trip.
+  const locked =
+    storing.length > 0 ? tx.unsafe(LOCK_USERS, [JSON.stringify(storing)]).execute() : null;
   const tails = new Map<string, Promise<unknown>>();
-  return Promise.all(
+  const results = Promise.all(
     group.map((op) => {
       const before = tails.get(op.user) ?? Promise.resolve();
       const done = before.then(() => drive(tx, op.make()));
@@ -167,6 +170,8 @@ async function runGroup(tx: postgres.TransactionSql, group: Waiting[]): Promise<
       return done;
     }),
   );
+  const [, all] = await Promise.all([locked, results]);
+  return all;
 }
 
 /** Feeds an operation's statements to the transaction one at a time, each with its rows. */
