@@ -14,11 +14,11 @@ import type { Row } from './run.js';
 /** The in-process table: ingest through the store step, segment reads of a big video. */
 export function storeTable(rows: readonly Row[]): string {
   return [
-    '| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read p50 | p99 | cached: miss p99 (cold) | hit p99 (warm) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read (store, render, ETag) p50 | p99 | CPU per read: Barrage / PostgreSQL | cached: miss p99 (cold) | hit p99 (warm) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.store} | ${r.ingestPerS} | ${r.meanBatch} | ${r.loopP99Ms} ms | ${r.segmentRows} | ${r.readP50Ms} ms | ${r.readP99Ms} ms | ${r.cacheMissP99Ms} ms | ${r.cacheHitP99Ms} ms |`,
+        `| ${r.store} | ${r.ingestPerS} | ${r.meanBatch} | ${r.loopP99Ms} ms | ${r.segmentRows} | ${r.readP50Ms} ms | ${r.readP99Ms} ms | ${r.readCpuMs} ms / ${num(r.readDbCpuMs, ' ms')} | ${r.cacheMissP99Ms} ms | ${r.cacheHitP99Ms} ms |`,
     ),
   ].join('\n');
 }

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { type Node, ReplyError, viaStore } from '../../node/index.js';
 import { enforce, roomAllowed } from '../../node/permissions.js';
 import { MAX_MEDIA_TIME_MS, roomNameProblem } from '../../protocol/index.js';
 import { type Archive, SEGMENT_MAX_AGE_S } from '../../store/types.js';
 import type { RouteShape } from '../allow.js';
+import { readSegment } from './segment-body.js';
 import { commentJson, jsonText } from './stored-json.js';
 
 /** How the timeline endpoints are set up (from the config). */
@@ -78,17 +78,17 @@ export function timelineRoutes(app: Hono, node: Node, options: TimelineOptions):
     }
     const anonymous = await authorizeViewer(node, c, room);
     const archive = archiveOf(node);
-    const from = segment * options.segmentMs;
-    const to = from + options.segmentMs;
     // The body is the same for every reader allowed in (checked above), so it is cached per node.
-    const { body, etag } = await archive.segments.get(room, segment, async () => {
-      const rows = await storeCall(node, () =>
-        archive.store.segment({ room, from, to, perSecond: options.density }),
-      );
-      const text = `{"room":${JSON.stringify(room)},"segment":${segment},"from":${from},"to":${to},"comments":[${rows.map(commentJson).join(',')}]}`;
-      const bytes = Buffer.from(text);
-      return { body: bytes, etag: `"${createHash('sha1').update(bytes).digest('base64url')}"` };
-    });
+    const { body, etag } = await archive.segments.get(room, segment, () =>
+      storeCall(node, () =>
+        readSegment(archive.store, {
+          room,
+          segment,
+          segmentMs: options.segmentMs,
+          density: options.density,
+        }),
+      ),
+    );
     // Anonymous-readable segments may be shared by a CDN; token-gated ones only by the browser.
     const cache = `${anonymous ? 'public' : 'private'}, max-age=${SEGMENT_MAX_AGE_S}, stale-while-revalidate=60`;
     const headers = { ETag: etag, 'Cache-Control': cache, Vary: 'Authorization' };

@@ -20,7 +20,14 @@ import {
 } from '../inbox-steps.js';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
 import { fromRow, type MessageRow } from '../rows.js';
-import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, SEGMENT_SQL_POSTGRES, TIMELINE_SQL } from '../sql.js';
+import {
+  BEFORE_SQL,
+  LATEST_SQL,
+  REMOVE_SQL,
+  SEGMENT_COMMENTS_SQL_POSTGRES,
+  SEGMENT_SQL_POSTGRES,
+  TIMELINE_SQL,
+} from '../sql.js';
 import {
   type BeforeQuery,
   type SegmentQuery,
@@ -90,7 +97,7 @@ export class PostgresStore implements Store, AlertInbox {
       const [row] = await tx`SELECT COALESCE(MAX(version), 0) AS v FROM barrage_migrations`;
       const applied: number[] = [];
       for (const m of pendingMigrations(Number(row!.v), redact(this.options.url))) {
-        await tx.unsafe(m.postgres);
+        if (m.postgres.trim() !== '') await tx.unsafe(m.postgres);
         await tx`INSERT INTO barrage_migrations VALUES (${m.version}, ${m.name}, ${Date.now()})`;
         applied.push(m.version);
       }
@@ -118,7 +125,32 @@ export class PostgresStore implements Store, AlertInbox {
   }
 
   async segment(q: SegmentQuery): Promise<StoredMessage[]> {
-    return this.rows(SEGMENT_SQL_POSTGRES, [q.room, q.from, q.to, q.perSecond]);
+    const rows = await this.segmentRead(SEGMENT_SQL_POSTGRES, q);
+    return (rows as unknown as MessageRow[]).map(fromRow);
+  }
+
+  async segmentComments(q: SegmentQuery): Promise<string> {
+    const [row] = await this.segmentRead(SEGMENT_COMMENTS_SQL_POSTGRES, q);
+    return (row as { comments: string }).comments;
+  }
+
+  /**
+   * A segment query with bitmap scans off for its transaction. Without statistics (autovacuum off,
+   * or a table not analyzed yet) the planner takes a bitmap scan of each second, which reads and
+   * sorts every row of the segment (~50 000 of a 1M-comment video) instead of the first places of
+   * the density index: 280 ms instead of tens. The SET is pipelined with the query.
+   */
+  private segmentRead(query: string, q: SegmentQuery): Promise<postgres.RowList<postgres.Row[]>> {
+    const params = [q.room, q.from, q.to, q.perSecond];
+    return this.run(() =>
+      this.sql.begin(async (tx) => {
+        const [, rows] = await Promise.all([
+          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
+          tx.unsafe(query, params),
+        ]);
+        return rows;
+      }),
+    ) as Promise<postgres.RowList<postgres.Row[]>>;
   }
 
   async before(q: BeforeQuery): Promise<StoredMessage[]> {

@@ -78,6 +78,10 @@ export class SqliteStore implements Store, AlertInbox {
     return this.call('segment', query) as Promise<StoredMessage[]>;
   }
 
+  segmentComments(query: SegmentQuery): Promise<string> {
+    return this.call('segmentComments', query) as Promise<string>;
+  }
+
   before(query: BeforeQuery): Promise<StoredMessage[]> {
     return this.call('before', query) as Promise<StoredMessage[]>;
   }

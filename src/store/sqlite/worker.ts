@@ -6,21 +6,25 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
 import { fromRow, INSERT_COLUMNS, type MessageRow, toRow } from '../rows.js';
-import {
-  BEFORE_SQL,
-  LATEST_SQL,
-  REMOVE_SQL,
-  SEGMENT_SECOND_SQL_SQLITE,
-  TIMELINE_SQL,
-} from '../sql.js';
-import type { BeforeQuery, SegmentQuery, TimelineQuery } from '../types.js';
+import { BEFORE_SQL, LATEST_SQL, REMOVE_SQL, TIMELINE_SQL } from '../sql.js';
+import type { BeforeQuery, TimelineQuery } from '../types.js';
 import { type InboxOp, inboxHandlers } from './inbox.js';
 import { type PackedBatch, unpackBatch } from './packed.js';
+import { segmentHandlers } from './segment.js';
 
 /** A request from the main thread. */
 export interface WorkerRequest {
   id: number;
-  op: 'append' | 'timeline' | 'segment' | 'before' | 'remove' | 'expire' | 'close' | InboxOp;
+  op:
+    | 'append'
+    | 'timeline'
+    | 'segment'
+    | 'segmentComments'
+    | 'before'
+    | 'remove'
+    | 'expire'
+    | 'close'
+    | InboxOp;
   args: unknown;
 }
 
@@ -98,7 +102,6 @@ function serve(db: Database.Database): void {
   };
   const appendAll = db.transaction(insertAll);
   const timeline = db.prepare(TIMELINE_SQL);
-  const segmentSecond = db.prepare(SEGMENT_SECOND_SQL_SQLITE);
   const before = db.prepare(BEFORE_SQL);
   const latest = db.prepare(LATEST_SQL);
   const remove = db.prepare(REMOVE_SQL);
@@ -114,19 +117,7 @@ function serve(db: Database.Database): void {
       const after = q.after ?? { t: -1, id: '' };
       return rows(timeline.all(params([q.room, q.from, q.to, after.t, after.id, q.limit])));
     },
-    segment: (args) => {
-      // One density-index range per second (sql.ts), then the segment's order: t, then id.
-      const q = args as SegmentQuery;
-      const found: MessageRow[] = [];
-      const last = Math.floor((q.to - 1) / 1000);
-      for (let sec = Math.floor(q.from / 1000); sec <= last; sec++) {
-        const bound = params([q.room, q.from, q.to, q.perSecond, sec]);
-        for (const row of segmentSecond.iterate(bound)) found.push(row as MessageRow);
-      }
-      // Ids are ASCII (`EPOCH.OFFSET`), so code-unit order is PostgreSQL's COLLATE "C" order.
-      found.sort((a, b) => Number(a.t) - Number(b.t) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return rows(found);
-    },
+    ...segmentHandlers(db),
     before: (args) => {
       const q = args as BeforeQuery;
       return rows(
