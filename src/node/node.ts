@@ -28,7 +28,7 @@ import { messageId, type WriteTicket } from '../store/types.js';
 import { Alerts, CONTROL_EVENT } from './alerts.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
-import { ReplyError, viaBroker } from './errors.js';
+import { brokerFailure, ReplyError, viaBroker } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
 import { sweepSessions } from './liveness.js';
@@ -241,10 +241,10 @@ export class Node implements BrokerHandler {
     const parts = shadow ? shadowParts(message) : message;
     let result: PublishResult;
     try {
-      result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
+      result = await this.broker.publish({ room, parts, ts });
     } catch (err) {
       ticket?.release();
-      throw err;
+      throw brokerFailure(err);
     }
     this.counters.messagesIn++;
     // The store step (issue 12): acknowledged only once committed, exactly once per position.
