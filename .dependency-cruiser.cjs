@@ -64,6 +64,7 @@ module.exports = {
         'metrics',
         'store/types.ts',
         'store/inbox.ts',
+        'store/comment-json.ts',
         'log.ts',
         'errors.ts',
       ],

@@ -43,6 +43,7 @@ async function targetFor(
   scenario: ScenarioName,
   o: BenchOptions,
   store: AlertStore | null,
+  log: (line: string) => void,
 ): Promise<Target> {
   if (o.target && (kind === 'barrage' || kind === 'barrage-sse')) {
     return externalTarget(kind, o.target, o.serverPids, o.apiKey, o.jwtSecret);
@@ -54,7 +55,7 @@ async function targetFor(
     redisUrl: o.redisUrl,
     startTimeoutMs: 20_000,
   };
-  return store ? alertsTarget(store, options, o.databaseUrl) : startTarget(kind, options);
+  return store ? alertsTarget(store, options, o.databaseUrl, log) : startTarget(kind, options);
 }
 
 /** The targets that can run here: the C peer needs a C compiler (it says so when skipped). */
@@ -146,7 +147,7 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
     let result: RunResult;
     try {
       progress.update(0, `${scenario} ${kind}: starting server`);
-      target = await targetFor(kind, scenario, o, store);
+      target = await targetFor(kind, scenario, o, store, (line) => progress.log(line));
       for (const pid of target.pids)
         await raiseFdLimit(pid, Math.max(65536, params.connections * 2 + 1024));
       result = await runScenario(target, params, gen, progress);

@@ -200,7 +200,7 @@ describe('alerts over the SSE fallback', () => {
     }
   }
 
-  it('receives alerts once a room is joined; ack and inbox are refused, autoAck stays quiet', async () => {
+  it('receives alerts once a room is joined and acks them by POST; inbox is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'barrage-alerts-sse-'));
     const server = await startServer({
       store: 'embedded',
@@ -225,16 +225,23 @@ describe('alerts over the SSE fallback', () => {
       const errors: BarrageError[] = [];
       c.on('error', (e) => errors.push(e));
       const got: unknown[] = [];
+      const read: string[] = [];
       c.on('alert', (a) => got.push(a.data));
-      await push(1); // stored while no stream is open: redelivered when it opens
+      c.on('read', (r) => read.push(...r.alerts));
+      const first = await push(1); // stored while no stream is open: redelivered when it opens
       await c.join('chat:sse-alerts');
       await waitFor(() => got.length === 1, 5000, 'the redelivered alert');
-      const { alert } = await push(2);
+      const second = await push(2);
       await waitFor(() => got.length === 2, 5000, 'the live alert');
       assert.deepEqual(got, [1, 2]);
-      await assert.rejects(c.ack(alert), (err: BarrageError) => err.code === 'bad_request');
+      // autoAck acknowledged both through POST /sse/ack: the stream is told they were read.
+      await waitFor(() => read.length === 2, 5000, 'both read');
+      assert.deepEqual(read.sort(), [first.alert, second.alert].sort());
+      const inbox = await fetch(`${server.url}/api/users/sam/alerts?unread=1`);
+      assert.equal(((await inbox.json()) as { unread: number }).unread, 0);
+      await c.ack(second.alert); // already read: not an error
       await assert.rejects(c.inbox(), (err: BarrageError) => err.code === 'bad_request');
-      assert.deepEqual(errors, [], 'autoAck sent nothing, so nothing failed');
+      assert.deepEqual(errors, []);
     } finally {
       c.close();
       await server.close();

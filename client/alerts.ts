@@ -17,8 +17,6 @@ export interface AlertHost {
   ): void;
   /** Whether the app listens to `alert`. */
   listening(): boolean;
-  /** Whether the current transport takes `ack` (the SSE fallback does not). */
-  canAck(): boolean;
   /** Sends a request that may be sent again after a reconnect; resolves with the reply. */
   request(body: Record<string, unknown>): Promise<ServerFrame>;
   /** Reports a failure the app did not ask for (an automatic ack). */
@@ -170,8 +168,7 @@ export class AlertDesk {
 
   private deliver(alert: Alert): void {
     this.host.emit('alert', alert);
-    // Over SSE nothing can be acknowledged: the alert stays unread and comes again later.
-    if (!this.options.autoAck || !this.host.canAck()) return;
+    if (!this.options.autoAck) return;
     alert.ack().catch((err: BarrageError) => {
       // Closed for good: nothing to report. Otherwise the alert stays unread and comes back.
       if (err.code !== 'closed') this.host.fail(err);

@@ -90,7 +90,6 @@ export class BarrageClient extends Emitter<ClientEvents> {
       {
         emit: (event, payload) => this.emit(event, payload),
         listening: () => this.listenerCount('alert') > 0,
-        canAck: () => this.transport !== 'sse',
         request: (body) => this.request(body, true),
         fail: (err) => this.emit('error', err),
       },

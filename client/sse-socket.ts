@@ -24,7 +24,7 @@ type Handler<E> = (ev: E) => void;
  * - `auth`: kept for the stream and the POSTs (a stream is authorised when it opens);
  * - `join` / `leave`: the stream is reopened with the new room set, its positions sent as
  *   `Last-Event-ID` so the rooms already read resume without a gap or duplicate;
- * - `publish`: one POST, whose body is the WebSocket reply line;
+ * - `publish` and `ack`: one POST each (`/publish`, `/ack`), answered with the WebSocket reply line;
  * - `ping`: an `OPTIONS` round trip.
  * A stream the server ends with `event: close` closes this socket with that code; a stream cut
  * without it closes with 1006. Liveness: no bytes for two server heartbeats closes with 4000.
@@ -97,8 +97,15 @@ export class SseSocket implements WebSocketLike {
         this.deliver({ type: 'ok', id: c.id });
         this.reopenSoon();
         return;
-      case 'publish':
-        void this.publish(c);
+      case 'publish': {
+        const body: Record<string, unknown> = { room: c.room, data: c.data };
+        if (c.priority !== undefined) body.priority = c.priority;
+        if (c.t !== undefined) body.t = c.t;
+        void this.post('publish', body, c.id);
+        return;
+      }
+      case 'ack':
+        void this.post('ack', { alerts: c.alerts }, c.id);
         return;
       case 'ping':
         void this.ping(c.id);
@@ -115,20 +122,18 @@ export class SseSocket implements WebSocketLike {
     }
   }
 
-  private async publish(c: Line): Promise<void> {
-    const body: Record<string, unknown> = { room: c.room, data: c.data };
-    if (c.priority !== undefined) body.priority = c.priority;
-    if (c.t !== undefined) body.t = c.t;
+  /** A command as one POST to `${sseUrl}/${path}`; its answer is the WebSocket reply line. */
+  private async post(path: string, body: Record<string, unknown>, id: unknown): Promise<void> {
     try {
-      const res = await this.fetch(`${this.options.sseUrl}/publish`, {
+      const res = await this.fetch(`${this.options.sseUrl}/${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...this.auth() },
         body: JSON.stringify(body),
       });
       const reply = (await res.json()) as Line;
-      this.deliver({ ...reply, id: c.id });
+      this.deliver({ ...reply, id });
     } catch (err) {
-      this.deliver({ type: 'error', id: c.id, code: 'unavailable', message: describe(err) });
+      this.deliver({ type: 'error', id, code: 'unavailable', message: describe(err) });
     }
   }
 

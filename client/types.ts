@@ -107,7 +107,7 @@ export interface Inbox {
 }
 
 /** Why alerts left the inbox unread (`withdrawn`). */
-export type WithdrawReason = 'collapsed' | 'expired' | 'deleted' | 'dropped';
+export type WithdrawReason = 'collapsed' | 'expired' | 'deleted' | 'dropped' | 'not_stored';
 
 /** Alerts that left the inbox without being read: take them off the screen and the count. */
 export interface WithdrawnEvent {

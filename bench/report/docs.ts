@@ -169,10 +169,14 @@ and conditions are in [sse.md](sse.md#costs).`;
 
 const ALERTS = `The \`alerts\` scenario ([alerts.md](alerts.md)) drives Barrage only (the peers keep
 no inbox), once per store: the embedded store in a temp directory and PostgreSQL (\`--database-url\`,
-or a scratch server started from /usr/lib/postgresql with fsync on). N/2 users have two devices
+or a scratch server started from /usr/lib/postgresql with fsync on, pinned to the CPUs the server
+is not pinned to: with --pin CPU 1, beside the load generator, as PostgreSQL is another machine in
+production; a --database-url server runs where its owner put it). N/2 users have two devices
 each; the first device of each user acknowledges every alert it gets (its other device then gets
-\`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` to random users; the API answers
-after the store's commit. **p50/p99/max are from the API call to the first device of the user**;
+\`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` (no idempotency \`id\`) to random
+users: the alert is delivered while the store commits, and the API answers after the commit.
+**p50/p99/max are from the API call to the first device of the user** (the call's time includes
+waiting for one of the publisher's 256 keep-alive sockets, so a slow commit shows here too);
 every device's p99 is in the note. Server CPU counts the Barrage process only, not PostgreSQL.
 Redelivery: users who are offline get A stored alerts each, then one device connects; the time
 runs from sending \`auth\` to the last of the A alerts, users one after the other while the N

@@ -107,6 +107,11 @@ export function compare(runs: RunResult[]): Comparison[] {
 
 /** Other processes' CPU (% of one core) during a phase above which it is flagged NOISY. */
 export const NOISY_PCT = 25;
+/**
+ * Run-queue wait (% of the phase) above which the server or generator is marked STARVED: it was
+ * ready to run but other processes held its core, so its latency is the machine's.
+ */
+export const STARVED_PCT = 20;
 
 /** Column headers of the main table. */
 export const HEADERS = [
@@ -160,6 +165,10 @@ export function rows(runs: RunResult[]): string[][] {
       const notes: string[] = [];
       if (p.clientBound) notes.push('CLIENT-BOUND');
       if ((p.otherCpuPct ?? 0) > NOISY_PCT) notes.push(`NOISY (other load ${p.otherCpuPct}%)`);
+      if ((p.serverWaitPct ?? 0) > STARVED_PCT)
+        notes.push(`SERVER STARVED (waited for a CPU ${p.serverWaitPct}% of the time)`);
+      if ((p.genWaitMaxPct ?? 0) > STARVED_PCT)
+        notes.push(`GENERATOR STARVED (waited ${p.genWaitMaxPct}%)`);
       if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
       if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
       if (p.apiOnly) notes.push('API ALONE (calls to users/rooms with no connection)');

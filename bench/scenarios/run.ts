@@ -10,7 +10,12 @@ import type { Progress } from '../report/progress.js';
 import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
 import type { Target } from '../servers/targets.js';
-import { systemCpuSeconds, totalCpuSeconds, totalRssKiB } from '../stats/proc.js';
+import {
+  runQueueWaitSeconds,
+  systemCpuSeconds,
+  totalCpuSeconds,
+  totalRssKiB,
+} from '../stats/proc.js';
 import {
   absentTargets,
   DEVICES_PER_USER,
@@ -41,6 +46,26 @@ const mainCpu = (): number => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1e6;
 };
+
+/** Run-queue wait (s) of each process's main thread, in order; null when unreadable. */
+function waits(pids: readonly number[]): (number | null)[] {
+  return pids.map(runQueueWaitSeconds);
+}
+
+/** The largest wait between two readings of `waits`, as % of `wallS`; null when none read. */
+function maxWaitPct(
+  before: (number | null)[],
+  after: (number | null)[],
+  wallS: number,
+): number | null {
+  let max: number | null = null;
+  after.forEach((a, i) => {
+    const b = before[i];
+    if (a === null || b === null || b === undefined) return;
+    max = Math.max(max ?? 0, ((a - b) / wallS) * 100);
+  });
+  return max === null ? null : Math.round(max);
+}
 
 async function genCpu(pool: ClientPool): Promise<number[]> {
   const snap = await pool.snapshot();
@@ -224,6 +249,10 @@ async function runPhase(
   const srv0 = totalCpuSeconds(target.pids);
   const sys0 = systemCpuSeconds();
   const gen0 = await genCpu(pool);
+  const genPids = [process.pid, ...pool.workerPids];
+  const srvWait0 = waits(target.pids);
+  const genWait0 = waits(genPids);
+  const wait0 = Date.now();
   const onTick = (elapsed: number, sent: number): void =>
     progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
   let pub: PublishResult;
@@ -272,6 +301,10 @@ async function runPhase(
     last = snap.received;
   }
   const wallS = (Date.now() - t0) / 1000;
+  // Run-queue waits over their own interval (read before awaiting the workers' snapshots).
+  const waitS = Math.max(0.001, (Date.now() - wait0) / 1000);
+  const srvWait = maxWaitPct(srvWait0, waits(target.pids), waitS);
+  const genWait = maxWaitPct(genWait0, waits(genPids), waitS);
   const srv1 = totalCpuSeconds(target.pids);
   const sys1 = systemCpuSeconds();
   const gen1 = await genCpu(pool);
@@ -306,6 +339,8 @@ async function runPhase(
     genCpuPct: round((genSum / wallS) * 100),
     otherCpuPct: other === null ? null : round((other / wallS) * 100),
     genCpuMaxPct: round(genMax),
+    serverWaitPct: srvWait,
+    genWaitMaxPct: genWait,
     clientBound: genMax >= CLIENT_BOUND_PCT,
     server: counters0 && counters1 ? diffCounters(counters0, counters1) : null,
     closes: snap.closes,

@@ -100,6 +100,13 @@ export interface PhaseResult {
    * noisy, so a phase with much of it is flagged NOISY.
    */
   otherCpuPct: number | null;
+  /**
+   * % of the phase the server's main thread waited for a CPU while runnable (run-queue wait,
+   * /proc schedstat; the most of its processes): starved by other load. Absent in older reports.
+   */
+  serverWaitPct?: number | null;
+  /** The same for the load generator's busiest-waiting process. */
+  genWaitMaxPct?: number | null;
   /** True when the generator was near a full core: the numbers may be the client's limit. */
   clientBound: boolean;
   /** Barrage only: the server's own counters over the phase (from GET /api/stats). */

@@ -61,6 +61,21 @@ export function procMemory(pid: number): ProcMemory | null {
   return { rssKiB, hwmKiB: Number.isFinite(hwm) ? hwm : rssKiB };
 }
 
+/**
+ * Seconds the main thread of a process spent runnable but waiting for a CPU (the second field of
+ * /proc/PID/task/PID/schedstat, ns). A server or generator that waits much is starved by other
+ * load on its core: its latency then measures the machine, not the code.
+ */
+export function runQueueWaitSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    const ns = Number(fields[1]);
+    return Number.isFinite(ns) ? ns / 1e9 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Sums CPU seconds over several processes; `null` if any of them cannot be read. */
 export function totalCpuSeconds(pids: readonly number[]): number | null {
   let total = 0;

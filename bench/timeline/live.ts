@@ -3,15 +3,20 @@
  * WebSocket members, measured twice with the same load: alone, then while timeline comments are
  * published into a `vod:` room of the same node over WebSocket (each acknowledged only once
  * committed). It reports the hot room's p99 in both phases, the ingest rate reached, and the
- * server's own event-loop delay and store counters (from `GET /api/stats`).
+ * server's own event-loop delay, CPU (alone, with ingest, ingest alone) and store counters (from
+ * `GET /api/stats`). With `--pin` the server runs on CPU 0 and the load generators (this process,
+ * the hot room's receivers, the ingest generator) on CPU 1, as `barrage bench --pin` does; the
+ * ingest generator is a child process at a lower priority (ingest-client.ts).
  */
-import type WebSocket from 'ws';
-import { openClient } from '../loadgen/clients.js';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { cpus, setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Progress } from '../report/progress.js';
 import { signToken } from '../scenarios/layout.js';
 import { runScenario } from '../scenarios/run.js';
 import type { RunParams } from '../scenarios/types.js';
 import { BENCH_API_KEY, startTarget, type Target } from '../servers/targets.js';
+import { procCpuSeconds } from '../stats/proc.js';
 
 /** How the live phases are run. */
 export interface LiveOptions {
@@ -26,6 +31,11 @@ export interface LiveOptions {
   ingestRate: number;
   /** `taskset -c` list for the server, or null. */
   serverCpus: string | null;
+  /**
+   * `taskset -c` list for the load generators (this process and the processes it forks: the hot
+   * room's receivers, the ingest generator) during the live phases, or null.
+   */
+  clientCpus: string | null;
   progress: Progress;
 }
 
@@ -37,6 +47,8 @@ export interface LiveResult {
   hotP99ChangePct: number;
   /** Comments/s acknowledged (committed) during the ingest phase. */
   ingestPerS: number;
+  /** Comments/s the generator sent (below the offered rate: it could not keep the pace). */
+  ingestSentPerS: number;
   ingestErrors: number;
   /** Highest event-loop delay p99 the server reported during the ingest phase, ms. */
   serverLoopP99Ms: number;
@@ -45,94 +57,89 @@ export interface LiveResult {
   /** Server CPU, % of one core, in each phase. */
   serverCpuPctAlone: number | null;
   serverCpuPctWithIngest: number | null;
+  /** Server CPU, % of one core, with the ingest and no hot room (its last 10 s). */
+  serverCpuPctIngestAlone: number | null;
   /** Server CPU the ingest added, per acknowledged comment, µs (survives a busy machine). */
   serverUsPerComment: number | null;
 }
 
 /**
- * Connections publishing timeline comments, and the most unacknowledged on each. A connection's
- * commands run in order and a timeline publish is answered after its commit (a few tens of ms),
- * so one connection carries a few dozen comments a second: the ingest takes many, as many
- * viewers posting would.
+ * Connections publishing timeline comments. A connection's commands run in order and a timeline
+ * publish is answered after its commit (a few tens of ms), so one connection carries a few dozen
+ * comments a second: the ingest takes many, as many viewers posting would.
  */
 const INGEST_CONNS = 2000;
-const WINDOW = 2;
+/** The ingest generator's nice value: below the hot room's receivers and publisher. */
+const INGEST_NICE = 10;
 
-/** Publishes timeline comments at a paced rate over a few sockets, counting acknowledgements. */
-class TimelineIngest {
-  private sockets: WebSocket[] = [];
-  private readonly outstanding: number[] = [];
-  private acked = 0;
-  private errors = 0;
-  private sent = 0;
-  private next = 0;
-  private timer: NodeJS.Timeout | null = null;
+interface IngestCounts {
+  acked: number;
+  errors: number;
+  sent: number;
+}
 
-  async open(target: Target): Promise<void> {
-    const token = await signToken(target.jwtSecret ?? '', 'ingest');
-    const conns = Array.from({ length: INGEST_CONNS }, () => ({
-      url: target.wsUrls[0]!,
-      rooms: [],
-      token,
-    }));
-    for (let i = 0; i < conns.length; i += 200) {
-      const opened = await Promise.all(
-        conns
-          .slice(i, i + 200)
-          .map((c, k) =>
-            openClient({ kind: 'barrage', sourceIps: 8, timeoutMs: 10_000 }, c, i + k),
-          ),
-      );
-      this.sockets.push(...opened);
+/**
+ * The ingest generator (ingest-client.ts) in a child process at a lower priority: its 20 000
+ * sends and acknowledgements a second would otherwise run in the bench's own event loop, beside
+ * the hot room's publisher, and take the CPU the hot room's receivers need when they share a
+ * core, so the hot room's p99 would partly be the generator's.
+ */
+class IngestProcess {
+  private readonly child: ChildProcess;
+  private readonly waiting: ((
+    reply: IngestCounts & { opened?: number; error?: string },
+  ) => void)[] = [];
+
+  constructor() {
+    const path = fileURLToPath(import.meta.url).replace(
+      /live\.(ts|js)$/,
+      (_m, ext: string) => `ingest-client.${ext}`,
+    );
+    // execArgv is inherited, so a run under tsx forks the .ts file.
+    this.child = fork(path, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    try {
+      setPriority(this.child.pid ?? 0, INGEST_NICE);
+    } catch {
+      // Not allowed here: the generator runs at the bench's priority.
     }
-    this.sockets.forEach((ws, k) => {
-      this.outstanding[k] = 0;
-      ws.on('error', () => {});
-      ws.on('message', (data: Buffer) => {
-        const text = data.toString();
-        const ok = count(text, '"type":"ok"');
-        const bad = count(text, '"type":"error"');
-        this.acked += ok;
-        this.errors += bad;
-        this.outstanding[k] = Math.max(0, this.outstanding[k]! - ok - bad);
+    this.child.on('message', (reply: IngestCounts) => this.waiting.shift()?.(reply));
+  }
+
+  private call(req: object): Promise<IngestCounts & { opened?: number; error?: string }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('ingest generator did not answer')), 60_000);
+      this.waiting.push((reply) => {
+        clearTimeout(timer);
+        resolve(reply);
       });
+      this.child.send(req);
     });
   }
 
-  /** Sends `rate` comments a second (in 10 ms slices) until `stop`. */
+  async open(target: Target): Promise<void> {
+    const token = await signToken(target.jwtSecret ?? '', 'ingest');
+    const reply = await this.call({
+      cmd: 'open',
+      url: target.wsUrls[0]!,
+      token,
+      conns: INGEST_CONNS,
+    });
+    if (reply.error) throw new Error(`ingest generator: ${reply.error}`);
+  }
+
+  /** Sends `rate` comments a second until `stop`. */
   start(rate: number): void {
-    const started = performance.now();
-    this.timer = setInterval(() => {
-      const due = Math.floor(((performance.now() - started) / 1000) * rate);
-      // Round robin over the sockets, skipping full ones; one pass over them at most per slice.
-      for (let k = 0; this.sent < due && k < this.sockets.length; k++) {
-        const s = this.next++ % this.sockets.length;
-        if (this.outstanding[s]! >= WINDOW) continue;
-        const t = (this.sent * 7919) % 7_200_000;
-        this.sockets[s]!.send(
-          `{"type":"publish","id":${this.sent},"room":"vod:bench-ingest","data":{"text":"comment ${this.sent}"},"t":${t}}`,
-        );
-        this.outstanding[s]!++;
-        this.sent++;
-      }
-    }, 10);
+    this.child.send({ cmd: 'start', rate });
   }
 
   /** Stops sending; resolves with the acknowledged and refused counts so far. */
-  stop(): { acked: number; errors: number } {
-    if (this.timer) clearInterval(this.timer);
-    return { acked: this.acked, errors: this.errors };
+  stop(): Promise<IngestCounts> {
+    return this.call({ cmd: 'stop' });
   }
 
   close(): void {
-    for (const ws of this.sockets) ws.terminate();
+    this.child.kill();
   }
-}
-
-function count(text: string, needle: string): number {
-  let n = 0;
-  for (let i = text.indexOf(needle); i >= 0 && n < 100_000; i = text.indexOf(needle, i + 1)) n++;
-  return n;
 }
 
 interface StoreStats {
@@ -152,8 +159,31 @@ async function serverStats(target: Target): Promise<StoreStats | null> {
   }
 }
 
+/** Sets the CPUs of every thread of this process (`taskset -a -p -c`); false when it failed. */
+function pinSelf(cpus: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs the hot room alone, then beside the ingest, on one fresh server. */
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
+  // Off the server's core, with every process forked from here; set back when done, as the
+  // in-process ingest of the next store runs unpinned.
+  const pinned = o.clientCpus !== null && pinSelf(o.clientCpus);
+  if (o.clientCpus !== null && !pinned)
+    o.progress.log(`warning: could not pin the load generators to ${o.clientCpus}`);
+  try {
+    return await live(o);
+  } finally {
+    if (pinned) pinSelf(`0-${cpus().length - 1}`);
+  }
+}
+
+async function live(o: LiveOptions): Promise<LiveResult> {
   const target = await startTarget('barrage', {
     serverCpus: o.serverCpus,
     serveArgs: [...o.storeArgs, '--store-queue-size', '20000'],
@@ -177,7 +207,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     maxP99Ms: 1e9,
   };
   const gen = { clientsProcs: 1, sourceIps: 8, connectConcurrency: 200, connectTimeoutMs: 10_000 };
-  const ingest = new TimelineIngest();
+  const ingest = new IngestProcess();
   try {
     o.progress.log('timeline live: hot room alone…');
     const alone = await runScenario(target, params, gen, o.progress);
@@ -194,12 +224,21 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     o.progress.log('timeline live: ingest alone, for the server event-loop delay…');
     let loop = 0;
     const stretch = performance.now();
+    let cpuFrom: { at: number; cpu: number | null } | null = null;
     for (let i = 0; i < 22; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       const s = await serverStats(target);
-      if (s && performance.now() - stretch >= 12_000) loop = Math.max(loop, s.eventLoopP99Ms);
+      if (performance.now() - stretch < 12_000) continue;
+      if (s) loop = Math.max(loop, s.eventLoopP99Ms);
+      cpuFrom ??= { at: performance.now(), cpu: procCpuSeconds(target.pids[0] ?? 0) };
     }
-    const { acked, errors } = ingest.stop();
+    const cpuTo = procCpuSeconds(target.pids[0] ?? 0);
+    const ingestAloneCpu =
+      cpuFrom?.cpu != null && cpuTo !== null
+        ? Math.round(((cpuTo - cpuFrom.cpu) / ((performance.now() - cpuFrom.at) / 1000)) * 1000) /
+          10
+        : null;
+    const { acked, errors, sent } = await ingest.stop();
     const seconds = (performance.now() - t0) / 1000;
     const stats = await serverStats(target);
     const p99a = alone.phases[0]!.latencyMs.p99;
@@ -216,12 +255,14 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
       hotP99WithIngestMs: p99b,
       hotP99ChangePct: Math.round((p99b / p99a - 1) * 1000) / 10,
       ingestPerS: Math.round(acked / seconds),
+      ingestSentPerS: Math.round(sent / seconds),
       ingestErrors: errors,
       serverLoopP99Ms: loop,
       meanBatch: Math.round(stats?.store?.meanBatch ?? 0),
       storeWriteP99Ms: Math.round((stats?.store?.writeP99Ms ?? 0) * 10) / 10,
       serverCpuPctAlone: cpuA,
       serverCpuPctWithIngest: cpuB,
+      serverCpuPctIngestAlone: ingestAloneCpu,
       serverUsPerComment: added,
     };
   } finally {

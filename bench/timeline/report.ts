@@ -14,11 +14,11 @@ import type { Row } from './run.js';
 /** The in-process table: ingest through the store step, segment reads of a big video. */
 export function storeTable(rows: readonly Row[]): string {
   return [
-    '| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read p50 | p99 | cached: miss p99 (cold) | hit p99 (warm) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| store | ingest, comments/s | mean batch | event-loop p99 during ingest | segment rows | segment read (store, render, ETag) p50 | p99 | CPU per read: Barrage / PostgreSQL | cached: miss p99 (cold) | hit p99 (warm) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.store} | ${r.ingestPerS} | ${r.meanBatch} | ${r.loopP99Ms} ms | ${r.segmentRows} | ${r.readP50Ms} ms | ${r.readP99Ms} ms | ${r.cacheMissP99Ms} ms | ${r.cacheHitP99Ms} ms |`,
+        `| ${r.store} | ${r.ingestPerS} | ${r.meanBatch} | ${r.loopP99Ms} ms | ${r.segmentRows} | ${r.readP50Ms} ms | ${r.readP99Ms} ms | ${r.readCpuMs} ms / ${num(r.readDbCpuMs, ' ms')} | ${r.cacheMissP99Ms} ms | ${r.cacheHitP99Ms} ms |`,
     ),
   ].join('\n');
 }
@@ -28,7 +28,7 @@ const num = (x: number | null, unit = '') => (x === null ? 'n/a' : `${x}${unit}`
 /** The live table: a hot room alone and beside the ingest, on one server. */
 export function liveTable(live: readonly { store: string; result: LiveResult }[]): string {
   return [
-    '| store | hot-room p99 alone | with ingest | change | ingest committed, comments/s | refused | server event-loop p99 | mean batch | write p99 | server CPU alone / with ingest | server CPU per comment |',
+    '| store | hot-room p99 alone | with ingest | change | ingest sent / committed, comments/s | refused | server event-loop p99 | mean batch | write p99 | server CPU alone / with ingest / ingest alone | server CPU per comment |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...live
       .map(({ store, result: r }) =>
@@ -37,12 +37,12 @@ export function liveTable(live: readonly { store: string; result: LiveResult }[]
           `${r.hotP99AloneMs} ms`,
           `${r.hotP99WithIngestMs} ms`,
           `${r.hotP99ChangePct > 0 ? '+' : ''}${r.hotP99ChangePct} %`,
-          r.ingestPerS,
+          `${r.ingestSentPerS} / ${r.ingestPerS}`,
           r.ingestErrors,
           `${r.serverLoopP99Ms} ms`,
           r.meanBatch,
           `${r.storeWriteP99Ms} ms`,
-          `${num(r.serverCpuPctAlone, ' %')} / ${num(r.serverCpuPctWithIngest, ' %')}`,
+          `${num(r.serverCpuPctAlone, ' %')} / ${num(r.serverCpuPctWithIngest, ' %')} / ${num(r.serverCpuPctIngestAlone, ' %')}`,
           num(r.serverUsPerComment, ' µs'),
         ].join(' | '),
       )

@@ -6,7 +6,8 @@
  *    writers, into PostgreSQL (`--database-url`) and the embedded store (a temp dir); with the
  *    event-loop delay p99 measured during each.
  * 2. Reads: a video of `--video N` comments (default 1 000 000 over 2 hours, loaded in batches),
- *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99.
+ *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99. A read
+ *    is everything a cold GET /timeline/:room/:segment does but HTTP (store read, body, ETag).
  * 3. Live (live.ts): a Barrage server with the store, a hot room alone, then the same hot room
  *    while timeline comments are published over WebSocket into the same node: the hot room's
  *    p99 in both, the committed ingest rate, the server's event-loop p99 and CPU per comment.
@@ -14,20 +15,20 @@
  * `--write-docs` puts the tables in docs/bench/timeline.md, which docs/benchmarks.md includes.
  */
 
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { commentJson } from '../../src/api/routes/stored-json.js';
-import { StoreArchive } from '../../src/store/archive.js';
+import { readSegment } from '../../src/api/routes/segment-body.js';
+import { batchesInFlight, StoreArchive } from '../../src/store/archive.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SegmentCache } from '../../src/store/segment-cache.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store, StoredMessage } from '../../src/store/types.js';
 import { Progress } from '../report/progress.js';
 import { type LiveResult, runLive } from './live.js';
+import { cpuMark, cpuPerRead, databaseBackends } from './read-cpu.js';
 import { liveTable, storeTable, writeTimelineDocs } from './report.js';
 
 const HELP = `Usage: barrage bench timeline [--database-url URL] [--ingest N] [--video N] [--reads N]
@@ -45,9 +46,10 @@ embedded SQLite store (in a temp dir).
   --no-live            skip the live phases (a server, a hot room alone and beside the ingest)
   --hot-connections N  members of the hot room [default: 500]
   --hot-rate N         messages/s into the hot room [default: 100]
-  --ingest-rate N      timeline comments/s offered beside it [default: 20000]
+  --ingest-rate N[,N]  timeline comments/s offered beside it; a list runs the live phases once
+                       per rate, each on a fresh server [default: 20000]
   --duration S         seconds of each live phase [default: 10]
-  --pin                run the live phases' server on CPU 0 (taskset -c 0)
+  --pin                live phases: the server on CPU 0, the load generators on CPU 1 (taskset)
   --write-docs         write docs/bench/timeline.md and regenerate docs/benchmarks.md
 `;
 
@@ -60,6 +62,9 @@ export interface Row {
   segmentRows: number;
   readP50Ms: number;
   readP99Ms: number;
+  /** Mean CPU per read: this process (client, SQLite worker), and PostgreSQL's backends (or null). */
+  readCpuMs: number;
+  readDbCpuMs: number | null;
   /** Through the rendered-segment cache: p99 of a miss (store read + render), of a hit. */
   cacheMissP99Ms: number;
   cacheHitP99Ms: number;
@@ -88,6 +93,8 @@ async function ingest(
     storedRooms: [],
     queueSize: 10_000,
     flushMs: 20,
+    // As a server configures it for this store.
+    maxInFlight: batchesInFlight(store.kind),
   });
   const room = `vod:ingest-${Date.now()}`;
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -118,7 +125,16 @@ async function ingest(
   };
 }
 
-async function reads(store: Store, video: number, count: number, density: number) {
+/** What the bench reads of a segment body. */
+type Segment = { comments: unknown[] };
+
+async function reads(
+  store: Store,
+  url: string | undefined,
+  video: number,
+  count: number,
+  density: number,
+) {
   const room = `vod:video-${Date.now()}`;
   const lengthMs = 7_200_000;
   for (let i = 0; i < video; i += 5000) {
@@ -127,37 +143,33 @@ async function reads(store: Store, video: number, count: number, density: number
     await store.append(batch);
   }
   const segments = lengthMs / 360_000;
+  // A read is what a cold GET /timeline/:room/:segment does but HTTP: the store's rendered
+  // segment, the body bytes and their ETag (src/api/routes/segment-body.ts).
+  const read = (s: number) => readSegment(store, { room, segment: s, segmentMs: 360_000, density });
   const lat: number[] = [];
   let rows = 0;
+  // A first read opens the store's connections, so their backends can be found and measured.
+  await read(0);
+  const backends = await databaseBackends(url);
+  const cpu0 = cpuMark(backends);
   for (let k = 0; k < count; k++) {
     const s = Math.floor(Math.random() * segments);
     const t0 = performance.now();
-    const got = await store.segment({
-      room,
-      from: s * 360_000,
-      to: (s + 1) * 360_000,
-      perSecond: density,
-    });
+    const got = await read(s);
     lat.push(performance.now() - t0);
-    rows = got.length;
+    if (k === 0) rows = (JSON.parse(Buffer.from(got.body).toString()) as Segment).comments.length;
   }
+  const [cpuMs, dbCpuMs] = cpuPerRead(cpu0, cpuMark(backends), count);
   const q = (l: number[], p: number) => {
     l.sort((a, b) => a - b);
     return l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
   };
   // The same reads through the rendered-segment cache (as GET /timeline serves them): every
-  // segment once (misses: store read and render), then `count` random reads (hits).
+  // segment once (misses: the read above), then `count` random reads (hits).
   const cache = new SegmentCache({ maxBytes: 64 * 1024 * 1024, segmentMs: 360_000, ttlMs: 3.6e6 });
-  const render = async (s: number) => {
-    const from = s * 360_000;
-    const got = await store.segment({ room, from, to: from + 360_000, perSecond: density });
-    const text = `{"room":${JSON.stringify(room)},"segment":${s},"from":${from},"to":${from + 360_000},"comments":[${got.map(commentJson).join(',')}]}`;
-    const body = Buffer.from(text);
-    return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-  };
   const timed = async (s: number, into: number[]) => {
     const t0 = performance.now();
-    await cache.get(room, s, () => render(s));
+    await cache.get(room, s, () => read(s));
     into.push(performance.now() - t0);
   };
   const misses: number[] = [];
@@ -166,6 +178,8 @@ async function reads(store: Store, video: number, count: number, density: number
   for (let k = 0; k < count; k++) await timed(Math.floor(Math.random() * segments), hits);
   return {
     rows,
+    cpuMs,
+    dbCpuMs,
     p50: q(lat, 0.5),
     p99: q(lat, 0.99),
     missP99: q(misses, 0.99),
@@ -225,7 +239,13 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
       process.stderr.write(`${name}: ingest…\n`);
       const a = await ingest(store, n(v.ingest));
       process.stderr.write(`${name}: loading a ${v.video}-comment video, then reads…\n`);
-      const r = await reads(store, n(v.video), n(v.reads), n(v.density));
+      const r = await reads(
+        store,
+        name === 'PostgreSQL' ? url : undefined,
+        n(v.video),
+        n(v.reads),
+        n(v.density),
+      );
       await store.close();
       rows.push({
         store: name,
@@ -235,20 +255,26 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
         segmentRows: r.rows,
         readP50Ms: Math.round(r.p50 * 10) / 10,
         readP99Ms: Math.round(r.p99 * 10) / 10,
+        readCpuMs: r.cpuMs,
+        readDbCpuMs: r.dbCpuMs,
         cacheMissP99Ms: Math.round(r.missP99 * 10) / 10,
         cacheHitP99Ms: Math.round(r.hitP99 * 1000) / 1000,
       });
       if (v['no-live']) continue;
-      const result = await runLive({
-        storeArgs,
-        connections: n(v['hot-connections']),
-        rate: n(v['hot-rate']),
-        durationMs: n(v.duration) * 1000,
-        ingestRate: n(v['ingest-rate']),
-        serverCpus: v.pin ? '0' : null,
-        progress: new Progress(true),
-      });
-      live.push({ store: name, result });
+      const rates = (v['ingest-rate'] ?? '20000').split(',').map(n);
+      for (const rate of rates) {
+        const result = await runLive({
+          storeArgs,
+          connections: n(v['hot-connections']),
+          rate: n(v['hot-rate']),
+          durationMs: n(v.duration) * 1000,
+          ingestRate: rate,
+          serverCpus: v.pin ? '0' : null,
+          clientCpus: v.pin ? '1' : null,
+          progress: new Progress(true),
+        });
+        live.push({ store: rates.length > 1 ? `${name}, ${rate}/s offered` : name, result });
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,14 +7,14 @@ import type { ConnectionGate } from './connection-gate.js';
 import { pathOf } from './handshake.js';
 import { answer, bearerToken, type HttpRefusal } from './http-answer.js';
 import { createOriginCheck } from './origin.js';
+import { commandOnce, SSE_ACK, SSE_PUBLISH, type SseCommandOptions } from './sse-commands.js';
 import { sseHeartbeat, ssePadding } from './sse-encoding.js';
 import { decodePositions, type RoomPosition } from './sse-position.js';
-import { publishOnce, type SsePublishOptions } from './sse-publish.js';
 import { SseTransport } from './sse-transport.js';
 
 /** Options of the SSE edge. */
-export interface SseGatewayOptions extends SsePublishOptions {
-  /** The stream path; the publish path is `${path}/publish`. @default '/sse' */
+export interface SseGatewayOptions extends SseCommandOptions {
+  /** The stream path; commands go to `${path}/publish` and `${path}/ack`. @default '/sse' */
   path: string;
   /** Origin allowlist (see createOriginCheck). */
   origins: readonly string[];
@@ -37,13 +37,14 @@ const CLIENT_LEFT = 1001;
 
 /**
  * The Server-Sent Events edge: `GET /sse?rooms=…` streams a room set's lines as events (one
- * session per stream, the same engine as WebSocket), and `POST /sse/publish` publishes without a
- * socket. Both check origin, caps and tokens as the WebSocket upgrade does; neither needs state on
+ * session per stream, the same engine as WebSocket), `POST /sse/publish` publishes and
+ * `POST /sse/ack` acknowledges alerts without a socket. All check origin, caps and tokens as the WebSocket upgrade does; neither needs state on
  * the node beyond the stream itself, so a cluster needs no sticky sessions.
  */
 export class SseGateway {
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
   private readonly publishPath: string;
+  private readonly ackPath: string;
   private readonly heartbeat: Buffer;
   private readonly opening: string;
 
@@ -55,6 +56,7 @@ export class SseGateway {
   ) {
     this.originAllowed = createOriginCheck(options.origins);
     this.publishPath = `${options.path}/publish`;
+    this.ackPath = `${options.path}/ack`;
     this.heartbeat = sseHeartbeat(options.padBytes);
     this.opening = ssePadding(options.padBytes);
   }
@@ -62,7 +64,7 @@ export class SseGateway {
   /** Whether this request is the SSE edge's. */
   handles(req: IncomingMessage): boolean {
     const path = pathOf(req.url);
-    return path === this.options.path || path === this.publishPath;
+    return path === this.options.path || path === this.publishPath || path === this.ackPath;
   }
 
   /** Serves a request for which `handles` was true. */
@@ -86,12 +88,13 @@ export class SseGateway {
       res.end();
       return;
     }
-    if (path === this.publishPath) {
+    if (path === this.publishPath || path === this.ackPath) {
       if (req.method !== 'POST') {
         answer(res, { status: 405, code: 'method_not_allowed', message: 'POST only' }, 'POST');
         return;
       }
-      void publishOnce(this.node, req, res, this.options, this.log);
+      const spec = path === this.ackPath ? SSE_ACK : SSE_PUBLISH;
+      void commandOnce(this.node, req, res, this.options, this.log, spec);
       return;
     }
     if (req.method !== 'GET') {

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Transport } from '../session/index.js';
+import { directHandle, type TcpHandle, writeToSocket } from './socket-writer.js';
 import { DEFLATE_WINDOW_BITS } from './ws-deflate.js';
 import type { SharedFrames } from './ws-frames.js';
 
@@ -9,7 +10,8 @@ import type { SharedFrames } from './ws-frames.js';
  * grace period, so a client that stopped reading cannot hold its send buffer for ws's 30 s.
  *
  * Messages bypass `ws.send`: the frame of a payload is built once (SharedFrames) and written to
- * the TCP socket ws was given, which keeps ws's guarantees because
+ * the TCP socket ws was given (socket-writer.ts: to its descriptor while nothing is queued, else
+ * through `socket.write`), which keeps ws's guarantees because
  * - ordering: ws queues a frame only while it compresses or reads a Blob, and this server never
  *   asks it to do either (every message goes through here), so ws writes its own frames (ping,
  *   pong, close) to the socket at once, in call order with ours;
@@ -20,6 +22,9 @@ import type { SharedFrames } from './ws-frames.js';
 export class WsTransport implements Transport {
   /** Whether this socket takes the shared compressed frames. */
   private readonly deflate: boolean;
+  /** The socket's TCP handle and descriptor for direct writes (socket-writer.ts); null: none. */
+  private readonly handle: TcpHandle | null;
+  private readonly fd: number;
 
   constructor(
     private readonly ws: WebSocket,
@@ -31,12 +36,15 @@ export class WsTransport implements Transport {
     private readonly closeGraceMs: number,
   ) {
     this.deflate = frames.compresses && windowBits >= DEFLATE_WINDOW_BITS;
+    this.handle = directHandle(socket);
+    this.fd = this.handle?.fd ?? -1;
   }
 
   send(frame: Buffer): boolean {
     // ws would count a frame sent after the closing handshake began as buffered, forever.
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    this.socket.write(this.deflate ? this.frames.deflated(frame) : this.frames.plain(frame));
+    const bytes = this.deflate ? this.frames.deflated(frame) : this.frames.plain(frame);
+    writeToSocket(this.socket, this.handle, this.fd, bytes);
     return true;
   }
 

@@ -9,6 +9,7 @@ import { MemoryTransport } from '../../test/support/memory-transport.js';
 import { messageLine, messageParts } from '../protocol/index.js';
 import { Session, type SessionLimits } from '../session/index.js';
 import { Hub } from './hub.js';
+import { NODE_QUIET_DELIVERIES } from './rate.js';
 import type { RoomPolicy } from './room.js';
 
 const LIMITS: SessionLimits = {
@@ -233,5 +234,52 @@ describe('Hub adaptive window', () => {
     const got = received(slow);
     assert.deepEqual(got, range(1, got.length));
     assert.deepEqual(received(reader), range(1, offset - 1));
+  });
+
+  describe('on a busy node', () => {
+    const ROOMS = 10;
+    /**
+     * `rooms` rooms of 100 members, each at about 167 messages/s (a message every 6 ms): 16 700
+     * deliveries a second, under the quiet mark alone. Then one more message in room 0: returns
+     * whether it was sent at the end of its turn, and what every room's first member received.
+     */
+    const run = (t: TestContext, rooms: number) => {
+      const { hub, fill, advance, endOfTurn, waits } = setup(t);
+      const first = Array.from({ length: rooms }, (_, r) => fill(`room-${r}`, 100)[0]!);
+      let offset = 0;
+      for (let k = 1; k <= 200; k++) {
+        offset = k;
+        for (let r = 0; r < rooms; r++) hub.deliver(`room-${r}`, k, line(`room-${r}`, k));
+        endOfTurn();
+        advance(6);
+      }
+      const load = hub.deliveriesPerSecond();
+      const before = first[0]!.sent.length;
+      hub.deliver('room-0', offset + 1, line('room-0', offset + 1));
+      endOfTurn();
+      const atOnce = first[0]!.sent.length === before + 1;
+      advance(MAX_WINDOW);
+      return { atOnce, load, waits, first, last: offset };
+    };
+
+    it('sends at once in one room under the quiet mark', (t) => {
+      const { atOnce, load } = run(t, 1);
+      assert.ok(load > 12_000 && load < 20_000, `room alone: ${load} deliveries/s`);
+      assert.equal(atOnce, true);
+    });
+
+    it('merges rooms each under the quiet mark once they add up to over the node budget', (t) => {
+      const { atOnce, load, waits, first, last } = run(t, ROOMS);
+      // 10 x 16 700 = 167 000 deliveries a second, over the budget of 100 000: each room's quiet
+      // mark falls to 20 000 x 100 000 / 167 000 = 12 000, under the rooms' 16 700.
+      assert.ok(load > NODE_QUIET_DELIVERIES, `node: ${load} deliveries/s`);
+      assert.equal(atOnce, false, 'the message waits in a window');
+      assert.ok(
+        waits.every((w) => w <= MAX_WINDOW),
+        `never above the policy maximum: ${Math.max(...waits)} ms`,
+      );
+      assert.deepEqual(received(first[0]!), range(1, last + 1), 'and nothing is lost');
+      for (const m of first.slice(1)) assert.deepEqual(received(m), range(1, last));
+    });
   });
 });

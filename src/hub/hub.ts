@@ -1,7 +1,13 @@
 import { mergeLines } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
 import { makeBatch, writeBatch } from './fanout.js';
-import { adaptiveWindowMs, SAMPLED_FLUSH_RATE } from './rate.js';
+import {
+  adaptiveWindowMs,
+  NODE_QUIET_DELIVERIES,
+  nodeQuietDeliveries,
+  RateMeter,
+  SAMPLED_FLUSH_RATE,
+} from './rate.js';
 import { type HeldFrame, Room, type RoomPolicy } from './room.js';
 import { budgetTier } from './sampling.js';
 
@@ -27,6 +33,11 @@ export interface HubOptions {
   onFlush?(room: Room, messages: number, sessions: number, waitedMs: number): void;
   /** A windowed room's batch is flushed early once it holds this many bytes. @default 65536 */
   maxBatchBytes?: number;
+  /**
+   * Deliveries a second on this node above which every room merges sooner (see
+   * nodeQuietDeliveries in rate.ts). @default NODE_QUIET_DELIVERIES
+   */
+  nodeQuietDeliveries?: number;
   /** Clock, ms. @default Date.now */
   now?: () => number;
   /** A room got its first session on this node (the node subscribes the broker to it). */
@@ -57,11 +68,20 @@ export class Hub {
   };
   private readonly now: () => number;
   private readonly maxBatchBytes: number;
+  /** Deliveries a second on this node, every room's (members x messages), for the merge rule. */
+  private readonly deliveries = new RateMeter();
+  private readonly nodeBudget: number;
   private readonly usersOf = (userId: string): Set<Session> | undefined => this.users.get(userId);
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
     this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024;
+    this.nodeBudget = options.nodeQuietDeliveries ?? NODE_QUIET_DELIVERIES;
+  }
+
+  /** Deliveries a second on this node over about the last quarter second (members x rate). */
+  deliveriesPerSecond(now = this.now()): number {
+    return this.deliveries.perSecond(now);
   }
 
   /** Registers a connected session. */
@@ -183,6 +203,7 @@ export class Hub {
     room.lastOffset = offset;
     room.messagesIn++;
     room.rate.add(now);
+    this.deliveries.add(now, room.members.size);
     if (room.pendingLines.length === 0) room.pendingSince = now;
     room.pendingLines.push(line);
     room.pendingOffsets.push(offset);
@@ -198,6 +219,7 @@ export class Hub {
           room.members.size,
           mergeWindowMs,
           room.samples(rate) ? SAMPLED_FLUSH_RATE : Number.POSITIVE_INFINITY,
+          nodeQuietDeliveries(this.deliveries.perSecond(now), this.nodeBudget),
         )
       : mergeWindowMs;
     if (room.pendingBytes >= this.maxBatchBytes) this.flush(room);

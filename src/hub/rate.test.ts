@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { adaptiveWindowMs, QUIET_DELIVERIES, RateMeter } from './rate.js';
+import {
+  adaptiveWindowMs,
+  NODE_QUIET_DELIVERIES,
+  nodeQuietDeliveries,
+  QUIET_DELIVERIES,
+  RateMeter,
+} from './rate.js';
 
 describe('RateMeter', () => {
   it('reads zero before anything was counted', () => {
@@ -13,6 +19,13 @@ describe('RateMeter', () => {
     for (let t = 0; t < 2000; t += 10) meter.add(t);
     const rate = meter.perSecond(2000);
     assert.ok(rate > 80 && rate < 120, `rate ${rate}`);
+  });
+
+  it('counts weighted additions (a message and its deliveries)', () => {
+    const meter = new RateMeter(250);
+    for (let t = 0; t < 2000; t += 10) meter.add(t, 50);
+    const rate = meter.perSecond(2000);
+    assert.ok(rate > 4000 && rate < 6000, `rate ${rate}`);
   });
 
   it('forgets a burst after two quiet buckets', () => {
@@ -74,5 +87,29 @@ describe('adaptiveWindowMs', () => {
 
   it('never merges with a zero maximum', () => {
     assert.equal(adaptiveWindowMs(10_000, 10_000, 0), 0);
+  });
+});
+
+describe('nodeQuietDeliveries', () => {
+  it('keeps the quiet mark while the node is within its budget', () => {
+    assert.equal(nodeQuietDeliveries(0), QUIET_DELIVERIES);
+    assert.equal(nodeQuietDeliveries(NODE_QUIET_DELIVERIES), QUIET_DELIVERIES);
+  });
+
+  it('lowers it in proportion above the budget', () => {
+    assert.equal(nodeQuietDeliveries(2 * NODE_QUIET_DELIVERIES), QUIET_DELIVERIES / 2);
+    assert.equal(nodeQuietDeliveries(10 * NODE_QUIET_DELIVERIES), QUIET_DELIVERIES / 10);
+    assert.equal(nodeQuietDeliveries(3000, 1000), QUIET_DELIVERIES / 3, 'another budget');
+  });
+
+  it('merges a room under the mark alone when the node is busy, within its maximum', () => {
+    // 1000 members at 15/s: 15 000 deliveries a second, immediate alone.
+    assert.equal(adaptiveWindowMs(15, 1000, 50), 0);
+    const busy = nodeQuietDeliveries(300_000);
+    const w = adaptiveWindowMs(15, 1000, 50, Number.POSITIVE_INFINITY, busy);
+    assert.ok(w > 0 && w <= 50, `window ${w} ms`);
+    assert.equal(adaptiveWindowMs(15, 1000, 20, Number.POSITIVE_INFINITY, busy), 20);
+    // A small room stays immediate unless the node is very busy.
+    assert.equal(adaptiveWindowMs(2, 10, 50, Number.POSITIVE_INFINITY, busy), 0);
   });
 });

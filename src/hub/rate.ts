@@ -9,10 +9,10 @@ export class RateMeter {
 
   constructor(private readonly bucketMs = 250) {}
 
-  /** Counts one message at `now`. */
-  add(now: number): void {
+  /** Counts `n` (one message, or a message's deliveries) at `now`. */
+  add(now: number, n = 1): void {
     this.roll(now);
-    this.current++;
+    this.current += n;
   }
 
   /** Messages per second over about the last bucket. */
@@ -40,6 +40,28 @@ export class RateMeter {
 export const QUIET_DELIVERIES = 20_000;
 
 /**
+ * Deliveries a second on the whole node (every room's members x rate) up to which each room is
+ * judged alone. Above it the node is busy and every room's quiet mark shrinks in proportion
+ * (`nodeQuietDeliveries`): at 100 000 unmerged deliveries a second (about half a core of frames)
+ * many rooms each just under QUIET_DELIVERIES would otherwise take the node's CPU between them.
+ */
+export const NODE_QUIET_DELIVERIES = 100_000;
+
+/**
+ * A room's quiet mark (deliveries a second) while the node carries `nodeDeliveries` a second in
+ * all: QUIET_DELIVERIES while the node is within `nodeBudget`, else scaled down by budget / load,
+ * so twice the budget halves the mark and rooms merge sooner. The node's load is deliveries, not
+ * frames: merging does not lower it, so the mark does not swing back and forth as rooms merge.
+ */
+export function nodeQuietDeliveries(
+  nodeDeliveries: number,
+  nodeBudget = NODE_QUIET_DELIVERIES,
+): number {
+  if (nodeDeliveries <= nodeBudget) return QUIET_DELIVERIES;
+  return (QUIET_DELIVERIES * nodeBudget) / nodeDeliveries;
+}
+
+/**
  * Frames a second per member above which a room whose members are sampled to a render budget is
  * merged, whatever its size: the sampler picks fairly among the senders of a batch, so it needs
  * batches of several messages to choose from.
@@ -55,7 +77,8 @@ export const SAMPLED_FLUSH_RATE = 20;
  * so with F = quietDeliveries / members flushes a second wanted, rate / (1 + rate x W / 1000) = F
  * gives W = 1000 / F - 1000 / rate. That grows from 0 with both the rate and the audience (a
  * 5000-member room at 20 messages/s reaches 200 ms), and is never above `maxWindowMs`, the
- * policy's bound on the latency merging adds. `flushCap` lowers F (see SAMPLED_FLUSH_RATE).
+ * policy's bound on the latency merging adds. `flushCap` lowers F (see SAMPLED_FLUSH_RATE);
+ * a busy node lowers `quietDeliveries` (see nodeQuietDeliveries).
  */
 export function adaptiveWindowMs(
   ratePerSecond: number,

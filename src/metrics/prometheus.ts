@@ -1,6 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeStats, RoomStat } from '../node/index.js';
-import type { MetricsSink } from './types.js';
+import type { CompressionCounters, MetricsSink } from './types.js';
+
+const NO_COMPRESSION: CompressionCounters = { deflated: 0, deflatedIn: 0, deflatedOut: 0 };
 
 /**
  * Prometheus exporter (prom-client). The engine counts in plain numbers; a scrape reads one stats
@@ -16,6 +18,8 @@ export class PrometheusMetrics implements MetricsSink {
   /** The snapshot of the scrape in progress (null between scrapes). */
   private scraped: NodeStats | null = null;
   private scrapes = 0;
+  /** Reads the WebSocket gateway's compress-once counters (zeros until one is attached). */
+  private compression: () => CompressionCounters = () => NO_COMPRESSION;
 
   constructor(
     /** Reads the node's stats snapshot (once per scrape). */
@@ -183,6 +187,33 @@ export class PrometheusMetrics implements MetricsSink {
     alert('expired', 'Alerts removed by the expiry sweep');
     alert('collapsed', 'Unread alerts replaced by a newer one with the same collapse key');
     alert('dropped', 'Unread alerts removed by the per-user inbox cap');
+    // Compress-once (wsCompressMinBytes): read from the gateway, not the stats snapshot.
+    const readCompression = () => this.compression();
+    const compressed = (name: string, help: string, pick: (c: CompressionCounters) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(pick(readCompression()));
+        },
+      });
+    compressed(
+      'barrage_ws_compressed_frames_total',
+      'Payloads compressed for permessage-deflate sockets, once each whatever the number of sockets',
+      (c) => c.deflated,
+    );
+    compressed(
+      'barrage_ws_compressed_bytes_in_total',
+      'Bytes before compression of the payloads sent compressed',
+      (c) => c.deflatedIn,
+    );
+    compressed(
+      'barrage_ws_compressed_bytes_out_total',
+      'Bytes after compression of the payloads sent compressed',
+      (c) => c.deflatedOut,
+    );
     const perRoom = (name: string, help: string, pick: (r: RoomStat) => number) =>
       new Gauge({
         name,
@@ -231,6 +262,11 @@ export class PrometheusMetrics implements MetricsSink {
       buckets: [1, 10, 50, 100, 250, 500, 1000, 5000],
       registers,
     });
+  }
+
+  /** Reports the WebSocket gateway's compress-once counters from now on. */
+  watchCompression(read: () => CompressionCounters): void {
+    this.compression = read;
   }
 
   alertTiming(what: 'delivery' | 'ack', ms: number): void {

@@ -14,3 +14,14 @@ export interface MetricsSink {
   /** A user's inbox size (alerts kept) after an alert was stored. */
   alertInboxSize(alerts: number): void;
 }
+
+/**
+ * Compress-once counters of the WebSocket gateway (src/gateway/ws-frames.ts `FrameCounters`),
+ * cumulative: payloads compressed (once each, whatever the number of sockets), and the bytes
+ * before and after for those kept compressed (a payload that did not shrink goes out plain).
+ */
+export interface CompressionCounters {
+  readonly deflated: number;
+  readonly deflatedIn: number;
+  readonly deflatedOut: number;
+}

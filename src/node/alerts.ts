@@ -1,12 +1,13 @@
 /**
- * Stored pushes (alerts, issue 13; docs/alerts.md): stored first, then delivered through the
- * ordinary user-push path with their id; redelivered to each connection of the user that
+ * Stored pushes (alerts, issue 13; docs/alerts.md): delivered through the ordinary user-push path
+ * with their id while they are stored (after the store, when the caller gave an idempotency id);
+ * the API answers only after the commit. Redelivered to each connection of the user that
  * authenticates until one acknowledges them; read, withdrawn and dropped lines go to every
  * connection of the user on every node through the same path (as control pushes that no `events`
  * filter holds back). The store does the bookkeeping (src/store/inbox.ts); this module decides
  * what each device is told.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Broker } from '../broker/types.js';
 import type { Logger } from '../log.js';
 import type { MetricsSink } from '../metrics/types.js';
@@ -22,9 +23,10 @@ import {
   withdrawnLine,
 } from '../protocol/index.js';
 import type { Session } from '../session/index.js';
-import type { AlertInbox, InboxPage } from '../store/inbox.js';
+import type { AlertInbox, InboxPage, PutAlertResult } from '../store/inbox.js';
 import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
+import { viaStore } from './store-errors.js';
 
 /**
  * The event name of control pushes (read, withdrawn, dropped): never a valid push event, so no
@@ -85,9 +87,23 @@ export interface AlertEngine {
   readonly metrics?: MetricsSink;
 }
 
-/** A new alert id: `A`, the time in base 36 (9 characters, so ids sort by time), 11 random. */
+/** Random bytes for alert ids, drawn 8 at a time and refilled once used up. */
+const ID_POOL = Buffer.alloc(8 * 512);
+let idPoolAt = ID_POOL.length;
+
+/**
+ * A new alert id: `A`, the time in base 36 (9 characters, so ids sort by time), 11 random (8
+ * bytes in base64url). The random bytes come from a pool filled 4 KiB at a time: one call into
+ * the CSPRNG per id cost about 5 % of a stored push's CPU (docs/performance.md).
+ */
 export function newAlertId(ts: number): string {
-  return `A${ts.toString(36).padStart(9, '0')}${randomBytes(8).toString('base64url')}`;
+  if (idPoolAt === ID_POOL.length) {
+    randomFillSync(ID_POOL);
+    idPoolAt = 0;
+  }
+  const random = ID_POOL.toString('base64url', idPoolAt, idPoolAt + 8);
+  idPoolAt += 8;
+  return `A${ts.toString(36).padStart(9, '0')}${random}`;
 }
 
 /** The alert side of one node. */
@@ -112,7 +128,14 @@ export class Alerts {
     return this.options !== undefined;
   }
 
-  /** Stores a push for a user, then delivers it live (docs/alerts.md). Rejects with ReplyError. */
+  /**
+   * Stores a push for a user and delivers it live (docs/alerts.md); resolves after the commit.
+   * Without an idempotency id the delivery runs while the store commits: the store is asked
+   * first (so this node's store applies an ack of the alert after it), and if the store then
+   * fails the devices are told `withdrawn` `not_stored` and the call rejects. With an id the
+   * store decides first whether it is a duplicate, so a duplicate never reaches a device.
+   * Rejects with ReplyError.
+   */
   async push(
     userId: string,
     event: string,
@@ -126,7 +149,7 @@ export class Alerts {
     const ts = Date.now();
     const alert = newAlertId(ts);
     const expiresAt = options.ttlMs === undefined ? null : ts + options.ttlMs;
-    const result = await viaStore(() =>
+    const stored = viaStore(this.engine.log, () =>
       inbox.putAlert(
         {
           userId,
@@ -141,9 +164,25 @@ export class Alerts {
         perUser,
       ),
     );
-    if (result.duplicate)
-      return { delivered: 0, alert: result.alert, stored: true, duplicate: true };
-    const committedAt = Date.now();
+    const line = alertPushLine(event, json, ts, { alert, expiresAt });
+    let result: PutAlertResult;
+    let delivered: number;
+    if (options.id === undefined) {
+      const delivering = this.deliver(userId, event, line, ts);
+      try {
+        result = await stored;
+      } catch (err) {
+        await delivering;
+        this.withdraw(userId, [alert], 'not_stored');
+        throw err;
+      }
+      delivered = await delivering;
+    } else {
+      result = await stored;
+      if (result.duplicate)
+        return { delivered: 0, alert: result.alert, stored: true, duplicate: true };
+      delivered = await this.deliver(userId, event, line, ts);
+    }
     this.counts.stored++;
     this.engine.metrics?.alertInboxSize(result.size);
     if (result.replaced.length > 0) {
@@ -155,19 +194,26 @@ export class Alerts {
       this.withdraw(userId, result.dropped, 'dropped');
       this.control(userId, droppedLine(result.droppedTotal, result.droppedAt ?? ts));
     }
-    const line = alertPushLine(event, json, ts, { alert, expiresAt });
+    const answer: StoredPushResult = { delivered, alert, stored: true };
+    if (result.replaced.length > 0) answer.replaced = result.replaced[0]!;
+    return answer;
+  }
+
+  /**
+   * Hands an alert's line to every connection of the user that takes `event`, on every node;
+   * resolves with how many got it. Never rejects: an alert the broker cannot deliver now is
+   * stored, and the devices get it on their next authentication (docs/alerts.md).
+   */
+  private async deliver(userId: string, event: string, line: Buffer, ts: number): Promise<number> {
     let delivered = 0;
     try {
       delivered = await this.engine.broker.push({ kind: 'user', userId }, event, line);
     } catch (err) {
-      // Stored: the devices get it on their next authentication (docs/alerts.md).
       this.engine.log.warn({ err: (err as Error).message }, 'stored alert not delivered live');
     }
     this.counts.delivered += delivered;
-    if (delivered > 0) this.engine.metrics?.alertTiming('delivery', Date.now() - committedAt);
-    const answer: StoredPushResult = { delivered, alert, stored: true };
-    if (result.replaced.length > 0) answer.replaced = result.replaced[0]!;
-    return answer;
+    if (delivered > 0) this.engine.metrics?.alertTiming('delivery', Date.now() - ts);
+    return delivered;
   }
 
   /**
@@ -221,7 +267,7 @@ export class Alerts {
   ): Promise<{ read: string[]; unknown: string[] }> {
     const { inbox } = this.need();
     const now = Date.now();
-    const result = await viaStore(() => inbox.markRead(userId, alerts, now));
+    const result = await viaStore(this.engine.log, () => inbox.markRead(userId, alerts, now));
     const read = result.read.map((r) => r.alert);
     if (read.length > 0) {
       this.counts.acked += read.length;
@@ -234,13 +280,17 @@ export class Alerts {
   /** A page of a user's inbox, oldest first. */
   async inbox(userId: string, unreadOnly: boolean, limit: number): Promise<InboxPage> {
     const { inbox } = this.need();
-    return viaStore(() => inbox.inbox({ userId, unreadOnly, limit, now: Date.now() }));
+    return viaStore(this.engine.log, () =>
+      inbox.inbox({ userId, unreadOnly, limit, now: Date.now() }),
+    );
   }
 
   /** Deletes one alert of a user; an unread one is withdrawn from the user's connections. */
   async remove(userId: string, alert: string): Promise<boolean> {
     const { inbox } = this.need();
-    const result = await viaStore(() => inbox.deleteAlert(userId, alert, Date.now()));
+    const result = await viaStore(this.engine.log, () =>
+      inbox.deleteAlert(userId, alert, Date.now()),
+    );
     if (result.unread) this.withdraw(userId, [alert], 'deleted');
     return result.deleted;
   }
@@ -304,14 +354,4 @@ function optionsProblem(o: StoredPushOptions): string | null {
   if (id !== undefined && !USER_ID.test(id))
     return '"id" must be 1-128 characters without whitespace';
   return null;
-}
-
-/** Runs a store call, turning its failure into the contract's `unavailable`. */
-async function viaStore<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ReplyError) throw err;
-    throw new ReplyError('unavailable', (err as Error).message);
-  }
 }

@@ -12,3 +12,4 @@ export * from './node.js';
 export * from './options.js';
 export type { ClusterReport, NodeReport, NodeStats, RoomStat } from './stats.js';
 export { closeCodeKey, NodeCounters, StatsReporter } from './stats.js';
+export { STORE_UNAVAILABLE, viaStore } from './store-errors.js';

@@ -114,7 +114,7 @@ export interface InboxCommand {
 }
 
 /** Why an unread alert left the inbox without being read (the `withdrawn` line). */
-export type WithdrawReason = 'collapsed' | 'expired' | 'deleted' | 'dropped';
+export type WithdrawReason = 'collapsed' | 'expired' | 'deleted' | 'dropped' | 'not_stored';
 
 /** Every command a client may send, discriminated by `type`. */
 export type ClientCommand =

@@ -195,6 +195,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
     log,
     gate,
   );
+  metrics.watchCompression(() => gateway.frames.counters);
   const sse = new SseGateway(
     engine,
     gate,
@@ -210,6 +211,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<B
       maxBodyBytes: config.maxFrameBytes,
       publishRate: config.publishRate,
       publishBurst: config.publishBurst,
+      commandRate: config.commandRate,
+      commandBurst: config.commandBurst,
     },
     log,
   );

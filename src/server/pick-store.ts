@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type ServerConfig, storeKind } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { StoreArchive } from '../store/archive.js';
+import { batchesInFlight, StoreArchive } from '../store/archive.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
 import { SEGMENT_MAX_AGE_S, type Store } from '../store/types.js';
 
@@ -40,6 +40,7 @@ export async function openArchive(
     storedRooms: config.storedRooms,
     queueSize: config.storeQueueSize,
     flushMs: config.storeFlushMs,
+    maxInFlight: batchesInFlight(store.kind),
     retentionDays: config.storeRetentionDays,
     segmentCache: {
       maxBytes: config.timelineCacheBytes,

@@ -112,7 +112,8 @@ export class SegmentCache {
 
   /** Committed messages: drops the segments they fall in (messages without `t` touch none). */
   written(messages: readonly { room: string; t: number | null }[]): void {
-    if (!this.enabled) return;
+    // Nothing cached or being read: nothing to drop (spares a key per message during ingest).
+    if (!this.enabled || (this.entries.size === 0 && this.flights.size === 0)) return;
     let last = '';
     for (const m of messages) {
       if (m.t === null) continue;

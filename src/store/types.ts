@@ -85,6 +85,12 @@ export interface Store {
   timeline(query: TimelineQuery): Promise<StoredMessage[]>;
   /** A segment's rows under the density cap, ordered by `t`, then `id`. */
   segment(query: SegmentQuery): Promise<StoredMessage[]>;
+  /**
+   * The same segment rendered: each comment as `commentJson` (comment-json.ts) renders it, joined
+   * by commas in the same order (the body of a JSON array); '' when empty. What a viewer segment
+   * is built from: the backend renders where it reads, so ~11 000 rows never become objects.
+   */
+  segmentComments(query: SegmentQuery): Promise<string>;
   /** The newest `limit` messages before a position, returned oldest first. */
   before(query: BeforeQuery): Promise<StoredMessage[]>;
   /** Deletes one message; false when there was none. */

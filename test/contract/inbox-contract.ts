@@ -183,6 +183,48 @@ export function inboxContract(name: string, makeStores: () => Promise<StoreSet>)
       assert.ok(results.every((r) => r.unknown.length === 0));
     });
 
+    run('two stores storing for one user at once never keep more than the cap', async (stores) => {
+      // On PostgreSQL each store is a node with its own transactions: without a per-user lock
+      // both count the inbox before the other commits, and the cap is exceeded by one.
+      const [a, b] = [stores[0]!, stores[stores.length - 1]!];
+      const u = user();
+      const cap = 3;
+      for (let round = 0; round < 30; round++) {
+        const results = await Promise.all([
+          a.putAlert(alert(u, 2 * round), cap),
+          b.putAlert(alert(u, 2 * round + 1), cap),
+        ]);
+        for (const r of results) assert.ok(r.size <= cap, `round ${round}: size ${r.size}`);
+        const page = await a.inbox({ userId: u, unreadOnly: false, limit: 100, now: T0 });
+        assert.ok(page.alerts.length <= cap, `round ${round}: ${page.alerts.length} kept`);
+      }
+      const page = await b.inbox({ userId: u, unreadOnly: false, limit: 100, now: T0 });
+      assert.equal(page.alerts.length, cap);
+      assert.equal(page.dropped, 60 - cap);
+    });
+
+    run(
+      'an ack issued while its alert is being stored finds it (call order per user)',
+      async ([s]) => {
+        // Alerts are delivered while they are stored, so a device's ack may reach the store while
+        // the alert's own group commit is in flight: it must run after that commit, not beside it.
+        const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+        const one = async (u: string) => {
+          const a = alert(u, 1);
+          const put = s!.putAlert(a, 100);
+          await turn(); // the put's group has started
+          const read = await s!.markRead(u, [a.alert], T0 + 5);
+          await put;
+          return { a, read };
+        };
+        const results = await Promise.all(Array.from({ length: 20 }, () => one(user())));
+        for (const { a, read } of results) {
+          assert.deepEqual(ids(read.read), [a.alert]);
+          assert.deepEqual(read.unknown, []);
+        }
+      },
+    );
+
     run('deleteAlert removes one alert of its user and says whether it was unread', async ([s]) => {
       const u = user();
       const a1 = alert(u, 1);

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { commentJson } from '../../src/store/comment-json.js';
 import { messageId, rankOf } from '../../src/store/density.js';
-import type { Store, StoredMessage } from '../../src/store/types.js';
+import type { SegmentQuery, Store, StoredMessage } from '../../src/store/types.js';
 
 /** Stores of one backend and how to release it. */
 export interface StoreSet {
@@ -43,6 +44,16 @@ export function message(
 }
 
 const ids = (list: StoredMessage[]) => list.map((m) => m.id);
+
+/**
+ * A segment's rows, after checking that the rendered read (`segmentComments`, what viewers get)
+ * is exactly those rows as `commentJson` renders them, in the same order.
+ */
+async function segment(s: Store, q: SegmentQuery): Promise<StoredMessage[]> {
+  const rows = await s.segment(q);
+  assert.equal(await s.segmentComments(q), rows.map(commentJson).join(','));
+  return rows;
+}
 
 /** Registers the contract cases for one store kind. */
 export function storeContract(name: string, makeStores: () => Promise<StoreSet>): void {
@@ -111,7 +122,7 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       batch.push(message(r, 64, { t: 1999, priority: 3 }));
       for (let i = 65; i <= 67; i++) batch.push(message(r, i, { t: 2500 })); // a quiet second
       await s!.append(batch);
-      const got = await s!.segment({ room: r, from: 0, to: 360_000, perSecond: 10 });
+      const got = await segment(s!, { room: r, from: 0, to: 360_000, perSecond: 10 });
       const second1 = got.filter((m) => m.t! < 2000);
       assert.equal(second1.length, 10);
       const kept = second1.filter((m) => m.priority >= 2);
@@ -126,7 +137,7 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       assert.equal(got.filter((m) => m.t! >= 2000).length, 3, 'a second under the cap is whole');
       const sorted = [...got].sort((a, b) => a.t! - b.t! || (a.id < b.id ? -1 : 1));
       assert.deepEqual(ids(got), ids(sorted), 'ordered by t, then id');
-      assert.deepEqual(await s!.segment({ room: r, from: 0, to: 360_000, perSecond: 10 }), got);
+      assert.deepEqual(await segment(s!, { room: r, from: 0, to: 360_000, perSecond: 10 }), got);
     });
 
     run('segment: more kept comments than the cap are all kept', async ([s]) => {
@@ -135,7 +146,7 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
         message(r, i + 1, { t: 5000, priority: 2 }),
       );
       await s!.append([...batch, message(r, 13, { t: 5001 })]);
-      const got = await s!.segment({ room: r, from: 0, to: 10_000, perSecond: 5 });
+      const got = await segment(s!, { room: r, from: 0, to: 10_000, perSecond: 5 });
       assert.equal(got.length, 12);
       assert.ok(got.every((m) => m.priority === 2));
     });
@@ -151,7 +162,7 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
           .filter((m) => m.priority === 0)
           .sort((a, b) => rankOf(a.id) - rankOf(b.id) || (a.id < b.id ? -1 : 1))
           .map((m) => m.id);
-        const read = () => s!.segment({ room: r, from: 0, to: 360_000, perSecond: 10 });
+        const read = () => segment(s!, { room: r, from: 0, to: 360_000, perSecond: 10 });
         const before = await read();
         assert.deepEqual(ids(before).sort(), ['ep1.41', ...order.slice(0, 9)].sort());
         assert.equal(await s!.remove(r, order[0]!), true);
@@ -164,7 +175,7 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       const r = room();
       const batch = Array.from({ length: 30 }, (_, i) => message(r, i + 1, { t: 1000 + i * 66 }));
       await s!.append(batch);
-      const got = await s!.segment({ room: r, from: 1500, to: 1900, perSecond: 3 });
+      const got = await segment(s!, { room: r, from: 1500, to: 1900, perSecond: 3 });
       const inside = batch.filter((m) => m.t! >= 1500 && m.t! < 1900);
       const expected = inside
         .sort((a, b) => rankOf(a.id) - rankOf(b.id) || (a.id < b.id ? -1 : 1))
@@ -217,7 +228,7 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       assert.equal(await s!.remove(r, 'nope'), false);
       const got = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 10 });
       assert.deepEqual(ids(got), ['ep1.1', 'ep1.3']);
-      const seg = await s!.segment({ room: r, from: 0, to: 360_000, perSecond: 30 });
+      const seg = await segment(s!, { room: r, from: 0, to: 360_000, perSecond: 30 });
       assert.deepEqual(ids(seg), ['ep1.1', 'ep1.3']);
       assert.deepEqual(ids(await s!.before({ room: r, before: null, limit: 10 })), [
         'ep1.1',
@@ -247,6 +258,53 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
         assert.equal(JSON.parse(got!.data).text, text);
       },
     );
+
+    run(
+      'segmentComments: every class, a null sender and awkward text render as commentJson does',
+      async ([s]) => {
+        const r = room();
+        const text =
+          '<img src=x onerror=alert(1)> "q" \\ \u0001\u001f\b\f\r\n\t\u007f 弹幕 😀 \u2028';
+        const batch = [0, 1, 2, 3].map((priority) =>
+          message(r, priority + 1, { priority, t: 1000 + priority, from: `ü<b>"${text}` }),
+        );
+        batch.push(message(r, 5, { t: 1004, from: null, data: JSON.stringify({ text }) }));
+        batch.push(message(r, 6, { t: 1004, epoch: 'e"\\\u0002', data: '[1,{"a":null}]' }));
+        await s!.append(batch);
+        const q = { room: r, from: 0, to: 360_000, perSecond: 30 };
+        const rows = await segment(s!, q);
+        assert.equal(rows.length, 6);
+        const parsed = JSON.parse(`[${await s!.segmentComments(q)}]`) as { from: string }[];
+        assert.equal(parsed[0]!.from, `ü<b>"${text}`);
+        assert.equal(await s!.segmentComments({ ...q, room: `${r}x` }), '', 'an empty segment');
+      },
+    );
+
+    run('appends issued at once each commit, every field kept, in any mix', async ([s]) => {
+      // A store may commit waiting batches together (the embedded one does): each must still
+      // resolve, and every row come back as written, whatever it holds.
+      const r = room();
+      const batches = Array.from({ length: 6 }, (_, b) =>
+        Array.from({ length: 40 }, (_, i) => {
+          const o = b * 40 + i + 1;
+          return message(r, o, {
+            t: o % 5 === 0 ? null : o * 10,
+            from: o % 3 === 0 ? null : o % 3 === 1 ? `u${o}` : '',
+            priority: o % 4,
+            data: JSON.stringify({ text: o % 2 === 0 ? `弹幕 ${o} 😀` : '' }),
+          });
+        }),
+      );
+      await Promise.all(batches.map((batch) => s!.append(batch)));
+      const all = batches.flat();
+      const got = await s!.timeline({ room: r, from: 0, to: 1e9, limit: 1000 });
+      const timed = all.filter((m) => m.t !== null).sort((a, b) => a.t! - b.t!);
+      assert.deepEqual(got, timed);
+      const untimed = await s!.before({ room: r, before: null, limit: 1000 });
+      assert.equal(untimed.length, all.length);
+      const byId = new Map(all.map((m) => [m.id, m]));
+      for (const m of untimed) assert.deepEqual(m, byId.get(m.id));
+    });
 
     run('two nodes on one database write a comment exactly once', async (stores) => {
       if (stores.length < 2) return;

@@ -242,7 +242,11 @@ describe('alerts on two nodes with Redis and PostgreSQL', () => {
         'every answered alert redelivered on the surviving node',
         10_000,
       );
-      for (const id of alertsOf(onB)) assert.ok(alertsOf(fresh).includes(id), `live ${id} kept`);
+      // Without an idempotency id an alert is delivered while it is stored (docs/alerts.md): one
+      // the killed node delivered but never committed is gone, and its call was never answered.
+      for (const id of alertsOf(onB)) {
+        if (!alertsOf(fresh).includes(id)) assert.ok(!answered.includes(id), `answered ${id} lost`);
+      }
     } finally {
       await b.close();
     }

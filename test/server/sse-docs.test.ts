@@ -13,6 +13,7 @@ const read = (name: string) => readFileSync(new URL(`../../docs/${name}`, import
 const ROUTES = [
   { route: 'GET /sse', path: '/sse', status: 400 }, // no `rooms`: refused naming the parameter
   { route: 'POST /sse/publish', path: '/sse/publish', status: 415 }, // no JSON body
+  { route: 'POST /sse/ack', path: '/sse/ack', status: 415 }, // no JSON body
 ] as const;
 
 describe('SSE routes in the docs', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import type { SegmentQuery, Store, StoredMessage } from '../../src/store/types.js';
+import type { SegmentQuery, Store } from '../../src/store/types.js';
 import { useServer } from '../support/fixture.js';
 import { type PostgresProcess, startPostgres } from '../support/postgres-server.js';
 import { api, startServer, waitFor } from '../support/server.js';
@@ -38,9 +38,9 @@ function counting<B extends StoreClass>(Base: B) {
     gateTaken(): boolean {
       return this.waiting;
     }
-    override async segment(query: SegmentQuery): Promise<StoredMessage[]> {
+    override async segmentComments(query: SegmentQuery): Promise<string> {
       this.reads++;
-      const rows = await super.segment(query);
+      const rows = await super.segmentComments(query);
       const gate = this.gate;
       this.gate = null;
       if (gate) {

@@ -42,7 +42,7 @@ async function read(node: Node, c: Context): Promise<unknown> {
   let after: { t: number; id: string } | undefined;
   while (data.length < max) {
     const limit = Math.min(1000, max - data.length);
-    const rows = await storeCall(() =>
+    const rows = await storeCall(node, () =>
       store.timeline({ room, from: 0, to: MAX_MEDIA_TIME_MS + 1, limit, after }),
     );
     for (const m of rows) {

@@ -31,7 +31,7 @@ export function messagesRoute(app: Hono, node: Node): void {
       const epoch = given ?? (await node.roomInfo(room)).epoch;
       before = { epoch, offset };
     }
-    const rows = await storeCall(() => archiveOf(node).store.before({ room, before, limit }));
+    const rows = await storeCall(node, () => archiveOf(node).store.before({ room, before, limit }));
     const first = rows.length === limit ? rows[0] : undefined;
     const nextPage = first ? JSON.stringify({ before: first.offset, epoch: first.epoch }) : 'null';
     return jsonText(

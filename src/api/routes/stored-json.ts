@@ -1,16 +1,7 @@
 import { PRIORITIES } from '../../protocol/index.js';
 import type { StoredMessage } from '../../store/types.js';
 
-/**
- * A stored comment as the timeline API answers it: `{id, t, data, from, ts, priority?}` with the
- * payload spliced in as the JSON text it was stored as (never re-parsed); `priority` only above
- * normal.
- */
-export function commentJson(m: StoredMessage): string {
-  const priority = m.priority > 0 ? `,"priority":"${PRIORITIES[m.priority] ?? 'normal'}"` : '';
-  const from = m.from === null ? 'null' : JSON.stringify(m.from);
-  return `{"id":${JSON.stringify(m.id)},"t":${m.t},"data":${m.data},"from":${from},"ts":${m.ts}${priority}}`;
-}
+export { commentJson } from '../../store/comment-json.js';
 
 /** A stored chat message as `GET /api/rooms/:room/messages` answers it (a `message` line's fields). */
 export function messageJson(m: StoredMessage): string {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Context, Hono } from 'hono';
-import { type Node, ReplyError } from '../../node/index.js';
+import { type Node, ReplyError, viaStore } from '../../node/index.js';
 import { enforce, roomAllowed } from '../../node/permissions.js';
 import { MAX_MEDIA_TIME_MS, roomNameProblem } from '../../protocol/index.js';
 import { type Archive, SEGMENT_MAX_AGE_S } from '../../store/types.js';
 import type { RouteShape } from '../allow.js';
+import { readSegment } from './segment-body.js';
 import { commentJson, jsonText } from './stored-json.js';
 
 /** How the timeline endpoints are set up (from the config). */
@@ -41,7 +41,7 @@ export function timelineRoutes(app: Hono, node: Node, options: TimelineOptions):
     if (to <= from) throw new ReplyError('bad_request', '"to" must be greater than "from"');
     const limit = queryInt(c, 'limit', 1, MAX_TIMELINE_LIMIT, 500);
     const after = cursor(c.req.query('after'));
-    const rows = await storeCall(() =>
+    const rows = await storeCall(node, () =>
       archiveOf(node).store.timeline({ room, from, to, limit, after }),
     );
     const last = rows.length === limit ? rows[rows.length - 1] : undefined;
@@ -59,7 +59,7 @@ export function timelineRoutes(app: Hono, node: Node, options: TimelineOptions):
     const id = parts[parts.length - 1]!;
     if (id.length > 200) throw new ReplyError('bad_request', '"id" is too long');
     const archive = archiveOf(node);
-    const removed = await storeCall(() => archive.store.remove(room, id));
+    const removed = await storeCall(node, () => archive.store.remove(room, id));
     // Its media time is unknown here, so every cached segment of the room goes.
     if (removed) archive.segments.removedFrom(room);
     if (!removed) throw new ReplyError('not_found', `no comment ${id} in ${room}`);
@@ -78,17 +78,17 @@ export function timelineRoutes(app: Hono, node: Node, options: TimelineOptions):
     }
     const anonymous = await authorizeViewer(node, c, room);
     const archive = archiveOf(node);
-    const from = segment * options.segmentMs;
-    const to = from + options.segmentMs;
     // The body is the same for every reader allowed in (checked above), so it is cached per node.
-    const { body, etag } = await archive.segments.get(room, segment, async () => {
-      const rows = await storeCall(() =>
-        archive.store.segment({ room, from, to, perSecond: options.density }),
-      );
-      const text = `{"room":${JSON.stringify(room)},"segment":${segment},"from":${from},"to":${to},"comments":[${rows.map(commentJson).join(',')}]}`;
-      const bytes = Buffer.from(text);
-      return { body: bytes, etag: `"${createHash('sha1').update(bytes).digest('base64url')}"` };
-    });
+    const { body, etag } = await archive.segments.get(room, segment, () =>
+      storeCall(node, () =>
+        readSegment(archive.store, {
+          room,
+          segment,
+          segmentMs: options.segmentMs,
+          density: options.density,
+        }),
+      ),
+    );
     // Anonymous-readable segments may be shared by a CDN; token-gated ones only by the browser.
     const cache = `${anonymous ? 'public' : 'private'}, max-age=${SEGMENT_MAX_AGE_S}, stale-while-revalidate=60`;
     const headers = { ETag: etag, 'Cache-Control': cache, Vary: 'Authorization' };
@@ -196,12 +196,10 @@ export async function authorizeViewer(node: Node, c: Context, room: string): Pro
   return false;
 }
 
-/** Runs a store call, turning its unavailability into the contract's `unavailable`. */
-export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ReplyError) throw err;
-    throw new ReplyError('unavailable', (err as Error).message);
-  }
+/**
+ * Runs a store call for a request: a failure answers `unavailable` with a stable message and the
+ * detail goes to the node's log (node/store-errors.ts).
+ */
+export function storeCall<T>(node: Node, call: () => Promise<T>): Promise<T> {
+  return viaStore(node.log, call);
 }

@@ -20,6 +20,7 @@ import {
   StoreUnavailableError,
   type TimelineQuery,
 } from '../types.js';
+import { packBatch, packedTransfer } from './packed.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 /** The database file inside the data directory. */
@@ -65,7 +66,8 @@ export class SqliteStore implements Store, AlertInbox {
   }
 
   append(batch: readonly StoredMessage[]): Promise<void> {
-    return this.call('append', batch) as Promise<void>;
+    const packed = packBatch(batch);
+    return this.call('append', packed, packedTransfer(packed)) as Promise<void>;
   }
 
   timeline(query: TimelineQuery): Promise<StoredMessage[]> {
@@ -74,6 +76,10 @@ export class SqliteStore implements Store, AlertInbox {
 
   segment(query: SegmentQuery): Promise<StoredMessage[]> {
     return this.call('segment', query) as Promise<StoredMessage[]>;
+  }
+
+  segmentComments(query: SegmentQuery): Promise<string> {
+    return this.call('segmentComments', query) as Promise<string>;
   }
 
   before(query: BeforeQuery): Promise<StoredMessage[]> {
@@ -127,7 +133,11 @@ export class SqliteStore implements Store, AlertInbox {
     this.worker = null;
   }
 
-  private call(op: WorkerRequest['op'], args: unknown): Promise<unknown> {
+  private call(
+    op: WorkerRequest['op'],
+    args: unknown,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<unknown> {
     const worker = this.worker;
     if (!worker || this.failure) {
       return Promise.reject(new StoreUnavailableError(this.failure ?? 'store is not open'));
@@ -140,7 +150,7 @@ export class SqliteStore implements Store, AlertInbox {
       });
       // Referenced only while a request waits, so an idle store never holds the process open.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, op, args } satisfies WorkerRequest);
+      worker.postMessage({ id, op, args } satisfies WorkerRequest, transfer);
     });
   }
 

@@ -5,14 +5,44 @@ import { ERROR_STATUS, type ErrorCode } from '../protocol/index.js';
 import { type Identity, TokenBucket, TokenRefused, type Transport } from '../session/index.js';
 import { answer, answerJson, bearerToken } from './http-answer.js';
 
-/** Options of `POST /sse/publish`. */
-export interface SsePublishOptions {
+/** Options of `POST /sse/publish` and `POST /sse/ack`. */
+export interface SseCommandOptions {
   /** Largest body accepted, bytes (the WebSocket's frame limit). */
   maxBodyBytes: number;
   /** Publishes per second per user (per address when anonymous), and the burst above that. */
   publishRate: number;
   publishBurst: number;
+  /** Other commands (`ack`) per second per user, and the burst: the WebSocket's command rate. */
+  commandRate: number;
+  commandBurst: number;
 }
+
+/** A command an SSE client sends by POST, since its stream is one-way. */
+export interface SseCommand {
+  type: 'publish' | 'ack';
+  /** The body fields passed on as the WebSocket command's fields. */
+  fields: readonly string[];
+  /** Only an authenticated user may send it (a bearer token is required). */
+  needsUser: boolean;
+  /** What a refusal for rate says. */
+  tooFast: string;
+}
+
+/** `POST /sse/publish`: a WebSocket `publish` without a socket. */
+export const SSE_PUBLISH: SseCommand = {
+  type: 'publish',
+  fields: ['room', 'data', 't', 'priority'],
+  needsUser: false,
+  tooFast: 'publishing too fast',
+};
+
+/** `POST /sse/ack`: a WebSocket `ack` without a socket (docs/sse.md, docs/alerts.md). */
+export const SSE_ACK: SseCommand = {
+  type: 'ack',
+  fields: ['alerts'],
+  needsUser: true,
+  tooFast: 'too many commands',
+};
 
 /** How long a socketless publish waits for the engine's reply, ms. */
 const REPLY_TIMEOUT_MS = 10_000;
@@ -21,22 +51,21 @@ const REPLY_TIMEOUT_MS = 10_000;
 const MAX_TRACKED_PUBLISHERS = 10_000;
 const buckets = new WeakMap<Node, Map<string, TokenBucket>>();
 
-/** The fields of a socketless publish, as a WebSocket `publish` takes them. */
-const FIELDS = ['room', 'data', 't', 'priority'] as const;
-
 /**
- * `POST /sse/publish`: a publish without a socket. The body is a WebSocket `publish` command's
- * fields; it runs through the same engine path (permissions, hooks, moderation, filters) in a
- * short-lived session that lives for this request only, so any node of a cluster can take it.
- * The rate is kept per user (per address when anonymous) across requests. The answer is the
- * WebSocket reply line (`{"type":"ok","offset":N}` or `{"type":"error",...}` with its status).
+ * `POST /sse/publish` and `POST /sse/ack`: a command without a socket. The body is the WebSocket
+ * command's fields; it runs through the same engine path (permissions, hooks, moderation,
+ * filters; for `ack`, the user's own alerts only) in a short-lived session that lives for this
+ * request only, so any node of a cluster can take it. The rate is kept per user (per address
+ * when anonymous) across requests. The answer is the WebSocket reply line
+ * (`{"type":"ok",...}` or `{"type":"error",...}` with its status).
  */
-export async function publishOnce(
+export async function commandOnce(
   node: Node,
   req: IncomingMessage,
   res: ServerResponse,
-  options: SsePublishOptions,
+  options: SseCommandOptions,
   log: Logger,
+  spec: SseCommand,
 ): Promise<void> {
   const ip = req.socket.remoteAddress ?? 'unknown';
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -86,20 +115,26 @@ export async function publishOnce(
       return;
     }
   }
-  const bucket = bucketOf(node, identity ? `u:${identity.userId}` : `ip:${ip}`, options);
+  if (spec.needsUser && !identity) {
+    const message = `send a bearer token: ${spec.type} acts for the token's user`;
+    answer(res, { status: 401, code: 'unauthorized', message });
+    return;
+  }
+  const who = identity ? `u:${identity.userId}` : `ip:${ip}`;
+  const bucket = bucketOf(node, `${spec.type}:${who}`, options, spec);
   const now = Date.now();
   if (!bucket.take(now)) {
     const wait = bucket.msUntilNext();
     answerJson(res, 429, {
       type: 'error',
       code: 'rate_limited',
-      message: 'publishing too fast',
+      message: spec.tooFast,
       retryAfterMs: wait,
     });
     return;
   }
-  const command: Record<string, unknown> = { type: 'publish', id: 1 };
-  for (const key of FIELDS) if (key in fields) command[key] = fields[key];
+  const command: Record<string, unknown> = { type: spec.type, id: 1 };
+  for (const key of spec.fields) if (key in fields) command[key] = fields[key];
   const line = await runOnce(node, ip, identity, JSON.stringify(command));
   const parsed = JSON.parse(line) as { type: string; code?: ErrorCode; id?: unknown };
   delete parsed.id;
@@ -120,7 +155,8 @@ function runOnce(node: Node, ip: string, identity: Identity | null, line: string
     });
     // The engine answers every command; this only bounds a hook that never settles.
     const timer = setTimeout(() => transport.close(1011, 'no reply in time'), REPLY_TIMEOUT_MS);
-    const session = node.connect(transport, ip, identity);
+    // No redelivery: this session lives for one command and reads nothing.
+    const session = node.connect(transport, ip, identity, false);
     // The engine runs a client's publish with the session's own bucket; the caller's bucket
     // (per user across requests) was taken above.
     node.handleFrame(session, line);
@@ -158,7 +194,12 @@ class ReplyCatcher implements Transport {
   }
 }
 
-function bucketOf(node: Node, key: string, options: SsePublishOptions): TokenBucket {
+function bucketOf(
+  node: Node,
+  key: string,
+  options: SseCommandOptions,
+  spec: SseCommand,
+): TokenBucket {
   let map = buckets.get(node);
   if (!map) {
     map = new Map();
@@ -168,7 +209,10 @@ function bucketOf(node: Node, key: string, options: SsePublishOptions): TokenBuc
   if (bucket) {
     map.delete(key); // re-inserted below: the map's order is least recently used first
   } else {
-    bucket = new TokenBucket(options.publishRate, options.publishBurst, Date.now());
+    const publish = spec.type === 'publish';
+    const rate = publish ? options.publishRate : options.commandRate;
+    const burst = publish ? options.publishBurst : options.commandBurst;
+    bucket = new TokenBucket(rate, burst, Date.now());
     if (map.size >= MAX_TRACKED_PUBLISHERS) map.delete(map.keys().next().value!);
   }
   map.set(key, bucket);

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { Store } from '../../store/types.js';
+
+/** Which viewer segment to build. */
+export interface SegmentRequest {
+  room: string;
+  segment: number;
+  /** Length of a segment, ms. */
+  segmentMs: number;
+  /** Most comments per second of media time (paid and system kept beside). */
+  density: number;
+}
+
+/**
+ * A viewer segment's response body and ETag, read from the store: everything a cold
+ * `GET /timeline/:room/:segment` does but HTTP (the bench's "read" times exactly this).
+ */
+export async function readSegment(
+  store: Store,
+  r: SegmentRequest,
+): Promise<{ body: Uint8Array<ArrayBuffer>; etag: string }> {
+  const from = r.segment * r.segmentMs;
+  const to = from + r.segmentMs;
+  const comments = await store.segmentComments({ room: r.room, from, to, perSecond: r.density });
+  const text = `{"room":${JSON.stringify(r.room)},"segment":${r.segment},"from":${from},"to":${to},"comments":[${comments}]}`;
+  const body = Buffer.from(text);
+  return { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+}
