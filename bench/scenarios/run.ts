@@ -252,6 +252,7 @@ async function runPhase(
   const genPids = [process.pid, ...pool.workerPids];
   const srvWait0 = waits(target.pids);
   const genWait0 = waits(genPids);
+  const wait0 = Date.now();
   const onTick = (elapsed: number, sent: number): void =>
     progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
   let pub: PublishResult;
@@ -300,11 +301,13 @@ async function runPhase(
     last = snap.received;
   }
   const wallS = (Date.now() - t0) / 1000;
+  // Run-queue waits over their own interval (read before awaiting the workers' snapshots).
+  const waitS = Math.max(0.001, (Date.now() - wait0) / 1000);
+  const srvWait = maxWaitPct(srvWait0, waits(target.pids), waitS);
+  const genWait = maxWaitPct(genWait0, waits(genPids), waitS);
   const srv1 = totalCpuSeconds(target.pids);
   const sys1 = systemCpuSeconds();
   const gen1 = await genCpu(pool);
-  const srvWait = maxWaitPct(srvWait0, waits(target.pids), wallS);
-  const genWait = maxWaitPct(genWait0, waits(genPids), wallS);
   const counters1 = counters0 ? await readCounters(httpUrls, target.apiKey) : null;
   const genDelta = gen1.map((c, i) => c - (gen0[i] ?? 0));
   const srvCpu = srv0 !== null && srv1 !== null ? srv1 - srv0 : null;

@@ -11,7 +11,7 @@
  * (unpinned, it may share the server's CPU), and the run says so.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AlertStore } from '../cli.js';
 import { type ScratchPostgres, startScratchPostgres } from './postgres.js';
@@ -29,9 +29,12 @@ export async function alertsTarget(
   const serveArgs = [...options.serveArgs];
   if (store === 'postgres') {
     if (databaseUrl === null) {
-      const cpus = otherCpus(options.serverCpus, availableParallelism());
-      log(`alerts: scratch PostgreSQL ${cpus === null ? 'not pinned' : `pinned to CPU ${cpus}`}`);
-      pg = await startScratchPostgres(cpus);
+      // os.cpus(), not availableParallelism(): the bench has pinned itself to the client CPUs.
+      const pgCpus = otherCpus(options.serverCpus, cpus().length);
+      log(
+        `alerts: scratch PostgreSQL ${pgCpus === null ? 'not pinned' : `pinned to CPU ${pgCpus}`}`,
+      );
+      pg = await startScratchPostgres(pgCpus);
     } else {
       log('alerts: PostgreSQL at --database-url, placed by its owner (not pinned by the bench)');
     }

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { readSegment } from '../../src/api/routes/segment-body.js';
-import { StoreArchive } from '../../src/store/archive.js';
+import { batchesInFlight, StoreArchive } from '../../src/store/archive.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { SegmentCache } from '../../src/store/segment-cache.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
@@ -93,6 +93,8 @@ async function ingest(
     storedRooms: [],
     queueSize: 10_000,
     flushMs: 20,
+    // As a server configures it for this store.
+    maxInFlight: batchesInFlight(store.kind),
   });
   const room = `vod:ingest-${Date.now()}`;
   const loop = monitorEventLoopDelay({ resolution: 10 });

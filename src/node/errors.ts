@@ -22,7 +22,11 @@ export async function viaBroker<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof BrokerUnavailableError) throw new ReplyError('unavailable', err.message);
-    throw err;
+    throw brokerFailure(err);
   }
+}
+
+/** A broker call's failure as the engine reports it (`unavailable` when the broker is down). */
+export function brokerFailure(err: unknown): unknown {
+  return err instanceof BrokerUnavailableError ? new ReplyError('unavailable', err.message) : err;
 }

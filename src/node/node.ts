@@ -28,7 +28,7 @@ import { messageId, type WriteTicket } from '../store/types.js';
 import { Alerts, CONTROL_EVENT } from './alerts.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
-import { ReplyError, viaBroker } from './errors.js';
+import { brokerFailure, ReplyError, viaBroker } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
 import { sweepSessions } from './liveness.js';
@@ -241,10 +241,10 @@ export class Node implements BrokerHandler {
     const parts = shadow ? shadowParts(message) : message;
     let result: PublishResult;
     try {
-      result = await viaBroker(() => this.broker.publish({ room, parts, ts }));
+      result = await this.broker.publish({ room, parts, ts });
     } catch (err) {
       ticket?.release();
-      throw err;
+      throw brokerFailure(err);
     }
     this.counters.messagesIn++;
     // The store step (issue 12): acknowledged only once committed, exactly once per position.
@@ -259,6 +259,34 @@ export class Node implements BrokerHandler {
       priority: priorityLevel(priority),
       data: json,
     });
+    return result;
+  }
+
+  /**
+   * `publish` done at once, without a promise, when nothing in it waits: no publish hook, a room
+   * that is not stored, not a shadow publish, and a broker that publishes at once (the embedded
+   * one), for the user `from` (null: anonymous). Returns null when it cannot (then call
+   * `publish`); throws ReplyError like it. A client
+   * publish in a busy node is mostly this path, so its cost is paid per message (issue 15).
+   */
+  publishNow(
+    room: string,
+    data: unknown,
+    from: string | null,
+    priority: Priority,
+    t: number | undefined,
+  ): PublishResult | null {
+    const { broker } = this;
+    if (this.options.hooks.onPublish || !broker.publishNow) return null;
+    if (this.options.archive && this.options.archive.keeping(room) !== null) return null;
+    const problem = roomNameProblem(room);
+    if (problem) throw new ReplyError('bad_request', problem);
+    // Not kept: no ticket, but the same check of `t` as publish makes.
+    this.storeTicket(room, t, false);
+    const ts = Date.now();
+    const parts = messageParts(room, encodeData(data), ts, from, priority, t);
+    const result = broker.publishNow({ room, parts, ts });
+    this.counters.messagesIn++;
     return result;
   }
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type ServerConfig, storeKind } from '../config/index.js';
 import type { Logger } from '../log.js';
-import { StoreArchive } from '../store/archive.js';
+import { batchesInFlight, StoreArchive } from '../store/archive.js';
 import { SCHEMA_VERSION } from '../store/migrations.js';
 import { SEGMENT_MAX_AGE_S, type Store } from '../store/types.js';
 
@@ -40,9 +40,7 @@ export async function openArchive(
     storedRooms: config.storedRooms,
     queueSize: config.storeQueueSize,
     flushMs: config.storeFlushMs,
-    // The embedded store's thread commits the batches waiting for it in one transaction (worker.ts:
-    // fewer page writes a row): more in flight lets batches wait there together under load.
-    ...(store.kind === 'sqlite' ? { maxInFlight: 4 } : {}),
+    maxInFlight: batchesInFlight(store.kind),
     retentionDays: config.storeRetentionDays,
     segmentCache: {
       maxBytes: config.timelineCacheBytes,

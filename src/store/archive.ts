@@ -22,9 +22,10 @@ export interface ArchiveOptions {
   /** Most messages in one batch. @default 2000 */
   maxBatch?: number;
   /**
-   * Batches written at once. The store applies appends in call order (PostgreSQL pipelines them
-   * on one writer connection; SQLite's thread commits those waiting for it in one transaction),
-   * so a second batch is built and sent while the first commits without reordering them.
+   * Batches written at once. The store keeps appends in call order (PostgreSQL reserves their
+   * `seq` values in call order and writes them side by side; SQLite's thread commits those
+   * waiting for it in one transaction), so a second batch is built and sent while the first
+   * commits without reordering them.
    * @default 2
    */
   maxInFlight?: number;
@@ -32,6 +33,14 @@ export interface ArchiveOptions {
   retentionDays?: number;
   /** The rendered-segment cache (segment-cache.ts). @default off */
   segmentCache?: SegmentCacheOptions;
+}
+
+/**
+ * Batches in flight for a store kind: the embedded store's thread commits the batches waiting for
+ * it in one transaction (sqlite/worker.ts: fewer page writes a row), so it gets more at a time.
+ */
+export function batchesInFlight(kind: string): number {
+  return kind === 'sqlite' ? 4 : 2;
 }
 
 interface Waiting {
@@ -66,18 +75,22 @@ class Ticket implements WriteTicket {
 }
 
 const SAMPLES = 1024;
-/** Acknowledgements released per event-loop turn once a batch is committed. */
-const RELEASE_SLICE = 256;
+/**
+ * Acknowledgements released per event-loop turn once a batch is committed. Each sends its
+ * publisher an `ok` (a socket write, 15-20 µs of event loop with its promise chain): 64 hold the
+ * loop about 1 ms, so a hot room's publish or fan-out waits at most that long behind them.
+ */
+const RELEASE_SLICE = 64;
 
 /**
- * Resolves a committed batch's waiters a slice per event-loop turn: each one sends its publisher
- * an `ok`, and 2000 of them in one turn would hold the loop (and a hot room's fan-out) for tens
- * of ms.
+ * Resolves a committed batch's waiters a slice per event-loop turn: 2000 acknowledgements in one
+ * turn would hold the loop (and a hot room's fan-out) for tens of ms.
  */
 async function release(batch: readonly Waiting[]): Promise<void> {
   for (let i = 0; i < batch.length; i += RELEASE_SLICE) {
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    for (const w of batch.slice(i, i + RELEASE_SLICE)) w.done();
+    const end = Math.min(batch.length, i + RELEASE_SLICE);
+    for (let k = i; k < end; k++) batch[k]!.done();
   }
 }
 

@@ -215,7 +215,9 @@ export class PostgresStore implements Store, AlertInbox {
 
   /** Runs an inbox operation's statements in one transaction (see inbox-steps.ts). */
   private steps<R>(steps: Steps<R>): Promise<R> {
-    return this.run(() => this.sql.begin((tx) => drive(tx, steps))) as Promise<R>;
+    return this.run(() =>
+      this.sql.begin((tx) => drive(tx, steps, this.sql.options.prepare)),
+    ) as Promise<R>;
   }
 
   health(): StoreHealth {

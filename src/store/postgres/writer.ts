@@ -1,6 +1,5 @@
 import type postgres from 'postgres';
 import { rankOf } from '../density.js';
-import { INSERT_COLUMNS } from '../rows.js';
 import type { StoredMessage } from '../types.js';
 
 /**
@@ -19,22 +18,25 @@ import type { StoredMessage } from '../types.js';
  * `write` was called, whichever part commits first.
  */
 
-/** One array parameter per column: `seq`, then the message columns of `INSERT_COLUMNS`. */
-const COLUMN_TYPES = [
-  'int8',
-  'text',
-  'text',
-  'text',
-  'int8',
-  'int4',
-  'int8',
-  'text',
-  'int2',
-  'int4',
-  'text',
+/**
+ * The inserted columns and their types, one array parameter each, in the order `columnLiterals`
+ * fills them (kept here rather than taken from rows.ts, so the two cannot drift apart).
+ */
+const COLUMN_TYPES: readonly [string, string][] = [
+  ['seq', 'int8'],
+  ['room', 'text'],
+  ['id', 'text'],
+  ['epoch', 'text'],
+  ['"offset"', 'int8'],
+  ['t', 'int4'],
+  ['ts', 'int8'],
+  ['sender', 'text'],
+  ['priority', 'int2'],
+  ['rank', 'int4'],
+  ['data', 'text'],
 ];
-const COLUMNS = `seq, ${INSERT_COLUMNS}`;
-const FROM_ARRAYS = `unnest(${COLUMN_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS b(${COLUMNS})`;
+const COLUMNS = COLUMN_TYPES.map(([name]) => name).join(', ');
+const FROM_ARRAYS = `unnest(${COLUMN_TYPES.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS b(${COLUMNS})`;
 
 /**
  * The usual insert: no conflict handling, so the server does no extra index probe per row. A row
