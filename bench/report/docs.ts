@@ -210,7 +210,9 @@ node dist/src/cli/index.js bench alerts --pin --clients-procs 1 --write-docs --m
 \`\`\`
 
 On a machine shared with other work, compare ratios and deliveries per CPU-second rather than
-absolute rates, and rerun phases marked NOISY.`;
+absolute rates, and rerun phases marked NOISY. SERVER STARVED / GENERATOR STARVED: that
+process's main thread waited for a CPU (run queue, /proc schedstat) over 20 % of the phase, so
+its latency is the machine's.`;
 
 /** The Markdown text of docs/benchmarks.md. */
 export function markdown(

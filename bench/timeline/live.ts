@@ -47,6 +47,8 @@ export interface LiveResult {
   hotP99ChangePct: number;
   /** Comments/s acknowledged (committed) during the ingest phase. */
   ingestPerS: number;
+  /** Comments/s the generator sent (below the offered rate: it could not keep the pace). */
+  ingestSentPerS: number;
   ingestErrors: number;
   /** Highest event-loop delay p99 the server reported during the ingest phase, ms. */
   serverLoopP99Ms: number;
@@ -236,7 +238,7 @@ async function live(o: LiveOptions): Promise<LiveResult> {
         ? Math.round(((cpuTo - cpuFrom.cpu) / ((performance.now() - cpuFrom.at) / 1000)) * 1000) /
           10
         : null;
-    const { acked, errors } = await ingest.stop();
+    const { acked, errors, sent } = await ingest.stop();
     const seconds = (performance.now() - t0) / 1000;
     const stats = await serverStats(target);
     const p99a = alone.phases[0]!.latencyMs.p99;
@@ -253,6 +255,7 @@ async function live(o: LiveOptions): Promise<LiveResult> {
       hotP99WithIngestMs: p99b,
       hotP99ChangePct: Math.round((p99b / p99a - 1) * 1000) / 10,
       ingestPerS: Math.round(acked / seconds),
+      ingestSentPerS: Math.round(sent / seconds),
       ingestErrors: errors,
       serverLoopP99Ms: loop,
       meanBatch: Math.round(stats?.store?.meanBatch ?? 0),

@@ -28,7 +28,7 @@ const num = (x: number | null, unit = '') => (x === null ? 'n/a' : `${x}${unit}`
 /** The live table: a hot room alone and beside the ingest, on one server. */
 export function liveTable(live: readonly { store: string; result: LiveResult }[]): string {
   return [
-    '| store | hot-room p99 alone | with ingest | change | ingest committed, comments/s | refused | server event-loop p99 | mean batch | write p99 | server CPU alone / with ingest / ingest alone | server CPU per comment |',
+    '| store | hot-room p99 alone | with ingest | change | ingest sent / committed, comments/s | refused | server event-loop p99 | mean batch | write p99 | server CPU alone / with ingest / ingest alone | server CPU per comment |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...live
       .map(({ store, result: r }) =>
@@ -37,7 +37,7 @@ export function liveTable(live: readonly { store: string; result: LiveResult }[]
           `${r.hotP99AloneMs} ms`,
           `${r.hotP99WithIngestMs} ms`,
           `${r.hotP99ChangePct > 0 ? '+' : ''}${r.hotP99ChangePct} %`,
-          r.ingestPerS,
+          `${r.ingestSentPerS} / ${r.ingestPerS}`,
           r.ingestErrors,
           `${r.serverLoopP99Ms} ms`,
           r.meanBatch,

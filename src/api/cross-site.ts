@@ -68,6 +68,7 @@ export async function requireJson(c: Context, next: Next): Promise<Response | un
 
 /** Why a POST's `Content-Type` is refused (the 415 message), or null for JSON. */
 export function mediaTypeRefusal(contentType: string | undefined): string | null {
+  if (contentType === 'application/json') return null; // what nearly every call sends
   const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
   if (/^application\/([\w.-]+\+)?json$/.test(type)) return null;
   return `Content-Type must be application/json (got ${type || 'none'})`;

@@ -20,7 +20,13 @@ import { type HeaderOf, mediaTypeRefusal } from './cross-site.js';
 import { type ApiRefusal, errorText, refusalOf, STATUS_OF } from './errors.js';
 import type { GuardedRequest } from './guard.js';
 import type { JsonCall } from './json-call.js';
-import { type AnswerHeaders, drainAfterAnswer, headerOf, headersOf, readBody } from './raw-http.js';
+import {
+  type AnswerHeaders,
+  drainAfterAnswer,
+  headersOf,
+  RequestHeaders,
+  readBody,
+} from './raw-http.js';
 import { requestIdOf } from './request-id.js';
 import { checkFields, parseJsonObject } from './validate.js';
 
@@ -64,7 +70,8 @@ async function serve(
   res: ServerResponse,
 ): Promise<void> {
   const raw = req.rawHeaders;
-  const header: HeaderOf = (name) => headerOf(raw, name);
+  const headers = new RequestHeaders(raw);
+  const header: HeaderOf = (name) => headers.get(name);
   const requestId = requestIdOf(header('x-request-id'));
   const refuse = (code: ApiRefusal['code'], message: string): void => {
     drainAfterAnswer(req, res);
@@ -84,7 +91,7 @@ async function serve(
     if (guarded) return refuse(guarded.code, guarded.message);
     const mediaType = mediaTypeRefusal(header('content-type'));
     if (mediaType !== null) return refuse('unsupported_media_type', mediaType);
-    const read = await readBody(req, options.maxBodyBytes);
+    const read = await readBody(req, options.maxBodyBytes, header);
     if (!read.ok) {
       if (read.reason === 'too_large')
         return refuse('too_large', `body over ${options.maxBodyBytes} bytes`);

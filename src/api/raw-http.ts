@@ -22,6 +22,31 @@ export function headerOf(raw: readonly string[], name: string): string | undefin
   return value;
 }
 
+/**
+ * A request's headers looked up by lower-case name as `headerOf` reads them, each name lowered
+ * once per request instead of once per lookup (the fast path reads eight of them).
+ */
+export class RequestHeaders {
+  private readonly names: string[];
+
+  constructor(private readonly raw: readonly string[]) {
+    this.names = [];
+    for (let i = 0; i < raw.length; i += 2) this.names.push(raw[i]!.toLowerCase());
+  }
+
+  /** Every occurrence of `name` (lower-case), in order, joined with `, `; undefined if none. */
+  get(name: string): string | undefined {
+    let value: string | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] === name) {
+        const next = this.raw[2 * i + 1]!;
+        value = value === undefined ? next : `${value}, ${next}`;
+      }
+    }
+    return value;
+  }
+}
+
 /** Every request header (lower-case names, sorted, repeated ones joined) as `Headers` lists them. */
 export function headersOf(raw: readonly string[]): Record<string, string> {
   const names = new Set<string>();
@@ -39,9 +64,13 @@ export type BodyRead = { ok: true; body: Buffer } | { ok: false; reason: 'too_la
  * `Transfer-Encoding`) over the limit is refused before reading; a chunked body is refused as soon
  * as it passes the limit. The caller answers, then `drainAfterAnswer` disposes of the rest.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {
-  const length = headerOf(req.rawHeaders, 'content-length');
-  if (length !== undefined && headerOf(req.rawHeaders, 'transfer-encoding') === undefined) {
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  header: (name: string) => string | undefined = (name) => headerOf(req.rawHeaders, name),
+): Promise<BodyRead> {
+  const length = header('content-length');
+  if (length !== undefined && header('transfer-encoding') === undefined) {
     if (Number.parseInt(length, 10) > limit) {
       return Promise.resolve({ ok: false, reason: 'too_large' });
     }

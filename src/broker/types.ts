@@ -89,6 +89,11 @@ export interface Broker {
   /** Assigns the next offset, keeps the message in history and delivers it to every node. */
   publish(input: PublishInput): Promise<PublishResult>;
   /**
+   * `publish` done at once, for a broker that needs no I/O to do it (the embedded one): the
+   * engine's fast path for a client publish takes no promise when this is there.
+   */
+  publishNow?(input: PublishInput): PublishResult;
+  /**
    * The room's position, and history after `since` or the last `limit` messages. Reading a room
    * that has never had a message stores nothing, except while this node is subscribed to it:
    * then the answer's epoch is kept (for the broker's short empty-room lifetime, renewed while
@@ -195,6 +200,11 @@ export interface ModerationStore {
    * publish may go (the next one waits `intervalMs`), otherwise the ms until the turn frees.
    */
   claimTurn(room: string, userId: string, intervalMs: number): Promise<number>;
+  /**
+   * True when it is known at once that nothing holds the user back in `room` (no live rule of
+   * theirs, no slow mode there), so a publish needs no read; optional (false: ask as above).
+   */
+  clearNow?(userId: string, room: string): boolean;
   /** Tells every node to disconnect every connection of the user. */
   kick(userId: string, durationMs: number): Promise<void>;
   /** Registers the receiver of every change and kick, from any node. */

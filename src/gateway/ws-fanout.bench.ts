@@ -2,7 +2,10 @@
  * Micro-benchmark: one payload written to N real WebSocket connections (loopback; the readers
  * live in a child process), CPU per delivery in this process:
  * - `ws.send`: what the transport did before frame-once (ws frames the payload per socket);
- * - `frame-once`: WsTransport, the frame built once per payload and written to each socket;
+ * - `socket.write`: the frame built once per payload, written to each socket through net's stream
+ *   (what WsTransport did before it wrote to the descriptor: socket-writer.ts);
+ * - `frame-once`: WsTransport, the frame built once per payload and written to each socket's
+ *   descriptor while nothing is queued;
  * - `compress-once`: the same to readers that negotiated permessage-deflate.
  * Run: `npm run bench:micro` (or `node --import tsx src/gateway/ws-fanout.bench.ts`).
  */
@@ -75,6 +78,16 @@ async function main(): Promise<void> {
         async () => {
           for (const p of payloads()) {
             for (const peer of plain) peer.ws.send(p, opts);
+            await drained(plain);
+          }
+        },
+      ],
+      [
+        'socket.write',
+        async () => {
+          for (const p of payloads()) {
+            const frame = frames.plain(p);
+            for (const peer of plain) peer.socket.write(frame);
             await drained(plain);
           }
         },

@@ -44,6 +44,13 @@ export interface CommandEngine {
     priority: Priority,
     options: { shadow?: boolean; t?: number },
   ): Promise<PublishResult>;
+  publishNow(
+    room: string,
+    data: unknown,
+    from: string | null,
+    priority: Priority,
+    t: number | undefined,
+  ): PublishResult | null;
 }
 
 /**
@@ -172,7 +179,29 @@ export class ClientCommands {
     this.reply(session, Buffer.from(`{"type":"inbox",${id}${inboxFields(userId, page)}}`));
   }
 
-  private async clientPublish(session: Session, command: PublishCommand): Promise<void> {
+  /**
+   * A client publish: the checks, then the publish. When nothing in it waits (no hook, no
+   * moderation rule to read, a broker that publishes at once; see Node.publishNow) it runs to
+   * its reply synchronously and costs no promise; otherwise the same steps are awaited.
+   */
+  private clientPublish(session: Session, command: PublishCommand): Promise<void> | undefined {
+    this.checkPublisher(session, command);
+    if (this.ctx.options.hooks.authorizePublish !== undefined)
+      return this.publishLater(session, command);
+    const priority = publishPriority(session, command);
+    const data = this.ctx.moderation.filter(command.data);
+    const from = session.userId;
+    const result = this.ctx.moderation.clearsAtOnce(from, command.room)
+      ? this.ctx.publishNow(command.room, data, from, priority, command.t)
+      : null;
+    if (result === null)
+      return this.publishChecked(session, command, sessionInfo(session), data, priority);
+    this.published(session, command, result.offset);
+    return undefined;
+  }
+
+  /** The checks of a publisher that need nothing read: its rate, its identity, the room. */
+  private checkPublisher(session: Session, command: PublishCommand): void {
     if (!session.publishBucket.take(Date.now())) {
       throw new ReplyError(
         'rate_limited',
@@ -187,26 +216,34 @@ export class ClientCommands {
     if (!roomAllowed(identity?.publishRooms, command.room)) {
       throw new ReplyError('forbidden', `not allowed to publish to ${command.room}`);
     }
+  }
+
+  /** A publish with the authorizePublish hook: the hook first, then the rest. */
+  private async publishLater(session: Session, command: PublishCommand): Promise<void> {
     const info = sessionInfo(session);
-    const authorize = this.ctx.options.hooks.authorizePublish;
-    // Only with a hook: an await costs a turn of the microtask queue per publish.
-    if (authorize) await enforce(authorize, info, command.room, 'publish to');
-    const priority = command.priority ?? 'normal';
-    // `system` is the operator's voice (never sampled or dropped): only the HTTP API and the
-    // library send it, whatever a token's `priority` claim says (issue 11).
-    if (priority === 'system') {
-      throw new ReplyError('forbidden', 'system messages come only from the HTTP API');
-    }
-    if (priorityLevel(priority) > priorityLevel(identity?.maxPriority ?? 'normal')) {
-      throw new ReplyError('forbidden', `not allowed to publish with priority ${priority}`);
-    }
+    await enforce(this.ctx.options.hooks.authorizePublish, info, command.room, 'publish to');
+    const priority = publishPriority(session, command);
     const data = this.ctx.moderation.filter(command.data);
+    await this.publishChecked(session, command, info, data, priority);
+  }
+
+  private async publishChecked(
+    session: Session,
+    command: PublishCommand,
+    info: ConnectionInfo,
+    data: unknown,
+    priority: Priority,
+  ): Promise<void> {
     const verdict = await this.ctx.moderation.checkPublish(session.userId, command.room);
     const shadow = verdict === 'shadow';
     const { offset } = await this.ctx.publish(command.room, data, info, priority, {
       shadow,
       t: command.t,
     });
+    this.published(session, command, offset);
+  }
+
+  private published(session: Session, command: PublishCommand, offset: number): void {
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
     this.reply(session, replyLine('ok', command.id, { offset }));
   }
@@ -234,6 +271,20 @@ export class ClientCommands {
     this.ctx.counters.errors[code] = (this.ctx.counters.errors[code] ?? 0) + 1;
     this.reply(session, errorLine(id, code, message, retryAfterMs));
   }
+}
+
+/** The priority a client publishes with, refused when its token does not allow it. */
+function publishPriority(session: Session, command: PublishCommand): Priority {
+  const priority = command.priority ?? 'normal';
+  // `system` is the operator's voice (never sampled or dropped): only the HTTP API and the
+  // library send it, whatever a token's `priority` claim says (issue 11).
+  if (priority === 'system') {
+    throw new ReplyError('forbidden', 'system messages come only from the HTTP API');
+  }
+  if (priorityLevel(priority) > priorityLevel(session.identity?.maxPriority ?? 'normal')) {
+    throw new ReplyError('forbidden', `not allowed to publish with priority ${priority}`);
+  }
+  return priority;
 }
 
 /** The refusal's reason as the close reason, when it fits a close frame (123 bytes). */

@@ -182,6 +182,11 @@ export class Moderation {
    * the room's slow mode interval (`rate_limited`, with `retryAfterMs`). Resolves `shadow` when
    * the comment must reach only its sender (see `Node.publish`).
    */
+  /** Whether `checkPublish` would answer 'publish' without reading anything (see clearNow). */
+  clearsAtOnce(userId: string | null, room: string): boolean {
+    return userId === null || this.store === null || this.store.clearNow?.(userId, room) === true;
+  }
+
   async checkPublish(userId: string | null, room: string): Promise<'publish' | 'shadow'> {
     if (userId === null || !this.store) return 'publish';
     const rules = await guard(this.store.rulesFor(userId, room));

@@ -263,6 +263,34 @@ export class Node implements BrokerHandler {
   }
 
   /**
+   * `publish` done at once, without a promise, when nothing in it waits: no publish hook, a room
+   * that is not stored, not a shadow publish, and a broker that publishes at once (the embedded
+   * one), for the user `from` (null: anonymous). Returns null when it cannot (then call
+   * `publish`); throws ReplyError like it. A client
+   * publish in a busy node is mostly this path, so its cost is paid per message (issue 15).
+   */
+  publishNow(
+    room: string,
+    data: unknown,
+    from: string | null,
+    priority: Priority,
+    t: number | undefined,
+  ): PublishResult | null {
+    const { broker } = this;
+    if (this.options.hooks.onPublish || !broker.publishNow) return null;
+    if (this.options.archive && this.options.archive.keeping(room) !== null) return null;
+    const problem = roomNameProblem(room);
+    if (problem) throw new ReplyError('bad_request', problem);
+    // Not kept: no ticket, but the same check of `t` as publish makes.
+    this.storeTicket(room, t, false);
+    const ts = Date.now();
+    const parts = messageParts(room, encodeData(data), ts, from, priority, t);
+    const result = broker.publishNow({ room, parts, ts });
+    this.counters.messagesIn++;
+    return result;
+  }
+
+  /**
    * A slot in the store's write queue when the room is stored (never for a shadow-banned user's
    * comment: it is not kept for others); checks `t` against the room.
    */

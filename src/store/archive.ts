@@ -22,9 +22,10 @@ export interface ArchiveOptions {
   /** Most messages in one batch. @default 2000 */
   maxBatch?: number;
   /**
-   * Batches written at once. The store applies appends in call order (PostgreSQL pipelines them
-   * on one writer connection; SQLite's thread commits those waiting for it in one transaction),
-   * so a second batch is built and sent while the first commits without reordering them.
+   * Batches written at once. The store keeps appends in call order (PostgreSQL reserves their
+   * `seq` values in call order and writes them side by side; SQLite's thread commits those
+   * waiting for it in one transaction), so a second batch is built and sent while the first
+   * commits without reordering them.
    * @default 2
    */
   maxInFlight?: number;

@@ -77,8 +77,10 @@ export interface Store {
   /** Opens the store and applies pending migrations. Called once, before anything else. */
   start(): Promise<void>;
   /**
-   * Writes a batch in one transaction. Idempotent: a message whose (room, id) is already stored is
-   * skipped, so a retried batch never duplicates.
+   * Writes a batch, resolving once all of it is committed (in one transaction, or in parts of one
+   * transaction each: then a rejection may leave some parts committed). Idempotent: a message
+   * whose (room, id) is already stored is skipped, so a retried batch never duplicates. Batches
+   * appended while earlier ones are in flight keep call order in "load earlier" (`before`).
    */
   append(batch: readonly StoredMessage[]): Promise<void>;
   /** Timeline rows of a range, ordered by `t`, then `id`, at most `limit`. */

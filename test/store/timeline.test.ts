@@ -70,6 +70,38 @@ describe('timeline rooms (embedded store)', () => {
     assert.match(comments[0]!.id, /^.+\.1$/);
   });
 
+  it('publishes from many connections at once: each acknowledged comment is read back once', async () => {
+    // Batches then wait for the database thread together and commit in one transaction.
+    const conns = await Promise.all(Array.from({ length: 20 }, () => fx.connect()));
+    const offsets = await Promise.all(
+      conns.map(async (c, k) => {
+        const got: number[] = [];
+        for (let i = 0; i < 15; i++) {
+          const ok = await c.request({
+            type: 'publish',
+            room: 'vod:burst',
+            data: { k, i },
+            t: k * 1000 + i,
+          });
+          assert.equal(ok.type, 'ok', JSON.stringify(ok));
+          got.push(ok.offset as number);
+        }
+        return got;
+      }),
+    );
+    const { comments } = await timeline('vod:burst', 'from=0&to=100000&limit=500');
+    assert.equal(comments.length, 300);
+    const stored = comments.map((c) => Number(c.id.split('.')[1])).sort((a, b) => a - b);
+    assert.deepEqual(
+      stored,
+      offsets.flat().sort((a, b) => a - b),
+    );
+    for (const c of comments) {
+      const { k, i } = c.data as { k: number; i: number };
+      assert.equal(c.t, k * 1000 + i);
+    }
+  });
+
   it('refuses a missing or bad t naming the field, and t outside timeline rooms', async () => {
     const c = await fx.connect();
     for (const t of [undefined, -1, 1.5, '10', 48 * 3_600_000 + 1]) {

@@ -69,6 +69,10 @@ export class MemoryBroker implements Broker, ModeratedBroker {
   }
 
   async publish(input: PublishInput): Promise<PublishResult> {
+    return this.publishNow(input);
+  }
+
+  publishNow(input: PublishInput): PublishResult {
     const stream = this.stream(input.room);
     const offset = ++stream.offset;
     const line = messageLine(input.parts, offset);

@@ -76,6 +76,10 @@ export class MemoryModeration implements ModerationStore {
     this.emit({ type: 'slowmode', room, intervalMs });
   }
 
+  clearNow(userId: string, room: string): boolean {
+    return !this.byUser.has(userId) && !this.slow.has(room);
+  }
+
   async slowMode(room: string): Promise<number> {
     return this.slow.get(room) ?? 0;
   }
