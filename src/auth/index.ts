@@ -2,3 +2,4 @@ export * from './api-key.js';
 export * from './client-ip.js';
 export * from './jwks.js';
 export * from './jwt.js';
+export * from './connection-key.js';
