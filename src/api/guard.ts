@@ -2,6 +2,7 @@ import {
   type ClientIpResolver,
   createApiKeyCheck,
   createClientIpResolver,
+  createConnectionKeyCheck,
   isLoopback,
 } from '../auth/index.js';
 import type { HeaderOf } from './cross-site.js';
@@ -50,21 +51,14 @@ export interface GuardedRequest {
 export function createApiGuard(
   options: GuardOptions,
 ): (request: GuardedRequest) => Promise<ApiRefusal | null> {
-  const keyCheck = options.apiKey ? createApiKeyCheck(options.apiKey) : null;
-  // The Authorization text each keep-alive connection last passed with. Compared with `===` only
-  // to what the same connection sent and had accepted, so it leaks nothing about the key; it
-  // saves a SHA-256 of every call after a connection's first (a backend's calls share a few).
-  const accepted = new WeakMap<object, string>();
-  const keyMatches = (request: GuardedRequest): boolean => {
-    if (!keyCheck) return false;
-    const authorization = request.header('authorization');
-    const connection = request.connection;
-    if (connection && authorization !== undefined && accepted.get(connection) === authorization)
-      return true;
-    const ok = keyCheck(authorization);
-    if (ok && connection && authorization !== undefined) accepted.set(connection, authorization);
-    return ok;
-  };
+  // A key accepted on a keep-alive connection is not hashed again while that connection sends
+  // the same Authorization text; that comparison is constant-time in the remembered text
+  // (src/auth/connection-key.ts), as the connection may carry other callers' requests.
+  const keyCheck = options.apiKey
+    ? createConnectionKeyCheck(createApiKeyCheck(options.apiKey))
+    : null;
+  const keyMatches = (request: GuardedRequest): boolean =>
+    keyCheck ? keyCheck(request.header('authorization'), request.connection) : false;
   const clientIp = options.clientIp ?? createClientIpResolver([]);
   const authorize = options.authorizeApi;
   return async (request) => {

@@ -72,6 +72,8 @@ export class Hub {
   private readonly deliveries = new RateMeter();
   private readonly nodeBudget: number;
   private readonly usersOf = (userId: string): Set<Session> | undefined => this.users.get(userId);
+  /** Flushes the room it is given: the one callback of every merge timer and immediate. */
+  private readonly flushRoom = (room: Room): void => this.flush(room);
 
   constructor(private readonly options: HubOptions) {
     this.now = options.now ?? Date.now;
@@ -223,11 +225,11 @@ export class Hub {
         )
       : mergeWindowMs;
     if (room.pendingBytes >= this.maxBatchBytes) this.flush(room);
-    else if (window > 0) room.timer = setTimeout(() => this.flush(room), window);
+    else if (window > 0) room.timer = setTimeout(this.flushRoom, window, room);
     // No window: still let the messages this turn already read join the batch (no timer, no added
     // delay). Flushing each at once would let a backlog feed itself: every message's fan-out
     // blocks the loop, the rate the meter sees stays low, and the room never merges again.
-    else if (adaptive && mergeWindowMs > 0) room.immediate = setImmediate(() => this.flush(room));
+    else if (adaptive && mergeWindowMs > 0) room.immediate = setImmediate(this.flushRoom, room);
     else this.flush(room);
   }
 
