@@ -12,6 +12,7 @@ import {
   type PublishCommand,
   parseCommand,
   priorityLevel,
+  publishedLine,
   type RequestId,
   replyLine,
   splitLines,
@@ -245,7 +246,7 @@ export class ClientCommands {
 
   private published(session: Session, command: PublishCommand, offset: number): void {
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
-    this.reply(session, replyLine('ok', command.id, { offset }));
+    this.reply(session, publishedLine(command.id, offset));
   }
 
   private failed(session: Session, id: RequestId | undefined, err: unknown): void {

@@ -15,6 +15,7 @@ import {
   NEWLINE,
   PING_LINE,
   presenceLine,
+  publishedLine,
   pushLine,
   readLine,
   replyLine,
@@ -252,6 +253,21 @@ describe('encode', () => {
 
     it('encodes a pong without an id', () => {
       assert.deepStrictEqual(parse(replyLine('pong', undefined)), { type: 'pong' });
+    });
+  });
+
+  describe('#publishedLine', () => {
+    it('writes the same bytes as replyLine for every kind of id', () => {
+      const ids = [undefined, 0, 7, 2 ** 40, 'p1', '', 'q"\\\n\u2028x', 'é漢😀'];
+      for (const id of ids) {
+        for (const offset of [0, 1, 123456789]) {
+          assert.equal(
+            publishedLine(id, offset).toString(),
+            replyLine('ok', id, { offset }).toString(),
+            `id ${String(id)} offset ${offset}`,
+          );
+        }
+      }
     });
   });
 

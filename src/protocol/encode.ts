@@ -188,6 +188,15 @@ export function replyLine(
   return Buffer.from(JSON.stringify(body));
 }
 
+/**
+ * The `ok` reply to a publish: the same bytes as `replyLine('ok', id, { offset })`, written out
+ * without building and spreading an object (one per client publish; issue 15).
+ */
+export function publishedLine(id: RequestId | undefined, offset: number): Buffer {
+  const idField = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
+  return Buffer.from(`{"type":"ok",${idField}"offset":${offset}}`);
+}
+
 /** Encodes an `error` reply; `retryAfterMs` (ms until the refusal ends) only when given. */
 export function errorLine(
   id: RequestId | undefined,

@@ -113,7 +113,13 @@ describe('alerts when Barrage is killed mid-delivery (embedded store)', () => {
       await waitFor(() => after.all('push').length === stored, `${stored} redelivered`, 10_000);
       const got = new Set(alertsOf(after));
       for (const id of answered) assert.ok(got.has(id), `answered ${id} arrived after the restart`);
-      for (const id of alertsOf(live)) assert.ok(got.has(id), `live ${id} came again (not acked)`);
+      // A push without an idempotency id is delivered while it commits (docs/alerts.md), so the
+      // live device may hold alerts of the pushes in flight at the kill that were never stored:
+      // one per pusher at most, and none of them answered. Every other one comes again.
+      const unstored = alertsOf(live).filter((id) => !got.has(id));
+      assert.ok(unstored.length <= 8, `${unstored.length} live alerts were not stored`);
+      for (const id of unstored)
+        assert.ok(!answered.includes(id), `answered ${id} did not come again`);
     } finally {
       await server.close();
     }

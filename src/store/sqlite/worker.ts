@@ -2,6 +2,7 @@
  * The embedded store's database thread: better-sqlite3 is synchronous, so every statement runs
  * here, never on the event loop. It answers `{id, op, args}` requests from `SqliteStore` in order.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MIGRATIONS_TABLE_SQL, pendingMigrations } from '../migrations.js';
@@ -35,6 +36,21 @@ export type WorkerReply =
 
 const file = (workerData as { file: string }).file;
 const port = parentPort!;
+
+/**
+ * This thread's nice value. When it and the event loop want the same core (a node pinned to one
+ * core, or a busy machine), the event loop comes first: live rooms and acknowledgements are not
+ * held behind a long commit, and the write queue (bounded, refusing when full) absorbs the wait.
+ * Linux only: there a nice value is per thread (elsewhere it would lower the whole process).
+ */
+const THREAD_NICE = 5;
+if (process.platform === 'linux') {
+  try {
+    setPriority(THREAD_NICE);
+  } catch {
+    // Not permitted here: the thread keeps the process's priority.
+  }
+}
 
 /** Opens the file, refuses a foreign or busy one, and migrates; exits with a message on failure. */
 function open(): Database.Database {
