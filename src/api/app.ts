@@ -114,7 +114,7 @@ export function createApiApp(options: ApiOptions): Hono {
   roomsRoute(app, options.node);
   statsRoute(app, options.stats);
   metricsRoute(app, options.exposition);
-  healthRoute(app, options.health);
+  healthRoute(app, options.health, options.log ?? silentLogger);
   app.get(WS_PATH, (c) =>
     c.text('WebSocket endpoint: connect with an Upgrade request\n', 426, { Upgrade: 'websocket' }),
   );

@@ -26,7 +26,14 @@ export async function viaBroker<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A broker call's failure as the engine reports it (`unavailable` when the broker is down). */
+/**
+ * A broker call's failure as the engine reports it (`unavailable` when the broker is down). The
+ * client gets the kind of failure only ("the broker is unreachable; try again later"): the
+ * broker's full text names Redis's address and the driver's cause, which stay in the server log
+ * (the broker's `redis lost` line, /healthz's `broker unhealthy` line).
+ */
 export function brokerFailure(err: unknown): unknown {
-  return err instanceof BrokerUnavailableError ? new ReplyError('unavailable', err.message) : err;
+  if (!(err instanceof BrokerUnavailableError)) return err;
+  const kind = err.message.split(':', 1)[0] ?? 'the broker is unavailable';
+  return new ReplyError('unavailable', `${kind}; try again later`);
 }

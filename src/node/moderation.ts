@@ -17,7 +17,7 @@ import {
 } from '../broker/types.js';
 import type { Logger } from '../log.js';
 import { CLOSE, roomNameProblem, userIdProblem } from '../protocol/index.js';
-import { ReplyError } from './errors.js';
+import { brokerFailure, ReplyError } from './errors.js';
 import { type BlockedWordsAction, KeywordFilter } from './keyword-filter.js';
 
 export type { BlockedWordsAction } from './keyword-filter.js';
@@ -339,8 +339,9 @@ async function guard<T>(call: Promise<T>): Promise<T> {
     return await call;
   } catch (err) {
     if (err instanceof ReplyError) throw err;
-    // The broker's own words ("the broker is unreachable ..."): the store is only where it showed.
-    if (err instanceof BrokerUnavailableError) throw new ReplyError('unavailable', err.message);
+    // The broker's kind of failure ("the broker is unreachable; ..."): the store is only where it
+    // showed. Where Redis is and why stay in the server log (brokerFailure).
+    if (err instanceof BrokerUnavailableError) throw brokerFailure(err);
     throw new ReplyError('unavailable', `moderation store: ${(err as Error)?.message ?? err}`);
   }
 }
