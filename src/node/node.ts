@@ -13,22 +13,18 @@ import {
   eventNameProblem,
   isShadowLine,
   lineSender,
-  messageParts,
   type Priority,
-  priorityLevel,
   pushLine,
   roomNameProblem,
-  shadowParts,
   unshadowLine,
   userIdProblem,
   welcomeLine,
 } from '../protocol/index.js';
 import { type Identity, Session, TokenRefused, type Transport } from '../session/index.js';
-import { messageId, type WriteTicket } from '../store/types.js';
 import { Alerts, CONTROL_EVENT } from './alerts.js';
 import { ClientCommands } from './commands.js';
 import { encodeData } from './data.js';
-import { brokerFailure, ReplyError, viaBroker } from './errors.js';
+import { ReplyError, viaBroker } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
 import { LatencySamples } from './latency.js';
 import { sweepSessions } from './liveness.js';
@@ -37,6 +33,7 @@ import { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { sessionInfo } from './permissions.js';
 import { PresenceTracker } from './presence.js';
+import { Publishing } from './publishing.js';
 import {
   NodeCounters,
   type NodeStats,
@@ -71,6 +68,7 @@ export class Node implements BrokerHandler {
   /** Stored pushes and the per-user inbox (issue 13; disabled without a store). */
   readonly alerts: Alerts;
   private readonly commands: ClientCommands;
+  private readonly publishing: Publishing;
   private readonly timers: NodeJS.Timeout[] = [];
   private nextConnId = 0;
   private stopping = false;
@@ -108,6 +106,7 @@ export class Node implements BrokerHandler {
     );
     this.membership = new RoomMembership(this);
     this.alerts = new Alerts({ broker, log, metrics }, options.alerts);
+    this.publishing = new Publishing(options, broker, this.counters);
     this.commands = new ClientCommands(this);
   }
 
@@ -206,69 +205,20 @@ export class Node implements BrokerHandler {
   }
 
   /**
-   * Publishes into a room (client or API): the publish hook, one JSON encoding, then the broker
-   * assigns the offset and delivers. With `shadow` (a shadow-banned user's comment, which needs
-   * the connection's user) the message takes its offset and its place in history like any other
-   * but reaches only its author's connections, on every node, and is never stored. In a stored
-   * room (timeline or chat) the publish resolves only once the store committed it; `t` is the
-   * media time of a timeline comment. Rejects with ReplyError.
+   * Publishes into a room (client or API): see Publishing.publish (shadow publishes, stored rooms,
+   * media time `t`). Rejects with ReplyError.
    */
-  async publish(
+  publish(
     room: string,
     data: unknown,
     connection: ConnectionInfo | null,
     priority: Priority = 'normal',
     options: { shadow?: boolean; t?: number } = {},
   ): Promise<PublishResult> {
-    const problem = roomNameProblem(room);
-    if (problem) throw new ReplyError('bad_request', problem);
-    let payload = data;
-    const hook = this.options.hooks.onPublish;
-    if (hook) {
-      const decision = await hook({ room, data, connection });
-      if (decision && 'reject' in decision) {
-        throw new ReplyError(decision.reject.code, decision.reject.message);
-      }
-      if (decision && 'data' in decision) payload = decision.data;
-    }
-    const json = encodeData(payload);
-    const ts = Date.now();
-    const from = connection?.identity?.userId ?? null;
-    const { t } = options;
-    const shadow = options.shadow === true && from !== null;
-    const ticket = this.storeTicket(room, t, shadow);
-    const message = messageParts(room, json, ts, from, priority, t);
-    const parts = shadow ? shadowParts(message) : message;
-    let result: PublishResult;
-    try {
-      result = await this.broker.publish({ room, parts, ts });
-    } catch (err) {
-      ticket?.release();
-      throw brokerFailure(err);
-    }
-    this.counters.messagesIn++;
-    // The store step (issue 12): acknowledged only once committed, exactly once per position.
-    await ticket?.commit({
-      room,
-      id: messageId(result.epoch, result.offset),
-      epoch: result.epoch,
-      offset: result.offset,
-      t: t ?? null,
-      ts,
-      from,
-      priority: priorityLevel(priority),
-      data: json,
-    });
-    return result;
+    return this.publishing.publish(room, data, connection, priority, options);
   }
 
-  /**
-   * `publish` done at once, without a promise, when nothing in it waits: no publish hook, a room
-   * that is not stored, not a shadow publish, and a broker that publishes at once (the embedded
-   * one), for the user `from` (null: anonymous). Returns null when it cannot (then call
-   * `publish`); throws ReplyError like it. A client
-   * publish in a busy node is mostly this path, so its cost is paid per message (issue 15).
-   */
+  /** `publish` without a promise when nothing in it waits, else null: see Publishing.publishNow. */
   publishNow(
     room: string,
     data: unknown,
@@ -276,41 +226,7 @@ export class Node implements BrokerHandler {
     priority: Priority,
     t: number | undefined,
   ): PublishResult | null {
-    const { broker } = this;
-    if (this.options.hooks.onPublish || !broker.publishNow) return null;
-    if (this.options.archive && this.options.archive.keeping(room) !== null) return null;
-    const problem = roomNameProblem(room);
-    if (problem) throw new ReplyError('bad_request', problem);
-    // Not kept: no ticket, but the same check of `t` as publish makes.
-    this.storeTicket(room, t, false);
-    const ts = Date.now();
-    const parts = messageParts(room, encodeData(data), ts, from, priority, t);
-    const result = broker.publishNow({ room, parts, ts });
-    this.counters.messagesIn++;
-    return result;
-  }
-
-  /**
-   * A slot in the store's write queue when the room is stored (never for a shadow-banned user's
-   * comment: it is not kept for others); checks `t` against the room.
-   */
-  private storeTicket(room: string, t: number | undefined, shadow: boolean): WriteTicket | null {
-    const archive = this.options.archive;
-    if (!archive) return null;
-    const keeping = archive.keeping(room);
-    if (keeping === 'timeline' && t === undefined) {
-      throw new ReplyError(
-        'bad_request',
-        `"t" (media time, ms) is required in timeline room ${room}`,
-      );
-    }
-    if (keeping !== 'timeline' && t !== undefined) {
-      throw new ReplyError('bad_request', `"t" is only for timeline rooms; ${room} is not one`);
-    }
-    if (keeping === null || shadow) return null;
-    const ticket = archive.reserve();
-    if (!ticket) throw new ReplyError('unavailable', 'store write queue is full', 1000);
-    return ticket;
+    return this.publishing.publishNow(room, data, from, priority, t);
   }
 
   /** Pushes to every connection of a user, cluster-wide; resolves with connections reached. */
