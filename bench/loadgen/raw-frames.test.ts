@@ -34,13 +34,13 @@ describe('readFramesRaw', () => {
   async function pair(): Promise<Pair> {
     const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
     const client = new WebSocket(url, { perMessageDeflate: false });
-    let socket: Socket | null = null;
-    client.once('upgrade', (res) => {
-      socket = res.socket as Socket;
+    // 'open' follows 'upgrade' in the same turn: listen for both before waiting.
+    const upgraded = new Promise<Socket>((res) => {
+      client.once('upgrade', (r) => res(r.socket as Socket));
     });
     await once(client, 'open');
+    const socket = await upgraded;
     const [server] = await accepted;
-    assert.ok(socket !== null);
     const messages: Buffer[] = [];
     const closes: number[] = [];
     const taken = readFramesRaw(client, socket, {
@@ -58,7 +58,9 @@ describe('readFramesRaw', () => {
     return { client, socket, server, messages, closes, readBytes, readMessages };
   }
 
-  it('reads whole messages of every length form, fragmented ones and frames cut across reads', { timeout: 20_000 }, async () => {
+  it('reads whole messages of every length form, fragmented ones and frames cut across reads', {
+    timeout: 20_000,
+  }, async () => {
     const p = await pair();
     const small = Buffer.from('a\nb');
     const mid = Buffer.alloc(300, 'm');
@@ -89,7 +91,9 @@ describe('readFramesRaw', () => {
     p.client.terminate();
   });
 
-  it('answers a protocol ping through ws and reports the close code of a close frame', { timeout: 20_000 }, async () => {
+  it('answers a protocol ping through ws and reports the close code of a close frame', {
+    timeout: 20_000,
+  }, async () => {
     const p = await pair();
     p.server.ping(Buffer.from('hi'));
     const [pong] = (await once(p.server, 'pong')) as [Buffer];
