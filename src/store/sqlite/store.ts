@@ -83,6 +83,10 @@ export class SqliteStore implements Store, AlertInbox {
     return this.call('segmentComments', query) as Promise<string>;
   }
 
+  segmentCommentsFromRows(query: SegmentQuery): Promise<string> {
+    return this.call('segmentCommentsFromRows', query) as Promise<string>;
+  }
+
   before(query: BeforeQuery): Promise<StoredMessage[]> {
     return this.call('before', query) as Promise<StoredMessage[]>;
   }

@@ -22,6 +22,7 @@ export interface WorkerRequest {
     | 'timeline'
     | 'segment'
     | 'segmentComments'
+    | 'segmentCommentsFromRows'
     | 'before'
     | 'remove'
     | 'expire'
@@ -113,9 +114,21 @@ function serve(db: Database.Database): void {
   const insert = db.prepare(
     `INSERT INTO barrage_messages (${INSERT_COLUMNS}) VALUES (${placeholders.join(',')}) ON CONFLICT (room, id) DO NOTHING`,
   );
-  /** Inserts packed batches, in one transaction when the caller opened one. */
+  const touched = minutesTouched(db);
+  /**
+   * Inserts packed batches, in one transaction when the caller opened one, and bumps the versions
+   * of the media-time minutes they touch (migration 6: stored segment copies of those minutes
+   * are stale from this commit on). Deletes bump them by trigger.
+   */
   const insertAll = (batches: readonly PackedBatch[]) => {
-    for (const batch of batches) for (const m of unpackBatch(batch)) insert.run(toRow(m));
+    const minutes = new Set<string>();
+    for (const batch of batches) {
+      for (const m of unpackBatch(batch)) {
+        insert.run(toRow(m));
+        if (m.t !== null) minutes.add(`${Math.floor(m.t / 60_000)}\n${m.room}`);
+      }
+    }
+    touched(minutes);
   };
   const appendAll = db.transaction(insertAll);
   const timeline = db.prepare(TIMELINE_SQL);
@@ -204,6 +217,21 @@ function serve(db: Database.Database): void {
       setImmediate(drain);
     }
   });
+}
+
+/**
+ * Bumps the version of each `MINUTE\nROOM` (migration 6), in the caller's transaction. The thread
+ * is the database's only writer, so one slot (0) serves.
+ */
+function minutesTouched(db: Database.Database): (minutes: ReadonlySet<string>) => void {
+  const bump = db.prepare(`INSERT INTO barrage_segment_versions (room, minute, slot, version)
+    VALUES ($1, $2, 0, 1) ON CONFLICT (room, minute, slot) DO UPDATE SET version = version + 1`);
+  return (minutes) => {
+    for (const key of minutes) {
+      const at = key.indexOf('\n');
+      bump.run({ 1: key.slice(at + 1), 2: Number(key.slice(0, at)) });
+    }
+  };
 }
 
 /** Operations applied together in one transaction when several are waiting (group commit). */
