@@ -93,6 +93,14 @@ export interface Store {
    * is built from: the backend renders where it reads, so ~11 000 rows never become objects.
    */
   segmentComments(query: SegmentQuery): Promise<string>;
+  /**
+   * The same text, always rendered from the rows now: `segmentComments` answers from the
+   * segment's stored copy while nothing in its minutes changed since the copy was rendered
+   * (docs/storage.md "Stored segment copies"), and renders and keeps a new copy otherwise. This
+   * reads and keeps no copy: what a read of a changed segment costs (the bench), and the
+   * reference the contract suite holds the copies to.
+   */
+  segmentCommentsFromRows(query: SegmentQuery): Promise<string>;
   /** The newest `limit` messages before a position, returned oldest first. */
   before(query: BeforeQuery): Promise<StoredMessage[]>;
   /** Deletes one message; false when there was none. */

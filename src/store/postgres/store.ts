@@ -25,6 +25,8 @@ import {
   LATEST_SQL,
   REMOVE_SQL,
   SEGMENT_COMMENTS_SQL_POSTGRES,
+  SEGMENT_COPY_SQL,
+  SEGMENT_RENDER_KEEP_SQL_POSTGRES,
   SEGMENT_SQL_POSTGRES,
   TIMELINE_SQL,
 } from '../sql.js';
@@ -129,7 +131,28 @@ export class PostgresStore implements Store, AlertInbox {
     return (rows as unknown as MessageRow[]).map(fromRow);
   }
 
+  /**
+   * The segment's stored copy when it is current (migration 6: one value read, instead of
+   * ~11 000 scattered rows), else rendered from its rows and kept as the copy in the same
+   * statement. Both in one transaction with bitmap scans off (see `segmentRead`).
+   */
   async segmentComments(q: SegmentQuery): Promise<string> {
+    const params = [q.room, q.from, q.to, q.perSecond];
+    return (await this.run(() =>
+      this.sql.begin(async (tx) => {
+        const [, copy] = await Promise.all([
+          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
+          tx.unsafe(SEGMENT_COPY_SQL, params),
+        ]);
+        const [kept] = copy as unknown as { comments: string }[];
+        if (kept) return kept.comments;
+        const rendered = await tx.unsafe(SEGMENT_RENDER_KEEP_SQL_POSTGRES, params);
+        return (rendered as unknown as { comments: string }[])[0]!.comments;
+      }),
+    )) as string;
+  }
+
+  async segmentCommentsFromRows(q: SegmentQuery): Promise<string> {
     const [row] = await this.segmentRead(SEGMENT_COMMENTS_SQL_POSTGRES, q);
     return (row as { comments: string }).comments;
   }
