@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SharedFrames } from './ws-frames.js';
-import { WsTransport } from './ws-transport.js';
+import { type WsOwner, WsTransport } from './ws-transport.js';
 
 /** A real ws server socket wrapped as a WsTransport, and the real client talking to it. */
 async function connected(): Promise<{
@@ -15,11 +15,18 @@ async function connected(): Promise<{
   close: () => void;
 }> {
   const wss = new WebSocketServer({ noServer: true });
+  const owner: WsOwner = {
+    frames: new SharedFrames({ compressMinBytes: 0 }),
+    closeGraceMs: 1000,
+    received: () => {},
+    failed: () => {},
+    ended: () => {},
+  };
   const http = createServer();
   const opened = new Promise<WsTransport>((resolve) => {
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        resolve(new WsTransport(ws, socket, new SharedFrames({ compressMinBytes: 0 }), 0, 1000));
+        resolve(new WsTransport(ws, socket, owner, 0));
       });
     });
   });
