@@ -256,7 +256,7 @@ export class ClientCommands {
   }
 
   private reply(session: Session, line: Buffer): void {
-    session.send(line, false, Date.now());
+    session.reply(line, Date.now());
   }
 
   private replyError(
