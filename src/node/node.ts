@@ -225,8 +225,9 @@ export class Node implements BrokerHandler {
     from: string | null,
     priority: Priority,
     t: number | undefined,
+    json?: string,
   ): PublishResult | null {
-    return this.publishing.publishNow(room, data, from, priority, t);
+    return this.publishing.publishNow(room, data, from, priority, t, json);
   }
 
   /** Pushes to every connection of a user, cluster-wide; resolves with connections reached. */
