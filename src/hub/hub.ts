@@ -141,7 +141,8 @@ export class Hub {
       room = new Room(name, this.options.policyFor(name));
       this.rooms.set(name, room);
     }
-    session.rooms.add(name);
+    // The room's own name, not the command's copy: one string per room, not one per member.
+    session.rooms.add(room.name);
     room.joining.set(session, { held: [], readyAfter: null, budget: budgetTier(budget) });
     if (created) this.options.onRoomCreated?.(name);
     return room;

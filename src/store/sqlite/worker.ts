@@ -1,6 +1,7 @@
 /**
  * The embedded store's database thread: better-sqlite3 is synchronous, so every statement runs
- * here, never on the event loop. It answers `{id, op, args}` requests from `SqliteStore` in order.
+ * here, never on the event loop. It answers `{id, op, args}` requests from `SqliteStore` in order;
+ * both ways a message carries a list (the requests of one turn, the replies of one group).
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -204,11 +205,13 @@ function serve(db: Database.Database): void {
         while (n < queue.length && n < MAX_GROUP && GROUPED.has(queue[n]!.op)) n++;
         replies = n === 0 ? [answer(queue.shift()!)] : commitGroup(queue.splice(0, n));
       }
-      for (const reply of replies) port.postMessage(reply);
+      // One message per group: the main thread releases its answers a slice at a time.
+      port.postMessage(replies);
     }
   };
-  port.on('message', (request: WorkerRequest) => {
-    queue.push(request);
+  // The main thread posts the requests of one turn of its event loop together.
+  port.on('message', (requests: WorkerRequest[]) => {
+    for (const request of requests) queue.push(request);
     if (!scheduled) {
       scheduled = true;
       setImmediate(drain);
@@ -305,8 +308,8 @@ function groupCommitter(
 
 try {
   serve(open());
-  port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WorkerReply);
+  port.postMessage([{ id: 0, ok: true, value: 'ready' } satisfies WorkerReply]);
 } catch (err) {
   const e = err as Error & { code?: string };
-  port.postMessage({ id: 0, ok: false, message: e.message, code: e.code } satisfies WorkerReply);
+  port.postMessage([{ id: 0, ok: false, message: e.message, code: e.code } satisfies WorkerReply]);
 }
