@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { ackFrame, alertIds } from './alert-lines.js';
 import { type CounterSnapshot, DeliveryCounter } from './counter.js';
 import { dialectOf, type TargetKind } from './dialects.js';
+import { readFramesRaw } from './raw-frames.js';
 import { openSseReceiver, type SseReceiver } from './sse-clients.js';
 
 /** One client to open: its URL (base ws://host:port, the dialect adds the path) and rooms. */
@@ -120,7 +121,7 @@ export class ClientGroup {
   private attach(ws: WebSocket, kind: TargetKind, ack: boolean): void {
     const d = dialectOf(kind);
     this.sockets.push(ws);
-    ws.on('message', (data: Buffer) => {
+    const onMessage = (data: Buffer): void => {
       if (this.counter.onFrame(data) === 0) {
         const pong = d.pongFor(data.toString());
         if (pong !== null) ws.send(pong);
@@ -128,11 +129,24 @@ export class ClientGroup {
         const ids = alertIds(data);
         if (ids.length > 0) ws.send(ackFrame(ids));
       }
-    });
-    ws.on('error', () => {});
-    ws.once('close', (code) => {
+    };
+    // The close code read by the raw reader (ws then sees only the socket end: 1006).
+    let rawClose: number | null = null;
+    const countClose = (code: number): void => {
       if (!this.closing) this.closes[code] = (this.closes[code] ?? 0) + 1;
-    });
+    };
+    const socket = wires.get(ws);
+    const raw =
+      socket !== undefined &&
+      readFramesRaw(ws, socket, {
+        message: onMessage,
+        close: (code) => {
+          rawClose = code;
+        },
+      });
+    if (!raw) ws.on('message', onMessage);
+    ws.on('error', () => {});
+    ws.once('close', (code) => countClose(rawClose ?? code));
   }
 
   private attachSse(stream: SseReceiver): void {

@@ -26,6 +26,24 @@ describe('DeliveryCounter', () => {
     assert.equal(s.timeline[0], 3);
   });
 
+  it('counts a frame equal to the last one like the first (the memo), and a changed one anew', () => {
+    const c = new DeliveryCounter();
+    c.reset(nowMs());
+    const t = nowMs() - 5;
+    const line = (s: number): string =>
+      `{"type":"message","room":"r0","offset":${s},"data":{"t":${t},"s":${s},"p":0},"ts":1,"from":null}`;
+    const frame = [line(1), line(2), line(3)].join('\n');
+    assert.equal(c.onFrame(Buffer.from(frame)), 3);
+    assert.equal(c.onFrame(Buffer.from(frame)), 3);
+    // Same length, one byte different (a line missing its newline would be a different count).
+    assert.equal(c.onFrame(Buffer.from(frame.replace('\n{', ' {'))), 2);
+    assert.equal(c.onFrame(Buffer.from('{"type":"ping"}')), 0);
+    const s = c.snapshot();
+    assert.equal(s.received, 8);
+    assert.equal(s.frames, 3);
+    assert.equal(s.latency.count, 8);
+  });
+
   it('with trackFirst, records each message once: its first delivery (the first device)', () => {
     const c = new DeliveryCounter();
     c.trackFirst();

@@ -87,6 +87,11 @@ export class DeliveryCounter {
   /** First deliveries only (see CounterSnapshot.first); null unless tracking is on. */
   first: Histogram | null = null;
   private seen = new Set<number>();
+  /** The last frame counted, with its count and send time (see onFrame). Not copied: callers
+   * hand over buffers they never write to again (ws payloads, socket chunks). */
+  private lastFrame: Buffer | null = null;
+  private lastCount = 0;
+  private lastSentMs = Number.NaN;
   private timeline: number[] = [];
   private startMs = nowMs();
 
@@ -102,6 +107,7 @@ export class DeliveryCounter {
     this.latency.reset();
     this.first?.reset();
     this.seen.clear();
+    this.lastFrame = null;
     this.timeline = [];
     this.startMs = startMs;
   }
@@ -109,17 +115,28 @@ export class DeliveryCounter {
   /** Counts one WebSocket frame; returns how many deliveries it held (0 = a control frame). */
   onFrame(buf: Buffer): number {
     if (this.first) return this.scanEach(buf);
+    // A batch reaches every member of the room as the same bytes, one after the other: a frame
+    // equal to the last one counted (memcmp, ~0.1 µs a KiB) has its count and send time.
+    const last = this.lastFrame;
+    if (last !== null && buf.length === last.length && buf.equals(last)) {
+      this.tally(this.lastCount, this.lastSentMs);
+      return this.lastCount;
+    }
     const at = buf.indexOf(MARK);
     if (at === -1) return 0;
     let n = 1;
-    let last = -1;
+    let end = -1;
     for (let i = buf.indexOf(NEWLINE, at); i !== -1; i = buf.indexOf(NEWLINE, i + 1)) {
       n++;
-      last = i;
+      end = i;
     }
     // A last line that is not a delivery (`skipped`, or the empty tail of a trailing newline).
-    if (last !== -1 && buf.indexOf(MARK, last) === -1) n--;
-    this.tally(n, readNumber(buf, at + MARK.length));
+    if (end !== -1 && buf.indexOf(MARK, end) === -1) n--;
+    const sentMs = readNumber(buf, at + MARK.length);
+    this.lastFrame = buf;
+    this.lastCount = n;
+    this.lastSentMs = sentMs;
+    this.tally(n, sentMs);
     return n;
   }
 

@@ -60,23 +60,40 @@ export interface Row {
   meanBatch: number;
   loopP99Ms: number;
   segmentRows: number;
-  readP50Ms: number;
-  readP99Ms: number;
-  /** Mean CPU per read: this process (client, SQLite worker), and PostgreSQL's backends (or null). */
-  readCpuMs: number;
-  readDbCpuMs: number | null;
-  /** Through the rendered-segment cache: p99 of a miss (store read + render), of a hit. */
-  cacheMissP99Ms: number;
+  /** Segment reads rendered from the rows, and from the stored copies. */
+  fromRows: ReadRow;
+  copies: ReadRow;
+  /** The first read of a segment after a write into it (render from rows, keep the copy). */
+  changedP50Ms: number;
+  changedMaxMs: number;
+  /** A hit of the node's in-memory segment cache, p99. */
   cacheHitP99Ms: number;
 }
 
-function comment(room: string, i: number, lengthMs: number): StoredMessage {
+/** Latency and CPU of one kind of segment read. */
+export interface ReadRow {
+  p50Ms: number;
+  p99Ms: number;
+  /** Mean CPU per read: this process (client, SQLite worker), and PostgreSQL's backends (or null). */
+  cpuMs: number;
+  dbCpuMs: number | null;
+}
+
+const ms1 = (x: number) => Math.round(x * 10) / 10;
+const readRow = (r: { p50: number; p99: number; cpuMs: number; dbCpuMs: number | null }) => ({
+  p50Ms: ms1(r.p50),
+  p99Ms: ms1(r.p99),
+  cpuMs: r.cpuMs,
+  dbCpuMs: r.dbCpuMs,
+});
+
+function comment(room: string, i: number, lengthMs: number, startMs = 0): StoredMessage {
   return {
     room,
     id: `bench.${i}`,
     epoch: 'bench',
     offset: i,
-    t: Math.floor(Math.random() * lengthMs),
+    t: startMs + Math.floor(Math.random() * lengthMs),
     ts: Date.now(),
     from: `viewer${i % 5000}`,
     priority: i % 100 === 0 ? 2 : 0,
@@ -144,47 +161,63 @@ async function reads(
   }
   const segments = lengthMs / 360_000;
   // A read is what a cold GET /timeline/:room/:segment does but HTTP: the store's rendered
-  // segment, the body bytes and their ETag (src/api/routes/segment-body.ts).
-  const read = (s: number) => readSegment(store, { room, segment: s, segmentMs: 360_000, density });
-  const lat: number[] = [];
-  let rows = 0;
+  // segment, the body bytes and their ETag (src/api/routes/segment-body.ts), either rendered
+  // from the rows (what a read of a segment changed since its copy costs) or from the stored copy.
+  const read = (s: number, fromRows: boolean) =>
+    readSegment(store, { room, segment: s, segmentMs: 360_000, density }, fromRows);
   // A first read opens the store's connections, so their backends can be found and measured.
-  await read(0);
+  const first = await read(0, true);
+  const rows = (JSON.parse(Buffer.from(first.body).toString()) as Segment).comments.length;
   const backends = await databaseBackends(url);
-  const cpu0 = cpuMark(backends);
+  /** `count` reads of random segments: latency percentiles and CPU per read. */
+  const timedReads = async (fromRows: boolean) => {
+    const lat: number[] = [];
+    const cpu0 = cpuMark(backends);
+    for (let k = 0; k < count; k++) {
+      const s = Math.floor(Math.random() * segments);
+      const t0 = performance.now();
+      await read(s, fromRows);
+      lat.push(performance.now() - t0);
+    }
+    const [cpuMs, dbCpuMs] = cpuPerRead(cpu0, cpuMark(backends), count);
+    return { p50: q(lat, 0.5), p99: q(lat, 0.99), cpuMs, dbCpuMs };
+  };
+  const fromRows = await timedReads(true);
+  // A viewer's read of a segment written since its copy: one comment into each segment, then
+  // the read that renders it from the rows and keeps the new copy.
+  const changed: number[] = [];
+  for (let s = 0; s < segments; s++) {
+    await store.append([comment(room, video + s, 360_000, s * 360_000)]);
+    const t0 = performance.now();
+    await read(s, false);
+    changed.push(performance.now() - t0);
+  }
+  const copies = await timedReads(false);
+  // The same reads through the node's rendered-segment cache (as GET /timeline serves them):
+  // every segment once (misses), then `count` random reads (hits).
+  const cache = new SegmentCache({ maxBytes: 64 * 1024 * 1024, segmentMs: 360_000, ttlMs: 3.6e6 });
+  const hits: number[] = [];
+  for (let s = 0; s < segments; s++) await cache.get(room, s, () => read(s, false));
   for (let k = 0; k < count; k++) {
     const s = Math.floor(Math.random() * segments);
     const t0 = performance.now();
-    const got = await read(s);
-    lat.push(performance.now() - t0);
-    if (k === 0) rows = (JSON.parse(Buffer.from(got.body).toString()) as Segment).comments.length;
+    await cache.get(room, s, () => read(s, false));
+    hits.push(performance.now() - t0);
   }
-  const [cpuMs, dbCpuMs] = cpuPerRead(cpu0, cpuMark(backends), count);
-  const q = (l: number[], p: number) => {
-    l.sort((a, b) => a - b);
-    return l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
-  };
-  // The same reads through the rendered-segment cache (as GET /timeline serves them): every
-  // segment once (misses: the read above), then `count` random reads (hits).
-  const cache = new SegmentCache({ maxBytes: 64 * 1024 * 1024, segmentMs: 360_000, ttlMs: 3.6e6 });
-  const timed = async (s: number, into: number[]) => {
-    const t0 = performance.now();
-    await cache.get(room, s, () => read(s));
-    into.push(performance.now() - t0);
-  };
-  const misses: number[] = [];
-  const hits: number[] = [];
-  for (let s = 0; s < segments; s++) await timed(s, misses);
-  for (let k = 0; k < count; k++) await timed(Math.floor(Math.random() * segments), hits);
   return {
     rows,
-    cpuMs,
-    dbCpuMs,
-    p50: q(lat, 0.5),
-    p99: q(lat, 0.99),
-    missP99: q(misses, 0.99),
+    fromRows,
+    copies,
+    changedP50: q(changed, 0.5),
+    changedMax: q(changed, 1),
     hitP99: q(hits, 0.99),
   };
+}
+
+/** The `p` quantile of `l` (sorts it). */
+function q(l: number[], p: number): number {
+  l.sort((a, b) => a - b);
+  return l[Math.min(l.length - 1, Math.floor(p * l.length))]!;
 }
 
 /** Runs the timeline bench; resolves with the exit code. */
@@ -253,11 +286,10 @@ export async function runTimelineBench(argv: string[]): Promise<number> {
         meanBatch: Math.round(a.meanBatch),
         loopP99Ms: Math.round(a.loopP99Ms * 10) / 10,
         segmentRows: r.rows,
-        readP50Ms: Math.round(r.p50 * 10) / 10,
-        readP99Ms: Math.round(r.p99 * 10) / 10,
-        readCpuMs: r.cpuMs,
-        readDbCpuMs: r.dbCpuMs,
-        cacheMissP99Ms: Math.round(r.missP99 * 10) / 10,
+        fromRows: readRow(r.fromRows),
+        copies: readRow(r.copies),
+        changedP50Ms: ms1(r.changedP50),
+        changedMaxMs: ms1(r.changedMax),
         cacheHitP99Ms: Math.round(r.hitP99 * 1000) / 1000,
       });
       if (v['no-live']) continue;

@@ -63,8 +63,9 @@ async function main(): Promise<void> {
   const plain = peers.filter((p) => !p.deflate);
   const deflating = peers.filter((p) => p.deflate);
   const frames = new SharedFrames({ compressMinBytes: 1024 });
-  const asPlain = plain.map((p) => new WsTransport(p.ws, p.socket, frames, 0, 1000));
-  const asDeflating = deflating.map((p) => new WsTransport(p.ws, p.socket, frames, 15, 1000));
+  const owner = { frames, closeGraceMs: 1000, received() {}, failed() {}, ended() {} };
+  const asPlain = plain.map((p) => new WsTransport(p.ws, p.socket, owner, 0));
+  const asDeflating = deflating.map((p) => new WsTransport(p.ws, p.socket, owner, 15));
   const opts = { binary: false, compress: false, fin: true } as const;
   const results: Result[] = [];
   const ROUNDS = 9;

@@ -12,7 +12,7 @@ import { createOriginCheck } from './origin.js';
 import { closeCodeOfWsError } from './protocol-errors.js';
 import { DEFLATE_OPTIONS, hasBoundedOffer, negotiatedWindowBits } from './ws-deflate.js';
 import { SharedFrames } from './ws-frames.js';
-import { WsTransport } from './ws-transport.js';
+import { type WsOwner, WsTransport } from './ws-transport.js';
 
 /**
  * Socket chunks of one unfinished frame ws may buffer: a 64 KiB frame in segments of 64 bytes,
@@ -48,12 +48,14 @@ export interface GatewayOptions {
  * origin, caps, token) and answers refusals in plain HTTP before a WebSocket exists, then wraps
  * the socket as a Transport and hands it to the node.
  */
-export class WsGateway {
+export class WsGateway implements WsOwner {
   private readonly wss: WebSocketServer;
   private readonly clientIp: ClientIpResolver;
   private readonly originAllowed: (origin: string | undefined, host: string | undefined) => boolean;
   /** Frames built once per payload for every socket (and compressed once where negotiated). */
   readonly frames: SharedFrames;
+  /** How long a closing socket may take before it is destroyed, ms. */
+  readonly closeGraceMs: number;
   /** The compression window each upgrade's response granted, read from ws's `headers` event. */
   private readonly windowBits = new WeakMap<IncomingMessage, number>();
   /** Connections turned away by the admission rate, closed with 1013 and a back-off. */
@@ -79,8 +81,12 @@ export class WsGateway {
       // server's side, one compressed frame is valid for every socket (see ws-frames.ts).
       perMessageDeflate: compressMinBytes > 0 ? DEFLATE_OPTIONS : false,
       clientTracking: false,
+      // Pings are answered by WsTransport.answerPing with ws's own bound (60 pending pongs): ws's
+      // automatic pong costs every socket a closure and its context, used only by a pinging client.
+      autoPong: false,
     });
     this.frames = new SharedFrames({ compressMinBytes });
+    this.closeGraceMs = options.closeGraceMs;
     if (compressMinBytes > 0) {
       this.wss.on('headers', (headers, req) => {
         const line = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
@@ -196,9 +202,10 @@ export class WsGateway {
 
   /**
    * Wires an upgraded socket to a new session. The listeners are module functions that find the
-   * session through one small record on the socket, not closures: closures made here would share
-   * a context with the upgrade's request and head and keep them alive for the connection's life
-   * (heap snapshots of 10 000 idle connections: ~1.5 KiB each).
+   * session through the socket's transport, not closures: closures made here would share a
+   * context with the upgrade's request and head and keep them alive for the connection's life
+   * (heap snapshots of 10 000 idle connections: ~1.5 KiB each). `on`, not `once`, for the close:
+   * ws emits it once, and `once` costs a wrapper function and a state object per socket.
    */
   private open(
     ws: WebSocket,
@@ -208,22 +215,19 @@ export class WsGateway {
     identity: Identity | null,
   ): void {
     this.gate.opened();
-    const transport = new WsTransport(
-      ws,
-      socket,
-      this.frames,
-      windowBits,
-      this.options.closeGraceMs,
-    );
-    const session = this.node.connect(transport, ip, identity);
+    // ws's own error listener destroys the socket from now on: one listener, not an array of two.
+    socket.off('error', destroySocket);
+    const transport = new WsTransport(ws, socket, this, windowBits);
+    transport.link(this.node.connect(transport, ip, identity));
+    const session = transport.session;
     this.log.debug({ connId: session.id, ip, userId: identity?.userId }, 'connection open');
-    (ws as LinkedSocket)[LINK] = { gateway: this, session };
+    (ws as LinkedSocket)[LINK] = transport;
     ws.on('message', onMessage);
     // Protocol-level pings and pongs count as signs of life too.
-    ws.on('pong', onHeard);
-    ws.on('ping', onHeard);
+    ws.on('pong', onPong);
+    ws.on('ping', onPing);
     ws.on('error', onError);
-    ws.once('close', onClose);
+    ws.on('close', onClose);
   }
 
   /** A frame arrived on a session's socket (called by its listener). */
@@ -251,17 +255,11 @@ export class WsGateway {
   }
 }
 
-/** What a socket's listeners need: the gateway that owns it and its session. */
-interface Link {
-  gateway: WsGateway;
-  session: Session;
-}
-
-/** Where a socket keeps its Link. */
+/** Where a socket keeps its transport (which knows the gateway and the session). */
 const LINK = Symbol('barrage.link');
-type LinkedSocket = WebSocket & { [LINK]: Link };
+type LinkedSocket = WebSocket & { [LINK]: WsTransport };
 
-function linkOf(ws: WebSocket): Link {
+function linkOf(ws: WebSocket): WsTransport {
   return (ws as LinkedSocket)[LINK];
 }
 
@@ -270,8 +268,14 @@ function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   link.gateway.received(link.session, data, isBinary);
 }
 
-function onHeard(this: WebSocket): void {
+function onPong(this: WebSocket): void {
   linkOf(this).session.lastHeardAt = Date.now();
+}
+
+function onPing(this: WebSocket, data: Buffer): void {
+  const link = linkOf(this);
+  link.session.lastHeardAt = Date.now();
+  link.answerPing(data);
 }
 
 function onError(this: WebSocket, err: Error): void {

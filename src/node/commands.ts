@@ -26,7 +26,6 @@ import type { RoomMembership } from './membership.js';
 import type { Moderation } from './moderation.js';
 import type { NodeOptions } from './options.js';
 import { enforce, roomAllowed, sessionInfo } from './permissions.js';
-import { ReplyBatch } from './reply-batch.js';
 
 /** What client commands run on: the engine's parts and its public operations. */
 export interface CommandEngine {
@@ -79,8 +78,6 @@ interface Inbox {
  */
 export class ClientCommands {
   private readonly inboxes = new Map<Session, Inbox>();
-  /** The `ok`s of stored publishes, released by commits, go out a frame per connection. */
-  private readonly replies = new ReplyBatch();
 
   constructor(private readonly ctx: CommandEngine) {}
 
@@ -185,7 +182,7 @@ export class ClientCommands {
                 throw err;
               }),
           );
-    return ordered.then((result) => this.published(session, command, result.offset, true));
+    return ordered.then((result) => this.published(session, command, result.offset));
   }
 
   /** The checks, then Publishing.publishStored; throws ReplyError when refused. */
@@ -199,8 +196,6 @@ export class ClientCommands {
   /** Runs a command; synchronous ones return undefined so they cost no promise. */
   private execute(session: Session, command: ClientCommand): Promise<void> | undefined {
     if (session.closed) return undefined;
-    // What a command sends goes after the replies gathered before it (reply-batch.ts).
-    this.replies.flush(session);
     try {
       switch (command.type) {
         case 'ping':
@@ -281,7 +276,7 @@ export class ClientCommands {
   private clientPublish(session: Session, command: PublishCommand): Promise<void> | undefined {
     if (this.storesAtOnce(session, command)) {
       return this.publishStored(session, command).then((result) =>
-        this.published(session, command, result.offset, true),
+        this.published(session, command, result.offset),
       );
     }
     this.checkPublisher(session, command);
@@ -342,17 +337,9 @@ export class ClientCommands {
     this.published(session, command, offset);
   }
 
-  /** The `ok` of a publish; `gathered`: sent with the others of this step (reply-batch.ts). */
-  private published(
-    session: Session,
-    command: PublishCommand,
-    offset: number,
-    gathered = false,
-  ): void {
+  private published(session: Session, command: PublishCommand, offset: number): void {
     if (session.rooms.has(command.room)) this.ctx.hub.markOwn(command.room, offset, session);
-    const line = publishedLine(command.id, offset);
-    if (gathered) this.replies.add(session, line);
-    else this.reply(session, line);
+    this.reply(session, publishedLine(command.id, offset));
   }
 
   private failed(session: Session, id: RequestId | undefined, err: unknown): void {
@@ -365,8 +352,7 @@ export class ClientCommands {
   }
 
   private reply(session: Session, line: Buffer): void {
-    if (this.replies.holds(session)) this.replies.add(session, line);
-    else session.send(line, false, Date.now());
+    session.reply(line, Date.now());
   }
 
   private replyError(

@@ -146,6 +146,25 @@ export class Session {
     return SendResult.Sent;
   }
 
+  /**
+   * Offers a reply to one of this connection's requests: reliable, like `send(frame, false, now)`,
+   * but the transport may write it together with the rest of this turn's output (Transport.reply).
+   */
+  reply(frame: Buffer, now: number): SendResult {
+    if (this.closed) return SendResult.Closed;
+    const queued = this.transport.bufferedAmount;
+    if (queued > 0 && queued + frame.length > this.limits.sendHardLimitBytes) {
+      this.closeWith(CLOSE.tooSlow);
+      return SendResult.ClosedSlow;
+    }
+    const transport = this.transport;
+    if (!(transport.reply ? transport.reply(frame) : transport.send(frame)))
+      return SendResult.Closed;
+    this.offeredBytes += frame.length;
+    this.lastSentAt = now;
+    return SendResult.Sent;
+  }
+
   /** Judges the session's clocks for the heartbeat sweep. */
   liveness(now: number, heartbeatMs: number, authDeadline: number | null): Liveness {
     if (now - this.lastHeardAt > 2 * heartbeatMs) return Liveness.Dead;

@@ -156,6 +156,93 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX barrage_messages_ts ON barrage_messages USING brin (ts) WITH (autosummarize = on);`,
     sqlite: '',
   },
+  {
+    // Stored copies of rendered viewer segments (sql.ts, docs/storage.md "Stored
+    // segment copies"): a read of an unchanged segment fetches one value instead of ~11 000
+    // scattered rows. A copy is served only while its fingerprint (the sum of the versions of the
+    // media-time minutes it covers) is current; every change of barrage_messages bumps the
+    // versions of the minutes it touches in its own transaction: on PostgreSQL by statement
+    // triggers (so every node and every path, writer, moderation, retention, is covered), on
+    // SQLite by its single database thread for inserts and by row triggers for deletes. A delete
+    // also drops the copies that held the row, so a removed comment does not linger on disk.
+    // Versions are kept per `slot` (the writing backend's pid % 8): the writer's parts insert
+    // side by side and would otherwise wait on each other's version rows until commit.
+    version: 6,
+    name: 'segment copies',
+    postgres: `
+      CREATE TABLE barrage_segment_versions (
+        room text NOT NULL,
+        minute integer NOT NULL,
+        slot smallint NOT NULL,
+        version bigint NOT NULL,
+        PRIMARY KEY (room, minute, slot)
+      );
+      CREATE TABLE barrage_segments (
+        room text NOT NULL,
+        from_ms integer NOT NULL,
+        to_ms integer NOT NULL,
+        per_second integer NOT NULL,
+        fingerprint bigint NOT NULL,
+        comments text COMPRESSION lz4 NOT NULL,
+        PRIMARY KEY (room, from_ms, to_ms, per_second)
+      );
+      CREATE FUNCTION barrage_messages_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO barrage_segment_versions AS v (room, minute, slot, version)
+          SELECT room, t / 60000, pg_backend_pid() % 8, 1 FROM new_rows WHERE t IS NOT NULL
+          GROUP BY 1, 2 ORDER BY 1, 2
+          ON CONFLICT (room, minute, slot) DO UPDATE SET version = v.version + 1;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION barrage_messages_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO barrage_segment_versions AS v (room, minute, slot, version)
+          SELECT room, t / 60000, pg_backend_pid() % 8, 1 FROM old_rows WHERE t IS NOT NULL
+          GROUP BY 1, 2 ORDER BY 1, 2
+          ON CONFLICT (room, minute, slot) DO UPDATE SET version = v.version + 1;
+        DELETE FROM barrage_segments s
+          USING (SELECT DISTINCT room, t / 60000 AS minute FROM old_rows WHERE t IS NOT NULL) c
+          WHERE s.room = c.room AND s.from_ms < (c.minute + 1) * 60000 AND s.to_ms > c.minute * 60000;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION barrage_messages_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- Versions stay (they only ever grow); every copy goes.
+        DELETE FROM barrage_segments;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER barrage_messages_inserted AFTER INSERT ON barrage_messages
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION barrage_messages_inserted();
+      CREATE TRIGGER barrage_messages_deleted AFTER DELETE ON barrage_messages
+        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION barrage_messages_deleted();
+      CREATE TRIGGER barrage_messages_truncated AFTER TRUNCATE ON barrage_messages
+        FOR EACH STATEMENT EXECUTE FUNCTION barrage_messages_truncated();`,
+    sqlite: `
+      CREATE TABLE barrage_segment_versions (
+        room TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (room, minute, slot)
+      ) WITHOUT ROWID;
+      CREATE TABLE barrage_segments (
+        room TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        per_second INTEGER NOT NULL,
+        fingerprint INTEGER NOT NULL,
+        comments TEXT NOT NULL,
+        PRIMARY KEY (room, from_ms, to_ms, per_second)
+      );
+      CREATE TRIGGER barrage_messages_deleted AFTER DELETE ON barrage_messages
+        WHEN OLD.t IS NOT NULL BEGIN
+        INSERT INTO barrage_segment_versions (room, minute, slot, version)
+          VALUES (OLD.room, OLD.t / 60000, 0, 1)
+          ON CONFLICT (room, minute, slot) DO UPDATE SET version = version + 1;
+        DELETE FROM barrage_segments WHERE room = OLD.room
+          AND from_ms < (OLD.t / 60000 + 1) * 60000 AND to_ms > (OLD.t / 60000) * 60000;
+      END;`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -126,3 +126,49 @@ export const LATEST_SQL = `SELECT ${COLUMNS} FROM barrage_messages WHERE room = 
 
 /** Deletes one message: $1 room, $2 id. */
 export const REMOVE_SQL = `DELETE FROM barrage_messages WHERE room = $1 AND id = $2`;
+
+/**
+ * Stored segment copies (migration 6). A copy is keyed by the query
+ * ($1 room, $2 from, $3 to, $4 per second) and valid while its fingerprint equals the sum of
+ * the versions of the media-time minutes [from, to) touches: every change of a comment bumps its
+ * minute's version in the change's own transaction, and versions only grow, so the sum moves
+ * whenever anything in the segment's minutes changed. (The casts: SQLite may bind a number as a
+ * REAL, whose division would not truncate.)
+ */
+const FINGERPRINT_SQL = `(SELECT COALESCE(SUM(v.version), 0) FROM barrage_segment_versions v
+   WHERE v.room = $1 AND v.minute >= CAST($2 AS INTEGER) / 60000
+     AND v.minute <= (CAST($3 AS INTEGER) - 1) / 60000)`;
+
+/** The stored copy of a segment when it is current (no row otherwise): $1-$4 as above. */
+export const SEGMENT_COPY_SQL = `SELECT s.comments FROM barrage_segments s
+ WHERE s.room = $1 AND s.from_ms = $2 AND s.to_ms = $3 AND s.per_second = $4
+   AND s.fingerprint = ${FINGERPRINT_SQL}`;
+
+/** The fingerprint of a segment's minutes now: $1 room, $2 from, $3 to. */
+export const SEGMENT_FINGERPRINT_SQL = `SELECT ${FINGERPRINT_SQL} AS fingerprint`;
+
+/**
+ * Keeps a copy: $1-$4 the query, $5 the fingerprint it was rendered at, $6 the comments. A copy
+ * rendered from an older snapshot never replaces a newer one (a slow read finishing late).
+ */
+export const SEGMENT_KEEP_SQL = `INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, fingerprint, comments)
+ VALUES ($1, $2, $3, $4, $5, $6)
+ ON CONFLICT (room, from_ms, to_ms, per_second) DO UPDATE
+ SET fingerprint = excluded.fingerprint, comments = excluded.comments
+ WHERE s.fingerprint < excluded.fingerprint`;
+
+/**
+ * A segment rendered (as `SEGMENT_COMMENTS_SQL_POSTGRES`) together with the fingerprint of the
+ * same snapshot (one statement, so the two agree), and kept as the segment's copy in the same
+ * statement: the 1.5 MB text never travels back to the server. $1-$4 as above.
+ */
+export const SEGMENT_RENDER_KEEP_SQL_POSTGRES = `WITH r AS (
+   SELECT (${SEGMENT_COMMENTS_SQL_POSTGRES}) AS comments, ${FINGERPRINT_SQL} AS fingerprint
+ ), kept AS (
+   INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, fingerprint, comments)
+   SELECT $1, $2, $3, $4, r.fingerprint, r.comments FROM r
+   ON CONFLICT (room, from_ms, to_ms, per_second) DO UPDATE
+   SET fingerprint = excluded.fingerprint, comments = excluded.comments
+   WHERE s.fingerprint < excluded.fingerprint
+ )
+ SELECT comments FROM r`;

@@ -45,13 +45,24 @@ export function message(
 
 const ids = (list: StoredMessage[]) => list.map((m) => m.id);
 
+/** A rendered segment's bytes as text, after checking they are exactly its UTF-8 encoding. */
+export function textOf(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes).toString('utf8');
+  assert.deepEqual(Buffer.from(text), Buffer.from(bytes), 'valid UTF-8');
+  return text;
+}
+
 /**
- * A segment's rows, after checking that the rendered read (`segmentComments`, what viewers get)
- * is exactly those rows as `commentJson` renders them, in the same order.
+ * A segment's rows, after checking that the rendered reads are exactly those rows as
+ * `commentJson` renders them, in the same order: from the rows, and as viewers get it
+ * (`segmentComments`) twice, the second time from the stored copy the first one kept.
  */
 async function segment(s: Store, q: SegmentQuery): Promise<StoredMessage[]> {
   const rows = await s.segment(q);
-  assert.equal(await s.segmentComments(q), rows.map(commentJson).join(','));
+  const expected = rows.map(commentJson).join(',');
+  assert.equal(textOf(await s.segmentCommentsFromRows(q)), expected, 'rendered from the rows');
+  assert.equal(textOf(await s.segmentComments(q)), expected, 'a first viewer read');
+  assert.equal(textOf(await s.segmentComments(q)), expected, 'a second viewer read');
   return rows;
 }
 
@@ -274,9 +285,13 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
         const q = { room: r, from: 0, to: 360_000, perSecond: 30 };
         const rows = await segment(s!, q);
         assert.equal(rows.length, 6);
-        const parsed = JSON.parse(`[${await s!.segmentComments(q)}]`) as { from: string }[];
+        const parsed = JSON.parse(`[${textOf(await s!.segmentComments(q))}]`) as { from: string }[];
         assert.equal(parsed[0]!.from, `ü<b>"${text}`);
-        assert.equal(await s!.segmentComments({ ...q, room: `${r}x` }), '', 'an empty segment');
+        assert.equal(
+          textOf(await s!.segmentComments({ ...q, room: `${r}x` })),
+          '',
+          'an empty segment',
+        );
       },
     );
 
@@ -305,6 +320,48 @@ export function storeContract(name: string, makeStores: () => Promise<StoreSet>)
       const byId = new Map(all.map((m) => [m.id, m]));
       for (const m of untimed) assert.deepEqual(m, byId.get(m.id));
     });
+
+    run(
+      'segment copies: a write, a delete or an expiry shows in the next read, on every node',
+      async (stores) => {
+        const [a, b] = [stores[0]!, stores[stores.length - 1]!];
+        const r = room();
+        const q = { room: r, from: 360_000, to: 720_000, perSecond: 30 };
+        const idsOf = async (s: Store, query: SegmentQuery = q) =>
+          (JSON.parse(`[${textOf(await s.segmentComments(query))}]`) as { id: string }[]).map(
+            (c) => c.id,
+          );
+        await a.append([1, 2, 3].map((o) => message(r, o, { t: 400_000 + o, ts: 5000 + o })));
+        assert.deepEqual(await idsOf(a), ['ep1.1', 'ep1.2', 'ep1.3']);
+        assert.deepEqual(await idsOf(b), ['ep1.1', 'ep1.2', 'ep1.3'], 'the other node');
+        await b.append([message(r, 4, { t: 400_500, ts: 9000 })]);
+        assert.deepEqual(await idsOf(a), ['ep1.1', 'ep1.2', 'ep1.3', 'ep1.4'], 'a write elsewhere');
+        await a.append([message(r, 5, { t: 719_999, ts: 9000 })]);
+        assert.deepEqual(await idsOf(b), ['ep1.1', 'ep1.2', 'ep1.3', 'ep1.4', 'ep1.5'], 'last ms');
+        await a.append([message(r, 6, { t: 720_000, ts: 9000 })]);
+        await a.append([message(r, 7, { t: 359_999, ts: 9000 })]);
+        assert.deepEqual(await idsOf(b), ['ep1.1', 'ep1.2', 'ep1.3', 'ep1.4', 'ep1.5'], 'outside');
+        assert.equal(await b.remove(r, 'ep1.4'), true);
+        assert.deepEqual(await idsOf(a), ['ep1.1', 'ep1.2', 'ep1.3', 'ep1.5'], 'a delete');
+        // Other cases' rooms may hold older rows too: only this room's are checked.
+        assert.ok((await b.expire(5002, 10_000)) >= 1); // ep1.1
+        assert.deepEqual(await idsOf(a), ['ep1.2', 'ep1.3', 'ep1.5'], 'an expiry');
+        const sparse = { ...q, perSecond: 1 };
+        assert.equal((await idsOf(a, sparse)).length, 2, 'each density has its own copy');
+        assert.equal(
+          textOf(await a.segmentComments(sparse)),
+          textOf(await a.segmentCommentsFromRows(sparse)),
+        );
+        assert.equal((await idsOf(a)).length, 3);
+        // A segment whose bounds are not whole minutes (minutes 5 and 6).
+        const odd = { room: r, from: 359_500, to: 360_500, perSecond: 30 };
+        assert.deepEqual(await idsOf(a, odd), ['ep1.7']);
+        await b.append([message(r, 8, { t: 360_100, ts: 9000 })]);
+        assert.deepEqual(await idsOf(a, odd), ['ep1.7', 'ep1.8']);
+        await b.append([message(r, 9, { t: 359_600, ts: 9000 })]);
+        assert.deepEqual(await idsOf(a, odd), ['ep1.9', 'ep1.7', 'ep1.8']);
+      },
+    );
 
     run('two nodes on one database write a comment exactly once', async (stores) => {
       if (stores.length < 2) return;

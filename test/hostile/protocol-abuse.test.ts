@@ -257,6 +257,20 @@ describe('malformed frames after the upgrade', () => {
     await stillServing();
   });
 
+  it('answers each ping with a pong of the same data, in order', async () => {
+    const raw = await open();
+    raw.write(Buffer.concat([frame(9, 'first'), frame(9, Buffer.alloc(125, 0x79)), frame(9, '')]));
+    const deadline = Date.now() + 5000;
+    const pongs = () => raw.frames.filter((f) => f.opcode === 10);
+    while (pongs().length < 3 && !raw.ended && Date.now() < deadline) await sleep(10);
+    assert.deepEqual(
+      pongs().map((f) => f.payload.toString('latin1')),
+      ['first', 'y'.repeat(125), ''],
+    );
+    assert.equal(raw.closeCode, null);
+    await stillServing();
+  });
+
   it('cuts off a ping flood (10 000 pings in one write) at 60 pending pongs, memory bounded', async () => {
     const before = await nodeStats(server.url);
     const raw = await open();

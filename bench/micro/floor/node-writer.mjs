@@ -42,11 +42,12 @@ class OldTransport {
 }
 
 const peers = [];
+const owner = { frames, closeGraceMs: 1000, received() {}, failed() {}, ended() {} };
 const wss = new WebSocketServer({ port, host: '127.0.0.1' });
 wss.on('connection', (ws, req) => {
   const socket = req.socket;
   const now = Date.now();
-  const t = new WsTransport(ws, socket, frames, 0, 1000);
+  const t = new WsTransport(ws, socket, owner, 0);
   const o = new OldTransport(ws, socket);
   peers.push({
     socket,

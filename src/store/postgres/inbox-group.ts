@@ -16,6 +16,7 @@
  */
 import type postgres from 'postgres';
 import type { Rows, Steps } from '../inbox-steps.js';
+import { releaseInSlices } from '../release.js';
 
 /** One waiting operation: its user (the unit of ordering) and a maker of its statements. */
 interface Waiting {
@@ -134,7 +135,8 @@ export class InboxGroupCommit {
     }
     // A success clears the store's failure mark.
     await this.track(() => Promise.resolve());
-    for (const [i, op] of group.entries()) op.resolve(results[i]);
+    // A slice at a time: a group of hundreds answered at once held new pushes off the event loop.
+    releaseInSlices(group, (op, i) => op.resolve(results[i]));
   }
 
   private async alone(op: Waiting): Promise<void> {

@@ -25,6 +25,8 @@ import {
   LATEST_SQL,
   REMOVE_SQL,
   SEGMENT_COMMENTS_SQL_POSTGRES,
+  SEGMENT_COPY_SQL,
+  SEGMENT_RENDER_KEEP_SQL_POSTGRES,
   SEGMENT_SQL_POSTGRES,
   TIMELINE_SQL,
 } from '../sql.js';
@@ -129,9 +131,39 @@ export class PostgresStore implements Store, AlertInbox {
     return (rows as unknown as MessageRow[]).map(fromRow);
   }
 
-  async segmentComments(q: SegmentQuery): Promise<string> {
-    const [row] = await this.segmentRead(SEGMENT_COMMENTS_SQL_POSTGRES, q);
-    return (row as { comments: string }).comments;
+  /**
+   * The segment's stored copy when it is current (migration 6: one value read, instead of
+   * ~11 000 scattered rows), one statement on its own; else rendered from its rows and kept as
+   * the copy in one statement, in a transaction with bitmap scans off (see `segmentRead`). Read
+   * raw: the text's bytes as they arrived, never decoded to a string.
+   */
+  async segmentComments(q: SegmentQuery): Promise<Uint8Array> {
+    const params = [q.room, q.from, q.to, q.perSecond];
+    const copy = await this.run(() => this.sql.unsafe(SEGMENT_COPY_SQL, params).raw());
+    const kept = firstValue(copy);
+    if (kept) return kept;
+    return (await this.run(() =>
+      this.sql.begin(async (tx) => {
+        const [, rendered] = await Promise.all([
+          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
+          tx.unsafe(SEGMENT_RENDER_KEEP_SQL_POSTGRES, params).raw(),
+        ]);
+        return firstValue(rendered) ?? EMPTY;
+      }),
+    )) as Uint8Array;
+  }
+
+  async segmentCommentsFromRows(q: SegmentQuery): Promise<Uint8Array> {
+    const params = [q.room, q.from, q.to, q.perSecond];
+    return (await this.run(() =>
+      this.sql.begin(async (tx) => {
+        const [, rows] = await Promise.all([
+          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
+          tx.unsafe(SEGMENT_COMMENTS_SQL_POSTGRES, params).raw(),
+        ]);
+        return firstValue(rows) ?? EMPTY;
+      }),
+    )) as Uint8Array;
   }
 
   /**
@@ -269,6 +301,13 @@ export class PostgresStore implements Store, AlertInbox {
       throw new StoreUnavailableError(this.failure);
     }
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The first column of the first row of a raw result (a Buffer), or undefined. */
+function firstValue(rows: readonly (readonly unknown[])[]): Uint8Array | undefined {
+  return rows[0]?.[0] as Uint8Array | undefined;
 }
 
 /** Retention, one step: $1 the cutoff (ms), $2 the most rows. */

@@ -11,6 +11,7 @@ import type {
   NewAlert,
   PutAlertResult,
 } from '../inbox.js';
+import { releaseInSlices } from '../release.js';
 import {
   type BeforeQuery,
   type SegmentQuery,
@@ -38,6 +39,10 @@ export class SqliteStore implements Store, AlertInbox {
   private readonly pending = new Map<number, (reply: WorkerReply) => void>();
   private nextId = 1;
   private failure: string | null = null;
+  /** Requests of this turn, posted to the thread together at its end (one message, not N). */
+  private outbox: WorkerRequest[] = [];
+  private outboxTransfer: ArrayBuffer[] = [];
+  private flushing = false;
 
   constructor(dataDir: string) {
     this.file = join(resolve(dataDir), DATABASE_FILE);
@@ -48,12 +53,8 @@ export class SqliteStore implements Store, AlertInbox {
     const worker = spawnWorker(this.file);
     this.worker = worker;
     const ready = new Promise<WorkerReply>((done) => this.pending.set(0, done));
-    worker.on('message', (reply: WorkerReply) => {
-      const done = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
-      done?.(reply);
-    });
+    // The thread answers a group at a time, after its COMMIT (see releaseInSlices).
+    worker.on('message', (replies: WorkerReply[]) => releaseInSlices(replies, this.settle));
     worker.on('error', (err) => this.fail(`database thread failed: ${err.message}`));
     worker.on('exit', () => this.fail('database thread stopped'));
     const reply = await ready;
@@ -78,8 +79,12 @@ export class SqliteStore implements Store, AlertInbox {
     return this.call('segment', query) as Promise<StoredMessage[]>;
   }
 
-  segmentComments(query: SegmentQuery): Promise<string> {
-    return this.call('segmentComments', query) as Promise<string>;
+  segmentComments(query: SegmentQuery): Promise<Uint8Array> {
+    return this.call('segmentComments', query) as Promise<Uint8Array>;
+  }
+
+  segmentCommentsFromRows(query: SegmentQuery): Promise<Uint8Array> {
+    return this.call('segmentCommentsFromRows', query) as Promise<Uint8Array>;
   }
 
   before(query: BeforeQuery): Promise<StoredMessage[]> {
@@ -150,15 +155,43 @@ export class SqliteStore implements Store, AlertInbox {
       });
       // Referenced only while a request waits, so an idle store never holds the process open.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, op, args } satisfies WorkerRequest, transfer);
+      this.outbox.push({ id, op, args });
+      this.outboxTransfer.push(...transfer);
+      if (!this.flushing) {
+        this.flushing = true;
+        // After this turn's I/O callbacks: the requests of every socket read in it go together.
+        setImmediate(this.flush);
+      }
     });
   }
+
+  /** Posts the requests of this turn to the thread in one message. */
+  private readonly flush = (): void => {
+    this.flushing = false;
+    const requests = this.outbox;
+    const transfer = this.outboxTransfer;
+    this.outbox = [];
+    this.outboxTransfer = [];
+    // A failure since they were queued has already answered them (see `fail`).
+    if (requests.length === 0 || !this.worker) return;
+    this.worker.postMessage(requests, transfer);
+  };
+
+  /** Answers the caller of one request. */
+  private readonly settle = (reply: WorkerReply): void => {
+    const done = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker?.unref();
+    done?.(reply);
+  };
 
   private fail(why: string): void {
     if (this.worker === null) return;
     this.failure ??= why;
     for (const [id, done] of this.pending) done({ id, ok: false, message: why });
     this.pending.clear();
+    this.outbox = [];
+    this.outboxTransfer = [];
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The embedded store's database thread: better-sqlite3 is synchronous, so every statement runs
- * here, never on the event loop. It answers `{id, op, args}` requests from `SqliteStore` in order.
+ * here, never on the event loop. It answers `{id, op, args}` requests from `SqliteStore` in order;
+ * both ways a message carries a list (the requests of one turn, the replies of one group).
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -21,6 +22,7 @@ export interface WorkerRequest {
     | 'timeline'
     | 'segment'
     | 'segmentComments'
+    | 'segmentCommentsFromRows'
     | 'before'
     | 'remove'
     | 'expire'
@@ -112,9 +114,21 @@ function serve(db: Database.Database): void {
   const insert = db.prepare(
     `INSERT INTO barrage_messages (${INSERT_COLUMNS}) VALUES (${placeholders.join(',')}) ON CONFLICT (room, id) DO NOTHING`,
   );
-  /** Inserts packed batches, in one transaction when the caller opened one. */
+  const touched = minutesTouched(db);
+  /**
+   * Inserts packed batches, in one transaction when the caller opened one, and bumps the versions
+   * of the media-time minutes they touch (migration 6: stored segment copies of those minutes
+   * are stale from this commit on). Deletes bump them by trigger.
+   */
   const insertAll = (batches: readonly PackedBatch[]) => {
-    for (const batch of batches) for (const m of unpackBatch(batch)) insert.run(toRow(m));
+    const minutes = new Set<string>();
+    for (const batch of batches) {
+      for (const m of unpackBatch(batch)) {
+        insert.run(toRow(m));
+        if (m.t !== null) minutes.add(`${Math.floor(m.t / 60_000)}\n${m.room}`);
+      }
+    }
+    touched(minutes);
   };
   const appendAll = db.transaction(insertAll);
   const timeline = db.prepare(TIMELINE_SQL);
@@ -191,16 +205,33 @@ function serve(db: Database.Database): void {
         while (n < queue.length && n < MAX_GROUP && GROUPED.has(queue[n]!.op)) n++;
         replies = n === 0 ? [answer(queue.shift()!)] : commitGroup(queue.splice(0, n));
       }
-      for (const reply of replies) port.postMessage(reply);
+      // One message per group: the main thread releases its answers a slice at a time.
+      port.postMessage(replies);
     }
   };
-  port.on('message', (request: WorkerRequest) => {
-    queue.push(request);
+  // The main thread posts the requests of one turn of its event loop together.
+  port.on('message', (requests: WorkerRequest[]) => {
+    for (const request of requests) queue.push(request);
     if (!scheduled) {
       scheduled = true;
       setImmediate(drain);
     }
   });
+}
+
+/**
+ * Bumps the version of each `MINUTE\nROOM` (migration 6), in the caller's transaction. The thread
+ * is the database's only writer, so one slot (0) serves.
+ */
+function minutesTouched(db: Database.Database): (minutes: ReadonlySet<string>) => void {
+  const bump = db.prepare(`INSERT INTO barrage_segment_versions (room, minute, slot, version)
+    VALUES ($1, $2, 0, 1) ON CONFLICT (room, minute, slot) DO UPDATE SET version = version + 1`);
+  return (minutes) => {
+    for (const key of minutes) {
+      const at = key.indexOf('\n');
+      bump.run({ 1: key.slice(at + 1), 2: Number(key.slice(0, at)) });
+    }
+  };
 }
 
 /** Operations applied together in one transaction when several are waiting (group commit). */
@@ -277,8 +308,8 @@ function groupCommitter(
 
 try {
   serve(open());
-  port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WorkerReply);
+  port.postMessage([{ id: 0, ok: true, value: 'ready' } satisfies WorkerReply]);
 } catch (err) {
   const e = err as Error & { code?: string };
-  port.postMessage({ id: 0, ok: false, message: e.message, code: e.code } satisfies WorkerReply);
+  port.postMessage([{ id: 0, ok: false, message: e.message, code: e.code } satisfies WorkerReply]);
 }

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { readFramesRaw } from './raw-frames.js';
+
+/** A client whose frames the raw reader takes over, and the server side of it. */
+interface Pair {
+  client: WebSocket;
+  socket: Socket;
+  server: WebSocket;
+  messages: Buffer[];
+  closes: number[];
+  /** Resolves once the client socket has read at least `n` bytes in all. */
+  readBytes(n: number): Promise<void>;
+  /** Resolves once `n` messages were read. */
+  readMessages(n: number): Promise<void>;
+}
+
+describe('readFramesRaw', () => {
+  let wss: WebSocketServer;
+  let url: string;
+  before(async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+  });
+
+  async function pair(): Promise<Pair> {
+    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+    const client = new WebSocket(url, { perMessageDeflate: false });
+    // 'open' follows 'upgrade' in the same turn: listen for both before waiting.
+    const upgraded = new Promise<Socket>((res) => {
+      client.once('upgrade', (r) => res(r.socket as Socket));
+    });
+    await once(client, 'open');
+    const socket = await upgraded;
+    const [server] = await accepted;
+    const messages: Buffer[] = [];
+    const closes: number[] = [];
+    const taken = readFramesRaw(client, socket, {
+      message: (b) => messages.push(Buffer.from(b)),
+      close: (code) => closes.push(code),
+    });
+    assert.equal(taken, true);
+    // The reader's own 'data' listener was added first, so it has run when these wake up.
+    const readBytes = async (n: number): Promise<void> => {
+      while (socket.bytesRead < n) await once(socket, 'data');
+    };
+    const readMessages = async (n: number): Promise<void> => {
+      while (messages.length < n) await once(socket, 'data');
+    };
+    return { client, socket, server, messages, closes, readBytes, readMessages };
+  }
+
+  it('reads whole messages of every length form, fragmented ones and frames cut across reads', {
+    timeout: 20_000,
+  }, async () => {
+    const p = await pair();
+    const small = Buffer.from('a\nb');
+    const mid = Buffer.alloc(300, 'm');
+    const big = Buffer.alloc(70_000, 'g');
+    p.server.send(small);
+    p.server.send(mid);
+    p.server.send(big);
+    p.server.send('frag-', { fin: false });
+    p.server.send('ment', { fin: true });
+    // A frame written in two pieces, the second only after the first was read.
+    const raw = Buffer.concat([Buffer.from([0x81, 126, 0x01, 0x00]), Buffer.alloc(256, 's')]);
+    const serverSocket = (p.server as unknown as { _socket: Socket })._socket;
+    await p.readMessages(4);
+    const read = p.socket.bytesRead;
+    serverSocket.write(raw.subarray(0, 3));
+    await p.readBytes(read + 3);
+    assert.equal(p.messages.length, 4);
+    serverSocket.write(raw.subarray(3));
+    await p.readMessages(5);
+    assert.deepEqual(
+      p.messages.map((m) => m.length),
+      [small.length, mid.length, big.length, 'frag-ment'.length, 256],
+    );
+    assert.equal(p.messages[0]!.toString(), 'a\nb');
+    assert.ok(p.messages[2]!.equals(big));
+    assert.equal(p.messages[3]!.toString(), 'frag-ment');
+    assert.ok(p.messages[4]!.equals(Buffer.alloc(256, 's')));
+    p.client.terminate();
+  });
+
+  it('answers a protocol ping through ws and reports the close code of a close frame', {
+    timeout: 20_000,
+  }, async () => {
+    const p = await pair();
+    p.server.ping(Buffer.from('hi'));
+    const [pong] = (await once(p.server, 'pong')) as [Buffer];
+    assert.equal(pong.toString(), 'hi');
+    const closed = once(p.client, 'close');
+    p.server.close(4008, 'too slow');
+    await closed;
+    assert.deepEqual(p.closes, [4008]);
+  });
+});
