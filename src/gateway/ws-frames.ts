@@ -90,6 +90,19 @@ export class SharedFrames {
     return b.deflated ?? b.plain;
   }
 
+  /**
+   * The frame of a payload sent to one socket only (a reply), as the buffers to write in a row
+   * (header and payload, not joined: the caller joins a turn's frames once): compressed when
+   * `deflate` and worth it, and not cached (a cache entry per reply costs more than it saves).
+   */
+  single(payload: Buffer, deflate: boolean): Buffer[] {
+    if (deflate) {
+      const compressed = this.deflate(payload);
+      if (compressed !== null) return [compressed];
+    }
+    return frameOf(payload, FRAME_PLAIN);
+  }
+
   private lookup(payload: Buffer): Built {
     if (payload === this.lastPayload) return this.lastBuilt!;
     let b = this.built.get(payload);
@@ -119,6 +132,8 @@ export class SharedFrames {
     return textFrame(body, true);
   }
 }
+
+const FRAME_PLAIN = { fin: true, opcode: TEXT_OPCODE, mask: false, readOnly: true, rsv1: false };
 
 /** One Buffer holding a final, unmasked text frame (server frames are never masked). */
 export function textFrame(payload: Buffer, compressed: boolean): Buffer {

@@ -3,6 +3,7 @@ import type { RawData } from 'ws';
 import { WebSocket } from 'ws';
 import type { Session, Transport } from '../session/index.js';
 import { directHandle, type TcpHandle, writeToSocket } from './socket-writer.js';
+import { flushAtEndOfTurn, type TurnFlushable } from './turn-flush.js';
 import { DEFLATE_WINDOW_BITS } from './ws-deflate.js';
 import type { SharedFrames } from './ws-frames.js';
 
@@ -38,8 +39,15 @@ export const MAX_PENDING_PONGS = 60;
  * - `bufferedAmount`: ws reports the socket's writable length (plus its empty queue), so bytes
  *   written here count the same as bytes ws writes, for the soft/hard marks and the stall check;
  * - nothing after close: the readyState check stops sends once the closing handshake began.
+ *
+ * Replies are held until the end of the turn (turn-flush.ts) and leave with everything else this
+ * socket is sent in that turn in one write. While frames are held, every send joins them (in
+ * order); a close of ours writes them first. ws's own frames are not held: a pong may overtake
+ * them (control frames may come between messages), and when ws itself starts the closing
+ * handshake (a protocol error, or the client's close) the held frames are dropped, as nothing may
+ * follow a close frame. The held bytes count in `bufferedAmount`.
  */
-export class WsTransport implements Transport {
+export class WsTransport implements Transport, TurnFlushable {
   /** Whether this socket takes the shared compressed frames. */
   private readonly deflate: boolean;
   /** The socket's TCP handle and descriptor for direct writes (socket-writer.ts); null: none. */
@@ -51,6 +59,9 @@ export class WsTransport implements Transport {
   private pendingPongs = 0;
   /** Counts a pong flushed; made on the first ping (browsers never send pings). */
   private pongFlushed: (() => void) | null = null;
+  /** Frames held for the end of the turn, in order (header and payload buffers); null: none. */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -95,12 +106,38 @@ export class WsTransport implements Transport {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     const frames = this.gateway.frames;
     const bytes = this.deflate ? frames.deflated(frame) : frames.plain(frame);
-    writeToSocket(this.socket, this.handle, this.fd, bytes);
+    if (this.held !== null) {
+      this.held.push(bytes);
+      this.heldBytes += bytes.length;
+    } else writeToSocket(this.socket, this.handle, this.fd, bytes);
     return true;
   }
 
+  reply(frame: Buffer): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    const parts = this.gateway.frames.single(frame, this.deflate);
+    if (this.held === null) {
+      this.held = parts;
+      flushAtEndOfTurn(this);
+    } else for (let i = 0; i < parts.length; i++) this.held.push(parts[i]!);
+    for (let i = 0; i < parts.length; i++) this.heldBytes += parts[i]!.length;
+    return true;
+  }
+
+  /** Writes the held frames in one write (called at the end of the turn, and before a close). */
+  flushTurn(): void {
+    const held = this.held;
+    if (held === null) return;
+    const bytes = held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes);
+    this.held = null;
+    this.heldBytes = 0;
+    // ws began the closing handshake itself since: nothing may follow its close frame.
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    writeToSocket(this.socket, this.handle, this.fd, bytes);
+  }
+
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.ws.bufferedAmount + this.heldBytes;
   }
 
   ping(): void {
@@ -108,12 +145,15 @@ export class WsTransport implements Transport {
   }
 
   close(code: number, reason: string): void {
+    this.flushTurn();
     this.ws.close(code, reason);
     const ws = this.ws;
     setTimeout(() => ws.terminate(), this.gateway.closeGraceMs).unref();
   }
 
   terminate(): void {
+    this.held = null;
+    this.heldBytes = 0;
     this.ws.terminate();
   }
 }

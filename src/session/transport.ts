@@ -8,6 +8,13 @@ export interface Transport {
    * case nothing is queued. The buffer may be shared with other sessions: never mutated.
    */
   send(frame: Buffer): boolean;
+  /**
+   * Like `send`, for a frame meant for this connection alone (a reply to a request): the
+   * transport may hold it until the end of the event loop's turn and write it with the rest of
+   * what it sends the connection in that turn (one system call for all), in the same order.
+   * Transports without it take replies through `send`.
+   */
+  reply?(frame: Buffer): boolean;
   /** Bytes queued in user space and not yet handed to the kernel. */
   readonly bufferedAmount: number;
   /**
