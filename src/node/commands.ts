@@ -88,13 +88,13 @@ export class ClientCommands {
     for (const line of splitLines(text)) {
       // Parsed before the rate check, so a refusal can carry the request's id.
       const parsed = parseCommand(line, this.ctx.options.parseLimits);
-      if (!session.commandBucket.take(now)) {
+      if (!session.takeCommand(now)) {
         this.replyError(
           session,
           parsed.ok ? parsed.command.id : parsed.id,
           'rate_limited',
           'too many commands',
-          session.commandBucket.msUntilNext(),
+          session.commandWaitMs(now),
         );
       } else if (!parsed.ok) this.replyError(session, parsed.id, parsed.code, parsed.message);
       else this.enqueue(session, parsed.command);
@@ -296,12 +296,9 @@ export class ClientCommands {
 
   /** The checks of a publisher that need nothing read: its rate, its identity, the room. */
   private checkPublisher(session: Session, command: PublishCommand): void {
-    if (!session.publishBucket.take(Date.now())) {
-      throw new ReplyError(
-        'rate_limited',
-        'publishing too fast',
-        session.publishBucket.msUntilNext(),
-      );
+    const now = Date.now();
+    if (!session.takePublish(now)) {
+      throw new ReplyError('rate_limited', 'publishing too fast', session.publishWaitMs(now));
     }
     const identity = session.identity;
     if (identity === null && !this.ctx.options.allowAnonymousPublish) {

@@ -59,6 +59,8 @@ export class Node implements BrokerHandler {
   /** Counters the node keeps itself; its stats read them (see stats.ts). */
   readonly counters = new NodeCounters();
   readonly fanoutLatency = new LatencySamples();
+  /** How long each room batch's writes to its members took, ms (see HubOptions.onFlush). */
+  readonly fanoutSpan = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
   /** Moderation rules, cluster-wide: `node.moderation.mute(userId, {room, durationMs})` etc. */
@@ -81,8 +83,9 @@ export class Node implements BrokerHandler {
   ) {
     this.hub = new Hub({
       policyFor: options.policyFor,
-      onFlush: (_room, messages, sessions, waitedMs) => {
+      onFlush: (_room, messages, sessions, waitedMs, spanMs) => {
         this.fanoutLatency.record(waitedMs);
+        this.fanoutSpan.record(spanMs);
         this.metrics?.fanout(waitedMs, messages, sessions);
       },
       onRoomCreated: (name) => this.membership.roomCreated(name),
