@@ -232,6 +232,22 @@ export class Node implements BrokerHandler {
     return this.publishing.publishNow(room, data, from, priority, t);
   }
 
+  /** Whether a publish into `room` can take `publishStored`: see Publishing.storesAtOnce. */
+  storesAtOnce(room: string): boolean {
+    return this.publishing.storesAtOnce(room);
+  }
+
+  /** A publish into a stored room, taken at once: see Publishing.publishStored. */
+  publishStored(
+    room: string,
+    data: unknown,
+    from: string | null,
+    priority: Priority,
+    t: number | undefined,
+  ): Promise<PublishResult> {
+    return this.publishing.publishStored(room, data, from, priority, t);
+  }
+
   /** Pushes to every connection of a user, cluster-wide; resolves with connections reached. */
   async push(userId: string, event: string, data: unknown): Promise<number> {
     const problem = userIdProblem(userId) ?? eventNameProblem(event);
