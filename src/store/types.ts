@@ -89,18 +89,20 @@ export interface Store {
   segment(query: SegmentQuery): Promise<StoredMessage[]>;
   /**
    * The same segment rendered: each comment as `commentJson` (comment-json.ts) renders it, joined
-   * by commas in the same order (the body of a JSON array); '' when empty. What a viewer segment
-   * is built from: the backend renders where it reads, so ~11 000 rows never become objects.
+   * by commas in the same order (the body of a JSON array), as UTF-8 bytes; empty when there is
+   * none. What a viewer segment is built from: the backend renders where it reads, so ~11 000 rows
+   * never become objects, and the bytes go into the body without a decode and a re-encode. Answered
+   * from the segment's stored copy while nothing in its minutes changed since the copy was
+   * rendered (docs/storage.md "Stored segment copies"); rendered from the rows and kept as the
+   * new copy otherwise.
    */
-  segmentComments(query: SegmentQuery): Promise<string>;
+  segmentComments(query: SegmentQuery): Promise<Uint8Array>;
   /**
-   * The same text, always rendered from the rows now: `segmentComments` answers from the
-   * segment's stored copy while nothing in its minutes changed since the copy was rendered
-   * (docs/storage.md "Stored segment copies"), and renders and keeps a new copy otherwise. This
-   * reads and keeps no copy: what a read of a changed segment costs (the bench), and the
-   * reference the contract suite holds the copies to.
+   * The same bytes, always rendered from the rows now, reading and keeping no copy: what a read
+   * of a changed segment costs (the bench), and the reference the contract suite holds the copies
+   * to.
    */
-  segmentCommentsFromRows(query: SegmentQuery): Promise<string>;
+  segmentCommentsFromRows(query: SegmentQuery): Promise<Uint8Array>;
   /** The newest `limit` messages before a position, returned oldest first. */
   before(query: BeforeQuery): Promise<StoredMessage[]>;
   /** Deletes one message; false when there was none. */

@@ -38,7 +38,7 @@ function counting<B extends StoreClass>(Base: B) {
     gateTaken(): boolean {
       return this.waiting;
     }
-    override async segmentComments(query: SegmentQuery): Promise<string> {
+    override async segmentComments(query: SegmentQuery): Promise<Uint8Array> {
       this.reads++;
       const rows = await super.segmentComments(query);
       const gate = this.gate;

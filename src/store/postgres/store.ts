@@ -133,28 +133,37 @@ export class PostgresStore implements Store, AlertInbox {
 
   /**
    * The segment's stored copy when it is current (migration 6: one value read, instead of
-   * ~11 000 scattered rows), else rendered from its rows and kept as the copy in the same
-   * statement. Both in one transaction with bitmap scans off (see `segmentRead`).
+   * ~11 000 scattered rows), one statement on its own; else rendered from its rows and kept as
+   * the copy in one statement, in a transaction with bitmap scans off (see `segmentRead`). Read
+   * raw: the text's bytes as they arrived, never decoded to a string.
    */
-  async segmentComments(q: SegmentQuery): Promise<string> {
+  async segmentComments(q: SegmentQuery): Promise<Uint8Array> {
+    const params = [q.room, q.from, q.to, q.perSecond];
+    const copy = await this.run(() => this.sql.unsafe(SEGMENT_COPY_SQL, params).raw());
+    const kept = firstValue(copy);
+    if (kept) return kept;
+    return (await this.run(() =>
+      this.sql.begin(async (tx) => {
+        const [, rendered] = await Promise.all([
+          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
+          tx.unsafe(SEGMENT_RENDER_KEEP_SQL_POSTGRES, params).raw(),
+        ]);
+        return firstValue(rendered) ?? EMPTY;
+      }),
+    )) as Uint8Array;
+  }
+
+  async segmentCommentsFromRows(q: SegmentQuery): Promise<Uint8Array> {
     const params = [q.room, q.from, q.to, q.perSecond];
     return (await this.run(() =>
       this.sql.begin(async (tx) => {
-        const [, copy] = await Promise.all([
+        const [, rows] = await Promise.all([
           tx.unsafe('SET LOCAL enable_bitmapscan = off'),
-          tx.unsafe(SEGMENT_COPY_SQL, params),
+          tx.unsafe(SEGMENT_COMMENTS_SQL_POSTGRES, params).raw(),
         ]);
-        const [kept] = copy as unknown as { comments: string }[];
-        if (kept) return kept.comments;
-        const rendered = await tx.unsafe(SEGMENT_RENDER_KEEP_SQL_POSTGRES, params);
-        return (rendered as unknown as { comments: string }[])[0]!.comments;
+        return firstValue(rows) ?? EMPTY;
       }),
-    )) as string;
-  }
-
-  async segmentCommentsFromRows(q: SegmentQuery): Promise<string> {
-    const [row] = await this.segmentRead(SEGMENT_COMMENTS_SQL_POSTGRES, q);
-    return (row as { comments: string }).comments;
+    )) as Uint8Array;
   }
 
   /**
@@ -292,6 +301,13 @@ export class PostgresStore implements Store, AlertInbox {
       throw new StoreUnavailableError(this.failure);
     }
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The first column of the first row of a raw result (a Buffer), or undefined. */
+function firstValue(rows: readonly (readonly unknown[])[]): Uint8Array | undefined {
+  return rows[0]?.[0] as Uint8Array | undefined;
 }
 
 /** Retention, one step: $1 the cutoff (ms), $2 the most rows. */

@@ -79,12 +79,12 @@ export class SqliteStore implements Store, AlertInbox {
     return this.call('segment', query) as Promise<StoredMessage[]>;
   }
 
-  segmentComments(query: SegmentQuery): Promise<string> {
-    return this.call('segmentComments', query) as Promise<string>;
+  segmentComments(query: SegmentQuery): Promise<Uint8Array> {
+    return this.call('segmentComments', query) as Promise<Uint8Array>;
   }
 
-  segmentCommentsFromRows(query: SegmentQuery): Promise<string> {
-    return this.call('segmentCommentsFromRows', query) as Promise<string>;
+  segmentCommentsFromRows(query: SegmentQuery): Promise<Uint8Array> {
+    return this.call('segmentCommentsFromRows', query) as Promise<Uint8Array>;
   }
 
   before(query: BeforeQuery): Promise<StoredMessage[]> {
