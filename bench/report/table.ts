@@ -184,6 +184,10 @@ export function rows(runs: RunResult[]): string[][] {
       if (closes) notes.push(`closed ${closes}`);
       const drops = Object.entries(p.server?.drops ?? {}).map(([k, n]) => `${n} ${k}`);
       if (drops.length > 0) notes.push(`server dropped ${drops.join(' ')}`);
+      const { batchWaitP99Ms: wait, fanoutSpanP99Ms: span } = p.server ?? {};
+      // A hot room's latency, taken apart: the server's part (a batch's wait and its fan-out).
+      if (wait !== undefined && span !== undefined && span >= 1)
+        notes.push(`srv wait p99 ${fmt(wait, 0)} ms + fan-out p99 ${fmt(span, 0)} ms`);
       if (p.allDevicesMs) {
         notes.push(
           `latency to the first device; every device p99 ${fmt(p.allDevicesMs.p99, 1)} ms`,

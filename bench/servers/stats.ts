@@ -11,6 +11,13 @@ export interface ServerCounters {
   drops: Record<string, number>;
   /** Connections the server closed, by code. */
   closes: Record<string, number>;
+  /**
+   * At the end of the phase, the largest over nodes of the p99 of a room batch's wait (its oldest
+   * message, from read to write) and of its fan-out span (first member's write to last), ms: the
+   * server's part of a delivery's latency, beside what the receivers measure.
+   */
+  batchWaitP99Ms?: number;
+  fanoutSpanP99Ms?: number;
 }
 
 interface NodeStats {
@@ -19,6 +26,8 @@ interface NodeStats {
   framesOut?: number;
   drops?: Record<string, number>;
   closes?: Record<string, number>;
+  fanoutP99Ms?: number;
+  fanoutSpanP99Ms?: number;
 }
 
 /** Reads the summed counters of every node, or null when the endpoint does not answer. */
@@ -48,6 +57,10 @@ export async function readCounters(
     for (const [k, v] of Object.entries(node.drops ?? {})) out.drops[k] = (out.drops[k] ?? 0) + v;
     for (const [k, v] of Object.entries(node.closes ?? {}))
       out.closes[k] = (out.closes[k] ?? 0) + v;
+    if (node.fanoutP99Ms !== undefined)
+      out.batchWaitP99Ms = Math.max(out.batchWaitP99Ms ?? 0, node.fanoutP99Ms);
+    if (node.fanoutSpanP99Ms !== undefined)
+      out.fanoutSpanP99Ms = Math.max(out.fanoutSpanP99Ms ?? 0, node.fanoutSpanP99Ms);
   }
   return out;
 }
@@ -67,5 +80,8 @@ export function diffCounters(before: ServerCounters, after: ServerCounters): Ser
     framesOut: after.framesOut - before.framesOut,
     drops: sub(after.drops, before.drops),
     closes: sub(after.closes, before.closes),
+    // Recent samples at the end, not differences.
+    batchWaitP99Ms: after.batchWaitP99Ms,
+    fanoutSpanP99Ms: after.fanoutSpanP99Ms,
   };
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { mergeLines } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
 import { makeBatch, writeBatch } from './fanout.js';
@@ -29,8 +30,12 @@ export interface HubCounters {
 export interface HubOptions {
   /** The delivery policy of a room, decided once when the room is created on this node. */
   policyFor(room: string): RoomPolicy;
-  /** Called after each room frame is written: messages merged, sessions reached, ms waited. */
-  onFlush?(room: Room, messages: number, sessions: number, waitedMs: number): void;
+  /**
+   * Called after each room frame is written: messages merged, sessions reached, ms its oldest
+   * message waited in the batch, and ms the writes to every member took (the fan-out's span: the
+   * last member gets the frame that much after the first, and the loop reads nothing meanwhile).
+   */
+  onFlush?(room: Room, messages: number, sessions: number, waitedMs: number, spanMs: number): void;
   /** A windowed room's batch is flushed early once it holds this many bytes. @default 65536 */
   maxBatchBytes?: number;
   /**
@@ -136,7 +141,8 @@ export class Hub {
       room = new Room(name, this.options.policyFor(name));
       this.rooms.set(name, room);
     }
-    session.rooms.add(name);
+    // The room's own name, not the command's copy: one string per room, not one per member.
+    session.rooms.add(room.name);
     room.joining.set(session, { held: [], readyAfter: null, budget: budgetTier(budget) });
     if (created) this.options.onRoomCreated?.(name);
     return room;
@@ -267,8 +273,10 @@ export class Hub {
     room.pendingBytes = 0;
     const now = this.now();
     const batch = makeBatch(lines, offsets);
+    const started = performance.now();
     const tally = writeBatch(room, batch, room.rate.perSecond(now), now, this.usersOf);
     if (room.joining.size > 0) this.passToJoining(room, batch, now);
+    const spanMs = performance.now() - started;
     room.flushedThrough = offsets[offsets.length - 1]!;
     if (room.own.size > 0) for (const offset of offsets) room.own.delete(offset);
     room.batches++;
@@ -280,7 +288,7 @@ export class Hub {
     c.droppedSlow += tally.droppedSlow;
     c.closedSlow += tally.closedSlow;
     c.sampledOut += tally.sampledOut;
-    this.options.onFlush?.(room, lines.length, tally.framesOut, now - room.pendingSince);
+    this.options.onFlush?.(room, lines.length, tally.framesOut, now - room.pendingSince, spanMs);
   }
 
   /** Sends one frame to every member of a room (e.g. `presence`); returns sessions reached. */

@@ -83,7 +83,6 @@ export class Room {
   announcedOnline = -1;
   /** Members grouped by render budget (0: unlimited); one frame is built per tier per batch. */
   readonly tiers = new Map<number, Tier>();
-  private readonly tierOf = new Map<Session, Tier>();
   /** Offsets of lines published by this node's members, so sampling never hides their own. */
   readonly own = new Map<number, Session>();
   /** The last offset written in a frame. */
@@ -105,17 +104,18 @@ export class Room {
       this.tiers.set(budget, tier);
     }
     tier.members.add(session);
-    this.tierOf.set(session, tier);
   }
 
   /** Removes a member (if it is one) from the room and its tier. */
   removeMember(session: Session): void {
-    this.members.delete(session);
-    const tier = this.tierOf.get(session);
-    if (!tier) return;
-    this.tierOf.delete(session);
-    tier.members.delete(session);
-    if (tier.members.size === 0) this.tiers.delete(tier.budget);
+    if (!this.members.delete(session)) return;
+    // A member is in exactly one tier, and tiers are few (budgetTier): looked up here rather
+    // than kept in a map with an entry per member.
+    for (const tier of this.tiers.values()) {
+      if (!tier.members.delete(session)) continue;
+      if (tier.members.size === 0) this.tiers.delete(tier.budget);
+      return;
+    }
   }
 
   /** Members plus sessions mid-join: the node's local online count for the room. */

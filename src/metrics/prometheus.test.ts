@@ -23,6 +23,7 @@ function stats(rooms: number): NodeStats {
     moderationRefusals: {},
     brokerState: { streams: 1, streamsCreated: 9 },
     fanoutP99Ms: 0,
+    fanoutSpanP99Ms: 0,
     topRooms: [
       {
         room: 'a',

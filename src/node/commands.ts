@@ -52,6 +52,24 @@ export interface CommandEngine {
     priority: Priority,
     t: number | undefined,
   ): PublishResult | null;
+  storesAtOnce(room: string): boolean;
+  publishStored(
+    room: string,
+    data: unknown,
+    from: string | null,
+    priority: Priority,
+    t: number | undefined,
+  ): Promise<PublishResult>;
+}
+
+/**
+ * A connection's commands still running: the settled step of the last one, and whether that one
+ * is a stored publish already holding its place in the store's queue (then a next stored publish
+ * may start at once: see `enqueue`).
+ */
+interface Inbox {
+  tail: Promise<void>;
+  storing: boolean;
 }
 
 /**
@@ -59,7 +77,7 @@ export interface CommandEngine {
  * per connection (a join sent right after an auth sees its identity), with typed error replies.
  */
 export class ClientCommands {
-  private readonly inboxes = new Map<Session, Promise<void>>();
+  private readonly inboxes = new Map<Session, Inbox>();
 
   constructor(private readonly ctx: CommandEngine) {}
 
@@ -70,13 +88,13 @@ export class ClientCommands {
     for (const line of splitLines(text)) {
       // Parsed before the rate check, so a refusal can carry the request's id.
       const parsed = parseCommand(line, this.ctx.options.parseLimits);
-      if (!session.commandBucket.take(now)) {
+      if (!session.takeCommand(now)) {
         this.replyError(
           session,
           parsed.ok ? parsed.command.id : parsed.id,
           'rate_limited',
           'too many commands',
-          session.commandBucket.msUntilNext(),
+          session.commandWaitMs(now),
         );
       } else if (!parsed.ok) this.replyError(session, parsed.id, parsed.code, parsed.message);
       else this.enqueue(session, parsed.command);
@@ -88,21 +106,91 @@ export class ClientCommands {
     this.inboxes.delete(session);
   }
 
+  /**
+   * Runs a command after the connection's previous one, or, for a publish into a stored room
+   * right behind another (or behind nothing), at once: it takes its offset and its place in the
+   * store's queue now, so a connection's comments share a commit instead of waiting one commit
+   * each, and its reply still comes after the previous command's (docs/protocol.md, ordering).
+   */
   private enqueue(session: Session, command: ClientCommand): void {
     const previous = this.inboxes.get(session);
+    if (
+      command.type === 'publish' &&
+      (previous === undefined || previous.storing) &&
+      this.storesAtOnce(session, command)
+    ) {
+      this.track(session, command, this.storeNow(session, command, previous?.tail), true);
+      return;
+    }
     const run = previous
-      ? previous.then(() => this.execute(session, command))
+      ? previous.tail.then(() => this.execute(session, command))
       : this.execute(session, command);
-    if (!run) return;
+    if (run) this.track(session, command, run, false);
+  }
+
+  /** Keeps a running command as the connection's last; its failure is answered in order. */
+  private track(
+    session: Session,
+    command: ClientCommand,
+    run: Promise<void>,
+    storing: boolean,
+  ): void {
     // One settled step per command (a publish into a stored room waits here for its commit).
     const settled = () => {
-      if (this.inboxes.get(session) === tail) this.inboxes.delete(session);
+      if (this.inboxes.get(session) === inbox) this.inboxes.delete(session);
     };
     const tail: Promise<void> = run.then(settled, (err) => {
       this.failed(session, command.id, err);
       settled();
     });
-    this.inboxes.set(session, tail);
+    const inbox: Inbox = { tail, storing };
+    this.inboxes.set(session, inbox);
+  }
+
+  /** Whether a publish can start at once in a stored room (Publishing.publishStored). */
+  private storesAtOnce(session: Session, command: PublishCommand): boolean {
+    return (
+      this.ctx.options.hooks.authorizePublish === undefined &&
+      this.ctx.storesAtOnce(command.room) &&
+      this.ctx.moderation.clearsAtOnce(session.userId, command.room)
+    );
+  }
+
+  /**
+   * A publish into a stored room, started now; settles once committed and `after` (the
+   * previous command's step, which never rejects) settled, so replies keep their order.
+   */
+  private storeNow(
+    session: Session,
+    command: PublishCommand,
+    after: Promise<void> | undefined,
+  ): Promise<void> {
+    if (session.closed) return after ?? Promise.resolve();
+    let committed: Promise<PublishResult>;
+    try {
+      committed = this.publishStored(session, command);
+    } catch (err) {
+      committed = Promise.reject(err);
+    }
+    const ordered =
+      after === undefined
+        ? committed
+        : committed.then(
+            (result) => after.then(() => result),
+            (err: unknown) =>
+              after.then(() => {
+                throw err;
+              }),
+          );
+    return ordered.then((result) => this.published(session, command, result.offset));
+  }
+
+  /** The checks, then Publishing.publishStored; throws ReplyError when refused. */
+  private publishStored(session: Session, command: PublishCommand): Promise<PublishResult> {
+    this.checkPublisher(session, command);
+    const priority = publishPriority(session, command);
+    const data = this.ctx.moderation.filter(command.data);
+    return this.ctx.publishStored(command.room, data, session.userId, priority, command.t);
   }
 
   /** Runs a command; synchronous ones return undefined so they cost no promise. */
@@ -186,6 +274,11 @@ export class ClientCommands {
    * its reply synchronously and costs no promise; otherwise the same steps are awaited.
    */
   private clientPublish(session: Session, command: PublishCommand): Promise<void> | undefined {
+    if (this.storesAtOnce(session, command)) {
+      return this.publishStored(session, command).then((result) =>
+        this.published(session, command, result.offset),
+      );
+    }
     this.checkPublisher(session, command);
     if (this.ctx.options.hooks.authorizePublish !== undefined)
       return this.publishLater(session, command);
@@ -203,12 +296,9 @@ export class ClientCommands {
 
   /** The checks of a publisher that need nothing read: its rate, its identity, the room. */
   private checkPublisher(session: Session, command: PublishCommand): void {
-    if (!session.publishBucket.take(Date.now())) {
-      throw new ReplyError(
-        'rate_limited',
-        'publishing too fast',
-        session.publishBucket.msUntilNext(),
-      );
+    const now = Date.now();
+    if (!session.takePublish(now)) {
+      throw new ReplyError('rate_limited', 'publishing too fast', session.publishWaitMs(now));
     }
     const identity = session.identity;
     if (identity === null && !this.ctx.options.allowAnonymousPublish) {

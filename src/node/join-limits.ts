@@ -1,4 +1,4 @@
-import { type Session, TokenBucket } from '../session/index.js';
+import { type Session, TokenBucket, takeToken } from '../session/index.js';
 
 /** Bounds on room joins over time (not only on rooms held at once). */
 export interface JoinLimits {
@@ -28,7 +28,6 @@ const SWEEP_EVERY_MS = 10_000;
  * that joined recently.
  */
 export class JoinLimiter {
-  private readonly perSession = new WeakMap<Session, TokenBucket>();
   private readonly perIp = new Map<string, IpBucket>();
   private sweptAt = 0;
 
@@ -37,11 +36,6 @@ export class JoinLimiter {
   /** Takes a join for the session: 0 when it may go, else about how long to wait, ms. */
   take(session: Session, now: number): number {
     const { joinRate, joinBurst, joinRatePerIp, joinBurstPerIp } = this.limits;
-    let own = this.perSession.get(session);
-    if (!own) {
-      own = new TokenBucket(joinRate, joinBurst, now);
-      this.perSession.set(session, own);
-    }
     if (now - this.sweptAt >= SWEEP_EVERY_MS) this.sweep(now);
     let ip = this.perIp.get(session.ip);
     if (!ip) {
@@ -49,7 +43,10 @@ export class JoinLimiter {
       this.perIp.set(session.ip, ip);
     }
     // The connection's own bucket first: one greedy connection cannot drain its address's.
-    if (!own.take(now)) return Math.ceil(1000 / joinRate);
+    // (Kept on the session as one number, not a bucket object in a map: see takeToken.)
+    const own = takeToken(session.joinClock, now, joinRate, joinBurst);
+    if (Number.isNaN(own)) return Math.ceil(1000 / joinRate);
+    session.joinClock = own;
     ip.usedAt = now;
     if (!ip.bucket.take(now)) return Math.ceil(1000 / joinRatePerIp);
     return 0;

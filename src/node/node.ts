@@ -59,6 +59,8 @@ export class Node implements BrokerHandler {
   /** Counters the node keeps itself; its stats read them (see stats.ts). */
   readonly counters = new NodeCounters();
   readonly fanoutLatency = new LatencySamples();
+  /** How long each room batch's writes to its members took, ms (see HubOptions.onFlush). */
+  readonly fanoutSpan = new LatencySamples();
   readonly startedAt = Date.now();
   readonly presence: PresenceTracker;
   /** Moderation rules, cluster-wide: `node.moderation.mute(userId, {room, durationMs})` etc. */
@@ -81,8 +83,9 @@ export class Node implements BrokerHandler {
   ) {
     this.hub = new Hub({
       policyFor: options.policyFor,
-      onFlush: (_room, messages, sessions, waitedMs) => {
+      onFlush: (_room, messages, sessions, waitedMs, spanMs) => {
         this.fanoutLatency.record(waitedMs);
+        this.fanoutSpan.record(spanMs);
         this.metrics?.fanout(waitedMs, messages, sessions);
       },
       onRoomCreated: (name) => this.membership.roomCreated(name),
@@ -227,6 +230,22 @@ export class Node implements BrokerHandler {
     t: number | undefined,
   ): PublishResult | null {
     return this.publishing.publishNow(room, data, from, priority, t);
+  }
+
+  /** Whether a publish into `room` can take `publishStored`: see Publishing.storesAtOnce. */
+  storesAtOnce(room: string): boolean {
+    return this.publishing.storesAtOnce(room);
+  }
+
+  /** A publish into a stored room, taken at once: see Publishing.publishStored. */
+  publishStored(
+    room: string,
+    data: unknown,
+    from: string | null,
+    priority: Priority,
+    t: number | undefined,
+  ): Promise<PublishResult> {
+    return this.publishing.publishStored(room, data, from, priority, t);
   }
 
   /** Pushes to every connection of a user, cluster-wide; resolves with connections reached. */

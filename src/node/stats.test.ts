@@ -32,6 +32,7 @@ function report(nodeId: string, connections: number): NodeReport {
     store: null,
     alerts: { stored: 0, delivered: 0, acked: 0, expired: 0, collapsed: 0, dropped: 0 },
     fanoutP99Ms: 0,
+    fanoutSpanP99Ms: 0,
     topRooms: [],
     eventLoopP99Ms: 0,
     rssBytes: 1,

@@ -366,16 +366,17 @@ describe('Session', () => {
   describe('rate limits', () => {
     it('gives publishes their own bucket with the configured burst', () => {
       const { s } = open();
-      const taken = Array.from({ length: 5 }, () => s.publishBucket.take(T0));
+      const taken = Array.from({ length: 5 }, () => s.takePublish(T0));
       assert.deepStrictEqual(taken, [true, true, true, false, false]);
-      assert.equal(s.commandBucket.take(T0), true, 'commands are limited separately');
+      assert.equal(s.takeCommand(T0), true, 'commands are limited separately');
     });
 
     it('refills the publish bucket at the publish rate', () => {
       const { s } = open();
-      for (let i = 0; i < 3; i++) s.publishBucket.take(T0);
-      assert.equal(s.publishBucket.take(T0 + 499), false);
-      assert.equal(s.publishBucket.take(T0 + 500), true);
+      for (let i = 0; i < 3; i++) s.takePublish(T0);
+      assert.equal(s.takePublish(T0 + 499), false);
+      assert.equal(s.publishWaitMs(T0 + 499), 1);
+      assert.equal(s.takePublish(T0 + 500), true);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { CLOSE, type CloseSpec } from '../protocol/index.js';
 import type { Identity } from './identity.js';
-import { TokenBucket } from './token-bucket.js';
+import { takeToken, tokenWaitMs } from './token-bucket.js';
 import type { Transport } from './transport.js';
 
 /** Limits of one session's send path and commands. */
@@ -82,9 +82,14 @@ export class Session {
   /** The queue as the last progress check saw it: bytes offered so far, and bytes queued. */
   private markOffered = 0;
   private markBuffered = 0;
-  /** Made on the first publish: most connections only listen (a full bucket either way). */
-  private publishLimit: TokenBucket | null = null;
-  readonly commandBucket: TokenBucket;
+  /**
+   * The command, publish and join rate limits, each a token bucket kept as one number (see
+   * takeToken: an object per bucket was ~90 B per connection); 0 is a full bucket.
+   */
+  private commandClock = 0;
+  private publishClock = 0;
+  /** Set by the node's join limiter, whose rate and burst it follows (see JoinLimiter). */
+  joinClock = 0;
 
   constructor(
     /** Unique id of the connection on this node. */
@@ -99,17 +104,42 @@ export class Session {
     this.lastSentAt = connectedAt;
     this.lastHeardAt = connectedAt;
     this.lastProbeAt = connectedAt;
-    this.commandBucket = new TokenBucket(limits.commandRate, limits.commandBurst, connectedAt);
   }
 
-  /** Client publishes allowed over time (made full on first use). */
-  get publishBucket(): TokenBucket {
-    this.publishLimit ??= new TokenBucket(
+  /** Takes a command from the command rate limit; false when the client is over it. */
+  takeCommand(now: number): boolean {
+    const clock = takeToken(
+      this.commandClock,
+      now,
+      this.limits.commandRate,
+      this.limits.commandBurst,
+    );
+    if (Number.isNaN(clock)) return false;
+    this.commandClock = clock;
+    return true;
+  }
+
+  /** Ms until the command limit allows one more (a refusal's `retryAfterMs`). */
+  commandWaitMs(now: number): number {
+    return tokenWaitMs(this.commandClock, now, this.limits.commandRate, this.limits.commandBurst);
+  }
+
+  /** Takes a publish from the publish rate limit; false when the client is over it. */
+  takePublish(now: number): boolean {
+    const clock = takeToken(
+      this.publishClock,
+      now,
       this.limits.publishRate,
       this.limits.publishBurst,
-      this.connectedAt,
     );
-    return this.publishLimit;
+    if (Number.isNaN(clock)) return false;
+    this.publishClock = clock;
+    return true;
+  }
+
+  /** Ms until the publish limit allows one more (a refusal's `retryAfterMs`). */
+  publishWaitMs(now: number): number {
+    return tokenWaitMs(this.publishClock, now, this.limits.publishRate, this.limits.publishBurst);
   }
 
   /** The user id, or null when anonymous. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket, takeToken, tokenWaitMs } from './token-bucket.js';
 
 const T0 = 5_000;
 
@@ -82,5 +82,54 @@ describe('TokenBucket', () => {
       assert.equal(bucket.msUntilNext(), 60);
       assert.equal(bucket.take(T0 + 100), true);
     });
+  });
+});
+
+describe('takeToken', () => {
+  it('makes the same decisions and waits as a TokenBucket of the same rate and burst', () => {
+    // A seeded walk of takes at irregular times, over a few shapes of limit.
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    for (const [rate, burst] of [
+      [10, 20],
+      [2, 1],
+      [0.5, 3],
+      [1000, 5000],
+      [7, 0.5],
+    ] as const) {
+      const bucket = new TokenBucket(rate, burst, T0);
+      let clock = 0;
+      let now = T0;
+      let allowed = 0;
+      for (let i = 0; i < 5000; i++) {
+        // Real-valued times: the two differ only by float rounding exactly at a boundary.
+        now += random() * (2000 / rate);
+        const next = takeToken(clock, now, rate, burst);
+        const ok = !Number.isNaN(next);
+        assert.equal(ok, bucket.take(now), `rate ${rate} burst ${burst} take ${i} at ${now}`);
+        if (ok) {
+          clock = next;
+          allowed++;
+        } else {
+          // Both round up a fractional wait; float rounding may put them 1 ms apart.
+          const wait = tokenWaitMs(clock, now, rate, burst);
+          assert.ok(Math.abs(wait - bucket.msUntilNext()) <= 1, `wait ${wait}`);
+        }
+      }
+      if (burst >= 1) assert.ok(allowed > 0, 'some takes were allowed');
+    }
+  });
+
+  it('starts full (clock 0) and refuses past the burst until a token is back', () => {
+    let clock = 0;
+    for (let i = 0; i < 3; i++) clock = takeToken(clock, T0, 10, 3);
+    assert.equal(clock, T0 + 300);
+    assert.ok(Number.isNaN(takeToken(clock, T0, 10, 3)));
+    assert.equal(tokenWaitMs(clock, T0, 10, 3), 100);
+    assert.ok(Number.isNaN(takeToken(clock, T0 + 99, 10, 3)));
+    assert.equal(takeToken(clock, T0 + 100, 10, 3), T0 + 400);
   });
 });

@@ -2,8 +2,8 @@
  * Answers to a group commit, released a slice at a time. A group of a few hundred operations
  * (a slow fsync or a WAL checkpoint lets that many pile up) committed at once used to resolve
  * all its callers in one turn of the event loop: every stored push answered its HTTP call and
- * every `ack` sent `read` to each device of its user, 10-20 ms of work during which a new push
- * waited to be read off its socket. Released SLICE at a time with the event loop's I/O in
+ * every `ack` sent `read` to each device of its user, about 10 ms for 256, during which a new
+ * push waited to be read off its socket. Released SLICE at a time with the event loop's I/O in
  * between, a push arriving then waits for one slice at most. The answers keep their order.
  */
 

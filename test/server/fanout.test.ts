@@ -77,9 +77,13 @@ describe('Fan-out', () => {
 
   it('counts frames and deliveries in stats and metrics', async () => {
     const stats = await api(fx.server, 'GET', '/api/stats');
-    const node = (stats.body.nodes as { messagesOut: number; framesOut: number }[])[0]!;
+    const node = (
+      stats.body.nodes as { messagesOut: number; framesOut: number; fanoutSpanP99Ms: number }[]
+    )[0]!;
     assert.ok(node.messagesOut >= 95);
     assert.ok(node.framesOut < node.messagesOut, 'merged frames carry several messages');
+    // Writing a frame to members takes some time, measured in fractions of a ms.
+    assert.ok(node.fanoutSpanP99Ms > 0, `fan-out span ${node.fanoutSpanP99Ms} ms`);
     const res = await fetch(`${fx.server.url}/metrics`);
     const text = await res.text();
     assert.match(text, /barrage_messages_out_total\{[^}]*\} \d+/);

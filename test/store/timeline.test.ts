@@ -102,6 +102,51 @@ describe('timeline rooms (embedded store)', () => {
     }
   });
 
+  it("one connection's publishes share a commit, and their replies keep their order", async () => {
+    const author = await fx.connectAs('carol');
+    const batches = async () => {
+      const stats = await api(fx.server, 'GET', '/api/stats');
+      return (stats.body.nodes as { store: { batches: number } }[])[0]!.store.batches;
+    };
+    const first = await batches();
+    // One frame: stored publishes, a refused one (no t) in the middle, then a ping. The stored
+    // ones all take their place in the store's queue before the first commits.
+    const publish = (id: number, t?: number) =>
+      JSON.stringify({ type: 'publish', id, room: 'vod:pipe', data: { n: id }, t });
+    author.send(
+      [
+        publish(1, 1000),
+        publish(2, 2000),
+        publish(3),
+        publish(4, 4000),
+        '{"type":"ping","id":5}',
+      ].join('\n'),
+    );
+    await author.next((m) => m.id === 5);
+    const replies = author.lines.filter((m) => typeof m.id === 'number' && (m.id as number) <= 5);
+    assert.deepEqual(
+      replies.map((m) => [m.id, m.type]),
+      [
+        [1, 'ok'],
+        [2, 'ok'],
+        [3, 'error'],
+        [4, 'ok'],
+        [5, 'pong'],
+      ],
+    );
+    const offsets = replies.filter((m) => m.type === 'ok').map((m) => m.offset as number);
+    assert.deepEqual(
+      offsets,
+      [...offsets].sort((a, b) => a - b),
+    );
+    assert.equal((await batches()) - first, 1, 'the three comments were committed in one batch');
+    const { comments } = await timeline('vod:pipe');
+    assert.deepEqual(
+      comments.map((c) => c.data),
+      [{ n: 1 }, { n: 2 }, { n: 4 }],
+    );
+  });
+
   it('refuses a missing or bad t naming the field, and t outside timeline rooms', async () => {
     const c = await fx.connect();
     for (const t of [undefined, -1, 1.5, '10', 48 * 3_600_000 + 1]) {
