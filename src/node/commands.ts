@@ -51,6 +51,7 @@ export interface CommandEngine {
     from: string | null,
     priority: Priority,
     t: number | undefined,
+    json?: string,
   ): PublishResult | null;
   storesAtOnce(room: string): boolean;
   publishStored(
@@ -285,8 +286,10 @@ export class ClientCommands {
     const priority = publishPriority(session, command);
     const data = this.ctx.moderation.filter(command.data);
     const from = session.userId;
+    // The client's own text of the data, unless moderation changed it: no second encoding.
+    const json = data === command.data ? command.dataJson : undefined;
     const result = this.ctx.moderation.clearsAtOnce(from, command.room)
-      ? this.ctx.publishNow(command.room, data, from, priority, command.t)
+      ? this.ctx.publishNow(command.room, data, from, priority, command.t, json)
       : null;
     if (result === null)
       return this.publishChecked(session, command, sessionInfo(session), data, priority);

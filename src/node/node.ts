@@ -228,8 +228,9 @@ export class Node implements BrokerHandler {
     from: string | null,
     priority: Priority,
     t: number | undefined,
+    json?: string,
   ): PublishResult | null {
-    return this.publishing.publishNow(room, data, from, priority, t);
+    return this.publishing.publishNow(room, data, from, priority, t, json);
   }
 
   /** Whether a publish into `room` can take `publishStored`: see Publishing.storesAtOnce. */

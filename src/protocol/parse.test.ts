@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClientCommand } from './frames.js';
-import { DEFAULT_PARSE_LIMITS, type ParseResult, parseCommand, splitLines } from './parse.js';
+import {
+  compactMemberText,
+  DEFAULT_PARSE_LIMITS,
+  type ParseResult,
+  parseCommand,
+  splitLines,
+} from './parse.js';
 
 /** A row of the table: an input line and what the parser must make of it. */
 interface Row {
@@ -347,7 +353,14 @@ const HISTORY: Row[] = [
 
 const publish = (extra: Record<string, unknown>): string =>
   j({ type: 'publish', id: 'p', room: 'r', ...extra });
-const published = (data: unknown): ClientCommand => ({ type: 'publish', id: 'p', room: 'r', data });
+// A compact line's data text is kept beside the parsed data (compactMemberText).
+const published = (data: unknown): ClientCommand => ({
+  type: 'publish',
+  id: 'p',
+  room: 'r',
+  data,
+  dataJson: JSON.stringify(data),
+});
 const NESTED = { a: [1, { b: [true, null, 'x'] }], c: { d: { e: { f: 'deep' } } } };
 
 const PUBLISH: Row[] = [
@@ -679,5 +692,55 @@ describe('splitLines', () => {
       results.map((r) => (r.ok ? r.command.type : `error:${r.id ?? '-'}`)),
       ['ping', 'error:-', 'error:3', 'pong'],
     );
+  });
+});
+
+describe('compactMemberText', () => {
+  const member = (line: string) => compactMemberText(line, 'data');
+
+  it('gives the text of a compact value, whatever its kind and position', () => {
+    const values = ['1', '-2.5e3', 'null', 'true', '""', '"a,b}"', '{"a":[1,{"b":"]"}]}', '[]'];
+    for (const v of values) {
+      assert.equal(member(`{"type":"publish","data":${v},"room":"r"}`), v, v);
+      assert.equal(member(`{"type":"publish","room":"r","data":${v}}`), v, v);
+      assert.equal(member(`{ "room" : "r" , "data" : ${v} }`), v, `spaced around: ${v}`);
+    }
+  });
+
+  it('keeps strings with escapes and quotes as written', () => {
+    const line = String.raw`{"data":{"t":"say \"hi\" \\ \u00e9 {[,"},"room":"r"}`;
+    const text = member(line)!;
+    assert.deepEqual(JSON.parse(text), JSON.parse(line).data);
+    assert.equal(text, String.raw`{"t":"say \"hi\" \\ \u00e9 {[,"}`);
+  });
+
+  it('refuses a value with whitespace outside its strings (not what JSON.stringify writes)', () => {
+    assert.equal(member('{"data":{"a": 1}}'), undefined);
+    assert.equal(member('{"data":[1, 2]}'), undefined);
+    assert.equal(member('{"data":{"a":"x y"}}'), '{"a":"x y"}');
+  });
+
+  it('reads the last of duplicate keys, as JSON.parse does', () => {
+    assert.equal(member('{"data":1,"data":{"b":2}}'), '{"b":2}');
+    assert.equal(member('{"data":{"a": 1},"data":2}'), '2');
+  });
+
+  it('gives up on an escaped key (JSON.parse reads "d\\u0061ta" as data)', () => {
+    assert.equal(member(String.raw`{"data":1,"d\u0061ta":2}`), undefined);
+  });
+
+  it('skips other members whatever they hold', () => {
+    assert.equal(member('{"x":{"data":1, "y":[ 1 ]},"data":3}'), '3');
+    assert.equal(member('{"x":"\\"data\\":9","data":4}'), '4');
+    assert.equal(member('{"x":1}'), undefined);
+    assert.equal(member('[1]'), undefined);
+  });
+
+  it('matches JSON.parse on every generated compact line', () => {
+    const samples: unknown[] = [0, -1, 1.5, 'x', '', null, true, [1, [2, []]], { a: { b: 'c' } }];
+    for (const data of samples) {
+      const line = JSON.stringify({ type: 'publish', id: 7, room: 'r', data, t: 5 });
+      assert.equal(member(line), JSON.stringify(data));
+    }
   });
 });

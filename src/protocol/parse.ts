@@ -94,11 +94,13 @@ export function parseCommand(
       const priority = obj.priority as Priority | undefined;
       const tProblem = mediaTimeProblem(obj.t);
       if (tProblem) return fail(id, tProblem);
+      const dataJson = compactMemberText(line, 'data');
       return ok({
         type: 'publish',
         id,
         room: obj.room as string,
         data: obj.data,
+        ...(dataJson !== undefined ? { dataJson } : {}),
         ...(priority ? { priority } : {}),
         ...(obj.t !== undefined ? { t: obj.t as number } : {}),
       });
@@ -114,6 +116,119 @@ export function parseCommand(
     default:
       return fail(id, `unknown type ${JSON.stringify(obj.type.slice(0, 32))}`);
   }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** The index after the string that opens at `i` (a quote), escapes skipped. */
+function afterString(text: string, i: number): number {
+  for (let k = i + 1; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c === BACKSLASH) k++;
+    else if (c === QUOTE) return k + 1;
+  }
+  return text.length;
+}
+
+/**
+ * The end of the value that starts at `i`, or -1 when it holds whitespace outside its strings
+ * (then its text is not what JSON.stringify would write).
+ */
+function valueEnd(text: string, i: number): number {
+  let depth = 0;
+  for (let k = i; k < text.length; ) {
+    const c = text.charCodeAt(k);
+    if (c === QUOTE) {
+      k = afterString(text, k);
+      if (depth === 0) return k;
+      continue;
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      if (depth === 0) return k;
+      depth--;
+      if (depth === 0) return k + 1;
+    } else if (c === COMMA && depth === 0) return k;
+    else if (isJsonSpace(c)) {
+      if (depth > 0) return -1;
+      return k;
+    }
+    k++;
+  }
+  return text.length;
+}
+
+/**
+ * The JSON text of the top-level member `key` of an object's JSON text, when it can stand in for
+ * `JSON.stringify` of the parsed value, so a payload is not encoded again after it was parsed:
+ * the value holds no whitespace outside its strings, and no top-level key is written with an
+ * escape (`"d\u0061ta"` is `data` to JSON.parse; the last of duplicate keys wins, here too).
+ * Otherwise undefined. Only for text JSON.parse accepted: its structure is not checked again.
+ * The text may still differ from JSON.stringify's in how numbers and string characters are
+ * written (`1.0`, `\u00e9`), never in the value a JSON parser reads from it.
+ */
+export function compactMemberText(text: string, key: string): string | undefined {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isJsonSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
+  i++;
+  let found: string | undefined;
+  // Each turn reads one member (or a separator) and moves i forward: bounded by the text.
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isJsonSpace(c) || c === COMMA) {
+      i++;
+      continue;
+    }
+    if (c !== QUOTE) break; // the closing brace
+    const keyEnd = afterString(text, i);
+    const name = text.slice(i + 1, keyEnd - 1);
+    if (name.includes('\\')) return undefined;
+    i = keyEnd;
+    while (i < n && text.charCodeAt(i) !== COLON) i++;
+    i++;
+    while (i < n && isJsonSpace(text.charCodeAt(i))) i++;
+    const end = valueEnd(text, i);
+    if (name === key) found = end < 0 ? undefined : text.slice(i, end);
+    // Whitespace inside the value: skip it structurally.
+    const next = end < 0 ? skipValue(text, i) : end;
+    if (next <= i) return undefined; // not a value: only for text JSON.parse refused
+    i = next;
+  }
+  return found;
+}
+
+/** The end of the value that starts at `i`, whatever whitespace it holds. */
+function skipValue(text: string, i: number): number {
+  let depth = 0;
+  for (let k = i; k < text.length; ) {
+    const c = text.charCodeAt(k);
+    if (c === QUOTE) {
+      k = afterString(text, k);
+      if (depth === 0) return k;
+      continue;
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      if (depth === 0) return k;
+      depth--;
+      if (depth === 0) return k + 1;
+    } else if (depth === 0 && (c === COMMA || isJsonSpace(c))) return k;
+    k++;
+  }
+  return text.length;
 }
 
 function parseAuth(

@@ -1,5 +1,6 @@
 import { CLOSE, type CloseSpec } from '../protocol/index.js';
 import type { Identity } from './identity.js';
+import { RoomNames } from './room-names.js';
 import { takeToken, tokenWaitMs } from './token-bucket.js';
 import type { Transport } from './transport.js';
 
@@ -62,7 +63,7 @@ export class Session {
   /** Pushes of these events only; null takes every event. */
   events: ReadonlySet<string> | null = null;
   /** Rooms joined or being joined. */
-  readonly rooms = new Set<string>();
+  readonly rooms = new RoomNames();
   /** Last time a frame was queued to the client, ms. */
   lastSentAt: number;
   /** Last time anything was heard from the client, ms. */
