@@ -101,11 +101,11 @@ export function peerCommand(kind: Exclude<TargetKind, 'barrage' | 'barrage-sse'>
   return [process.execPath, join(peersDir, `${name}.js`)];
 }
 
-/** The command (argv) that runs the Barrage CLI. */
-export function barrageCommand(): string[] {
+/** The command (argv) that runs the Barrage CLI, with `nodeArgs` for Node itself. */
+export function barrageCommand(nodeArgs: readonly string[] = []): string[] {
   const cli = join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
   if (!existsSync(cli)) throw new Error(`Barrage CLI not built: ${cli} (run npm run build)`);
-  return [process.execPath, cli];
+  return [process.execPath, ...nodeArgs, cli];
 }
 
 /**

@@ -43,6 +43,8 @@ export interface TargetOptions {
   /** Cluster: a Redis URL to use; null = spawn a redis-server on a free port. */
   redisUrl: string | null;
   startTimeoutMs: number;
+  /** Node options for the Barrage servers (before the script), e.g. V8 heap flags. */
+  nodeArgs?: string[];
 }
 
 /** Key and secret the bench gives the Barrage servers it starts. */
@@ -149,7 +151,10 @@ export async function startTarget(kind: TargetKind, opts: TargetOptions): Promis
     for (let i = 0; i < opts.nodes; i++) {
       const port = await freePort();
       const cluster = opts.nodes > 1 && redisUrl ? { redisUrl, nodeId: `bench-${i + 1}` } : null;
-      const argv = [...barrageCommand(), ...barrageServeArgs(port, opts.serveArgs, cluster)];
+      const argv = [
+        ...barrageCommand(opts.nodeArgs),
+        ...barrageServeArgs(port, opts.serveArgs, cluster),
+      ];
       const proc = spawnServer(argv, port, opts.serverCpus);
       procs.push(proc);
       ports.push(port);

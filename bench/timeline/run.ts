@@ -6,8 +6,10 @@
  *    writers, into PostgreSQL (`--database-url`) and the embedded store (a temp dir); with the
  *    event-loop delay p99 measured during each.
  * 2. Reads: a video of `--video N` comments (default 1 000 000 over 2 hours, loaded in batches),
- *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99. A read
- *    is everything a cold GET /timeline/:room/:segment does but HTTP (store read, body, ETag).
+ *    then `--reads` viewer-segment reads of random segments over a warm connection: p50/p99 and
+ *    CPU per read, rendered from the rows and from the stored copies (migration 6) apart, and the
+ *    first read of each segment after a write into it. A read is everything a cold
+ *    GET /timeline/:room/:segment does but HTTP (store read, body, ETag).
  * 3. Live (live.ts): a Barrage server with the store, a hot room alone, then the same hot room
  *    while timeline comments are published over WebSocket into the same node: the hot room's
  *    p99 in both, the committed ingest rate, the server's event-loop p99 and CPU per comment.
@@ -34,7 +36,8 @@ import { liveTable, storeTable, writeTimelineDocs } from './report.js';
 const HELP = `Usage: barrage bench timeline [--database-url URL] [--ingest N] [--video N] [--reads N]
 
 Measures the durable store (docs/storage.md): ingest through the batched writer (comments/s,
-event-loop delay p99) and viewer-segment reads of a video holding --video comments (p50/p99),
+event-loop delay p99) and viewer-segment reads of a video holding --video comments (p50/p99 and
+CPU per read: from the stored segment copies, rendered from the rows, and after a write),
 on PostgreSQL (when --database-url is given; use a scratch database: it writes rows) and on the
 embedded SQLite store (in a temp dir).
 
