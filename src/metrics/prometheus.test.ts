@@ -56,4 +56,38 @@ describe('PrometheusMetrics', () => {
     assert.ok(reads <= 4, `${reads} reads for 4 scrapes`);
     assert.match(later.body, new RegExp(`^barrage_rooms\\{node="n1"\\} ${reads}$`, 'm'));
   });
+
+  it('exposes the fan-out histograms with every observation in its bucket, sum and count', async () => {
+    const metrics = new PrometheusMetrics(() => stats(1), { node: 'n1' });
+    const empty = (await metrics.exposition()).body;
+    assert.match(empty, /^barrage_frame_messages_count\{node="n1"\} 0$/m);
+    for (const [waitedMs, messages] of [
+      [0, 1],
+      [0.7, 1],
+      [3, 2],
+      [2000, 600],
+    ] as const) {
+      metrics.fanout(waitedMs, messages);
+    }
+    const body = (await metrics.exposition()).body;
+    const line = (name: string, value: number) =>
+      assert.match(body, new RegExp(`^${name.replace(/[{}+.]/g, '\\$&')} ${value}$`, 'm'), name);
+    line('barrage_fanout_latency_seconds_bucket{le="0.0005",node="n1"}', 1);
+    line('barrage_fanout_latency_seconds_bucket{le="0.001",node="n1"}', 2);
+    line('barrage_fanout_latency_seconds_bucket{le="0.005",node="n1"}', 3);
+    line('barrage_fanout_latency_seconds_bucket{le="1",node="n1"}', 3);
+    line('barrage_fanout_latency_seconds_bucket{le="+Inf",node="n1"}', 4);
+    line('barrage_fanout_latency_seconds_count{node="n1"}', 4);
+    line('barrage_fanout_latency_seconds_sum{node="n1"}', 2.0037);
+    line('barrage_frame_messages_bucket{le="1",node="n1"}', 2);
+    line('barrage_frame_messages_bucket{le="2",node="n1"}', 3);
+    line('barrage_frame_messages_bucket{le="500",node="n1"}', 3);
+    line('barrage_frame_messages_bucket{le="+Inf",node="n1"}', 4);
+    line('barrage_frame_messages_sum{node="n1"}', 604);
+    // A later scrape shows the totals again, not twice.
+    assert.match(
+      (await metrics.exposition()).body,
+      /^barrage_frame_messages_count\{node="n1"\} 4$/m,
+    );
+  });
 });
