@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type ClientIpResolver, createClientIpResolver } from '../auth/index.js';
@@ -101,7 +102,7 @@ export class WsGateway implements WsOwner {
   /** The HTTP server's `upgrade` listener. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroySocket);
-    const ip = this.clientIp(req.socket.remoteAddress, (name) => req.headers[name]);
+    const ip = this.clientIp(peerAddress(req.socket), (name) => req.headers[name]);
     const refusal = this.admission(req, ip);
     if (refusal) {
       refuse(socket, refusal);
@@ -286,6 +287,23 @@ function onError(this: WebSocket, err: Error): void {
 function onClose(this: WebSocket, code: number): void {
   const link = linkOf(this);
   link.gateway.ended(link.session, code);
+}
+
+/** The part of a net.Socket's libuv handle read here (net's `_handle`, not in @types/node). */
+interface PeerHandle {
+  getpeername?(out: { address?: string }): number;
+}
+
+/**
+ * The TCP peer's address, read from the socket's handle: `socket.remoteAddress` would cache it on
+ * the socket (`_peername`: an object and its own address string, ~90 B for the connection's life;
+ * the session keeps the resolved address). Falls back to `remoteAddress` without such a handle.
+ */
+function peerAddress(socket: Socket): string | undefined {
+  const handle = (socket as unknown as { _handle?: PeerHandle | null })._handle;
+  if (typeof handle?.getpeername !== 'function') return socket.remoteAddress;
+  const out: { address?: string } = {};
+  return handle.getpeername(out) === 0 ? out.address : socket.remoteAddress;
 }
 
 function destroySocket(this: Duplex): void {
