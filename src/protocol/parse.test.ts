@@ -720,6 +720,13 @@ describe('compactMemberText', () => {
     assert.equal(member('{"data":{"a":"x y"}}'), '{"a":"x y"}');
   });
 
+  it('leaves deeply nested data to JSON.stringify (which refuses what it cannot encode)', () => {
+    const at = (n: number) => `{"data":${'['.repeat(n)}${']'.repeat(n)},"room":"r"}`;
+    assert.equal(member(at(64)), `${'['.repeat(64)}${']'.repeat(64)}`);
+    assert.equal(member(at(65)), undefined);
+    assert.equal(member(at(5000)), undefined);
+  });
+
   it('reads the last of duplicate keys, as JSON.parse does', () => {
     assert.equal(member('{"data":1,"data":{"b":2}}'), '{"b":2}');
     assert.equal(member('{"data":{"a": 1},"data":2}'), '2');

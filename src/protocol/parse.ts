@@ -142,8 +142,15 @@ function afterString(text: string, i: number): number {
 }
 
 /**
+ * Deepest nesting whose text is kept: deeper data takes JSON.stringify as before, which refuses
+ * what it cannot encode (a value nested thousands deep overflows its stack: `bad_request`), so the
+ * WebSocket path refuses what the HTTP API refuses.
+ */
+const MAX_KEPT_DEPTH = 64;
+
+/**
  * The end of the value that starts at `i`, or -1 when it holds whitespace outside its strings
- * (then its text is not what JSON.stringify would write).
+ * (then its text is not what JSON.stringify would write) or nests deeper than MAX_KEPT_DEPTH.
  */
 function valueEnd(text: string, i: number): number {
   let depth = 0;
@@ -154,8 +161,9 @@ function valueEnd(text: string, i: number): number {
       if (depth === 0) return k;
       continue;
     }
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > MAX_KEPT_DEPTH) return -1;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       if (depth === 0) return k;
       depth--;
       if (depth === 0) return k + 1;
@@ -173,7 +181,8 @@ function valueEnd(text: string, i: number): number {
  * The JSON text of the top-level member `key` of an object's JSON text, when it can stand in for
  * `JSON.stringify` of the parsed value, so a payload is not encoded again after it was parsed:
  * the value holds no whitespace outside its strings, and no top-level key is written with an
- * escape (`"d\u0061ta"` is `data` to JSON.parse; the last of duplicate keys wins, here too).
+ * escape (`"d\u0061ta"` is `data` to JSON.parse; the last of duplicate keys wins, here too), and it
+ * nests at most MAX_KEPT_DEPTH deep.
  * Otherwise undefined. Only for text JSON.parse accepted: its structure is not checked again.
  * The text may still differ from JSON.stringify's in how numbers and string characters are
  * written (`1.0`, `\u00e9`), never in the value a JSON parser reads from it.

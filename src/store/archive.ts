@@ -121,6 +121,8 @@ export class StoreArchive implements Archive {
   private readonly latencies = new Float64Array(SAMPLES);
   private readonly batchSizes = new Float64Array(SAMPLES);
   private latencyCount = 0;
+  private lastRoom: string | null = null;
+  private lastKeeping: RoomKeeping = null;
   private batchCount = 0;
   readonly segments: SegmentCache;
 
@@ -141,8 +143,13 @@ export class StoreArchive implements Archive {
   }
 
   keeping(room: string): RoomKeeping {
-    if (this.isTimeline(room)) return 'timeline';
-    return this.isStored(room) ? 'stored' : null;
+    // Asked two or three times per publish, mostly for the room asked last (an ingest, a hot
+    // room): the last answer is kept rather than matching the patterns again.
+    if (room === this.lastRoom) return this.lastKeeping;
+    const keeping = this.isTimeline(room) ? 'timeline' : this.isStored(room) ? 'stored' : null;
+    this.lastRoom = room;
+    this.lastKeeping = keeping;
+    return keeping;
   }
 
   reserve(): WriteTicket | null {
