@@ -233,6 +233,37 @@ describe('malformed frames after the upgrade', () => {
     });
   }
 
+  // ws closes by itself in the middle of the read: the replies of the commands before the close
+  // (held for the end of the turn) must still go out, and before the close frame.
+  const repliedBeforeClose: [string, string, Buffer, number][] = [
+    [
+      'a publish and the close frame',
+      '{"type":"publish","room":"r","id":"last","data":{"n":1}}',
+      frame(8, closeWith(1000, 'bye')),
+      1000,
+    ],
+    [
+      'a ping and an unmasked frame',
+      '{"type":"ping","id":"last"}',
+      frame(1, ping, { masked: false }),
+      1002,
+    ],
+  ];
+  for (const [what, command, closing, code] of repliedBeforeClose) {
+    it(`answers ${what} sent in one write, then closes with ${code}`, async () => {
+      const raw = await open();
+      raw.write(Buffer.concat([frame(1, command), closing]));
+      assert.equal(await raw.closed(), code);
+      const reply = raw.frames.findIndex(
+        (f) => f.opcode === 1 && f.payload.toString('utf8').includes('"id":"last"'),
+      );
+      const close = raw.frames.findIndex((f) => f.opcode === 8);
+      assert.ok(reply >= 0, `no reply; got ${JSON.stringify(raw.texts())}`);
+      assert.ok(reply < close, 'the reply came before the close frame');
+      await stillServing();
+    });
+  }
+
   // More than maxFragments (64) is refused with 1008: test/hostile/fragments.test.ts.
   it('reassembles a message from 60 empty fragments, memory bounded', async () => {
     const before = await nodeStats(server.url);
