@@ -230,9 +230,13 @@ export class RawWs {
   /** Waits until some text frame holds a line matching `pred`. */
   async waitText(pred: (line: string) => boolean, timeoutMs = 5000): Promise<string> {
     let found: string | undefined;
+    // Frames are only appended: each check reads the ones the previous checks did not.
+    let scanned = 0;
     const find = (): boolean => {
-      for (const t of this.texts()) {
-        for (const line of t.split('\n')) {
+      for (; scanned < this.frames.length; scanned++) {
+        const f = this.frames[scanned]!;
+        if (f.opcode !== 1) continue;
+        for (const line of f.payload.toString('utf8').split('\n')) {
           if (pred(line)) {
             found = line;
             return true;
