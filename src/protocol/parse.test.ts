@@ -699,7 +699,17 @@ describe('compactMemberText', () => {
   const member = (line: string) => compactMemberText(line, 'data');
 
   it('gives the text of a compact value, whatever its kind and position', () => {
-    const values = ['1', '-2.5', '1e+21', 'null', 'true', '""', '"a,b}"', '{"a":[1,{"b":"]"}]}', '[]'];
+    const values = [
+      '1',
+      '-2.5',
+      '1e+21',
+      'null',
+      'true',
+      '""',
+      '"a,b}"',
+      '{"a":[1,{"b":"]"}]}',
+      '[]',
+    ];
     for (const v of values) {
       assert.equal(member(`{"type":"publish","data":${v},"room":"r"}`), v, v);
       assert.equal(member(`{"type":"publish","room":"r","data":${v}}`), v, v);
