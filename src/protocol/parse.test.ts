@@ -754,13 +754,61 @@ describe('compactMemberText', () => {
   });
 
   it('leaves numbers that JSON.stringify writes otherwise to it', () => {
-    const others = ['1e400', '-0', '1.0', '123456789012345678901234', '1E2', '-2.5e3', '0.10'];
+    const others = [
+      '1e400',
+      '-0',
+      '1.0',
+      '123456789012345678901234',
+      '1E2',
+      '-2.5e3',
+      '0.10',
+      '0.0000001',
+      '0.12345678901234567',
+    ];
     for (const v of others) {
       assert.equal(member(`{"data":${v},"room":"r"}`), undefined, v);
       assert.equal(member(`{"data":{"a":[true,${v}]}}`), undefined, `nested: ${v}`);
     }
-    const same = ['0', '-1', '1.5', '-0.25', '123456789012345', '-1234567890123456', '5e-7'];
+    const same = [
+      '0',
+      '-1',
+      '1.5',
+      '-0.25',
+      '123456789012345',
+      '-1234567890123456',
+      '5e-7',
+      '0.000001',
+      '-0.000123',
+      '123.456',
+      '12345678.1234567',
+      '0.30000000000000004',
+    ];
     for (const v of same) assert.equal(member(`{"data":[${v},0]}`), `[${v},0]`, v);
+  });
+
+  it('keeps a number only when it is the text JSON.stringify writes, on many written forms', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    let kept = 0;
+    for (let n = 0; n < 2000; n++) {
+      const x = (random() - 0.5) * 10 ** Math.floor(random() * 30 - 12);
+      const digits = 1 + Math.floor(random() * 19);
+      for (const t of [
+        String(x),
+        x.toFixed(digits),
+        x.toPrecision(digits),
+        x.toExponential(digits),
+      ]) {
+        const text = member(`{"data":[${t}]}`);
+        if (text === undefined) continue;
+        kept++;
+        assert.equal(text, JSON.stringify([Number(t)]), t);
+      }
+    }
+    assert.ok(kept > 2000, `${kept} kept`);
   });
 
   it('gives publish data the text JSON.stringify gives it, whatever numbers it holds', () => {

@@ -127,6 +127,7 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const MINUS = 0x2d;
+const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
@@ -175,17 +176,47 @@ function canonicalNumberEnd(text: string, i: number): number {
     k++;
   }
   const digits = k - digitsFrom;
-  const minusZero = k - i === 2 && digits === 1 && text.charCodeAt(digitsFrom) === ZERO;
+  const zeroInteger = digits === 1 && text.charCodeAt(digitsFrom) === ZERO;
+  const minusZero = zeroInteger && k - i === 2;
   if (!isNumberPart(text.charCodeAt(k)) && digits <= PLAIN_INTEGER_DIGITS && !minusZero) return k;
+  if (text.charCodeAt(k) === DOT) {
+    const end = plainFractionEnd(text, k + 1, zeroInteger ? 0 : digits);
+    if (end > 0) return end;
+  }
   while (k < text.length && isNumberPart(text.charCodeAt(k))) k++;
   const written = text.slice(i, k);
   return String(Number(written)) === written ? k : -1;
 }
 
+/**
+ * The end of a fraction (its digits start at `from`) that JSON.stringify writes as it is, or -1
+ * when not sure: no exponent, no trailing zero, at most PLAIN_INTEGER_DIGITS significant digits
+ * (such a decimal is the shortest text of its double) and at least 1e-6 (smaller ones are written
+ * with an exponent). `integerDigits`: significant digits before the point.
+ */
+function plainFractionEnd(text: string, from: number, integerDigits: number): number {
+  let k = from;
+  while (k < text.length) {
+    const c = text.charCodeAt(k);
+    if (c < ZERO || c > NINE) break;
+    k++;
+  }
+  let zeros = 0;
+  if (integerDigits === 0)
+    while (from + zeros < k && text.charCodeAt(from + zeros) === ZERO) zeros++;
+  const significant = integerDigits + (k - from) - zeros;
+  const plain =
+    !isNumberPart(text.charCodeAt(k)) &&
+    text.charCodeAt(k - 1) !== ZERO &&
+    significant <= PLAIN_INTEGER_DIGITS &&
+    zeros <= 5;
+  return plain ? k : -1;
+}
+
 /** A character of a number's fraction or exponent (or a digit). */
 function isNumberPart(c: number): boolean {
   return (
-    (c >= ZERO && c <= NINE) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS
+    (c >= ZERO && c <= NINE) || c === DOT || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS
   );
 }
 
