@@ -148,7 +148,8 @@ export const SEGMENT_COPY_SQL = `SELECT s.comments FROM barrage_segments s
 export const SEGMENT_FINGERPRINT_SQL = `SELECT ${FINGERPRINT_SQL} AS fingerprint`;
 
 /**
- * Keeps a copy: $1-$4 the query, $5 the fingerprint it was rendered at, $6 the comments. A copy
+ * Keeps a copy: $1-$4 the query, $5 the fingerprint it was rendered at, $6 the comments (never
+ * empty: an empty segment is not kept, see segment.ts). A copy
  * rendered from an older snapshot never replaces a newer one (a slow read finishing late).
  */
 export const SEGMENT_KEEP_SQL = `INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, fingerprint, comments)
@@ -160,13 +161,15 @@ export const SEGMENT_KEEP_SQL = `INSERT INTO barrage_segments AS s (room, from_m
 /**
  * A segment rendered (as `SEGMENT_COMMENTS_SQL_POSTGRES`) together with the fingerprint of the
  * same snapshot (one statement, so the two agree), and kept as the segment's copy in the same
- * statement: the 1.5 MB text never travels back to the server. $1-$4 as above.
+ * statement: the 1.5 MB text never travels back to the server. An empty rendering is not kept:
+ * any room name a viewer may ask for would otherwise leave a row (and its read is an index miss
+ * anyway). $1-$4 as above.
  */
 export const SEGMENT_RENDER_KEEP_SQL_POSTGRES = `WITH r AS (
    SELECT (${SEGMENT_COMMENTS_SQL_POSTGRES}) AS comments, ${FINGERPRINT_SQL} AS fingerprint
  ), kept AS (
    INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, fingerprint, comments)
-   SELECT $1, $2, $3, $4, r.fingerprint, r.comments FROM r
+   SELECT $1, $2, $3, $4, r.fingerprint, r.comments FROM r WHERE r.comments <> ''
    ON CONFLICT (room, from_ms, to_ms, per_second) DO UPDATE
    SET fingerprint = excluded.fingerprint, comments = excluded.comments
    WHERE s.fingerprint < excluded.fingerprint

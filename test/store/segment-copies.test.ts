@@ -20,14 +20,35 @@ import { startPostgres } from '../support/postgres-server.js';
 const TAMPERED = '{"tampered":true}';
 const query = (room: string) => ({ room, from: 0, to: 360_000, perSecond: 30 });
 
-/**
- * Writes, reads (keeping a copy), tampers with the copy and checks what the next reads answer.
- * `tamper` replaces the room's copy and returns the store to go on with.
- */
-async function checkCopies(
-  store: () => Store,
-  tamper: (s: Store, room: string) => Promise<Store>,
-): Promise<void> {
+/** What a statement on the database answered, and the store to go on with. */
+interface Ran {
+  store: Store;
+  rows: Record<string, unknown>[];
+  changes: number;
+}
+/** Runs one statement ($1, $2… placeholders) on a store's database, beside the store. */
+type OnDatabase = (s: Store, text: string, params?: unknown[]) => Promise<Ran>;
+
+/** Replaces a room's copy with TAMPERED; returns the store to go on with. */
+async function tamper(onDatabase: OnDatabase, s: Store, room: string): Promise<Store> {
+  const done = await onDatabase(s, 'UPDATE barrage_segments SET comments = $1 WHERE room = $2', [
+    TAMPERED,
+    room,
+  ]);
+  assert.equal(done.changes, 1);
+  return done.store;
+}
+
+/** How many copies a room has; returns the store to go on with too. */
+async function copiesOf(onDatabase: OnDatabase, s: Store, room: string) {
+  const ran = await onDatabase(s, 'SELECT count(*) AS n FROM barrage_segments WHERE room = $1', [
+    room,
+  ]);
+  return { store: ran.store, count: Number(ran.rows[0]!.n) };
+}
+
+/** Writes, reads (keeping a copy), tampers with the copy and checks what the next reads answer. */
+async function checkCopies(store: () => Store, onDatabase: OnDatabase): Promise<void> {
   const room = `vod:copies-${Date.now()}`;
   let s = store();
   await s.start();
@@ -35,7 +56,7 @@ async function checkCopies(
     await s.append([1, 2, 3].map((o) => message(room, o)));
     const rendered = textOf(await s.segmentComments(query(room)));
     assert.equal(rendered, textOf(await s.segmentCommentsFromRows(query(room))));
-    s = await tamper(s, room);
+    s = await tamper(onDatabase, s, room);
     assert.equal(textOf(await s.segmentComments(query(room))), TAMPERED, 'served from the copy');
     assert.equal(textOf(await s.segmentCommentsFromRows(query(room))), rendered);
     await s.append([message(room, 4)]);
@@ -46,7 +67,7 @@ async function checkCopies(
       'a write: rendered again',
     );
     assert.notEqual(after, rendered);
-    s = await tamper(s, room);
+    s = await tamper(onDatabase, s, room);
     assert.equal(textOf(await s.segmentComments(query(room))), TAMPERED);
     assert.equal(await s.remove(room, 'ep1.2'), true);
     assert.equal(
@@ -54,6 +75,17 @@ async function checkCopies(
       textOf(await s.segmentCommentsFromRows(query(room))),
       'a delete: rendered again',
     );
+
+    // A room with no comments (any name a viewer may ask for) leaves no row behind its read.
+    const unknown = `${room}-unknown`;
+    assert.equal(textOf(await s.segmentComments(query(unknown))), '');
+    assert.equal(textOf(await s.segmentComments(query(unknown))), '');
+    const none = await copiesOf(onDatabase, s, unknown);
+    s = none.store;
+    assert.equal(none.count, 0, 'an empty segment is not kept');
+    const kept = await copiesOf(onDatabase, s, room);
+    s = kept.store;
+    assert.equal(kept.count, 1, 'the non-empty one is');
   } finally {
     await s.close();
   }
@@ -66,11 +98,9 @@ describe('stored segment copies', () => {
     try {
       await checkCopies(
         () => new PostgresStore({ url: pg.url }),
-        async (s, room) => {
-          const done =
-            await sql`UPDATE barrage_segments SET comments = ${TAMPERED} WHERE room = ${room}`;
-          assert.equal(done.count, 1);
-          return s;
+        async (store, text, params = []) => {
+          const result = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+          return { store, rows: [...result], changes: result.count };
         },
       );
     } finally {
@@ -84,21 +114,24 @@ describe('stored segment copies', () => {
     after(() => rmSync(dir, { recursive: true, force: true }));
     await checkCopies(
       () => new SqliteStore(dir),
-      async (s, room) => {
-        // The store holds the file exclusively: tamper while it is closed, then open it again.
+      async (s, text, params = []) => {
+        // The store holds the file exclusively: run it while the store is closed, then open it
+        // again.
         await s.close();
         const db = new Database(join(dir, DATABASE_FILE));
+        let ran: Omit<Ran, 'store'>;
         try {
-          const done = db
-            .prepare('UPDATE barrage_segments SET comments = ? WHERE room = ?')
-            .run(TAMPERED, room);
-          assert.equal(done.changes, 1);
+          const statement = db.prepare(text);
+          const bound = params.length > 0 ? [Object.fromEntries(params.map((v, i) => [i + 1, v]))] : [];
+          ran = statement.reader
+            ? { rows: statement.all(...bound) as Record<string, unknown>[], changes: 0 }
+            : { rows: [], changes: statement.run(...bound).changes };
         } finally {
           db.close();
         }
         const next = new SqliteStore(dir);
         await next.start();
-        return next;
+        return { store: next, ...ran };
       },
     );
   });
