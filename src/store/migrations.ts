@@ -167,6 +167,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // also drops the copies that held the row, so a removed comment does not linger on disk.
     // Versions are kept per `slot` (the writing backend's pid % 8): the writer's parts insert
     // side by side and would otherwise wait on each other's version rows until commit.
+    // (Edited once after it was applied, before any release: its `COMPRESSION lz4` moved to
+    // migration 7, guarded, since it aborted this migration on PostgreSQL < 14 or without lz4.)
     version: 6,
     name: 'segment copies',
     postgres: `
@@ -183,7 +185,7 @@ export const MIGRATIONS: readonly Migration[] = [
         to_ms integer NOT NULL,
         per_second integer NOT NULL,
         fingerprint bigint NOT NULL,
-        comments text COMPRESSION lz4 NOT NULL,
+        comments text NOT NULL,
         PRIMARY KEY (room, from_ms, to_ms, per_second)
       );
       CREATE FUNCTION barrage_messages_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -242,6 +244,26 @@ export const MIGRATIONS: readonly Migration[] = [
         DELETE FROM barrage_segments WHERE room = OLD.room
           AND from_ms < (OLD.t / 60000 + 1) * 60000 AND to_ms > (OLD.t / 60000) * 60000;
       END;`,
+  },
+  {
+    // Copies carry the version of the rendering they hold (sql.ts SEGMENT_FORMAT), and are
+    // served only at this code's: a change of what a segment renders to never serves bytes
+    // rendered before it. Copies of before this migration are format 0, never served, replaced
+    // by the next read. PostgreSQL: the copy text is compressed with lz4 where the server can
+    // (14+, built with lz4); elsewhere pglz, PostgreSQL's default, and the migration still runs.
+    version: 7,
+    name: 'segment copy format',
+    postgres: `
+      ALTER TABLE barrage_segments ADD COLUMN format integer NOT NULL DEFAULT 0;
+      DO $$ BEGIN
+        IF current_setting('server_version_num')::int >= 140000 THEN
+          -- Dynamic: older servers cannot parse the statement at all.
+          EXECUTE 'ALTER TABLE barrage_segments ALTER COLUMN comments SET COMPRESSION lz4';
+        END IF;
+      EXCEPTION WHEN feature_not_supported THEN NULL; -- a server built without lz4
+      END $$;`,
+    sqlite: `
+      ALTER TABLE barrage_segments ADD COLUMN format INTEGER NOT NULL DEFAULT 0;`,
   },
 ];
 

@@ -1,10 +1,12 @@
 /**
- * Stored segment copies (migration 6, docs/storage.md): a viewer read of an unchanged segment is
- * answered from its copy, and the copy stops being served the moment the segment changes. The
+ * Stored segment copies (migrations 6 and 7, docs/storage.md): a viewer read of an unchanged
+ * segment is answered from its copy, and the copy stops being served the moment the segment
+ * changes or the rendering's format does. The
  * copies are tampered with through the database itself, so a read that returns the tampered
  * text proves it came from the copy (the contract suite checks they stay exact).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,11 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import postgres from 'postgres';
 import { PostgresStore } from '../../src/store/postgres/store.js';
+import {
+  SEGMENT_COMMENTS_SQL_POSTGRES,
+  SEGMENT_FORMAT,
+  SEGMENT_SECOND_COMMENTS_SQL_SQLITE,
+} from '../../src/store/sql.js';
 import { DATABASE_FILE, SqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store } from '../../src/store/types.js';
 import { message, textOf } from '../contract/store-contract.js';
@@ -59,6 +66,18 @@ async function checkCopies(store: () => Store, onDatabase: OnDatabase): Promise<
     s = await tamper(onDatabase, s, room);
     assert.equal(textOf(await s.segmentComments(query(room))), TAMPERED, 'served from the copy');
     assert.equal(textOf(await s.segmentCommentsFromRows(query(room))), rendered);
+    // A copy of another rendering format (an older Barrage's) is not served, and is replaced.
+    s = (await onDatabase(s, 'UPDATE barrage_segments SET format = 0 WHERE room = $1', [room]))
+      .store;
+    assert.equal(textOf(await s.segmentComments(query(room))), rendered, 'another format');
+    const formats = await onDatabase(s, 'SELECT format FROM barrage_segments WHERE room = $1', [
+      room,
+    ]);
+    s = formats.store;
+    assert.deepEqual(
+      formats.rows.map((r) => Number(r.format)),
+      [SEGMENT_FORMAT],
+    );
     await s.append([message(room, 4)]);
     const after = textOf(await s.segmentComments(query(room)));
     assert.equal(
@@ -92,6 +111,18 @@ async function checkCopies(store: () => Store, onDatabase: OnDatabase): Promise<
 }
 
 describe('stored segment copies', () => {
+  it('SEGMENT_FORMAT is bumped with any change of the rendering SQL', () => {
+    const hash = createHash('sha256')
+      .update(SEGMENT_COMMENTS_SQL_POSTGRES)
+      .update('\0')
+      .update(SEGMENT_SECOND_COMMENTS_SQL_SQLITE)
+      .digest('hex')
+      .slice(0, 16);
+    // A change here means stored copies hold another rendering: bump SEGMENT_FORMAT (sql.ts),
+    // then pin the new pair.
+    assert.deepEqual({ format: SEGMENT_FORMAT, hash }, { format: 1, hash: 'HASH' });
+  });
+
   it('postgres: served while current, rendered again after a write or a delete', async () => {
     const pg = await startPostgres();
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
