@@ -110,6 +110,34 @@ async function checkCopies(store: () => Store, onDatabase: OnDatabase): Promise<
   }
 }
 
+/**
+ * With the database refusing copies (a trigger that raises, as a read-only role or a full disk
+ * would), reads still answer the rendering, and no copy is left.
+ */
+async function checkKeepRefused(
+  store: () => Store,
+  onDatabase: OnDatabase,
+  refuse: string[],
+): Promise<void> {
+  const room = `vod:refused-${Date.now()}`;
+  let s = store();
+  await s.start();
+  try {
+    for (const statement of refuse) s = (await onDatabase(s, statement)).store;
+    await s.append([1, 2, 3].map((o) => message(room, o)));
+    const rendered = textOf(await s.segmentCommentsFromRows(query(room)));
+    assert.notEqual(rendered, '');
+    assert.equal(textOf(await s.segmentComments(query(room))), rendered, 'a first read');
+    assert.equal(textOf(await s.segmentComments(query(room))), rendered, 'a second read');
+    assert.deepEqual(s.health(), { ok: true });
+    const copies = await copiesOf(onDatabase, s, room);
+    s = copies.store;
+    assert.equal(copies.count, 0);
+  } finally {
+    await s.close();
+  }
+}
+
 describe('stored segment copies', () => {
   it('SEGMENT_FORMAT is bumped with any change of the rendering SQL', () => {
     const hash = createHash('sha256')
@@ -126,15 +154,30 @@ describe('stored segment copies', () => {
   it('postgres: served while current, rendered again after a write or a delete', async () => {
     const pg = await startPostgres();
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+    const onDatabase: OnDatabase = async (store, text, params = []) => {
+      const result = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+      return { store, rows: [...result], changes: result.count };
+    };
+    const warnings: Error[] = [];
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'BARRAGE_SEGMENT_KEEP') warnings.push(w);
+    };
+    process.on('warning', onWarning);
     try {
-      await checkCopies(
-        () => new PostgresStore({ url: pg.url }),
-        async (store, text, params = []) => {
-          const result = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
-          return { store, rows: [...result], changes: result.count };
-        },
-      );
+      await checkCopies(() => new PostgresStore({ url: pg.url }), onDatabase);
+      assert.equal(warnings.length, 0);
+      await checkKeepRefused(() => new PostgresStore({ url: pg.url }), onDatabase, [
+        `CREATE FUNCTION refuse_copies() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'copies refused'; END $$`,
+        `CREATE TRIGGER refuse_copies BEFORE INSERT OR UPDATE ON barrage_segments
+         FOR EACH ROW EXECUTE FUNCTION refuse_copies()`,
+      ]);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1, 'said once');
+      assert.match(warnings[0]!.message, /copies refused/);
     } finally {
+      process.off('warning', onWarning);
       await sql.end({ timeout: 2 });
       await pg.stop();
     }
@@ -143,9 +186,7 @@ describe('stored segment copies', () => {
   it('sqlite: served while current (across a restart), rendered again after a change', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'barrage-copies-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
-    await checkCopies(
-      () => new SqliteStore(dir),
-      async (s, text, params = []) => {
+    const onDatabase: OnDatabase = async (s, text, params = []) => {
         // The store holds the file exclusively: run it while the store is closed, then open it
         // again.
         await s.close();
@@ -163,7 +204,11 @@ describe('stored segment copies', () => {
         const next = new SqliteStore(dir);
         await next.start();
         return { store: next, ...ran };
-      },
-    );
+    };
+    await checkCopies(() => new SqliteStore(dir), onDatabase);
+    await checkKeepRefused(() => new SqliteStore(dir), onDatabase, [
+      `CREATE TRIGGER refuse_copies BEFORE INSERT ON barrage_segments
+       BEGIN SELECT RAISE(ABORT, 'copies refused'); END`,
+    ]);
   });
 });
