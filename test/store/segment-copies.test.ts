@@ -89,6 +89,9 @@ async function checkCopies(store: () => Store, onDatabase: OnDatabase): Promise<
     s = await tamper(onDatabase, s, room);
     assert.equal(textOf(await s.segmentComments(query(room))), TAMPERED);
     assert.equal(await s.remove(room, 'ep1.2'), true);
+    const removed = await copiesOf(onDatabase, s, room);
+    s = removed.store;
+    assert.equal(removed.count, 0, 'a delete drops the copies that held the row');
     assert.equal(
       textOf(await s.segmentComments(query(room))),
       textOf(await s.segmentCommentsFromRows(query(room))),
@@ -105,6 +108,10 @@ async function checkCopies(store: () => Store, onDatabase: OnDatabase): Promise<
     const kept = await copiesOf(onDatabase, s, room);
     s = kept.store;
     assert.equal(kept.count, 1, 'the non-empty one is');
+    assert.equal(await s.expire(Number.MAX_SAFE_INTEGER, 100_000), 3);
+    const expired = await copiesOf(onDatabase, s, room);
+    s = expired.store;
+    assert.equal(expired.count, 0, 'an expiry drops them too');
   } finally {
     await s.close();
   }
