@@ -152,7 +152,10 @@ describe('embedded store files', () => {
         store.timeline(same),
       ]);
       assert.equal(bad.status, 'rejected');
-      assert.match(String((bad as PromiseRejectedResult).reason), /not sent to the database thread/);
+      assert.match(
+        String((bad as PromiseRejectedResult).reason),
+        /not sent to the database thread/,
+      );
       assert.equal(alongside.status, 'rejected', 'posted in the same message');
       assert.deepEqual(await store.timeline(same), [], 'the store goes on');
     } finally {

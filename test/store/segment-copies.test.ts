@@ -155,7 +155,7 @@ describe('stored segment copies', () => {
       .slice(0, 16);
     // A change here means stored copies hold another rendering: bump SEGMENT_FORMAT (sql.ts),
     // then pin the new pair.
-    assert.deepEqual({ format: SEGMENT_FORMAT, hash }, { format: 1, hash: 'HASH' });
+    assert.deepEqual({ format: SEGMENT_FORMAT, hash }, { format: 1, hash: '917ed4fea2410454' });
   });
 
   it('postgres: served while current, rendered again after a write or a delete', async () => {
@@ -194,23 +194,24 @@ describe('stored segment copies', () => {
     const dir = mkdtempSync(join(tmpdir(), 'barrage-copies-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const onDatabase: OnDatabase = async (s, text, params = []) => {
-        // The store holds the file exclusively: run it while the store is closed, then open it
-        // again.
-        await s.close();
-        const db = new Database(join(dir, DATABASE_FILE));
-        let ran: Omit<Ran, 'store'>;
-        try {
-          const statement = db.prepare(text);
-          const bound = params.length > 0 ? [Object.fromEntries(params.map((v, i) => [i + 1, v]))] : [];
-          ran = statement.reader
-            ? { rows: statement.all(...bound) as Record<string, unknown>[], changes: 0 }
-            : { rows: [], changes: statement.run(...bound).changes };
-        } finally {
-          db.close();
-        }
-        const next = new SqliteStore(dir);
-        await next.start();
-        return { store: next, ...ran };
+      // The store holds the file exclusively: run it while the store is closed, then open it
+      // again.
+      await s.close();
+      const db = new Database(join(dir, DATABASE_FILE));
+      let ran: Omit<Ran, 'store'>;
+      try {
+        const statement = db.prepare(text);
+        const bound =
+          params.length > 0 ? [Object.fromEntries(params.map((v, i) => [i + 1, v]))] : [];
+        ran = statement.reader
+          ? { rows: statement.all(...bound) as Record<string, unknown>[], changes: 0 }
+          : { rows: [], changes: statement.run(...bound).changes };
+      } finally {
+        db.close();
+      }
+      const next = new SqliteStore(dir);
+      await next.start();
+      return { store: next, ...ran };
     };
     await checkCopies(() => new SqliteStore(dir), onDatabase);
     await checkKeepRefused(() => new SqliteStore(dir), onDatabase, [

@@ -142,11 +142,13 @@ function serve(db: Database.Database): void {
     )
     .raw();
   const dropCopies = copiesDropper(db);
-  const deleting = db.transaction((statement: Database.Statement, bound: Record<number, unknown>) => {
-    const gone = statement.all(bound) as DeletedRow[];
-    dropCopies(gone);
-    return gone.length;
-  });
+  const deleting = db.transaction(
+    (statement: Database.Statement, bound: Record<number, unknown>) => {
+      const gone = statement.all(bound) as DeletedRow[];
+      dropCopies(gone);
+      return gone.length;
+    },
+  );
   const rows = (list: unknown[]) => (list as MessageRow[]).map(fromRow);
   const handlers: Record<WorkerRequest['op'], (args: unknown) => unknown> = {
     ...inboxHandlers(db),
@@ -261,7 +263,10 @@ function copiesDropper(db: Database.Database): (gone: readonly DeletedRow[]) => 
     for (const [room, t] of gone) {
       if (t === null) continue;
       let touched = minutes.get(room);
-      if (!touched) minutes.set(room, (touched = new Set()));
+      if (!touched) {
+        touched = new Set();
+        minutes.set(room, touched);
+      }
       touched.add(Math.floor(t / 60_000));
     }
     for (const [room, touched] of minutes) {
