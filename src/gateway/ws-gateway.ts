@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { type ClientIpResolver, createClientIpResolver } from '../auth/index.js';
 import type { Logger } from '../log.js';
 import type { Node } from '../node/index.js';
@@ -85,6 +85,7 @@ export class WsGateway implements WsOwner {
       // Pings are answered by WsTransport.answerPing with ws's own bound (60 pending pongs): ws's
       // automatic pong costs every socket a closure and its context, used only by a pinging client.
       autoPong: false,
+      WebSocket: FlushingWebSocket,
     });
     this.frames = new SharedFrames({ compressMinBytes });
     this.closeGraceMs = options.closeGraceMs;
@@ -262,6 +263,20 @@ type LinkedSocket = WebSocket & { [LINK]: WsTransport };
 
 function linkOf(ws: WebSocket): WsTransport {
   return (ws as LinkedSocket)[LINK];
+}
+
+/**
+ * ws's socket, whose close first writes the replies its transport holds for the end of the turn
+ * (turn-flush.ts). ws closes by itself in the middle of a read: on the client's close frame, or on
+ * a protocol error, after the commands that came before it in the same read were answered; nothing
+ * may follow its close frame, so the replies go out before it. A method of the class, not a
+ * listener: no memory per connection. (A deferred socket has no transport.)
+ */
+class FlushingWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    (this as { [LINK]?: WsTransport })[LINK]?.flushTurn();
+    super.close(code, data);
+  }
 }
 
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {

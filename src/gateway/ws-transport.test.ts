@@ -50,12 +50,10 @@ async function connected(): Promise<{
   };
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
+/** Resolves once `received` holds n messages, waiting for the client's message events. */
+async function receivedCount(client: WebSocket, received: string[], n: number): Promise<void> {
+  // Each turn waits for one message event: bounded by the messages the test sends.
+  while (received.length < n) await once(client, 'message');
 }
 
 describe('WsTransport replies', () => {
@@ -74,7 +72,7 @@ describe('WsTransport replies', () => {
     assert.ok(c.transport.bufferedAmount > held);
     await new Promise((r) => setImmediate(r));
     assert.equal(c.transport.bufferedAmount, 0, 'written at the end of the turn');
-    await until(() => c.received.length === 3, 'three frames');
+    await receivedCount(c.client, c.received, 3);
     assert.deepEqual(c.received, ['ok 1', 'message', 'ok 2']);
   });
 
@@ -85,7 +83,7 @@ describe('WsTransport replies', () => {
     await new Promise((r) => setImmediate(r));
     c.transport.send(Buffer.from('later'));
     assert.equal(c.transport.bufferedAmount, 0, 'nothing held: written straight away');
-    await until(() => c.received.length === 2, 'two frames');
+    await receivedCount(c.client, c.received, 2);
     assert.deepEqual(c.received, ['ok', 'later']);
   });
 

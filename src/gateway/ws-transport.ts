@@ -42,10 +42,11 @@ export const MAX_PENDING_PONGS = 60;
  *
  * Replies are held until the end of the turn (turn-flush.ts) and leave with everything else this
  * socket is sent in that turn in one write. While frames are held, every send joins them (in
- * order); a close of ours writes them first. ws's own frames are not held: a pong may overtake
- * them (control frames may come between messages), and when ws itself starts the closing
- * handshake (a protocol error, or the client's close) the held frames are dropped, as nothing may
- * follow a close frame. The held bytes count in `bufferedAmount`.
+ * order); a close writes them first, ours and ws's own (the client's close frame or a protocol
+ * error in the same read as commands: the gateway's socket class flushes in `close`). ws's other
+ * frames are not held: a pong may overtake them (control frames may come between messages). Held
+ * frames are dropped only when the socket is no longer open at the flush (terminated). The held
+ * bytes count in `bufferedAmount`.
  */
 export class WsTransport implements Transport, TurnFlushable {
   /** Whether this socket takes the shared compressed frames. */
@@ -131,7 +132,7 @@ export class WsTransport implements Transport, TurnFlushable {
     const bytes = held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes);
     this.held = null;
     this.heldBytes = 0;
-    // ws began the closing handshake itself since: nothing may follow its close frame.
+    // Terminated since (a close flushes first): nothing may be written.
     if (this.ws.readyState !== WebSocket.OPEN) return;
     writeToSocket(this.socket, this.handle, this.fd, bytes);
   }

@@ -90,4 +90,29 @@ describe('PrometheusMetrics', () => {
       /^barrage_frame_messages_count\{node="n1"\} 4$/m,
     );
   });
+
+  it('ignores non-finite observations in the fan-out histograms', async () => {
+    const metrics = new PrometheusMetrics(() => stats(1), { node: 'n1' });
+    metrics.fanout(2, 3);
+    metrics.fanout(Number.NaN, Number.NaN);
+    metrics.fanout(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+    const body = (await metrics.exposition()).body;
+    assert.match(body, /^barrage_fanout_latency_seconds_count\{node="n1"\} 1$/m);
+    assert.match(body, /^barrage_fanout_latency_seconds_sum\{node="n1"\} 0\.002$/m);
+    assert.match(body, /^barrage_frame_messages_bucket\{le="1",node="n1"\} 0$/m);
+    assert.match(body, /^barrage_frame_messages_sum\{node="n1"\} 3$/m);
+  });
+
+  it('zeroes the fan-out histograms when the registry is reset', async () => {
+    const metrics = new PrometheusMetrics(() => stats(1), { node: 'n1' });
+    metrics.fanout(2, 3);
+    metrics.registry.resetMetrics();
+    let body = (await metrics.exposition()).body;
+    assert.match(body, /^barrage_fanout_latency_seconds_count\{node="n1"\} 0$/m);
+    assert.match(body, /^barrage_frame_messages_sum\{node="n1"\} 0$/m);
+    metrics.fanout(0.7, 1);
+    body = (await metrics.exposition()).body;
+    assert.match(body, /^barrage_frame_messages_count\{node="n1"\} 1$/m);
+    assert.match(body, /^barrage_frame_messages_bucket\{le="1",node="n1"\} 1$/m);
+  });
 });

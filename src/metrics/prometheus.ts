@@ -319,21 +319,36 @@ class TalliedHistogram {
     this.bounds = config.buckets;
     this.counts = new Array<number>(config.buckets.length + 1).fill(0);
     const tally = this;
-    new Histogram({
+    const histogram = new Histogram({
       ...config,
       collect(this: Histogram) {
         tally.writeInto(this);
       },
     });
+    // `registry.resetMetrics()` and `histogram.reset()` clear prom-client's entry: the tallies
+    // too, or they would come back at the next scrape.
+    const reset = histogram.reset;
+    histogram.reset = () => {
+      tally.clear();
+      reset.call(histogram);
+    };
   }
 
+  /** Counts a value; a non-finite one is ignored (prom-client's own `observe` throws on NaN). */
   observe(value: number): void {
+    if (!Number.isFinite(value)) return;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
     this.counts[i]!++;
     this.sum += value;
     this.count++;
+  }
+
+  private clear(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
   }
 
   private writeInto(histogram: Histogram): void {

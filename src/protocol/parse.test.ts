@@ -699,7 +699,17 @@ describe('compactMemberText', () => {
   const member = (line: string) => compactMemberText(line, 'data');
 
   it('gives the text of a compact value, whatever its kind and position', () => {
-    const values = ['1', '-2.5e3', 'null', 'true', '""', '"a,b}"', '{"a":[1,{"b":"]"}]}', '[]'];
+    const values = [
+      '1',
+      '-2.5',
+      '1e+21',
+      'null',
+      'true',
+      '""',
+      '"a,b}"',
+      '{"a":[1,{"b":"]"}]}',
+      '[]',
+    ];
     for (const v of values) {
       assert.equal(member(`{"type":"publish","data":${v},"room":"r"}`), v, v);
       assert.equal(member(`{"type":"publish","room":"r","data":${v}}`), v, v);
@@ -741,6 +751,33 @@ describe('compactMemberText', () => {
     assert.equal(member('{"x":"\\"data\\":9","data":4}'), '4');
     assert.equal(member('{"x":1}'), undefined);
     assert.equal(member('[1]'), undefined);
+  });
+
+  it('leaves numbers that JSON.stringify writes otherwise to it', () => {
+    const others = ['1e400', '-0', '1.0', '123456789012345678901234', '1E2', '-2.5e3', '0.10'];
+    for (const v of others) {
+      assert.equal(member(`{"data":${v},"room":"r"}`), undefined, v);
+      assert.equal(member(`{"data":{"a":[true,${v}]}}`), undefined, `nested: ${v}`);
+    }
+    const same = ['0', '-1', '1.5', '-0.25', '123456789012345', '-1234567890123456', '5e-7'];
+    for (const v of same) assert.equal(member(`{"data":[${v},0]}`), `[${v},0]`, v);
+  });
+
+  it('gives publish data the text JSON.stringify gives it, whatever numbers it holds', () => {
+    const bodies = [
+      '1e400',
+      '-0',
+      '1.0',
+      '123456789012345678901234',
+      '{"a":[1.50,-0.0,2E3,1e-400],"b":{"c":99999999999999999}}',
+      '[0,-1,1.5,12,"1.0"]',
+    ];
+    for (const x of bodies) {
+      const parsed = parseCommand(`{"type":"publish","room":"r","data":${x}}`);
+      assert.ok(parsed.ok && parsed.command.type === 'publish', x);
+      const text = parsed.command.dataJson ?? JSON.stringify(parsed.command.data);
+      assert.equal(text, JSON.stringify(JSON.parse(x)), x);
+    }
   });
 
   it('matches JSON.parse on every generated compact line', () => {

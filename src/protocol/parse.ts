@@ -126,6 +126,15 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * Most digits of an integer whose text is JSON.stringify's without a check: every integer of up to
+ * 15 digits is exact in a double and written back digit for digit.
+ */
+const PLAIN_INTEGER_DIGITS = 15;
 
 function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -149,8 +158,41 @@ function afterString(text: string, i: number): number {
 const MAX_KEPT_DEPTH = 64;
 
 /**
- * The end of the value that starts at `i`, or -1 when it holds whitespace outside its strings
- * (then its text is not what JSON.stringify would write) or nests deeper than MAX_KEPT_DEPTH.
+ * The end of the number that starts at `i`, or -1 when JSON.stringify would write it otherwise:
+ * `1.0`, `-0`, `1e2`, `1e400` (null), 24-digit integers (rounded). Strict parsers of other
+ * languages refuse some of those, so members get the normalised text, as from the HTTP API.
+ * An integer of up to PLAIN_INTEGER_DIGITS digits other than `-0` is taken as written (JSON.parse
+ * accepted the text, so it has no leading zero); any other number is kept only when its text is
+ * the double's (`String(Number(text))`, which is how JSON.stringify writes a finite number).
+ */
+function canonicalNumberEnd(text: string, i: number): number {
+  let k = i;
+  if (text.charCodeAt(k) === MINUS) k++;
+  const digitsFrom = k;
+  while (k < text.length) {
+    const c = text.charCodeAt(k);
+    if (c < ZERO || c > NINE) break;
+    k++;
+  }
+  const digits = k - digitsFrom;
+  const minusZero = k - i === 2 && digits === 1 && text.charCodeAt(digitsFrom) === ZERO;
+  if (!isNumberPart(text.charCodeAt(k)) && digits <= PLAIN_INTEGER_DIGITS && !minusZero) return k;
+  while (k < text.length && isNumberPart(text.charCodeAt(k))) k++;
+  const written = text.slice(i, k);
+  return String(Number(written)) === written ? k : -1;
+}
+
+/** A character of a number's fraction or exponent (or a digit). */
+function isNumberPart(c: number): boolean {
+  return (
+    (c >= ZERO && c <= NINE) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS
+  );
+}
+
+/**
+ * The end of the value that starts at `i`, or -1 when its text is not what JSON.stringify would
+ * write: whitespace outside its strings, or a number written otherwise (canonicalNumberEnd); or
+ * when it nests deeper than MAX_KEPT_DEPTH.
  */
 function valueEnd(text: string, i: number): number {
   let depth = 0;
@@ -158,6 +200,12 @@ function valueEnd(text: string, i: number): number {
     const c = text.charCodeAt(k);
     if (c === QUOTE) {
       k = afterString(text, k);
+      if (depth === 0) return k;
+      continue;
+    }
+    if (c === MINUS || (c >= ZERO && c <= NINE)) {
+      k = canonicalNumberEnd(text, k);
+      if (k < 0) return -1;
       if (depth === 0) return k;
       continue;
     }
@@ -182,10 +230,11 @@ function valueEnd(text: string, i: number): number {
  * `JSON.stringify` of the parsed value, so a payload is not encoded again after it was parsed:
  * the value holds no whitespace outside its strings, and no top-level key is written with an
  * escape (`"d\u0061ta"` is `data` to JSON.parse; the last of duplicate keys wins, here too), and it
- * nests at most MAX_KEPT_DEPTH deep.
+ * nests at most MAX_KEPT_DEPTH deep, and every number in it is written as JSON.stringify writes
+ * it (no `1.0`, `-0`, `1e400`, 24-digit integers).
  * Otherwise undefined. Only for text JSON.parse accepted: its structure is not checked again.
- * The text may still differ from JSON.stringify's in how numbers and string characters are
- * written (`1.0`, `\u00e9`), never in the value a JSON parser reads from it.
+ * The text may still differ from JSON.stringify's in how string characters are written
+ * (`\u00e9`), never in the value a JSON parser reads from it.
  */
 export function compactMemberText(text: string, key: string): string | undefined {
   const n = text.length;

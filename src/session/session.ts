@@ -160,8 +160,22 @@ export class Session {
    * accepted into an empty queue, whatever its size.
    */
   send(frame: Buffer, lossy: boolean, now: number): SendResult {
+    return this.offer(frame, lossy, now, false);
+  }
+
+  /**
+   * Offers a reply to one of this connection's requests: reliable, like `send(frame, false, now)`,
+   * but the transport may write it together with the rest of this turn's output (Transport.reply).
+   */
+  reply(frame: Buffer, now: number): SendResult {
+    return this.offer(frame, false, now, true);
+  }
+
+  /** `send`, or with `asReply` `reply`: the marks, the transport, the counters. */
+  private offer(frame: Buffer, lossy: boolean, now: number, asReply: boolean): SendResult {
     if (this.closed) return SendResult.Closed;
-    const queued = this.transport.bufferedAmount;
+    const transport = this.transport;
+    const queued = transport.bufferedAmount;
     if (lossy) {
       if (queued > this.limits.sendSoftLimitBytes) {
         this.dropped++;
@@ -171,26 +185,8 @@ export class Session {
       this.closeWith(CLOSE.tooSlow);
       return SendResult.ClosedSlow;
     }
-    if (!this.transport.send(frame)) return SendResult.Closed;
-    this.offeredBytes += frame.length;
-    this.lastSentAt = now;
-    return SendResult.Sent;
-  }
-
-  /**
-   * Offers a reply to one of this connection's requests: reliable, like `send(frame, false, now)`,
-   * but the transport may write it together with the rest of this turn's output (Transport.reply).
-   */
-  reply(frame: Buffer, now: number): SendResult {
-    if (this.closed) return SendResult.Closed;
-    const queued = this.transport.bufferedAmount;
-    if (queued > 0 && queued + frame.length > this.limits.sendHardLimitBytes) {
-      this.closeWith(CLOSE.tooSlow);
-      return SendResult.ClosedSlow;
-    }
-    const transport = this.transport;
-    if (!(transport.reply ? transport.reply(frame) : transport.send(frame)))
-      return SendResult.Closed;
+    const taken = asReply && transport.reply ? transport.reply(frame) : transport.send(frame);
+    if (!taken) return SendResult.Closed;
     this.offeredBytes += frame.length;
     this.lastSentAt = now;
     return SendResult.Sent;

@@ -138,10 +138,13 @@ export class RawWs {
   /** Called with every text frame's payload. */
   onText: ((text: string) => void) | null = null;
   private buffer: Buffer = Buffer.alloc(0);
+  /** Called after every change: frames read, or the connection ended (see `until`). */
+  private readonly waiters = new Set<() => void>();
 
   private constructor(readonly socket: Socket) {
     socket.on('close', () => {
       this.ended = true;
+      this.changed();
     });
     socket.on('error', () => {});
   }
@@ -200,27 +203,61 @@ export class RawWs {
     return this.frames.filter((f) => f.opcode === 1).map((f) => f.payload.toString('utf8'));
   }
 
+  /**
+   * Resolves once `check()` holds: checked now, then each time frames are read or the connection
+   * ends. Rejects naming `what` after timeoutMs.
+   */
+  until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const stop = () => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+      };
+      const waiter = () => {
+        if (!check()) return;
+        stop();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
   /** Waits until some text frame holds a line matching `pred`. */
   async waitText(pred: (line: string) => boolean, timeoutMs = 5000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      for (const t of this.texts()) for (const line of t.split('\n')) if (pred(line)) return line;
-      if (this.ended) break;
-      await sleep(5);
-    }
+    let found: string | undefined;
+    // Frames are only appended: each check reads the ones the previous checks did not.
+    let scanned = 0;
+    const find = (): boolean => {
+      for (; scanned < this.frames.length; scanned++) {
+        const f = this.frames[scanned]!;
+        if (f.opcode !== 1) continue;
+        for (const line of f.payload.toString('utf8').split('\n')) {
+          if (pred(line)) {
+            found = line;
+            return true;
+          }
+        }
+      }
+      return this.ended;
+    };
+    await this.until(find, 'a matching text', timeoutMs).catch(() => {});
+    if (found !== undefined) return found;
     throw new Error(`no matching text; got ${JSON.stringify(this.texts().slice(-3))}`);
   }
 
   /**
-   * Waits for the server's close frame and the end of the connection; resolves with the close
+   * Waits for the server's close frame or the end of the connection; resolves with the close
    * code (null when the connection ended without a close frame).
    */
   async closed(timeoutMs = 5000): Promise<number | null> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.ended && Date.now() < deadline) {
-      if (this.closeCode !== null) break;
-      await sleep(5);
-    }
+    await this.until(() => this.closeCode !== null || this.ended, 'the close', timeoutMs).catch(
+      () => {},
+    );
     if (this.closeCode === null && !this.ended) throw new Error('connection still open');
     return this.closeCode;
   }
@@ -230,7 +267,16 @@ export class RawWs {
     this.socket.destroy();
   }
 
+  private changed(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
   private onData(chunk: Buffer): void {
+    this.readFrames(chunk);
+    this.changed();
+  }
+
+  private readFrames(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     for (let guard = 0; guard < 100_000; guard++) {
       const frame = parseServerFrame(this.buffer);

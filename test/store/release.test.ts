@@ -1,20 +1,20 @@
 /**
- * Group-commit answers released a slice at a time: every item once, in order, and the event
- * loop's other callbacks (here an immediate queued before the release began, standing for a
- * socket read) run between slices instead of after the whole group.
+ * Group-commit answers released a slice at a time: every item once, in order (across groups
+ * too), and the event loop's other callbacks (here an immediate queued before the release began,
+ * standing for a socket read) run between slices instead of after the whole group.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RELEASE_SLICE, releaseInSlices } from '../../src/store/release.js';
+import { RELEASE_SLICE, ReleaseQueue } from '../../src/store/release.js';
 
-describe('releaseInSlices', () => {
+describe('ReleaseQueue', () => {
   it('releases every item in order, a slice per turn, with other callbacks in between', async () => {
     const count = RELEASE_SLICE * 3 + 5;
     const items = Array.from({ length: count }, (_, i) => i);
     const seen: string[] = [];
     const done = new Promise<void>((resolve) => {
       setImmediate(() => seen.push('other'));
-      releaseInSlices(items, (item, index) => {
+      new ReleaseQueue().release(items, (item, index) => {
         assert.equal(item, index);
         seen.push(String(item));
         if (item === count - 1) resolve();
@@ -29,7 +29,56 @@ describe('releaseInSlices', () => {
 
   it('releases a group smaller than a slice at once', () => {
     const seen: number[] = [];
-    releaseInSlices([1, 2, 3], (item) => seen.push(item));
+    new ReleaseQueue().release([1, 2, 3], (item) => seen.push(item));
     assert.deepEqual(seen, [1, 2, 3]);
+  });
+
+  it('keeps the order across groups: a later group waits behind an earlier one', async () => {
+    const queue = new ReleaseQueue();
+    const seen: string[] = [];
+    const turns: number[] = [];
+    let turn = 0;
+    const group = (name: string) => Array.from({ length: 40 }, (_, i) => `${name}${i}`);
+    const first = group('a');
+    const second = group('b');
+    const done = new Promise<void>((resolve) => {
+      const release = (item: string) => {
+        seen.push(item);
+        turns.push(turn);
+        if (seen.length === 80) resolve();
+      };
+      // Counts the turns of the event loop while the groups are released.
+      const tick = () => {
+        turn++;
+        if (seen.length < 80) setImmediate(tick);
+      };
+      setImmediate(tick);
+      queue.release(first, release);
+      // The second group commits while the first is still being released (as on both stores).
+      setImmediate(() => queue.release(second, release));
+    });
+    await done;
+    assert.deepEqual(seen, [...first, ...second]);
+    // Never more than a slice per turn, over both groups.
+    const perTurn = new Map<number, number>();
+    for (const t of turns) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+    for (const [t, n] of perTurn) assert.ok(n <= RELEASE_SLICE, `${n} released in turn ${t}`);
+  });
+
+  it('keeps going after a release threw', async () => {
+    const queue = new ReleaseQueue();
+    const seen: number[] = [];
+    const items = Array.from({ length: RELEASE_SLICE * 2 }, (_, i) => i);
+    const done = new Promise<void>((resolve) => {
+      assert.throws(() =>
+        queue.release(items, (item) => {
+          if (item === 0) throw new Error('caller failed');
+          seen.push(item);
+          if (item === items.length - 1) resolve();
+        }),
+      );
+    });
+    await done;
+    assert.deepEqual(seen, items.slice(1));
   });
 });

@@ -16,7 +16,7 @@
  */
 import type postgres from 'postgres';
 import type { Rows, Steps } from '../inbox-steps.js';
-import { releaseInSlices } from '../release.js';
+import { ReleaseQueue } from '../release.js';
 
 /** One waiting operation: its user (the unit of ordering) and a maker of its statements. */
 interface Waiting {
@@ -54,6 +54,8 @@ export class InboxGroupCommit {
   /** Operations in flight per user: those users' later operations wait (see the header). */
   private readonly busy = new Map<string, number>();
   private scheduled = false;
+  /** The groups' answers, released in order across groups (release.ts). */
+  private readonly releases = new ReleaseQueue();
 
   /**
    * @param sql the pool the groups' transactions run on
@@ -136,7 +138,7 @@ export class InboxGroupCommit {
     // A success clears the store's failure mark.
     await this.track(() => Promise.resolve());
     // A slice at a time: a group of hundreds answered at once held new pushes off the event loop.
-    releaseInSlices(group, (op, i) => op.resolve(results[i]));
+    this.releases.release(group, (op, i) => op.resolve(results[i]));
   }
 
   private async alone(op: Waiting): Promise<void> {

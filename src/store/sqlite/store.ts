@@ -11,7 +11,7 @@ import type {
   NewAlert,
   PutAlertResult,
 } from '../inbox.js';
-import { releaseInSlices } from '../release.js';
+import { ReleaseQueue } from '../release.js';
 import {
   type BeforeQuery,
   type SegmentQuery,
@@ -43,6 +43,8 @@ export class SqliteStore implements Store, AlertInbox {
   private outbox: WorkerRequest[] = [];
   private outboxTransfer: ArrayBuffer[] = [];
   private flushing = false;
+  /** The groups' answers, released in order across groups (release.ts). */
+  private readonly releases = new ReleaseQueue();
 
   constructor(dataDir: string) {
     this.file = join(resolve(dataDir), DATABASE_FILE);
@@ -53,8 +55,8 @@ export class SqliteStore implements Store, AlertInbox {
     const worker = spawnWorker(this.file);
     this.worker = worker;
     const ready = new Promise<WorkerReply>((done) => this.pending.set(0, done));
-    // The thread answers a group at a time, after its COMMIT (see releaseInSlices).
-    worker.on('message', (replies: WorkerReply[]) => releaseInSlices(replies, this.settle));
+    // The thread answers a group at a time, after its COMMIT (see ReleaseQueue).
+    worker.on('message', (replies: WorkerReply[]) => this.releases.release(replies, this.settle));
     worker.on('error', (err) => this.fail(`database thread failed: ${err.message}`));
     worker.on('exit', () => this.fail('database thread stopped'));
     const reply = await ready;
