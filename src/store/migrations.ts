@@ -167,6 +167,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // also drops the copies that held the row, so a removed comment does not linger on disk.
     // Versions are kept per `slot` (the writing backend's pid % 8): the writer's parts insert
     // side by side and would otherwise wait on each other's version rows until commit.
+    // (Edited once after it was applied, before any release: its `COMPRESSION lz4` moved to
+    // migration 7, guarded, since it aborted this migration on PostgreSQL < 14 or without lz4.)
     version: 6,
     name: 'segment copies',
     postgres: `
@@ -183,7 +185,7 @@ export const MIGRATIONS: readonly Migration[] = [
         to_ms integer NOT NULL,
         per_second integer NOT NULL,
         fingerprint bigint NOT NULL,
-        comments text COMPRESSION lz4 NOT NULL,
+        comments text NOT NULL,
         PRIMARY KEY (room, from_ms, to_ms, per_second)
       );
       CREATE FUNCTION barrage_messages_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -241,6 +243,65 @@ export const MIGRATIONS: readonly Migration[] = [
           ON CONFLICT (room, minute, slot) DO UPDATE SET version = version + 1;
         DELETE FROM barrage_segments WHERE room = OLD.room
           AND from_ms < (OLD.t / 60000 + 1) * 60000 AND to_ms > (OLD.t / 60000) * 60000;
+      END;`,
+  },
+  {
+    // Copies carry the version of the rendering they hold (sql.ts SEGMENT_FORMAT), and are
+    // served only at this code's: a change of what a segment renders to never serves bytes
+    // rendered before it. Copies of before this migration are format 0, never served, replaced
+    // by the next read. PostgreSQL: the copy text is compressed with lz4 where the server can
+    // (14+, built with lz4); elsewhere pglz, PostgreSQL's default, and the migration still runs.
+    version: 7,
+    name: 'segment copy format',
+    postgres: `
+      ALTER TABLE barrage_segments ADD COLUMN format integer NOT NULL DEFAULT 0;
+      DO $$ BEGIN
+        IF current_setting('server_version_num')::int >= 140000 THEN
+          -- Dynamic: older servers cannot parse the statement at all.
+          EXECUTE 'ALTER TABLE barrage_segments ALTER COLUMN comments SET COMPRESSION lz4';
+        END IF;
+      EXCEPTION WHEN feature_not_supported THEN NULL; -- a server built without lz4
+      END $$;`,
+    sqlite: `
+      ALTER TABLE barrage_segments ADD COLUMN format INTEGER NOT NULL DEFAULT 0;`,
+  },
+  {
+    // Deletes and copies. PostgreSQL: the delete trigger locks the copies it drops in key order
+    // first, so two deletes on two nodes touching the same segments wait for each other instead
+    // of deadlocking (a plain DELETE … USING locks in plan order); the trigger functions run with
+    // the search_path they were created with, whatever a tool's session sets. SQLite: the row
+    // trigger only bumps versions; the database thread's remove and expire drop the copies once
+    // per run of touched minutes (worker.ts), not one copy-range scan per deleted row. A delete
+    // by another program still makes copies stale (never served): they stay on disk until the
+    // next read of the segment replaces them.
+    version: 8,
+    name: 'segment copy deletes',
+    postgres: `
+      CREATE OR REPLACE FUNCTION barrage_messages_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO barrage_segment_versions AS v (room, minute, slot, version)
+          SELECT room, t / 60000, pg_backend_pid() % 8, 1 FROM old_rows WHERE t IS NOT NULL
+          GROUP BY 1, 2 ORDER BY 1, 2
+          ON CONFLICT (room, minute, slot) DO UPDATE SET version = v.version + 1;
+        PERFORM 1 FROM barrage_segments s
+          WHERE EXISTS (SELECT 1 FROM old_rows o WHERE o.t IS NOT NULL AND o.room = s.room
+            AND s.from_ms < (o.t / 60000 + 1) * 60000 AND s.to_ms > (o.t / 60000) * 60000)
+          ORDER BY s.room, s.from_ms, s.to_ms, s.per_second FOR UPDATE;
+        DELETE FROM barrage_segments s
+          USING (SELECT DISTINCT room, t / 60000 AS minute FROM old_rows WHERE t IS NOT NULL) c
+          WHERE s.room = c.room AND s.from_ms < (c.minute + 1) * 60000 AND s.to_ms > c.minute * 60000;
+        RETURN NULL;
+      END $$;
+      ALTER FUNCTION barrage_messages_inserted() SET search_path FROM CURRENT;
+      ALTER FUNCTION barrage_messages_deleted() SET search_path FROM CURRENT;
+      ALTER FUNCTION barrage_messages_truncated() SET search_path FROM CURRENT;`,
+    sqlite: `
+      DROP TRIGGER barrage_messages_deleted;
+      CREATE TRIGGER barrage_messages_deleted AFTER DELETE ON barrage_messages
+        WHEN OLD.t IS NOT NULL BEGIN
+        INSERT INTO barrage_segment_versions (room, minute, slot, version)
+          VALUES (OLD.room, OLD.t / 60000, 0, 1)
+          ON CONFLICT (room, minute, slot) DO UPDATE SET version = version + 1;
       END;`,
   },
 ];

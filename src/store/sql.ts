@@ -128,7 +128,17 @@ export const LATEST_SQL = `SELECT ${COLUMNS} FROM barrage_messages WHERE room = 
 export const REMOVE_SQL = `DELETE FROM barrage_messages WHERE room = $1 AND id = $2`;
 
 /**
- * Stored segment copies (migration 6). A copy is keyed by the query
+ * The version of what a segment renders to, kept with every stored copy (migration 7) and
+ * required of a copy to be served. Bump it with any change of the rendering: `commentJsonSql`
+ * (and `commentJson`, which it must equal), the density rule (`secondPlaces`, `PRIORITIES`), the
+ * fields of a comment. Copies rendered before then are never served, and the next read replaces
+ * them. test/store/segment-copies.test.ts pins it to a hash of the rendering's SQL, so a change
+ * of that SQL fails there until this is bumped.
+ */
+export const SEGMENT_FORMAT = 1;
+
+/**
+ * Stored segment copies (migrations 6 and 7). A copy is keyed by the query
  * ($1 room, $2 from, $3 to, $4 per second) and valid while its fingerprint equals the sum of
  * the versions of the media-time minutes [from, to) touches: every change of a comment bumps its
  * minute's version in the change's own transaction, and versions only grow, so the sum moves
@@ -142,33 +152,40 @@ const FINGERPRINT_SQL = `(SELECT COALESCE(SUM(v.version), 0) FROM barrage_segmen
 /** The stored copy of a segment when it is current (no row otherwise): $1-$4 as above. */
 export const SEGMENT_COPY_SQL = `SELECT s.comments FROM barrage_segments s
  WHERE s.room = $1 AND s.from_ms = $2 AND s.to_ms = $3 AND s.per_second = $4
-   AND s.fingerprint = ${FINGERPRINT_SQL}`;
+   AND s.format = ${SEGMENT_FORMAT} AND s.fingerprint = ${FINGERPRINT_SQL}`;
+
+/**
+ * The upsert's conflict arm: a copy replaces one of an older format, or of the same format
+ * rendered at a lower fingerprint. So a slow read finishing late never brings back an older
+ * copy, and a node still running an older Barrage never replaces a newer format's copy.
+ */
+const KEEP_CONFLICT = `ON CONFLICT (room, from_ms, to_ms, per_second) DO UPDATE
+ SET format = excluded.format, fingerprint = excluded.fingerprint, comments = excluded.comments
+ WHERE (s.format, s.fingerprint) < (excluded.format, excluded.fingerprint)`;
 
 /** The fingerprint of a segment's minutes now: $1 room, $2 from, $3 to. */
 export const SEGMENT_FINGERPRINT_SQL = `SELECT ${FINGERPRINT_SQL} AS fingerprint`;
 
 /**
- * Keeps a copy: $1-$4 the query, $5 the fingerprint it was rendered at, $6 the comments. A copy
- * rendered from an older snapshot never replaces a newer one (a slow read finishing late).
+ * Keeps a copy: $1-$4 the query, $5 the fingerprint it was rendered at, $6 the comments (never
+ * empty: an empty segment is not kept, see `segmentComments`).
  */
-export const SEGMENT_KEEP_SQL = `INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, fingerprint, comments)
- VALUES ($1, $2, $3, $4, $5, $6)
- ON CONFLICT (room, from_ms, to_ms, per_second) DO UPDATE
- SET fingerprint = excluded.fingerprint, comments = excluded.comments
- WHERE s.fingerprint < excluded.fingerprint`;
+export const SEGMENT_KEEP_SQL = `INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, format, fingerprint, comments)
+ VALUES ($1, $2, $3, $4, ${SEGMENT_FORMAT}, $5, $6)
+ ${KEEP_CONFLICT}`;
 
 /**
  * A segment rendered (as `SEGMENT_COMMENTS_SQL_POSTGRES`) together with the fingerprint of the
  * same snapshot (one statement, so the two agree), and kept as the segment's copy in the same
- * statement: the 1.5 MB text never travels back to the server. $1-$4 as above.
+ * statement: the 1.5 MB text never travels back to the server. An empty rendering is not kept:
+ * any room name a viewer may ask for would otherwise leave a row (and its read is an index miss
+ * anyway). $1-$4 as above.
  */
 export const SEGMENT_RENDER_KEEP_SQL_POSTGRES = `WITH r AS (
    SELECT (${SEGMENT_COMMENTS_SQL_POSTGRES}) AS comments, ${FINGERPRINT_SQL} AS fingerprint
  ), kept AS (
-   INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, fingerprint, comments)
-   SELECT $1, $2, $3, $4, r.fingerprint, r.comments FROM r
-   ON CONFLICT (room, from_ms, to_ms, per_second) DO UPDATE
-   SET fingerprint = excluded.fingerprint, comments = excluded.comments
-   WHERE s.fingerprint < excluded.fingerprint
+   INSERT INTO barrage_segments AS s (room, from_ms, to_ms, per_second, format, fingerprint, comments)
+   SELECT $1, $2, $3, $4, ${SEGMENT_FORMAT}, r.fingerprint, r.comments FROM r WHERE r.comments <> ''
+   ${KEEP_CONFLICT}
  )
  SELECT comments FROM r`;

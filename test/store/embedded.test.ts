@@ -1,7 +1,8 @@
 /**
  * The embedded store's files: a second process on the same data directory is refused with a clear
  * message, a foreign or corrupt file is reported and left untouched, and comments survive a
- * restart. Real `barrage` processes and real files.
+ * restart; a request the thread cannot be sent rejects its caller. Real `barrage` processes and
+ * real files.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -135,6 +136,30 @@ describe('embedded store files', () => {
       assert.ok(minutes.size >= 8, `spread over the video: ${minutes.size} of 10 minutes`);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a request that cannot be posted to the database thread rejects its callers', async () => {
+    const store = new SqliteStore(tempDir());
+    await store.start();
+    try {
+      // A function cannot be cloned into the thread: postMessage throws (DataCloneError).
+      const unclonable = { room: 'vod:x', from: 0, to: 1, limit: 1, after: () => {} };
+      const query = unclonable as unknown as Parameters<SqliteStore['timeline']>[0];
+      const same = { room: 'vod:x', from: 0, to: 1, limit: 1 };
+      const [bad, alongside] = await Promise.allSettled([
+        store.timeline(query),
+        store.timeline(same),
+      ]);
+      assert.equal(bad.status, 'rejected');
+      assert.match(
+        String((bad as PromiseRejectedResult).reason),
+        /not sent to the database thread/,
+      );
+      assert.equal(alongside.status, 'rejected', 'posted in the same message');
+      assert.deepEqual(await store.timeline(same), [], 'the store goes on');
+    } finally {
+      await store.close();
     }
   });
 });

@@ -47,6 +47,15 @@ describe('postgres migration from schema version 4', () => {
     assert.equal(Number(v!.v), SCHEMA_VERSION);
     const [ts] = await sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'barrage_messages_ts'`;
     assert.match(String(ts!.indexdef), /USING brin \(ts\)/);
+    // Migration 7's guarded lz4 (this machine's PostgreSQL is 14+ built with lz4), and 8's
+    // search_path pinned on the trigger functions.
+    const [column] = await sql`SELECT attcompression::text AS c FROM pg_attribute
+      WHERE attrelid = 'barrage_segments'::regclass AND attname = 'comments'`;
+    assert.equal(column!.c, 'l');
+    const functions = await sql`SELECT proname, proconfig FROM pg_proc
+      WHERE proname LIKE 'barrage_messages_%' ORDER BY proname`;
+    assert.equal(functions.length, 3);
+    for (const f of functions) assert.match(String(f.proconfig), /search_path=/, f.proname);
 
     // Rows written after the migration, past the pages summarized when the index was built.
     const later = Array.from({ length: 3000 }, (_, i) =>

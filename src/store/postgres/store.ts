@@ -68,6 +68,9 @@ export class PostgresStore implements Store, AlertInbox {
   private readonly inboxQueries = inboxSql('postgres');
   /** Stored pushes, acks, reads and deletes, grouped into shared transactions. */
   private readonly inboxGroups: InboxGroupCommit;
+  /** Until when segment reads render without keeping a copy (see `keepFailed`). */
+  private keepsPausedUntil = 0;
+  private keepFailureSaid = false;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = postgres(options.url, clientOptions(options.poolSize ?? 4));
@@ -135,35 +138,56 @@ export class PostgresStore implements Store, AlertInbox {
    * The segment's stored copy when it is current (migration 6: one value read, instead of
    * ~11 000 scattered rows), one statement on its own; else rendered from its rows and kept as
    * the copy in one statement, in a transaction with bitmap scans off (see `segmentRead`). Read
-   * raw: the text's bytes as they arrived, never decoded to a string.
+   * raw: the text's bytes as they arrived, never decoded to a string. A copy that cannot be kept
+   * does not fail the read (see `keepFailed`).
    */
   async segmentComments(q: SegmentQuery): Promise<Uint8Array> {
     const params = [q.room, q.from, q.to, q.perSecond];
     const copy = await this.run(() => this.sql.unsafe(SEGMENT_COPY_SQL, params).raw());
     const kept = firstValue(copy);
     if (kept) return kept;
-    return (await this.run(() =>
-      this.sql.begin(async (tx) => {
-        const [, rendered] = await Promise.all([
-          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
-          tx.unsafe(SEGMENT_RENDER_KEEP_SQL_POSTGRES, params).raw(),
-        ]);
-        return firstValue(rendered) ?? EMPTY;
-      }),
-    )) as Uint8Array;
+    if (Date.now() >= this.keepsPausedUntil) {
+      try {
+        return await this.rendered(SEGMENT_RENDER_KEEP_SQL_POSTGRES, params);
+      } catch (err) {
+        this.keepFailed(err);
+      }
+    }
+    return this.run(() => this.rendered(SEGMENT_COMMENTS_SQL_POSTGRES, params));
   }
 
   async segmentCommentsFromRows(q: SegmentQuery): Promise<Uint8Array> {
     const params = [q.room, q.from, q.to, q.perSecond];
-    return (await this.run(() =>
-      this.sql.begin(async (tx) => {
-        const [, rows] = await Promise.all([
-          tx.unsafe('SET LOCAL enable_bitmapscan = off'),
-          tx.unsafe(SEGMENT_COMMENTS_SQL_POSTGRES, params).raw(),
-        ]);
-        return firstValue(rows) ?? EMPTY;
-      }),
-    )) as Uint8Array;
+    return this.run(() => this.rendered(SEGMENT_COMMENTS_SQL_POSTGRES, params));
+  }
+
+  /** A segment rendered by `query` (one text, read raw), in a transaction with bitmap scans off. */
+  private rendered(query: string, params: unknown[]): Promise<Uint8Array> {
+    return this.sql.begin(async (tx) => {
+      const [, rows] = await Promise.all([
+        tx.unsafe('SET LOCAL enable_bitmapscan = off'),
+        tx.unsafe(query, params as postgres.ParameterOrJSON<never>[]).raw(),
+      ]);
+      return firstValue(rows) ?? EMPTY;
+    }) as Promise<Uint8Array>;
+  }
+
+  /**
+   * A render-keep failed (a read-only role, a hot standby, a full disk, or the database itself
+   * failing): the read renders without keeping instead, and so do the reads of the next
+   * KEEP_PAUSE_MS, so a database that refuses writes does not render every segment twice.
+   * Said once per store: the read itself is answered, and a database that fails reads too is
+   * reported by them.
+   */
+  private keepFailed(err: unknown): void {
+    this.keepsPausedUntil = Date.now() + KEEP_PAUSE_MS;
+    if (this.keepFailureSaid) return;
+    this.keepFailureSaid = true;
+    const why = withoutPassword((err as Error).message, this.options.url);
+    process.emitWarning(
+      `postgres: a segment copy could not be kept (${why}); while that lasts, reads render without keeping, retrying every ${KEEP_PAUSE_MS / 1000} s (said once)`,
+      { code: 'BARRAGE_SEGMENT_KEEP' },
+    );
   }
 
   /**
@@ -304,6 +328,9 @@ export class PostgresStore implements Store, AlertInbox {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** How long segment reads render without keeping after a copy could not be kept. */
+const KEEP_PAUSE_MS = 60_000;
 
 /** The first column of the first row of a raw result (a Buffer), or undefined. */
 function firstValue(rows: readonly (readonly unknown[])[]): Uint8Array | undefined {

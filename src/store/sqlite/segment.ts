@@ -70,8 +70,16 @@ export function segmentHandlers(db: Database.Database) {
       if (copy !== undefined) return typeof copy === 'string' ? Buffer.from(copy) : copy;
       // Nothing writes between these statements: this thread is the database's only writer.
       const comments = Buffer.from(render(q));
-      const fingerprint = fingerprintOf.get({ 1: q.room, 2: q.from, 3: q.to }) as number;
-      keepCopy({ ...key, 5: fingerprint, 6: comments });
+      // An empty segment is not kept: any room name a viewer may ask for would otherwise leave
+      // a row, and its read is an index miss anyway.
+      if (comments.length === 0) return comments;
+      try {
+        const fingerprint = fingerprintOf.get({ 1: q.room, 2: q.from, 3: q.to }) as number;
+        keepCopy({ ...key, 5: fingerprint, 6: comments });
+      } catch {
+        // Keeping is an optimisation: a copy that cannot be written (a full disk) must not
+        // fail the read it was rendered for. The next read renders again.
+      }
       return comments;
     },
     segmentCommentsFromRows: (args: unknown) => Buffer.from(render(args as SegmentQuery)),

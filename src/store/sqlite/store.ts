@@ -176,7 +176,14 @@ export class SqliteStore implements Store, AlertInbox {
     this.outboxTransfer = [];
     // A failure since they were queued has already answered them (see `fail`).
     if (requests.length === 0 || !this.worker) return;
-    this.worker.postMessage(requests, transfer);
+    try {
+      this.worker.postMessage(requests, transfer);
+    } catch (err) {
+      // Not posted (say, arguments that cannot be cloned): its callers are told, and this runs
+      // in a setImmediate callback, where a throw would be uncaught and end the process.
+      const message = `request not sent to the database thread: ${(err as Error).message}`;
+      for (const r of requests) this.settle({ id: r.id, ok: false, message });
+    }
   };
 
   /** Answers the caller of one request. */

@@ -134,9 +134,20 @@ function serve(db: Database.Database): void {
   const timeline = db.prepare(TIMELINE_SQL);
   const before = db.prepare(BEFORE_SQL);
   const latest = db.prepare(LATEST_SQL);
-  const remove = db.prepare(REMOVE_SQL);
-  const expire = db.prepare(
-    'DELETE FROM barrage_messages WHERE seq IN (SELECT seq FROM barrage_messages WHERE ts < $1 LIMIT $2)',
+  // Each delete answers the rows it took, whose copies then go in the same transaction.
+  const remove = db.prepare(`${REMOVE_SQL} RETURNING room, t`).raw();
+  const expire = db
+    .prepare(
+      'DELETE FROM barrage_messages WHERE seq IN (SELECT seq FROM barrage_messages WHERE ts < $1 LIMIT $2) RETURNING room, t',
+    )
+    .raw();
+  const dropCopies = copiesDropper(db);
+  const deleting = db.transaction(
+    (statement: Database.Statement, bound: Record<number, unknown>) => {
+      const gone = statement.all(bound) as DeletedRow[];
+      dropCopies(gone);
+      return gone.length;
+    },
   );
   const rows = (list: unknown[]) => (list as MessageRow[]).map(fromRow);
   const handlers: Record<WorkerRequest['op'], (args: unknown) => unknown> = {
@@ -158,13 +169,13 @@ function serve(db: Database.Database): void {
     },
     remove: (args) => {
       const { room, id } = args as { room: string; id: string };
-      return remove.run(params([room, id])).changes > 0;
+      return deleting(remove, params([room, id])) > 0;
     },
     expire: (args) => {
       const { ts, max } = args as { ts: number; max: number };
       let total = 0;
       while (total < max) {
-        const n = expire.run(params([ts, Math.min(10_000, max - total)])).changes;
+        const n = deleting(expire, params([ts, Math.min(10_000, max - total)]));
         total += n;
         if (n === 0) break;
       }
@@ -230,6 +241,45 @@ function minutesTouched(db: Database.Database): (minutes: ReadonlySet<string>) =
     for (const key of minutes) {
       const at = key.indexOf('\n');
       bump.run({ 1: key.slice(at + 1), 2: Number(key.slice(0, at)) });
+    }
+  };
+}
+
+/** A deleted row's room and media time, as `DELETE … RETURNING room, t` gives it. */
+type DeletedRow = [room: string, t: number | null];
+
+/**
+ * Deletes the stored copies that covered deleted rows, in the caller's transaction, so a removed
+ * comment does not stay on disk in a copy (the delete trigger of migration 8 bumps the versions).
+ * One range delete per run of consecutive touched minutes of a room, not one per row: a
+ * retention step of 10 000 rows of one video is at most one statement per minute of it.
+ */
+function copiesDropper(db: Database.Database): (gone: readonly DeletedRow[]) => void {
+  const drop = db.prepare(
+    'DELETE FROM barrage_segments WHERE room = $1 AND from_ms < $2 AND to_ms > $3',
+  );
+  return (gone) => {
+    const minutes = new Map<string, Set<number>>();
+    for (const [room, t] of gone) {
+      if (t === null) continue;
+      let touched = minutes.get(room);
+      if (!touched) {
+        touched = new Set();
+        minutes.set(room, touched);
+      }
+      touched.add(Math.floor(t / 60_000));
+    }
+    for (const [room, touched] of minutes) {
+      const sorted = [...touched].sort((a, b) => a - b);
+      let first = sorted[0]!;
+      for (let i = 0; i < sorted.length; i++) {
+        const minute = sorted[i]!;
+        const next = sorted[i + 1];
+        if (next === minute + 1) continue;
+        // Copies overlapping minutes [first, minute]: each of them was touched.
+        drop.run({ 1: room, 2: (minute + 1) * 60_000, 3: first * 60_000 });
+        if (next !== undefined) first = next;
+      }
     }
   };
 }
