@@ -6,7 +6,13 @@ import {
   roomNameProblem,
   shadowParts,
 } from '../protocol/index.js';
-import { type Archive, messageId, type RoomKeeping, type WriteTicket } from '../store/types.js';
+import {
+  type Archive,
+  messageId,
+  type RoomKeeping,
+  type StoredMessage,
+  type WriteTicket,
+} from '../store/types.js';
 import { encodeData } from './data.js';
 import { brokerFailure, ReplyError } from './errors.js';
 import type { ConnectionInfo } from './hooks.js';
@@ -66,17 +72,7 @@ export class Publishing {
     }
     this.counters.messagesIn++;
     // The store step (issue 12): acknowledged only once committed, exactly once per position.
-    await ticket?.commit({
-      room,
-      id: messageId(result.epoch, result.offset),
-      epoch: result.epoch,
-      offset: result.offset,
-      t: t ?? null,
-      ts,
-      from,
-      priority: priorityLevel(priority),
-      data: json,
-    });
+    await ticket?.commit(storedMessage(room, result, t, ts, from, priority, json));
     return result;
   }
 
@@ -160,17 +156,7 @@ export class Publishing {
       throw brokerFailure(err);
     }
     this.counters.messagesIn++;
-    const committed = ticket.commit({
-      room,
-      id: messageId(result.epoch, result.offset),
-      epoch: result.epoch,
-      offset: result.offset,
-      t: t ?? null,
-      ts,
-      from,
-      priority: priorityLevel(priority),
-      data: json,
-    });
+    const committed = ticket.commit(storedMessage(room, result, t, ts, from, priority, json));
     return committed.then(() => result);
   }
 }
@@ -205,4 +191,27 @@ function checkMediaTime(keeping: RoomKeeping, room: string, t: number | undefine
   if (keeping !== 'timeline' && t !== undefined) {
     throw new ReplyError('bad_request', `"t" is only for timeline rooms; ${room} is not one`);
   }
+}
+
+/** The store's row of a published message, at the position the broker gave it. */
+function storedMessage(
+  room: string,
+  result: PublishResult,
+  t: number | undefined,
+  ts: number,
+  from: string | null,
+  priority: Priority,
+  json: string,
+): StoredMessage {
+  return {
+    room,
+    id: messageId(result.epoch, result.offset),
+    epoch: result.epoch,
+    offset: result.offset,
+    t: t ?? null,
+    ts,
+    from,
+    priority: priorityLevel(priority),
+    data: json,
+  };
 }
