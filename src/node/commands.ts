@@ -51,7 +51,6 @@ export interface CommandEngine {
     from: string | null,
     priority: Priority,
     t: number | undefined,
-    json?: string,
   ): PublishResult | null;
   storesAtOnce(room: string): boolean;
   publishStored(
@@ -286,10 +285,8 @@ export class ClientCommands {
     const priority = publishPriority(session, command);
     const data = this.ctx.moderation.filter(command.data);
     const from = session.userId;
-    // The client's own text of the data, unless moderation changed it: no second encoding.
-    const json = data === command.data ? command.dataJson : undefined;
     const result = this.ctx.moderation.clearsAtOnce(from, command.room)
-      ? this.ctx.publishNow(command.room, data, from, priority, command.t, json)
+      ? this.ctx.publishNow(command.room, data, from, priority, command.t)
       : null;
     if (result === null)
       return this.publishChecked(session, command, sessionInfo(session), data, priority);

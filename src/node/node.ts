@@ -228,9 +228,8 @@ export class Node implements BrokerHandler {
     from: string | null,
     priority: Priority,
     t: number | undefined,
-    json?: string,
   ): PublishResult | null {
-    return this.publishing.publishNow(room, data, from, priority, t, json);
+    return this.publishing.publishNow(room, data, from, priority, t);
   }
 
   /** Whether a publish into `room` can take `publishStored`: see Publishing.storesAtOnce. */

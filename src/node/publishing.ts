@@ -81,7 +81,6 @@ export class Publishing {
    * that is not stored, not a shadow publish, and a broker that publishes at once (the embedded
    * one), for the user `from` (null: anonymous). Returns null when it cannot (then call
    * `publish`); throws ReplyError like it. A client publish in a busy node is mostly this path.
-   * `json`, when given, is `data`'s JSON text already (the client's own, kept by the parser).
    */
   publishNow(
     room: string,
@@ -89,7 +88,6 @@ export class Publishing {
     from: string | null,
     priority: Priority,
     t: number | undefined,
-    json?: string,
   ): PublishResult | null {
     const { broker } = this;
     if (this.options.hooks.onPublish || !broker.publishNow) return null;
@@ -99,7 +97,7 @@ export class Publishing {
     if (problem) throw new ReplyError('bad_request', problem);
     if (this.options.archive) checkMediaTime(keeping, room, t);
     const ts = Date.now();
-    const parts = messageParts(room, json ?? encodeData(data), ts, from, priority, t);
+    const parts = messageParts(room, encodeData(data), ts, from, priority, t);
     const result = broker.publishNow({ room, parts, ts });
     this.counters.messagesIn++;
     return result;

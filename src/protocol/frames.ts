@@ -65,11 +65,6 @@ export interface PublishCommand {
   room: string;
   /** The parsed payload. */
   data: unknown;
-  /**
-   * The payload's JSON text as the client wrote it, when it can stand in for encoding `data`
-   * again (see `compactMemberText`); absent otherwise.
-   */
-  dataJson?: string;
   /** The message class; above `normal` it needs the token's `priority` claim. */
   priority?: Priority;
   /** Media time in integer ms (0 to 48 h): required in timeline rooms, refused elsewhere. */

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClientCommand } from './frames.js';
-import {
-  compactMemberText,
-  DEFAULT_PARSE_LIMITS,
-  type ParseResult,
-  parseCommand,
-  splitLines,
-} from './parse.js';
+import { DEFAULT_PARSE_LIMITS, type ParseResult, parseCommand, splitLines } from './parse.js';
 
 /** A row of the table: an input line and what the parser must make of it. */
 interface Row {
@@ -353,13 +347,11 @@ const HISTORY: Row[] = [
 
 const publish = (extra: Record<string, unknown>): string =>
   j({ type: 'publish', id: 'p', room: 'r', ...extra });
-// A compact line's data text is kept beside the parsed data (compactMemberText).
 const published = (data: unknown): ClientCommand => ({
   type: 'publish',
   id: 'p',
   room: 'r',
   data,
-  dataJson: JSON.stringify(data),
 });
 const NESTED = { a: [1, { b: [true, null, 'x'] }], c: { d: { e: { f: 'deep' } } } };
 
@@ -692,147 +684,5 @@ describe('splitLines', () => {
       results.map((r) => (r.ok ? r.command.type : `error:${r.id ?? '-'}`)),
       ['ping', 'error:-', 'error:3', 'pong'],
     );
-  });
-});
-
-describe('compactMemberText', () => {
-  const member = (line: string) => compactMemberText(line, 'data');
-
-  it('gives the text of a compact value, whatever its kind and position', () => {
-    const values = [
-      '1',
-      '-2.5',
-      '1e+21',
-      'null',
-      'true',
-      '""',
-      '"a,b}"',
-      '{"a":[1,{"b":"]"}]}',
-      '[]',
-    ];
-    for (const v of values) {
-      assert.equal(member(`{"type":"publish","data":${v},"room":"r"}`), v, v);
-      assert.equal(member(`{"type":"publish","room":"r","data":${v}}`), v, v);
-      assert.equal(member(`{ "room" : "r" , "data" : ${v} }`), v, `spaced around: ${v}`);
-    }
-  });
-
-  it('keeps strings with escapes and quotes as written', () => {
-    const line = String.raw`{"data":{"t":"say \"hi\" \\ \u00e9 {[,"},"room":"r"}`;
-    const text = member(line)!;
-    assert.deepEqual(JSON.parse(text), JSON.parse(line).data);
-    assert.equal(text, String.raw`{"t":"say \"hi\" \\ \u00e9 {[,"}`);
-  });
-
-  it('refuses a value with whitespace outside its strings (not what JSON.stringify writes)', () => {
-    assert.equal(member('{"data":{"a": 1}}'), undefined);
-    assert.equal(member('{"data":[1, 2]}'), undefined);
-    assert.equal(member('{"data":{"a":"x y"}}'), '{"a":"x y"}');
-  });
-
-  it('leaves deeply nested data to JSON.stringify (which refuses what it cannot encode)', () => {
-    const at = (n: number) => `{"data":${'['.repeat(n)}${']'.repeat(n)},"room":"r"}`;
-    assert.equal(member(at(64)), `${'['.repeat(64)}${']'.repeat(64)}`);
-    assert.equal(member(at(65)), undefined);
-    assert.equal(member(at(5000)), undefined);
-  });
-
-  it('reads the last of duplicate keys, as JSON.parse does', () => {
-    assert.equal(member('{"data":1,"data":{"b":2}}'), '{"b":2}');
-    assert.equal(member('{"data":{"a": 1},"data":2}'), '2');
-  });
-
-  it('gives up on an escaped key (JSON.parse reads "d\\u0061ta" as data)', () => {
-    assert.equal(member(String.raw`{"data":1,"d\u0061ta":2}`), undefined);
-  });
-
-  it('skips other members whatever they hold', () => {
-    assert.equal(member('{"x":{"data":1, "y":[ 1 ]},"data":3}'), '3');
-    assert.equal(member('{"x":"\\"data\\":9","data":4}'), '4');
-    assert.equal(member('{"x":1}'), undefined);
-    assert.equal(member('[1]'), undefined);
-  });
-
-  it('leaves numbers that JSON.stringify writes otherwise to it', () => {
-    const others = [
-      '1e400',
-      '-0',
-      '1.0',
-      '123456789012345678901234',
-      '1E2',
-      '-2.5e3',
-      '0.10',
-      '0.0000001',
-      '0.12345678901234567',
-    ];
-    for (const v of others) {
-      assert.equal(member(`{"data":${v},"room":"r"}`), undefined, v);
-      assert.equal(member(`{"data":{"a":[true,${v}]}}`), undefined, `nested: ${v}`);
-    }
-    const same = [
-      '0',
-      '-1',
-      '1.5',
-      '-0.25',
-      '123456789012345',
-      '-1234567890123456',
-      '5e-7',
-      '0.000001',
-      '-0.000123',
-      '123.456',
-      '12345678.1234567',
-      '0.30000000000000004',
-    ];
-    for (const v of same) assert.equal(member(`{"data":[${v},0]}`), `[${v},0]`, v);
-  });
-
-  it('keeps a number only when it is the text JSON.stringify writes, on many written forms', () => {
-    let seed = 7;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
-    let kept = 0;
-    for (let n = 0; n < 2000; n++) {
-      const x = (random() - 0.5) * 10 ** Math.floor(random() * 30 - 12);
-      const digits = 1 + Math.floor(random() * 19);
-      for (const t of [
-        String(x),
-        x.toFixed(digits),
-        x.toPrecision(digits),
-        x.toExponential(digits),
-      ]) {
-        const text = member(`{"data":[${t}]}`);
-        if (text === undefined) continue;
-        kept++;
-        assert.equal(text, JSON.stringify([Number(t)]), t);
-      }
-    }
-    assert.ok(kept > 2000, `${kept} kept`);
-  });
-
-  it('gives publish data the text JSON.stringify gives it, whatever numbers it holds', () => {
-    const bodies = [
-      '1e400',
-      '-0',
-      '1.0',
-      '123456789012345678901234',
-      '{"a":[1.50,-0.0,2E3,1e-400],"b":{"c":99999999999999999}}',
-      '[0,-1,1.5,12,"1.0"]',
-    ];
-    for (const x of bodies) {
-      const parsed = parseCommand(`{"type":"publish","room":"r","data":${x}}`);
-      assert.ok(parsed.ok && parsed.command.type === 'publish', x);
-      const text = parsed.command.dataJson ?? JSON.stringify(parsed.command.data);
-      assert.equal(text, JSON.stringify(JSON.parse(x)), x);
-    }
-  });
-
-  it('matches JSON.parse on every generated compact line', () => {
-    const samples: unknown[] = [0, -1, 1.5, 'x', '', null, true, [1, [2, []]], { a: { b: 'c' } }];
-    for (const data of samples) {
-      const line = JSON.stringify({ type: 'publish', id: 7, room: 'r', data, t: 5 });
-      assert.equal(member(line), JSON.stringify(data));
-    }
   });
 });
