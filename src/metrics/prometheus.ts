@@ -353,8 +353,10 @@ class TalliedHistogram {
 
   private writeInto(histogram: Histogram): void {
     histogram.zero({});
-    // biome-ignore lint/suspicious/noExplicitAny: prom-client's per-label-set store is not typed.
-    const entry = (histogram as any).hashMap[''] as HistogramEntry | undefined;
+    // prom-client's per-label-set store is not in its types: the shape this reads is declared here
+    // (and src/metrics/prometheus.test.ts fails if a prom-client upgrade changes it).
+    const store = histogram as unknown as { hashMap: Record<string, HistogramEntry | undefined> };
+    const entry = store.hashMap[''];
     if (entry === undefined) return;
     this.bounds.forEach((bound, i) => {
       entry.bucketValues[bound] = this.counts[i]!;

@@ -15,17 +15,16 @@
 /** Answers released per turn of the event loop: about a millisecond of callers' work. */
 export const RELEASE_SLICE = 16;
 
-/** One group's answers and how far they were released. */
-interface Group<T> {
-  readonly items: readonly T[];
-  readonly release: (item: T, index: number) => void;
+/** One group's answers (released by index) and how far they were released. */
+interface Group {
+  readonly count: number;
+  readonly releaseAt: (index: number) => void;
   at: number;
 }
 
 /** One store's answers, released in order, RELEASE_SLICE per turn over all its groups. */
 export class ReleaseQueue {
-  // biome-ignore lint/suspicious/noExplicitAny: each group keeps its own item type.
-  private readonly groups: Group<any>[] = [];
+  private readonly groups: Group[] = [];
   /** A drain is queued with setImmediate, or running: new groups only join the queue. */
   private busy = false;
 
@@ -35,7 +34,7 @@ export class ReleaseQueue {
    */
   release<T>(items: readonly T[], release: (item: T, index: number) => void): void {
     if (items.length === 0) return;
-    this.groups.push({ items, release, at: 0 });
+    this.groups.push({ count: items.length, releaseAt: (i) => release(items[i]!, i), at: 0 });
     if (!this.busy) this.drain();
   }
 
@@ -46,13 +45,10 @@ export class ReleaseQueue {
       // Bounded: each turn of the outer loop releases at least one item of the budget.
       while (budget > 0 && this.groups.length > 0) {
         const group = this.groups[0]!;
-        const end = Math.min(group.items.length, group.at + budget);
+        const end = Math.min(group.count, group.at + budget);
         budget -= end - group.at;
-        while (group.at < end) {
-          const at = group.at++;
-          group.release(group.items[at], at);
-        }
-        if (group.at === group.items.length) this.groups.shift();
+        while (group.at < end) group.releaseAt(group.at++);
+        if (group.at === group.count) this.groups.shift();
       }
     } finally {
       // setImmediate runs after the poll phase, so sockets that became readable meanwhile are
