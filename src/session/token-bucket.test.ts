@@ -85,8 +85,38 @@ describe('TokenBucket', () => {
   });
 });
 
+/** The textbook bucket, tokens as a float refilled on each take: the model takeToken must match. */
+class ReferenceBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.updatedAt = now;
+  }
+
+  take(now: number): boolean {
+    const elapsed = now - this.updatedAt;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
+      this.updatedAt = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  msUntilNext(): number {
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
+  }
+}
+
 describe('takeToken', () => {
-  it('makes the same decisions and waits as a TokenBucket of the same rate and burst', () => {
+  it('makes the same decisions and waits as a float token bucket of the same rate and burst', () => {
     // A seeded walk of takes at irregular times, over a few shapes of limit.
     let seed = 7;
     const random = () => {
@@ -100,7 +130,7 @@ describe('takeToken', () => {
       [1000, 5000],
       [7, 0.5],
     ] as const) {
-      const bucket = new TokenBucket(rate, burst, T0);
+      const bucket = new ReferenceBucket(rate, burst, T0);
       let clock = 0;
       let now = T0;
       let allowed = 0;
