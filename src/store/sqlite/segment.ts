@@ -70,7 +70,7 @@ export function segmentHandlers(db: Database.Database) {
       if (copy !== undefined) return typeof copy === 'string' ? Buffer.from(copy) : copy;
       // Nothing writes between these statements: this thread is the database's only writer.
       const comments = Buffer.from(render(q));
-      // An empty segment is not kept: any room name a viewer may ask for would otherwise leave
+      // An empty segment is not kept: every room name a viewer may ask for would otherwise leave
       // a row, and its read is an index miss anyway.
       if (comments.length === 0) return comments;
       try {
