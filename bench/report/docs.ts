@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../scenarios/types.js';
-import { repoRoot } from '../servers/spawn.js';
+import { nodeFlagsFor, repoRoot } from '../servers/spawn.js';
 import { barrageServeArgs } from '../servers/targets.js';
 import { barChart, lineChart } from './svg.js';
 import {
@@ -137,7 +137,13 @@ const METHOD = `## How it is measured
   Each runs two phases: the calls to connected users (rooms with members), then the same calls
   to users (rooms) with no connection, marked API ALONE: its "srv µs/call" is the HTTP API's
   own server CPU per call with no delivery; the first row's "of which deliveries" is the
-  difference.
+  difference. Every phase of push, publish and alerts follows a warm-up (\`--warmup\`, 2 s): the
+  same calls at the same rate over the same keep-alive sockets, not measured, so the window
+  measures a running service rather than the generator's sockets opening and code not yet
+  optimized (wrk2 does the same); the warm-up's own p99 is in the note.
+- A Node server pinned to one CPU (\`--pin\`: Barrage and the Node peers alike) runs with
+  \`--single-threaded-gc\`, as [performance.md](performance.md#one-cpu) advises for a node on one
+  CPU: there V8's helper threads take the event loop's core in time slices and stall it.
 - "gen CPU%" is the load generator's own CPU; a phase whose busiest generator process is near a
   full core is flagged CLIENT-BOUND: its throughput is the client's limit, not the server's.
 - Peers: **ws-hub** is a plain \`ws\` server written the way a typical Node developer writes one
@@ -176,8 +182,8 @@ each; the first device of each user acknowledges every alert it gets (its other 
 \`read\`). Pushes are \`POST /api/push\` with \`"persist": true\` (no idempotency \`id\`) to random
 users: the alert is delivered while the store commits, and the API answers after the commit.
 **p50/p99/max are from the API call to the first device of the user** (the call's time includes
-waiting for one of the publisher's 256 keep-alive sockets, so a slow commit shows here too);
-every device's p99 is in the note. Server CPU counts the Barrage process only, not PostgreSQL.
+waiting for one of the publisher's 256 keep-alive sockets, so a slow commit shows here too),
+measured after the warm-up; every device's p99 and the warm-up's are in the note. Server CPU counts the Barrage process only, not PostgreSQL.
 Redelivery: users who are offline get A stored alerts each, then one device connects; the time
 runs from sending \`auth\` to the last of the A alerts, users one after the other while the N
 connections stay open.`;
@@ -228,7 +234,13 @@ export function markdown(
     '',
     `- Date: ${report.startedAt} to ${report.finishedAt}`,
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memMiB} MiB RAM, Linux ${m.kernel}, Node ${m.node}`,
-    `- Pinning: server ${report.pinning.serverCpus ? `taskset -c ${report.pinning.serverCpus}` : 'not pinned'}, load generator ${report.pinning.clientCpus ? `taskset -c ${report.pinning.clientCpus}` : 'not pinned'}`,
+    `- Pinning: server ${report.pinning.serverCpus ? `taskset -c ${report.pinning.serverCpus}` : 'not pinned'}${nodeFlagsFor(
+      report.pinning.serverCpus,
+    )
+      .map((f) => ` (Node servers: \`${f}\`)`)
+      .join(
+        '',
+      )}, load generator ${report.pinning.clientCpus ? `taskset -c ${report.pinning.clientCpus}` : 'not pinned'}`,
     `- Command: \`${report.command}\``,
     `- Load average when it started: ${report.loadAvgAtStart} (other work on the machine; phases where it took over ${NOISY_PCT}% of a core are marked NOISY)`,
     '',

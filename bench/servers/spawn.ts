@@ -88,8 +88,25 @@ function listenPort(port: number): Promise<number> {
   });
 }
 
-/** The command (argv) that runs a peer server script. */
-export function peerCommand(kind: Exclude<TargetKind, 'barrage' | 'barrage-sse'>): string[] {
+/**
+ * Node's flags for a server pinned to `cpus`: a Node server on one CPU runs V8's garbage collector
+ * on its main thread (`--single-threaded-gc`), as docs/performance.md advises for a one-CPU node.
+ * With one core, V8's helper threads do not run beside the event loop but in its place, in
+ * time slices of the scheduler's; their scavenges and concurrent marking then stall it for tens
+ * of ms. Barrage and the Node peers get the same flags.
+ */
+export function nodeFlagsFor(cpus: string | null): string[] {
+  return cpus !== null && /^\d+$/.test(cpus.trim()) ? [ONE_CPU_GC_FLAG] : [];
+}
+
+/** The V8 flag of `nodeFlagsFor`. */
+export const ONE_CPU_GC_FLAG = '--single-threaded-gc';
+
+/** The command (argv) that runs a peer server script, with `nodeArgs` for Node itself. */
+export function peerCommand(
+  kind: Exclude<TargetKind, 'barrage' | 'barrage-sse'>,
+  nodeArgs: readonly string[] = [],
+): string[] {
   if (kind === 'c-epoll') {
     const built = buildCPeer();
     if (!built.ok) throw new Error(`c-epoll peer unavailable: ${built.reason}`);
@@ -97,8 +114,9 @@ export function peerCommand(kind: Exclude<TargetKind, 'barrage' | 'barrage-sse'>
   }
   const name = kind === 'ws-hub' ? 'ws-hub-server' : 'socketio-server';
   const peersDir = resolve(here, '..', 'peers');
-  if (fromSource) return [process.execPath, '--import', 'tsx', join(peersDir, `${name}.ts`)];
-  return [process.execPath, join(peersDir, `${name}.js`)];
+  if (fromSource)
+    return [process.execPath, ...nodeArgs, '--import', 'tsx', join(peersDir, `${name}.ts`)];
+  return [process.execPath, ...nodeArgs, join(peersDir, `${name}.js`)];
 }
 
 /** The command (argv) that runs the Barrage CLI, with `nodeArgs` for Node itself. */

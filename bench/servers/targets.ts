@@ -8,6 +8,7 @@ import type { TargetKind } from '../loadgen/dialects.js';
 import {
   barrageCommand,
   freePort,
+  nodeFlagsFor,
   peerCommand,
   type ServerProcess,
   spawnServer,
@@ -133,7 +134,7 @@ export async function startTarget(kind: TargetKind, opts: TargetOptions): Promis
     if (kind !== 'barrage' && kind !== 'barrage-sse') {
       const port = await freePort();
       const proc = spawnServer(
-        [...peerCommand(kind), '--port', String(port)],
+        [...peerCommand(kind, nodeFlagsFor(opts.serverCpus)), '--port', String(port)],
         port,
         opts.serverCpus,
       );
@@ -152,7 +153,7 @@ export async function startTarget(kind: TargetKind, opts: TargetOptions): Promis
       const port = await freePort();
       const cluster = opts.nodes > 1 && redisUrl ? { redisUrl, nodeId: `bench-${i + 1}` } : null;
       const argv = [
-        ...barrageCommand(opts.nodeArgs),
+        ...barrageCommand([...nodeFlagsFor(opts.serverCpus), ...(opts.nodeArgs ?? [])]),
         ...barrageServeArgs(port, opts.serveArgs, cluster),
       ];
       const proc = spawnServer(argv, port, opts.serverCpus);

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { flagsHelp, workerCount } from '../config/index.js';
 import { createLogger, createServer } from '../server/index.js';
 import { configFromFlags, parseServerFlags } from './args.js';
+import { oneCpuGcHint } from './gc-hint.js';
 import { superviseWorkers, workerIndex } from './workers.js';
 
 /** `barrage serve --help`. */
@@ -42,6 +43,8 @@ export async function serve(argv: string[]): Promise<number> {
   const nodeId = index === null || !config.nodeId ? config.nodeId : `${config.nodeId}-w${index}`;
   const server = await createServer({ ...config, nodeId });
   await server.listen();
+  const hint = oneCpuGcHint();
+  if (hint) createLogger({ level: config.logLevel, format: config.logFormat }).info({}, hint);
   return new Promise<number>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', onTerm);
