@@ -15,7 +15,7 @@ import { renderText } from './report/table.js';
 import { ratesOf } from './scenarios/run.js';
 import type { PhaseResult } from './scenarios/types.js';
 import { buildCPeer } from './servers/c-peer.js';
-import { repoRoot } from './servers/spawn.js';
+import { nodeFlagsFor, repoRoot } from './servers/spawn.js';
 
 describe('barrage bench', () => {
   it('rejects unknown flags and scenarios with exit code 2', async () => {
@@ -32,6 +32,11 @@ describe('barrage bench', () => {
     assert.equal(o.params['many-rooms'].rooms, 100);
     assert.equal(o.serverCpus, '0');
     assert.equal(o.clientCpus, '1');
+    assert.equal(o.params.push.warmupMs, 2000);
+    assert.equal(parseBenchArgs(['push', '--warmup', '0']).params.push.warmupMs, 0);
+    // A Node server pinned to one CPU collects garbage on its main thread (docs/performance.md).
+    assert.deepEqual(nodeFlagsFor(o.serverCpus), ['--single-threaded-gc']);
+    for (const cpus of [null, '0-1', '0,1']) assert.deepEqual(nodeFlagsFor(cpus), []);
     assert.deepEqual(parseBenchArgs(['--peers']).targets, [
       'barrage',
       'ws-hub',
@@ -236,6 +241,8 @@ describe('barrage bench', () => {
       '2',
       '--redelivery-alerts',
       '5',
+      '--warmup',
+      '0.5',
       '--no-progress',
     ]);
     o.settleMs = 100;
@@ -248,6 +255,9 @@ describe('barrage bench', () => {
     assert.equal(run.connections.opened, 20);
     const phase = run.phases[0]!;
     assert.ok(phase.published >= 15, `published ${phase.published}`);
+    // The warm-up ran and saw deliveries; none of them is counted in the window.
+    assert.equal(phase.warmup?.ms, 500);
+    assert.ok(phase.warmup.p99Ms > 0, `warm-up p99 ${phase.warmup.p99Ms}`);
     // Every stored push reached both devices of its user (10 users, 2 devices each).
     assert.equal(phase.expected, phase.published * 2);
     assert.ok(phase.received > 0 && phase.received <= phase.expected);
@@ -269,6 +279,8 @@ describe('barrage bench', () => {
       '1',
       '--drain',
       '5',
+      '--warmup',
+      '0.5',
       '--no-progress',
     ]);
     o.settleMs = 100;
@@ -278,6 +290,11 @@ describe('barrage bench', () => {
     assert.deepEqual(
       run.phases.map((p) => p.apiOnly === true),
       [false, true],
+    );
+    assert.deepEqual(
+      run.phases.map((p) => p.warmup?.ms),
+      [500, 500],
+      'each phase follows its own warm-up',
     );
     const [delivering, alone] = run.phases as [PhaseResult, PhaseResult];
     assert.ok(delivering.received > 0 && delivering.expected === delivering.published);

@@ -73,6 +73,7 @@ const options = {
   rate: { type: 'string' },
   duration: { type: 'string' },
   drain: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '2' },
   publishers: { type: 'string', default: '4' },
   'payload-bytes': { type: 'string', default: '64' },
   target: { type: 'string' },
@@ -142,6 +143,9 @@ Load:
   --rate P                 messages/s in total; sweep: the first step (default: per scenario)
   --duration S             seconds of publishing per phase, idle: seconds measured (default: per scenario)
   --drain S                most seconds to wait for in-flight deliveries (default 3)
+  --warmup S               push, publish and alerts: seconds of API calls at the same rate on
+                           the same keep-alive connections before each measured phase; its
+                           p99 is reported beside the phase's (default 2; 0: none)
   --publishers K           publishing connections (default 4)
   --payload-bytes B        approximate size of each message's data (default 64)
   --room LIST              the room of hot-room, cluster and a hot-room sweep (default
@@ -277,6 +281,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       durationMs:
         (v.duration === undefined ? d.durationS : num('duration', v.duration, 0.1, 3600)) * 1000,
       drainMs: num('drain', v.drain, 0, 600) * 1000,
+      warmupMs: num('warmup', v.warmup, 0, 600) * 1000,
       publishers: num('publishers', v.publishers, 1, 1000),
       payloadBytes: num('payload-bytes', v['payload-bytes'], 0, 60000),
       sweepOf,

@@ -165,15 +165,23 @@ export async function runApiCalls(opts: {
   maxInFlight: number;
   /** Store each push as an alert (`"persist": true`, docs/alerts.md). */
   persist?: boolean;
-  /** Keep-alive connections to the API (default 32). */
+  /** Keep-alive connections to the API (default 32); ignored with `agent`. */
   sockets?: number;
+  /**
+   * The caller's keep-alive agent (see apiAgent), kept open afterwards: a warm-up and the
+   * measured window then run over the same connections.
+   */
+  agent?: Agent;
+  /** The first message's sequence number (default 0), so two runs' messages stay apart. */
+  firstSeq?: number;
   onTick?: (elapsedMs: number, sent: number) => void;
 }): Promise<PublishResult> {
   const pad = padding(opts.payloadBytes);
   const url = new URL(`/api/${opts.call}`, opts.httpUrl);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.sockets ?? 32 });
+  const agent = opts.agent ?? apiAgent(opts.sockets);
+  const firstSeq = opts.firstSeq ?? 0;
   const perRoom = new Array<number>(opts.call === 'publish' ? opts.targets.length : 0).fill(0);
   let inFlight = 0;
   let answered = 0;
@@ -190,7 +198,7 @@ export async function runApiCalls(opts: {
   const callOnce = async (k: number): Promise<void> => {
     const i = Math.floor(random() * opts.targets.length);
     const to = JSON.stringify(opts.targets[i]!);
-    const data = messageData(k, 0, pad);
+    const data = messageData(firstSeq + k, 0, pad);
     const body =
       opts.call === 'push'
         ? `{"userId":${to},"event":"bench","data":${data}${persist}}`
@@ -225,7 +233,7 @@ export async function runApiCalls(opts: {
     opts.onTick,
   );
   await Promise.race([Promise.all(all), new Promise((res) => setTimeout(res, 10_000))]);
-  agent.destroy();
+  if (!opts.agent) agent.destroy();
   return {
     sent: answered,
     perRoom,
@@ -235,6 +243,11 @@ export async function runApiCalls(opts: {
     delivered,
     ms: r.ms,
   };
+}
+
+/** A keep-alive agent for `runApiCalls` with at most `sockets` connections (default 32). */
+export function apiAgent(sockets = 32): Agent {
+  return new Agent({ keepAlive: true, maxSockets: sockets });
 }
 
 /** One POST over `agent`; resolves with the status and the answer's text. */

@@ -193,6 +193,10 @@ export function rows(runs: RunResult[]): string[][] {
           `latency to the first device; every device p99 ${fmt(p.allDevicesMs.p99, 1)} ms`,
         );
       }
+      if (p.warmup) {
+        const cold = p.apiOnly ? '' : ` (its p99 ${fmt(p.warmup.p99Ms, 1)} ms)`;
+        notes.push(`after ${fmt(p.warmup.ms / 1000, 0)} s warm-up${cold}`);
+      }
       if ((r.retried ?? []).includes(p.rate)) notes.push('repeated once (busy machine)');
       if (r.best && p.rate === r.best.rate) {
         notes.push(r.best.clientBound ? 'BEST (a lower bound: client-bound)' : 'BEST');

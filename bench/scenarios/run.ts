@@ -5,7 +5,7 @@
  */
 
 import { ClientPool } from '../loadgen/pool.js';
-import { type PublishResult, RoomPublishers, runApiCalls } from '../loadgen/publisher.js';
+import { apiAgent, type PublishResult, RoomPublishers, runApiCalls } from '../loadgen/publisher.js';
 import type { Progress } from '../report/progress.js';
 import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
@@ -241,6 +241,82 @@ async function runPhase(
   opts: { apiOnly?: boolean } = {},
 ): Promise<PhaseResult> {
   const apiOnly = opts.apiOnly === true;
+  const call = params.scenario === 'publish' ? 'publish' : 'push';
+  const callTargets = apiOnly
+    ? absentTargets(layout, call)
+    : call === 'publish'
+      ? layout.rooms
+      : layout.users;
+  // A stored push is answered after the commit: with few connections the calls would queue in
+  // the generator and the queue would count as latency. One per call in flight.
+  const agent = publishers ? null : apiAgent(params.scenario === 'alerts' ? 256 : 32);
+  const apiCalls = (durationMs: number, firstSeq: number, onTick?: typeof tick) =>
+    runApiCalls({
+      httpUrl: target.httpUrl,
+      apiKey: target.apiKey,
+      call,
+      targets: callTargets,
+      rate,
+      durationMs,
+      payloadBytes: params.payloadBytes,
+      maxInFlight: 256,
+      persist: params.scenario === 'alerts',
+      agent: agent!,
+      firstSeq,
+      ...(onTick ? { onTick } : {}),
+    });
+  const tick = (elapsed: number, sent: number): void =>
+    progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
+  try {
+    // The warm-up: the same calls at the same rate over the same keep-alive connections, so the
+    // window measures a running service, not the generator's connections opening (wrk2 does the
+    // same). Its own p99 is kept: it shows the cold start.
+    let warmup: PhaseResult['warmup'] = null;
+    const warmupMs = params.warmupMs ?? 0;
+    if (agent && warmupMs > 0) {
+      progress.update(0, `${label}: warm-up`);
+      await pool.reset(Date.now());
+      await apiCalls(warmupMs, WARMUP_SEQ);
+      const cold = await pool.snapshot();
+      warmup = { ms: warmupMs, p99Ms: latencyOf(cold.first ?? cold.latency).p99 };
+    }
+    const phase = await measurePhase(target, params, layout, joined, pool, rate, label, {
+      apiOnly,
+      viaPublishers: publishers !== null,
+      run: () =>
+        publishers
+          ? publishers.run(rate, params.durationMs, tick)
+          : apiCalls(params.durationMs, 0, tick),
+      progress,
+    });
+    return warmup ? { ...phase, warmup } : phase;
+  } finally {
+    agent?.destroy();
+  }
+}
+
+/** The warm-up's first sequence number: far from the window's, so neither is taken for the other. */
+const WARMUP_SEQ = 1_000_000_000;
+
+/** The measured window of one phase: counters, CPU and waits around `run`, then the drain. */
+async function measurePhase(
+  target: Target,
+  params: RunParams,
+  layout: Layout,
+  joined: Record<string, number>,
+  pool: ClientPool,
+  rate: number,
+  label: string,
+  o: {
+    apiOnly: boolean;
+    /** Room publishers over WebSocket, not API calls. */
+    viaPublishers: boolean;
+    run: () => Promise<PublishResult>;
+    progress: Progress;
+  },
+): Promise<PhaseResult> {
+  const { apiOnly, progress } = o;
+  const publishers = o.viaPublishers;
   const httpUrls = target.wsUrls.map((u) => u.replace(/^ws/, 'http'));
   const barrage = target.kind === 'barrage' || target.kind === 'barrage-sse';
   const counters0 = barrage ? await readCounters(httpUrls, target.apiKey) : null;
@@ -253,32 +329,7 @@ async function runPhase(
   const srvWait0 = waits(target.pids);
   const genWait0 = waits(genPids);
   const wait0 = Date.now();
-  const onTick = (elapsed: number, sent: number): void =>
-    progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
-  let pub: PublishResult;
-  if (publishers) pub = await publishers.run(rate, params.durationMs, onTick);
-  else {
-    const call = params.scenario === 'publish' ? 'publish' : 'push';
-    pub = await runApiCalls({
-      httpUrl: target.httpUrl,
-      apiKey: target.apiKey,
-      call,
-      targets: apiOnly
-        ? absentTargets(layout, call)
-        : call === 'publish'
-          ? layout.rooms
-          : layout.users,
-      rate,
-      durationMs: params.durationMs,
-      payloadBytes: params.payloadBytes,
-      maxInFlight: 256,
-      persist: params.scenario === 'alerts',
-      // A stored push is answered after the commit: with few connections the calls would
-      // queue in the generator and the queue would count as latency. One per call in flight.
-      ...(params.scenario === 'alerts' ? { sockets: 256 } : {}),
-      onTick,
-    });
-  }
+  const pub = await o.run();
   const expected = apiOnly
     ? 0
     : publishers || params.scenario === 'publish'

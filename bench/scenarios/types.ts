@@ -28,6 +28,11 @@ export interface RunParams {
   durationMs: number;
   /** Longest wait for in-flight deliveries after publishing stops. */
   drainMs: number;
+  /**
+   * push, publish and alerts: API calls at the phase's rate, over the same keep-alive
+   * connections, right before the measured window (0: none). Absent in older reports.
+   */
+  warmupMs?: number;
   /** Publishing connections. */
   publishers: number;
   /** Approximate size of each message's data in bytes. */
@@ -122,6 +127,12 @@ export interface PhaseResult {
    * the scenario is about: from the API call to the first device of the user that got the alert.
    */
   allDevicesMs?: LatencyMs | null;
+  /**
+   * The warm-up before the measured window (push, publish, alerts): how long, and the p99 it
+   * saw, which holds the cold start (the generator's keep-alive connections opening, code not
+   * yet optimized). Absent without one.
+   */
+  warmup?: { ms: number; p99Ms: number } | null;
 }
 
 /** Alerts: unread alerts sent to a device when it authenticates. */
