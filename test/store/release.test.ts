@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RELEASE_SLICE, ReleaseQueue } from '../../src/store/release.js';
+import {
+  RELEASE_MAX_SLICE,
+  RELEASE_SLICE,
+  ReleaseQueue,
+  releaseSlice,
+} from '../../src/store/release.js';
 
 describe('ReleaseQueue', () => {
   it('releases every item in order, a slice per turn, with other callbacks in between', async () => {
@@ -59,10 +64,43 @@ describe('ReleaseQueue', () => {
     });
     await done;
     assert.deepEqual(seen, [...first, ...second]);
-    // Never more than a slice per turn, over both groups.
+    // Never more than one slice per turn, over both groups (80 waiting at most).
     const perTurn = new Map<number, number>();
     for (const t of turns) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
-    for (const [t, n] of perTurn) assert.ok(n <= RELEASE_SLICE, `${n} released in turn ${t}`);
+    for (const [t, n] of perTurn) assert.ok(n <= releaseSlice(80), `${n} released in turn ${t}`);
+  });
+
+  it('releases a backlog faster: a quarter of what waits a turn, up to the most a turn', async () => {
+    assert.equal(releaseSlice(1), RELEASE_SLICE);
+    assert.equal(releaseSlice(RELEASE_SLICE * 4 + 4), RELEASE_SLICE + 1);
+    assert.equal(releaseSlice(100_000), RELEASE_MAX_SLICE);
+    const count = 1000;
+    const perTurn: number[] = [];
+    let turn = 0;
+    const done = new Promise<void>((resolve) => {
+      const tick = () => {
+        turn++;
+        setImmediate(tick).unref();
+      };
+      setImmediate(tick).unref();
+      new ReleaseQueue().release(
+        Array.from({ length: count }, (_, i) => i),
+        (item) => {
+          perTurn[turn] = (perTurn[turn] ?? 0) + 1;
+          if (item === count - 1) resolve();
+        },
+      );
+    });
+    await done;
+    const slices = perTurn.filter((n) => n !== undefined);
+    assert.equal(slices[0], RELEASE_MAX_SLICE, 'a long backlog starts at the most a turn');
+    assert.ok(Math.max(...slices) <= RELEASE_MAX_SLICE, `slices ${slices}`);
+    // A fixed slice would take count / RELEASE_SLICE = 63 turns.
+    assert.ok(slices.length <= 30, `${slices.length} turns: ${slices}`);
+    assert.equal(
+      slices.reduce((a, b) => a + b, 0),
+      count,
+    );
   });
 
   it('keeps going after a release threw', async () => {
