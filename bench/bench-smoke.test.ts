@@ -32,7 +32,7 @@ describe('barrage bench', () => {
     assert.equal(o.params['many-rooms'].rooms, 100);
     assert.equal(o.serverCpus, '0');
     assert.equal(o.clientCpus, '1');
-    assert.equal(o.params.push.warmupMs, 2000);
+    assert.equal(o.params.push.warmupMs, 5000);
     assert.equal(parseBenchArgs(['push', '--warmup', '0']).params.push.warmupMs, 0);
     // A Node server pinned to one CPU collects garbage on its main thread (docs/performance.md).
     assert.deepEqual(nodeFlagsFor(o.serverCpus), ['--single-threaded-gc']);

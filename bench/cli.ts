@@ -73,7 +73,7 @@ const options = {
   rate: { type: 'string' },
   duration: { type: 'string' },
   drain: { type: 'string', default: '3' },
-  warmup: { type: 'string', default: '2' },
+  warmup: { type: 'string', default: '5' },
   publishers: { type: 'string', default: '4' },
   'payload-bytes': { type: 'string', default: '64' },
   target: { type: 'string' },
@@ -145,7 +145,7 @@ Load:
   --drain S                most seconds to wait for in-flight deliveries (default 3)
   --warmup S               push, publish and alerts: seconds of API calls at the same rate on
                            the same keep-alive connections before each measured phase; its
-                           p99 is reported beside the phase's (default 2; 0: none)
+                           p99 is reported beside the phase's (default 5; 0: none)
   --publishers K           publishing connections (default 4)
   --payload-bytes B        approximate size of each message's data (default 64)
   --room LIST              the room of hot-room, cluster and a hot-room sweep (default

@@ -19,6 +19,8 @@ export interface PublishResult {
   /** Error replies per room index (index -1 errors land in `errors` only). */
   errorsPerRoom: number[];
   errors: number;
+  /** API calls: the first few distinct reasons of `errors` (an HTTP status, or the socket error). */
+  errorReasons?: string[];
   /** Messages due by the schedule but never sent (the publisher fell behind). */
   behind: number;
   /** For push: connections the server reported reaching, summed. */
@@ -188,6 +190,11 @@ export async function runApiCalls(opts: {
   let errors = 0;
   let skipped = 0;
   let delivered = 0;
+  const reasons = new Set<string>();
+  const failed = (reason: string): void => {
+    errors++;
+    if (reasons.size < 3) reasons.add(reason);
+  };
   const all = new Set<Promise<void>>();
   let seed = 12345;
   const random = (): number => {
@@ -205,14 +212,14 @@ export async function runApiCalls(opts: {
         : `{"room":${to},"data":${data}}`;
     try {
       const { status, text } = await post(url, agent, headers, body);
-      if (status !== 200) errors++;
+      if (status !== 200) failed(`HTTP ${status}: ${text.slice(0, 80)}`);
       else {
         answered++;
         if (opts.call === 'publish') perRoom[i] = (perRoom[i] ?? 0) + 1;
         else delivered += Number(/"delivered":(\d+)/.exec(text)?.[1] ?? 0);
       }
-    } catch {
-      errors++;
+    } catch (err) {
+      failed((err as Error).message);
     }
   };
   const r = await schedule(
@@ -239,6 +246,7 @@ export async function runApiCalls(opts: {
     perRoom,
     errorsPerRoom: [],
     errors,
+    errorReasons: [...reasons],
     behind: r.behind + skipped,
     delivered,
     ms: r.ms,

@@ -137,7 +137,7 @@ const METHOD = `## How it is measured
   Each runs two phases: the calls to connected users (rooms with members), then the same calls
   to users (rooms) with no connection, marked API ALONE: its "srv µs/call" is the HTTP API's
   own server CPU per call with no delivery; the first row's "of which deliveries" is the
-  difference. Every phase of push, publish and alerts follows a warm-up (\`--warmup\`, 2 s): the
+  difference. Every phase of push, publish and alerts follows a warm-up (\`--warmup\`, 5 s): the
   same calls at the same rate over the same keep-alive sockets, not measured, so the window
   measures a running service rather than the generator's sockets opening and code not yet
   optimized (wrk2 does the same); the warm-up's own p99 is in the note.

@@ -170,7 +170,10 @@ export function rows(runs: RunResult[]): string[][] {
       if ((p.genWaitMaxPct ?? 0) > STARVED_PCT)
         notes.push(`GENERATOR STARVED (waited ${p.genWaitMaxPct}%)`);
       if (p.behind > 0) notes.push(`publisher behind ${p.behind}`);
-      if (p.publishErrors > 0) notes.push(`${p.publishErrors} publish errors`);
+      if (p.publishErrors > 0) {
+        const why = p.publishErrorReasons?.length ? ` (${p.publishErrorReasons.join('; ')})` : '';
+        notes.push(`${p.publishErrors} publish errors${why}`);
+      }
       if (p.apiOnly) notes.push('API ALONE (calls to users/rooms with no connection)');
       if (p.serverUsPerCall != null) notes.push(`srv ${fmt(p.serverUsPerCall, 0)} µs/call`);
       const alone = p.apiOnly ? undefined : r.phases.find((q) => q.apiOnly)?.serverUsPerCall;

@@ -375,6 +375,7 @@ async function measurePhase(
     rate,
     published: pub.sent,
     publishErrors: pub.errors,
+    ...(pub.errorReasons?.length ? { publishErrorReasons: pub.errorReasons } : {}),
     behind: pub.behind,
     expected,
     received: snap.received,

@@ -72,6 +72,8 @@ export interface PhaseResult {
   rate: number;
   published: number;
   publishErrors: number;
+  /** API calls: the first few distinct reasons of the errors. Absent in older reports. */
+  publishErrorReasons?: string[];
   /** Messages due but not sent by the publisher (it could not keep up). */
   behind: number;
   expected: number;
