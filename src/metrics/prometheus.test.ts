@@ -103,6 +103,36 @@ describe('PrometheusMetrics', () => {
     assert.match(body, /^barrage_frame_messages_sum\{node="n1"\} 3$/m);
   });
 
+  it('exposes the alert timings per stage, a stage only once it was observed', async () => {
+    const metrics = new PrometheusMetrics(() => stats(1), { node: 'n1' });
+    assert.doesNotMatch((await metrics.exposition()).body, /^barrage_alert_seconds_count/m);
+    metrics.alertTiming('delivery', 3);
+    metrics.alertTiming('delivery', 700);
+    metrics.alertTiming('delivery', Number.NaN);
+    let body = (await metrics.exposition()).body;
+    const count = (stage: string) =>
+      new RegExp(`^barrage_alert_seconds_count\\{node="n1",stage="${stage}"\\} (\\d+)$`, 'm').exec(
+        body,
+      )?.[1];
+    assert.equal(count('delivery'), '2');
+    assert.equal(count('ack'), undefined, 'no ack observed yet: no ack series');
+    assert.match(
+      body,
+      /^barrage_alert_seconds_bucket\{le="0\.005",node="n1",stage="delivery"\} 1$/m,
+    );
+    assert.match(body, /^barrage_alert_seconds_bucket\{le="1",node="n1",stage="delivery"\} 2$/m);
+    assert.match(body, /^barrage_alert_seconds_sum\{node="n1",stage="delivery"\} 0\.703$/m);
+    metrics.alertTiming('ack', 20);
+    body = (await metrics.exposition()).body;
+    assert.equal(count('delivery'), '2', 'a later scrape shows the totals again, not twice');
+    assert.equal(count('ack'), '1');
+    assert.match(body, /^barrage_alert_seconds_bucket\{le="0\.01",node="n1",stage="ack"\} 0$/m);
+    assert.match(body, /^barrage_alert_seconds_bucket\{le="0\.02",node="n1",stage="ack"\} 1$/m);
+    metrics.registry.resetMetrics();
+    body = (await metrics.exposition()).body;
+    assert.doesNotMatch(body, /^barrage_alert_seconds_count/m, 'reset: nothing observed since');
+  });
+
   it('zeroes the fan-out histograms when the registry is reset', async () => {
     const metrics = new PrometheusMetrics(() => stats(1), { node: 'n1' });
     metrics.fanout(2, 3);

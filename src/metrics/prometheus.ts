@@ -3,6 +3,8 @@ import type { NodeStats, RoomStat } from '../node/index.js';
 import type { CompressionCounters, MetricsSink } from './types.js';
 
 const NO_COMPRESSION: CompressionCounters = { deflated: 0, deflatedIn: 0, deflatedOut: 0 };
+/** The `stage` values of barrage_alert_seconds, in the order alertTiming indexes them. */
+const ALERT_STAGES = ['delivery', 'ack'] as const;
 
 /**
  * Prometheus exporter (prom-client). The engine counts in plain numbers; a scrape reads one stats
@@ -13,8 +15,8 @@ export class PrometheusMetrics implements MetricsSink {
   readonly registry = new Registry();
   private readonly fanoutSeconds: TalliedHistogram;
   private readonly mergedMessages: TalliedHistogram;
-  private readonly alertSeconds: Histogram<'stage'>;
-  private readonly inboxSizes: Histogram;
+  private readonly alertSeconds: TalliedHistogram;
+  private readonly inboxSizes: TalliedHistogram;
   /** The snapshot of the scrape in progress (null between scrapes). */
   private scraped: NodeStats | null = null;
   private scrapes = 0;
@@ -249,14 +251,14 @@ export class PrometheusMetrics implements MetricsSink {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     });
-    this.alertSeconds = new Histogram({
+    this.alertSeconds = new TalliedHistogram({
       name: 'barrage_alert_seconds',
       help: 'Alert timings: stage=delivery from the commit to a live delivery (or from ts to a redelivery), stage=ack from ts to the read',
-      labelNames: ['stage'],
+      label: { name: 'stage', values: ALERT_STAGES },
       buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 10, 60, 600, 3600, 86400],
       registers,
     });
-    this.inboxSizes = new Histogram({
+    this.inboxSizes = new TalliedHistogram({
       name: 'barrage_alert_inbox_size',
       help: "A user's inbox size (alerts kept) after each stored push",
       buckets: [1, 10, 50, 100, 250, 500, 1000, 5000],
@@ -270,7 +272,7 @@ export class PrometheusMetrics implements MetricsSink {
   }
 
   alertTiming(what: 'delivery' | 'ack', ms: number): void {
-    this.alertSeconds.observe({ stage: what }, ms / 1000);
+    this.alertSeconds.observe(ms / 1000, ALERT_STAGES.indexOf(what));
   }
 
   alertInboxSize(alerts: number): void {
@@ -295,37 +297,62 @@ export class PrometheusMetrics implements MetricsSink {
 
 /** What prom-client keeps per label set of a Histogram (its `hashMap` values; not in its types). */
 interface HistogramEntry {
+  labels: Record<string, string | number>;
   bucketValues: Record<number, number>;
   sum: number;
   count: number;
 }
 
+/** One label set's observations: per bucket (not cumulative; the last is above every bound). */
+interface Tally {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 /**
- * A histogram without labels observed on the fan-out path, once per room flush: the counts are
- * kept here in plain numbers and put into prom-client's Histogram when it is scraped (its
- * `collect`). prom-client's own `observe` builds a label object, hashes it and finds the bucket
- * by string key on every call: ~2.6 % of a node's CPU with many small rooms, where every message
- * is its own flush (docs/performance.md). The scrape writes the entry prom-client keeps for the
- * empty label set (its `hashMap['']`, which `zero({})` creates), so the exposition is prom-client's.
+ * A histogram observed on a hot path (the fan-out, once per room flush; stored pushes and their
+ * acks): the counts are kept here in plain numbers and put into prom-client's Histogram when it
+ * is scraped (its `collect`). prom-client's own `observe` builds a label object, validates and
+ * hashes it and finds the bucket by string key on every call: ~2.6 % of a node's CPU with many
+ * small rooms, where every message is its own flush, and ~3 % of a stored push's
+ * (docs/performance.md). It has no label, or one label whose values are fixed when it is made;
+ * the scrape writes the entries prom-client keeps per label set (`zero(labels)` creates them),
+ * so the exposition is prom-client's. A label value never observed is not exposed, as with
+ * prom-client.
  */
 class TalliedHistogram {
   private readonly bounds: readonly number[];
-  /** Observations per bucket (not cumulative); the last one is above every bound. */
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+  private readonly labelName: string | null;
+  private readonly labelValues: readonly string[];
+  private readonly tallies: Tally[];
 
-  constructor(config: { name: string; help: string; buckets: number[]; registers: Registry[] }) {
+  constructor(config: {
+    name: string;
+    help: string;
+    buckets: number[];
+    registers: Registry[];
+    /** The one label and its values (observe's `labelIndex` picks one); none by default. */
+    label?: { name: string; values: readonly string[] };
+  }) {
+    const { label, ...histogramConfig } = config;
     this.bounds = config.buckets;
-    this.counts = new Array<number>(config.buckets.length + 1).fill(0);
+    this.labelName = label?.name ?? null;
+    this.labelValues = label?.values ?? [''];
+    this.tallies = this.labelValues.map(() => ({
+      counts: new Array<number>(config.buckets.length + 1).fill(0),
+      sum: 0,
+      count: 0,
+    }));
     const tally = this;
     const histogram = new Histogram({
-      ...config,
+      ...histogramConfig,
+      ...(label ? { labelNames: [label.name] } : {}),
       collect(this: Histogram) {
         tally.writeInto(this);
       },
     });
-    // `registry.resetMetrics()` and `histogram.reset()` clear prom-client's entry: the tallies
+    // `registry.resetMetrics()` and `histogram.reset()` clear prom-client's entries: the tallies
     // too, or they would come back at the next scrape.
     const reset = histogram.reset;
     histogram.reset = () => {
@@ -334,34 +361,53 @@ class TalliedHistogram {
     };
   }
 
-  /** Counts a value; a non-finite one is ignored (prom-client's own `observe` throws on NaN). */
-  observe(value: number): void {
+  /**
+   * Counts a value for the label value at `labelIndex` (0 without a label); a non-finite one is
+   * ignored (prom-client's own `observe` throws on NaN).
+   */
+  observe(value: number, labelIndex = 0): void {
     if (!Number.isFinite(value)) return;
+    const tally = this.tallies[labelIndex];
+    if (tally === undefined) return;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += value;
-    this.count++;
+    tally.counts[i]!++;
+    tally.sum += value;
+    tally.count++;
   }
 
   private clear(): void {
-    this.counts.fill(0);
-    this.sum = 0;
-    this.count = 0;
+    for (const tally of this.tallies) {
+      tally.counts.fill(0);
+      tally.sum = 0;
+      tally.count = 0;
+    }
   }
 
   private writeInto(histogram: Histogram): void {
-    histogram.zero({});
     // prom-client's per-label-set store is not in its types: the shape this reads is declared here
     // (and src/metrics/prometheus.test.ts fails if a prom-client upgrade changes it).
     const store = histogram as unknown as { hashMap: Record<string, HistogramEntry | undefined> };
-    const entry = store.hashMap[''];
-    if (entry === undefined) return;
-    this.bounds.forEach((bound, i) => {
-      entry.bucketValues[bound] = this.counts[i]!;
+    this.tallies.forEach((tally, k) => {
+      const labels = this.labelName === null ? {} : { [this.labelName]: this.labelValues[k]! };
+      // Without a label the (empty) series is always there; a label value once it was observed.
+      if (this.labelName !== null && tally.count === 0) return;
+      histogram.zero(labels);
+      const entry = Object.values(store.hashMap).find((e) => sameLabels(e?.labels, labels));
+      if (entry === undefined) return;
+      this.bounds.forEach((bound, i) => {
+        entry.bucketValues[bound] = tally.counts[i]!;
+      });
+      entry.sum = tally.sum;
+      entry.count = tally.count;
     });
-    entry.sum = this.sum;
-    entry.count = this.count;
   }
+}
+
+/** Whether prom-client's label set `a` is `b` (one level, string values). */
+function sameLabels(a: Record<string, string | number> | undefined, b: Record<string, string>) {
+  if (a === undefined) return false;
+  const keys = Object.keys(b);
+  return Object.keys(a).length === keys.length && keys.every((k) => String(a[k]) === b[k]);
 }
