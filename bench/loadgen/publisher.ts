@@ -253,9 +253,34 @@ export async function runApiCalls(opts: {
   };
 }
 
-/** A keep-alive agent for `runApiCalls` with at most `sockets` connections (default 32). */
+/**
+ * A keep-alive agent for `runApiCalls` with at most `sockets` connections (default 32), used in
+ * turn (`fifo`): once `openSockets` has opened them, every one carries a call every few ms, none
+ * sits idle long enough for the server to close it, and a burst of calls finds them open.
+ */
 export function apiAgent(sockets = 32): Agent {
-  return new Agent({ keepAlive: true, maxSockets: sockets });
+  return new Agent({ keepAlive: true, maxSockets: sockets, scheduling: 'fifo' });
+}
+
+/**
+ * Opens `count` connections of `agent` to the server at `httpUrl` (one `GET /healthz` on each, all
+ * at once), as wrk opens its connections before it measures. A new connection to a loaded Node
+ * server waits in its accept queue: libuv accepts one connection per turn of the event loop
+ * (docs/performance.md), so a call that had to open one measured the queue, not the server.
+ */
+export async function openSockets(agent: Agent, httpUrl: string, count: number): Promise<void> {
+  const url = new URL('/healthz', httpUrl);
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = request(url, { agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', () => resolve());
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+  await Promise.all(Array.from({ length: count }, one));
 }
 
 /** One POST over `agent`; resolves with the status and the answer's text. */

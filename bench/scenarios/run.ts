@@ -5,7 +5,13 @@
  */
 
 import { ClientPool } from '../loadgen/pool.js';
-import { apiAgent, type PublishResult, RoomPublishers, runApiCalls } from '../loadgen/publisher.js';
+import {
+  apiAgent,
+  openSockets,
+  type PublishResult,
+  RoomPublishers,
+  runApiCalls,
+} from '../loadgen/publisher.js';
 import type { Progress } from '../report/progress.js';
 import { NOISY_PCT } from '../report/table.js';
 import { diffCounters, readCounters } from '../servers/stats.js';
@@ -249,7 +255,8 @@ async function runPhase(
       : layout.users;
   // A stored push is answered after the commit: with few connections the calls would queue in
   // the generator and the queue would count as latency. One per call in flight.
-  const agent = publishers ? null : apiAgent(params.scenario === 'alerts' ? 256 : 32);
+  const sockets = params.scenario === 'alerts' ? 256 : 32;
+  const agent = publishers ? null : apiAgent(sockets);
   const apiCalls = (durationMs: number, firstSeq: number, onTick?: typeof tick) =>
     runApiCalls({
       httpUrl: target.httpUrl,
@@ -275,6 +282,7 @@ async function runPhase(
     const warmupMs = params.warmupMs ?? 0;
     if (agent && warmupMs > 0) {
       progress.update(0, `${label}: warm-up`);
+      await openSockets(agent, target.httpUrl, sockets);
       await pool.reset(Date.now());
       await apiCalls(warmupMs, WARMUP_SEQ);
       const cold = await pool.snapshot();
