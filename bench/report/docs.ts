@@ -134,6 +134,10 @@ const METHOD = `## How it is measured
   each of its deliveries (an upper bound for the later ones). Loss = 1 - received / (accepted publishes x room members).
 - push and publish are \`POST /api/push\` and \`/api/publish\` over node's keep-alive
   \`http.Agent\` (32 sockets, one call in flight on each, no pipelining), as a backend calls.
+  The generator opens its sockets (256 for alerts) before the warm-up and uses them in turn, as
+  wrk opens its connections first: a Node server under load accepts one new connection per turn
+  of its event loop ([performance.md](performance.md#one-cpu)), so a call that had to open one
+  would measure that queue.
   Each runs two phases: the calls to connected users (rooms with members), then the same calls
   to users (rooms) with no connection, marked API ALONE: its "srv µs/call" is the HTTP API's
   own server CPU per call with no delivery; the first row's "of which deliveries" is the
