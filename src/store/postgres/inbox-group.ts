@@ -131,7 +131,9 @@ export class InboxGroupCommit {
         return;
       }
       await this.track(() => Promise.reject(err)).catch((failure: unknown) => {
-        for (const op of group) op.reject(failure);
+        // Through the queue too: behind the answers of earlier groups still being released, so a
+        // user's answers keep the order of the user's operations.
+        this.releases.release(group, (op) => op.reject(failure));
       });
       return;
     }
@@ -141,16 +143,18 @@ export class InboxGroupCommit {
     this.releases.release(group, (op, i) => op.resolve(results[i]));
   }
 
+  /** Runs one operation in a transaction of its own; its answer joins the release queue. */
   private async alone(op: Waiting): Promise<void> {
+    let answer: () => void;
     try {
-      op.resolve(
-        await this.track(() =>
-          this.sql.begin((tx) => runGroup(tx, [op], this.sql.options.prepare)),
-        ).then(first),
-      );
+      const result = await this.track(() =>
+        this.sql.begin((tx) => runGroup(tx, [op], this.sql.options.prepare)),
+      ).then(first);
+      answer = () => op.resolve(result);
     } catch (err) {
-      op.reject(err);
+      answer = () => op.reject(err);
     }
+    this.releases.release([op], answer);
   }
 }
 
