@@ -57,6 +57,21 @@ export class ReleaseQueue {
     if (!this.busy) this.drain();
   }
 
+  /**
+   * Releases everything still queued now, in order (a store that fails answers what was
+   * committed before it tells the rest of its callers).
+   */
+  flush(): void {
+    while (this.groups.length > 0) {
+      const group = this.groups[0]!;
+      while (group.at < group.count) {
+        this.waiting--;
+        group.releaseAt(group.at++);
+      }
+      this.groups.shift();
+    }
+  }
+
   private readonly drain = (): void => {
     this.busy = true;
     try {

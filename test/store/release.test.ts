@@ -103,6 +103,20 @@ describe('ReleaseQueue', () => {
     );
   });
 
+  it('flushes: everything still queued is released at once, in order', () => {
+    const queue = new ReleaseQueue();
+    const seen: number[] = [];
+    const items = Array.from({ length: RELEASE_MAX_SLICE * 3 }, (_, i) => i);
+    queue.release(items, (item) => seen.push(item));
+    assert.equal(
+      seen.length,
+      releaseSlice(items.length),
+      'the first slice at once, the rest queued',
+    );
+    queue.flush();
+    assert.deepEqual(seen, items);
+  });
+
   it('keeps going after a release threw', async () => {
     const queue = new ReleaseQueue();
     const seen: number[] = [];

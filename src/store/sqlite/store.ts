@@ -197,6 +197,8 @@ export class SqliteStore implements Store, AlertInbox {
   private fail(why: string): void {
     if (this.worker === null) return;
     this.failure ??= why;
+    // Answers the thread sent before it stopped were committed: they go out as they are.
+    this.releases.flush();
     for (const [id, done] of this.pending) done({ id, ok: false, message: why });
     this.pending.clear();
     this.outbox = [];
