@@ -7,6 +7,7 @@ describe('the one-CPU GC hint', () => {
   it('speaks on one CPU without the flag, and not otherwise', () => {
     assert.match(oneCpuGcHint(1, []) ?? '', /--single-threaded-gc/);
     assert.equal(oneCpuGcHint(1, ['--max-semi-space-size=64', ONE_CPU_GC_FLAG]), null);
+    assert.equal(oneCpuGcHint(1, ['--single_threaded_gc']), null);
     assert.equal(oneCpuGcHint(2, []), null);
   });
 

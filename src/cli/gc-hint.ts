@@ -18,6 +18,7 @@ export function oneCpuGcHint(
   cpus: number = availableParallelism(),
   execArgv: readonly string[] = process.execArgv,
 ): string | null {
-  if (cpus > 1 || execArgv.includes(ONE_CPU_GC_FLAG)) return null;
+  // V8 takes its flags with - or _ between the words.
+  if (cpus > 1 || execArgv.some((a) => a.replaceAll('_', '-') === ONE_CPU_GC_FLAG)) return null;
   return `this node has one CPU: start it with \`node ${ONE_CPU_GC_FLAG} …\` for shorter pauses (docs/performance.md#one-cpu)`;
 }

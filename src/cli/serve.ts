@@ -43,7 +43,8 @@ export async function serve(argv: string[]): Promise<number> {
   const nodeId = index === null || !config.nodeId ? config.nodeId : `${config.nodeId}-w${index}`;
   const server = await createServer({ ...config, nodeId });
   await server.listen();
-  const hint = oneCpuGcHint();
+  // Once per machine, not once per worker.
+  const hint = index === null || index === 0 ? oneCpuGcHint() : null;
   if (hint) createLogger({ level: config.logLevel, format: config.logFormat }).info({}, hint);
   return new Promise<number>((resolve) => {
     const stop = () => {

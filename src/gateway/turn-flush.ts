@@ -7,8 +7,9 @@
  * the room also gets its own message. Each of those was its own system call, the dominant cost of
  * a small write (docs/performance.md). A transport with something to say in reply holds it, asks
  * to be flushed here, and writes its held frames together when the turn ends: in the check phase
- * (`setImmediate`), after every socket this turn read has been handled and after the hub's own
- * same-turn flushes, which were queued first.
+ * (`setImmediate`), after every socket this turn read has been handled. A room batch the hub
+ * flushes in the same check phase goes out in its own write when it was queued later (a message
+ * that came back through a broker, say): the order holds, only those two writes stay apart.
  */
 
 /** Something that holds output to write when the turn ends. */
