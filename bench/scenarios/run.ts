@@ -4,7 +4,7 @@
  * latency, server CPU (from /proc) and load-generator CPU for each.
  */
 
-import { ClientPool } from '../loadgen/pool.js';
+import { ClientPool, type PoolSnapshot } from '../loadgen/pool.js';
 import {
   apiAgent,
   openSockets,
@@ -247,6 +247,16 @@ async function runPhase(
   opts: { apiOnly?: boolean } = {},
 ): Promise<PhaseResult> {
   const apiOnly = opts.apiOnly === true;
+  const tick = (elapsed: number, sent: number): void =>
+    progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
+  const measure = (run: () => Promise<PublishResult>) =>
+    measurePhase(target, params, layout, joined, pool, rate, label, {
+      apiOnly,
+      viaPublishers: publishers !== null,
+      run,
+      progress,
+    });
+  if (publishers) return measure(() => publishers.run(rate, params.durationMs, tick));
   const call = params.scenario === 'publish' ? 'publish' : 'push';
   const callTargets = apiOnly
     ? absentTargets(layout, call)
@@ -256,7 +266,7 @@ async function runPhase(
   // A stored push is answered after the commit: with few connections the calls would queue in
   // the generator and the queue would count as latency. One per call in flight.
   const sockets = params.scenario === 'alerts' ? 256 : 32;
-  const agent = publishers ? null : apiAgent(sockets);
+  const agent = apiAgent(sockets);
   const apiCalls = (durationMs: number, firstSeq: number, onTick?: typeof tick) =>
     runApiCalls({
       httpUrl: target.httpUrl,
@@ -268,42 +278,51 @@ async function runPhase(
       payloadBytes: params.payloadBytes,
       maxInFlight: 256,
       persist: params.scenario === 'alerts',
-      agent: agent!,
+      agent,
       firstSeq,
       ...(onTick ? { onTick } : {}),
     });
-  const tick = (elapsed: number, sent: number): void =>
-    progress.update(elapsed / params.durationMs, `${label}: ${sent} sent`);
   try {
+    // Opened first, with or without a warm-up (openSockets says why).
+    await openSockets(agent, target.httpUrl, sockets);
     // The warm-up: the same calls at the same rate over the same keep-alive connections, so the
-    // window measures a running service, not the generator's connections opening (wrk2 does the
-    // same). Its own p99 is kept: it shows the cold start.
+    // window measures a running service (wrk2 does the same). Its own p99 is kept: it shows the
+    // cold start.
     let warmup: PhaseResult['warmup'] = null;
     const warmupMs = params.warmupMs ?? 0;
-    if (agent && warmupMs > 0) {
+    if (warmupMs > 0) {
       progress.update(0, `${label}: warm-up`);
-      await openSockets(agent, target.httpUrl, sockets);
       await pool.reset(Date.now());
       await apiCalls(warmupMs, WARMUP_SEQ);
-      const cold = await pool.snapshot();
+      // Its deliveries still on the way arrive before the window's counters start.
+      const cold = await settled(pool, params.drainMs);
       warmup = { ms: warmupMs, p99Ms: latencyOf(cold.first ?? cold.latency).p99 };
     }
-    const phase = await measurePhase(target, params, layout, joined, pool, rate, label, {
-      apiOnly,
-      viaPublishers: publishers !== null,
-      run: () =>
-        publishers
-          ? publishers.run(rate, params.durationMs, tick)
-          : apiCalls(params.durationMs, 0, tick),
-      progress,
-    });
+    const phase = await measure(() => apiCalls(params.durationMs, 0, tick));
     return warmup ? { ...phase, warmup } : phase;
   } finally {
-    agent?.destroy();
+    agent.destroy();
   }
 }
 
-/** The warm-up's first sequence number: far from the window's, so neither is taken for the other. */
+/** The pool's counts once no delivery arrived for 500 ms (or after `maxMs`). */
+async function settled(pool: ClientPool, maxMs: number): Promise<PoolSnapshot> {
+  const end = Date.now() + maxMs;
+  let snap = await pool.snapshot();
+  let still = 0;
+  while (still < 2 && Date.now() < end) {
+    await sleep(250);
+    const next = await pool.snapshot();
+    still = next.received === snap.received ? still + 1 : 0;
+    snap = next;
+  }
+  return snap;
+}
+
+/**
+ * The warm-up's first sequence number: far from the window's, so the first-delivery tracking of
+ * alerts (by sequence number) never takes one for the other.
+ */
 const WARMUP_SEQ = 1_000_000_000;
 
 /** The measured window of one phase: counters, CPU and waits around `run`, then the drain. */
