@@ -14,7 +14,7 @@ import { emptyRunResult, type GenOptions, runScenario } from './scenarios/run.js
 import type { RunResult, ScenarioName } from './scenarios/types.js';
 import { alertsTarget } from './servers/alerts-target.js';
 import { buildCPeer } from './servers/c-peer.js';
-import { killAllServers } from './servers/spawn.js';
+import { killAllServers, nodeFlagsFor } from './servers/spawn.js';
 import { externalTarget, raiseFdLimit, startTarget, type Target } from './servers/targets.js';
 import { fdLimit, machineInfo } from './stats/proc.js';
 
@@ -172,7 +172,11 @@ export async function runAll(o: BenchOptions, command: string): Promise<BenchRep
     command,
     machine: machineInfo(),
     loadAvgAtStart,
-    pinning: { serverCpus: o.serverCpus, clientCpus: o.clientCpus },
+    pinning: {
+      serverCpus: o.serverCpus,
+      clientCpus: o.clientCpus,
+      nodeFlags: nodeFlagsFor(o.serverCpus),
+    },
     runs,
     comparisons: compare(runs),
   };

@@ -2,6 +2,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeliveryCounter, nowMs, readNumber } from './counter.js';
 
+/** A counter whose measurement starts now. */
+function startedCounter(): DeliveryCounter {
+  const c = new DeliveryCounter();
+  c.reset(nowMs());
+  return c;
+}
+
+/** The `message` line of sequence number `s` in `room`, its data sent at `t` (generator's clock). */
+const messageLine =
+  (room: string, t: number) =>
+  (s: number): string =>
+    `{"type":"message","room":${JSON.stringify(room)},"offset":${s},"data":{"t":${t},"s":${s},"p":0},"ts":1,"from":null}`;
+
 describe('DeliveryCounter', () => {
   it('reads the numbers after "t": without JSON.parse', () => {
     assert.equal(readNumber(Buffer.from('x1795000000000.125,'), 1), 1795000000000.125);
@@ -10,11 +23,8 @@ describe('DeliveryCounter', () => {
   });
 
   it('counts every delivery of a merged frame and ignores control frames', () => {
-    const c = new DeliveryCounter();
-    c.reset(nowMs());
-    const t = nowMs() - 5;
-    const line = (s: number): string =>
-      `{"type":"message","room":"live:a","offset":${s},"data":{"t":${t},"s":${s},"p":0},"ts":1,"from":null}`;
+    const c = startedCounter();
+    const line = messageLine('live:a', nowMs() - 5);
     assert.equal(c.onFrame(Buffer.from([line(1), line(2), line(3)].join('\n'))), 3);
     assert.equal(c.onFrame(Buffer.from('{"type":"presence","room":"live:a","online":3}')), 0);
     assert.equal(c.onFrame(Buffer.from('{"type":"ping"}')), 0);
@@ -27,11 +37,8 @@ describe('DeliveryCounter', () => {
   });
 
   it('counts a frame equal to the last one like the first (the memo), and a changed one anew', () => {
-    const c = new DeliveryCounter();
-    c.reset(nowMs());
-    const t = nowMs() - 5;
-    const line = (s: number): string =>
-      `{"type":"message","room":"r0","offset":${s},"data":{"t":${t},"s":${s},"p":0},"ts":1,"from":null}`;
+    const c = startedCounter();
+    const line = messageLine('r0', nowMs() - 5);
     const frame = [line(1), line(2), line(3)].join('\n');
     assert.equal(c.onFrame(Buffer.from(frame)), 3);
     assert.equal(c.onFrame(Buffer.from(frame)), 3);

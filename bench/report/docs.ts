@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../scenarios/types.js';
-import { nodeFlagsFor, repoRoot } from '../servers/spawn.js';
+import { repoRoot } from '../servers/spawn.js';
 import { barrageServeArgs } from '../servers/targets.js';
 import { barChart, lineChart } from './svg.js';
 import {
@@ -128,7 +128,9 @@ const METHOD = `## How it is measured
   (\`VmRSS\` from \`/proc/PID/status\`) are its own. KiB/conn = (RSS with all clients joined -
   RSS before) / connections.
 - Receivers are \`ws\` clients (permessage-deflate off) that join their rooms and wait for the
-  confirmation; publishers are separate connections sending \`{"t":<ms>,"s":seq,"p":id,"x":pad}\`
+  confirmation, then read their frames straight off the socket (\`bench/loadgen/raw-frames.ts\`:
+  unmasked server frames; anything unusual closes the connection) while writing through \`ws\`;
+  publishers are separate connections sending \`{"t":<ms>,"s":seq,"p":id,"x":pad}\`
   at a fixed total rate. A delivery is a line carrying \`"t":\`; latency = receive time - \`t\`
   (same clock, one machine) of a frame's first message, the oldest of a merged frame, counted for
   each of its deliveries (an upper bound for the later ones). Loss = 1 - received / (accepted publishes x room members).
@@ -238,13 +240,7 @@ export function markdown(
     '',
     `- Date: ${report.startedAt} to ${report.finishedAt}`,
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memMiB} MiB RAM, Linux ${m.kernel}, Node ${m.node}`,
-    `- Pinning: server ${report.pinning.serverCpus ? `taskset -c ${report.pinning.serverCpus}` : 'not pinned'}${nodeFlagsFor(
-      report.pinning.serverCpus,
-    )
-      .map((f) => ` (Node servers: \`${f}\`)`)
-      .join(
-        '',
-      )}, load generator ${report.pinning.clientCpus ? `taskset -c ${report.pinning.clientCpus}` : 'not pinned'}`,
+    `- Pinning: server ${report.pinning.serverCpus ? `taskset -c ${report.pinning.serverCpus}` : 'not pinned'}${flagsNote(report.pinning.nodeFlags)}, load generator ${report.pinning.clientCpus ? `taskset -c ${report.pinning.clientCpus}` : 'not pinned'}`,
     `- Command: \`${report.command}\``,
     `- Load average when it started: ${report.loadAvgAtStart} (other work on the machine; phases where it took over ${NOISY_PCT}% of a core are marked NOISY)`,
     '',
@@ -368,4 +364,11 @@ export function writeDocs(report: BenchReport, docsDir: string | null): string {
   const tables = existsSync(timeline) ? readFileSync(timeline, 'utf8') : null;
   writeFileSync(path, markdown(report, list, tables));
   return path;
+}
+
+/** The Node flags the run started its servers with, as the Pinning line shows them. */
+function flagsNote(flags: readonly string[] | undefined): string {
+  return flags && flags.length > 0
+    ? ` (Node servers: ${flags.map((f) => `\`${f}\``).join(' ')})`
+    : '';
 }

@@ -13,7 +13,12 @@ export interface BenchReport {
   machine: { cpu: string; cores: number; memMiB: number; kernel: string; node: string };
   /** 1-minute load average when the run started (other work on the machine skews numbers). */
   loadAvgAtStart: number;
-  pinning: { serverCpus: string | null; clientCpus: string | null };
+  pinning: {
+    serverCpus: string | null;
+    clientCpus: string | null;
+    /** Node's flags for the servers it started (absent in reports made before they had any). */
+    nodeFlags?: string[];
+  };
   runs: RunResult[];
   comparisons: Comparison[];
 }
