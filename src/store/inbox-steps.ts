@@ -32,6 +32,24 @@ export type Dialect = 'sqlite' | 'postgres';
 /** Alerts not expired at `$n`. */
 const live = (n: number) => `(expires_at IS NULL OR expires_at > $${n})`;
 
+/**
+ * The first key of the inbox's advisory locks on PostgreSQL (`pg_advisory_xact_lock(int, int)`,
+ * a key space apart from the one-bigint form the migrations lock uses); the second is
+ * hashtext(user id). A hash collision only makes two users wait for each other.
+ */
+const INBOX_LOCK_CLASS = 0x62726769;
+
+/**
+ * PostgreSQL: locks the users in $1 (a JSON array of ids) in the order of their keys. Every
+ * transaction that writes a user's alerts (a group, inbox-group.ts, and the expiry sweep) takes
+ * the locks of all its users with this one statement before it touches a row, so two of them
+ * never wait for each other in a cycle (the subquery's ORDER BY fixes the order the outer call
+ * takes them in), and the per-user cap's count and trim on two nodes run one after the other.
+ */
+export const LOCK_USERS = `SELECT count(pg_advisory_xact_lock(${INBOX_LOCK_CLASS}, k)) AS n FROM
+  (SELECT DISTINCT hashtext(u) AS k FROM json_array_elements_text($1::text::json) AS u
+  ORDER BY 1) AS keys`;
+
 /** The statements of one dialect. */
 export function inboxSql(dialect: Dialect) {
   const ids = (n: number) =>
@@ -49,8 +67,9 @@ export function inboxSql(dialect: Dialect) {
       RETURNING alert`,
     insert: `INSERT INTO barrage_alerts (user_id, alert, event, data, ts, expires_at, collapse_key)
       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    size: 'SELECT COUNT(*) AS n FROM barrage_alerts WHERE user_id = $1',
-    /** The $2 oldest alerts of a user, read ones first. */
+    /** Kept by triggers (migration 9): one key read, not a count of the user's alerts. */
+    size: 'SELECT size AS n FROM barrage_alert_sizes WHERE user_id = $1',
+    /** The $2 oldest alerts of a user, read ones first (in the order of barrage_alerts_trim). */
     trim: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts WHERE user_id = $1
       ORDER BY (read_at IS NULL), seq LIMIT $2) RETURNING alert, read_at, expires_at`,
     countDrops: `INSERT INTO barrage_alert_drops (user_id, count, last_ts) VALUES ($1, $2, $3)
@@ -72,6 +91,13 @@ export function inboxSql(dialect: Dialect) {
       RETURNING read_at, expires_at`,
     expire: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts
       WHERE expires_at <= $1 LIMIT $2) RETURNING user_id, alert, read_at`,
+    /** PostgreSQL's sweep: the alerts to delete and their users, locked before the delete. */
+    doomed: 'SELECT seq, user_id FROM barrage_alerts WHERE expires_at <= $1 LIMIT $2',
+    expireSome: `DELETE FROM barrage_alerts WHERE expires_at <= $1 AND seq IN
+      (SELECT value::bigint FROM json_array_elements_text($2::text::json))
+      RETURNING user_id, alert, read_at`,
+    /** Only PostgreSQL locks users (SQLite's one database thread writes alone). */
+    lockUsers: dialect === 'postgres' ? LOCK_USERS : null,
     forgetKeys: `DELETE FROM barrage_alert_keys WHERE (user_id, key) IN (SELECT user_id, key
       FROM barrage_alert_keys WHERE ts < $1 LIMIT $2)`,
   };
@@ -115,7 +141,7 @@ export function* putAlertSteps(q: InboxSql, a: NewAlert, cap: number): Steps<Put
     params: [a.userId, a.alert, a.event, a.data, a.ts, a.expiresAt, a.collapseKey],
   };
   const [count] = yield { sql: q.size, params: [a.userId] };
-  result.size = num(count?.n);
+  result.size = num(count?.n ?? 0);
   if (result.size > cap) {
     const trimmed = yield { sql: q.trim, params: [a.userId, result.size - cap] };
     result.size -= trimmed.length;
@@ -197,7 +223,17 @@ export function* deleteAlertSteps(
 
 /** Deletes up to `max` expired alerts and forgets up to `max` old idempotency keys. */
 export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps<ExpiredAlert[]> {
-  const rows = yield { sql: q.expire, params: [now, max] };
+  let rows: Rows;
+  if (q.lockUsers === null) {
+    rows = yield { sql: q.expire, params: [now, max] };
+  } else {
+    // The users first, in the groups' lock order (see LOCK_USERS), then their expired alerts.
+    const doomed = yield { sql: q.doomed, params: [now, max] };
+    const users = [...new Set(doomed.map((r) => String(r.user_id)))];
+    if (users.length > 0) yield { sql: q.lockUsers, params: [JSON.stringify(users)] };
+    const seqs = JSON.stringify(doomed.map((r) => String(r.seq)));
+    rows = doomed.length > 0 ? yield { sql: q.expireSome, params: [now, seqs] } : [];
+  }
   yield { sql: q.forgetKeys, params: [now - ALERT_KEY_TTL_MS, max] };
   return rows.map((r) => ({
     userId: String(r.user_id),

@@ -273,6 +273,56 @@ export function inboxContract(name: string, makeStores: () => Promise<StoreSet>)
       const left = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 });
       assert.deepEqual(ids(left.alerts), [keep.alert]);
     });
+    run('the size a put reports follows every path that adds or removes an alert', async ([s]) => {
+      const u = user();
+      const put = async (n: number, fields: Partial<NewAlert> = {}, cap = 100) =>
+        (await s!.putAlert(alert(u, n, fields), cap)).size;
+      assert.equal(await put(1), 1);
+      assert.equal(await put(2, { collapseKey: 'c' }), 2);
+      assert.equal(await put(3, { collapseKey: 'c' }), 2, 'a collapse replaces');
+      const temporary = alert(u, 4, { expiresAt: T0 + 50 });
+      assert.equal((await s!.putAlert(temporary, 100)).size, 3);
+      const doomed = alert(u, 5);
+      assert.equal((await s!.putAlert(doomed, 100)).size, 4);
+      assert.equal((await s!.deleteAlert(u, doomed.alert, T0 + 6)).deleted, true);
+      assert.equal(await put(6, { key: 'k' }), 4);
+      assert.equal(await put(7, { key: 'k' }), 0, 'a duplicate stores nothing and counts nothing');
+      // Other cases share the database (PostgreSQL): sweep until this user's alert is gone.
+      for (let round = 0; round < 100; round++) {
+        if ((await s!.expireAlerts(T0 + 50, 50)).length === 0) break;
+      }
+      assert.equal(await put(8), 4, 'the sweep removed one');
+      assert.equal(await put(9, {}, 3), 3, 'the cap trims to the cap');
+      await s!.markRead(u, null, T0 + 10);
+      for (const a of (await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 })).alerts)
+        await s!.deleteAlert(u, a.alert, T0 + 11);
+      assert.equal(await put(10), 1, 'an emptied inbox starts again at one');
+    });
+
+    run(
+      'a full inbox trims one alert a put, oldest read first, then oldest unread',
+      async ([s]) => {
+        const u = user();
+        const cap = 300;
+        const stored: NewAlert[] = [];
+        for (let n = 0; n < cap; n++) stored.push(alert(u, n));
+        await Promise.all(stored.map((a) => s!.putAlert(a, cap)));
+        await s!.markRead(u, [stored[100]!.alert, stored[200]!.alert], T0 + 1000);
+        const dropped: string[] = [];
+        for (let n = cap; n < cap + 5; n++) {
+          const r = await s!.putAlert(alert(u, n), cap);
+          assert.equal(r.size, cap);
+          dropped.push(...r.dropped);
+        }
+        // The two read ones went first (not counted as dropped), then the three oldest unread.
+        assert.deepEqual(dropped, [stored[0]!.alert, stored[1]!.alert, stored[2]!.alert]);
+        const page = await s!.inbox({ userId: u, unreadOnly: false, limit: cap, now: T0 });
+        assert.equal(page.alerts.length, cap);
+        assert.equal(page.dropped, 3);
+        assert.equal(page.alerts.filter((a) => a.read).length, 0);
+      },
+    );
+
     run('operations issued at once (one group commit) answer as if run one by one', async ([s]) => {
       // Everything below is issued before any answer arrives, so a store that groups operations
       // into one transaction sees them together; each must still get its own, in-order answer.

@@ -2,7 +2,7 @@
  * The embedded store's files: a second process on the same data directory is refused with a clear
  * message, a foreign or corrupt file is reported and left untouched, and comments survive a
  * restart; a request the thread cannot be sent rejects its caller. Real `barrage` processes and
- * real files.
+ * real files. Migration 9 counts the alerts a database already holds.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { api, startServer } from '../support/server.js';
 
@@ -87,6 +88,49 @@ describe('embedded store files', () => {
     const db = new Database(join(dir, 'barrage.db'), { readonly: true });
     assert.ok((db.prepare('SELECT COUNT(*) FROM barrage_migrations').pluck().get() as number) >= 1);
     db.close();
+  });
+
+  it('migration 9 counts the alerts stored before it; the cap holds from the next put', async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, 'barrage.db'));
+    db.exec(MIGRATIONS_TABLE_SQL);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
+      db.exec(m.sqlite);
+      db.prepare('INSERT INTO barrage_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+    }
+    const insert = db.prepare(`INSERT INTO barrage_alerts (user_id, alert, event, data, ts)
+      VALUES (?, ?, 'e', '{}', ?)`);
+    for (let i = 0; i < 30; i++) insert.run(`u${i % 3}`, `a${i}`, i);
+    db.close();
+    const store = new SqliteStore(dir);
+    await store.start();
+    const alert = (userId: string, id: string) => ({
+      userId,
+      alert: id,
+      event: 'e',
+      data: '{}',
+      ts: 100,
+      expiresAt: null,
+      collapseKey: null,
+      key: null,
+    });
+    try {
+      const capped = await store.putAlert(alert('u1', 'b1'), 5);
+      assert.equal(capped.size, 5);
+      assert.deepEqual(capped.dropped, ['a1', 'a4', 'a7', 'a10', 'a13', 'a16']);
+      assert.equal((await store.putAlert(alert('u0', 'b2'), 100)).size, 11);
+    } finally {
+      await store.close();
+    }
+    // Read after the store let go of the file (it holds it exclusively while open).
+    const check = new Database(join(dir, 'barrage.db'), { readonly: true });
+    const sizes = check.prepare('SELECT user_id, size FROM barrage_alert_sizes ORDER BY 1').all();
+    check.close();
+    assert.deepEqual(sizes, [
+      { user_id: 'u0', size: 11 },
+      { user_id: 'u1', size: 5 },
+      { user_id: 'u2', size: 10 },
+    ]);
   });
 
   it('keeps timeline comments across a server restart', async () => {

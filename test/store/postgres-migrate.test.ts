@@ -84,3 +84,50 @@ describe('postgres migration from schema version 4', () => {
     );
   });
 });
+
+describe('postgres migration 9 (inbox sizes)', () => {
+  it('counts the alerts stored before it; the cap holds from the next put', async () => {
+    await sql.unsafe('CREATE DATABASE barrage_m9');
+    const url = pg.url.replace(/\/[^/]*$/, '/barrage_m9');
+    const db = postgres(url, { max: 1, onnotice: () => {} });
+    let m9: PostgresStore | null = null;
+    try {
+      await db.unsafe(MIGRATIONS_TABLE_SQL);
+      for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
+        if (m.postgres.trim() !== '') await db.unsafe(m.postgres);
+        await db`INSERT INTO barrage_migrations VALUES (${m.version}, ${m.name}, ${Date.now()})`;
+      }
+      await db.unsafe(`INSERT INTO barrage_alerts (user_id, alert, event, data, ts)
+        SELECT 'u' || (i % 3), 'a' || i, 'e', '{}', i FROM generate_series(0, 29) AS i`);
+      m9 = new PostgresStore({ url });
+      await m9.start();
+      const sizes = await db`SELECT user_id, size::int AS size FROM barrage_alert_sizes ORDER BY 1`;
+      assert.deepEqual(
+        sizes.map((r) => [r.user_id, r.size]),
+        [
+          ['u0', 10],
+          ['u1', 10],
+          ['u2', 10],
+        ],
+      );
+      const put = await m9.putAlert(
+        {
+          userId: 'u1',
+          alert: 'b1',
+          event: 'e',
+          data: '{}',
+          ts: 100,
+          expiresAt: null,
+          collapseKey: null,
+          key: null,
+        },
+        5,
+      );
+      assert.equal(put.size, 5);
+      assert.deepEqual(put.dropped, ['a1', 'a4', 'a7', 'a10', 'a13', 'a16']);
+    } finally {
+      await m9?.close();
+      await db.end();
+    }
+  });
+});

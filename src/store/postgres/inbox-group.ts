@@ -10,19 +10,18 @@
  * they are stored, docs/alerts.md) runs after that COMMIT and finds the alert. Every caller is
  * answered only after its group's COMMIT.
  *
- * A group that stores alerts first takes a transaction-scoped advisory lock per such user, in
- * one order (by the key), so that two nodes storing for the same user run the cap's count and
- * trim one after the other and never keep more than the cap (one order: no deadlock).
+ * A group first takes a transaction-scoped advisory lock per user, in one order (LOCK_USERS), so
+ * two nodes' groups and the expiry sweep never deadlock on a user's rows or size (migration 9's
+ * triggers), and two nodes storing for the same user run the cap's count and trim one after the
+ * other and never keep more than the cap.
  */
 import type postgres from 'postgres';
-import type { Rows, Steps } from '../inbox-steps.js';
+import { LOCK_USERS, type Rows, type Steps } from '../inbox-steps.js';
 import { ReleaseQueue } from '../release.js';
 
 /** One waiting operation: its user (the unit of ordering) and a maker of its statements. */
 interface Waiting {
   user: string;
-  /** It adds alerts to the user's inbox: the group locks the user (see LOCK_USERS). */
-  stores: boolean;
   make: () => Steps<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -34,19 +33,6 @@ const MAX_IN_FLIGHT = 2;
 const MAX_GROUP = 256;
 /** A server-side error (SQLSTATE, e.g. a deadlock between two nodes' groups), not a lost link. */
 const SQLSTATE = /^[0-9A-Z]{5}$/;
-/**
- * The first key of the inbox's advisory locks (`pg_advisory_xact_lock(int, int)`, a key space
- * apart from the one-bigint form the migrations lock uses); the second is hashtext(user id).
- * A hash collision only makes two users wait for each other.
- */
-const INBOX_LOCK_CLASS = 0x62726769;
-/**
- * Locks the users in $1 (a JSON array of ids) in the order of their keys, so two groups never
- * deadlock on them (the subquery's ORDER BY fixes the order the outer call takes them in).
- */
-const LOCK_USERS = `SELECT count(pg_advisory_xact_lock(${INBOX_LOCK_CLASS}, k)) AS n FROM
-  (SELECT DISTINCT hashtext(u) AS k FROM json_array_elements_text($1::text::json) AS u
-  ORDER BY 1) AS keys`;
 
 export class InboxGroupCommit {
   private queue: Waiting[] = [];
@@ -67,10 +53,10 @@ export class InboxGroupCommit {
   ) {}
 
   /** Queues an operation of `user`; resolves with its result after its group committed. */
-  submit<R>(user: string, make: () => Steps<R>, stores = false): Promise<R> {
+  submit<R>(user: string, make: () => Steps<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const resolveAny = resolve as (value: unknown) => void;
-      this.queue.push({ user, stores, make, resolve: resolveAny, reject });
+      this.queue.push({ user, make, resolve: resolveAny, reject });
       // Started on the next turn, so operations called in the same turn share a group.
       if (!this.scheduled) {
         this.scheduled = true;
@@ -161,21 +147,18 @@ export class InboxGroupCommit {
 const first = (results: unknown[]) => results[0];
 
 /**
- * Runs a group's operations in one transaction: the users that store alerts locked first, then
- * one chain per user, the chains side by side.
+ * Runs a group's operations in one transaction: its users locked first, then one chain per
+ * user, the chains side by side.
  */
 async function runGroup(
   tx: postgres.TransactionSql,
   group: Waiting[],
   prepare: boolean,
 ): Promise<unknown[]> {
-  const storing = [...new Set(group.filter((op) => op.stores).map((op) => op.user))];
+  const users = [...new Set(group.map((op) => op.user))];
   // Sent first, but not waited for before the chains: the connection runs statements in the
   // order sent, so the locks are held before any operation's statement, at no extra round trip.
-  const locked =
-    storing.length > 0
-      ? tx.unsafe(LOCK_USERS, [JSON.stringify(storing)], { prepare }).execute()
-      : null;
+  const locked = tx.unsafe(LOCK_USERS, [JSON.stringify(users)], { prepare }).execute();
   const tails = new Map<string, Promise<unknown>>();
   const results = Promise.all(
     group.map((op) => {

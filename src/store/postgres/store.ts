@@ -261,10 +261,8 @@ export class PostgresStore implements Store, AlertInbox {
   }
 
   putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
-    return this.inboxGroups.submit(
-      alert.userId,
-      () => putAlertSteps(this.inboxQueries, alert, cap),
-      true,
+    return this.inboxGroups.submit(alert.userId, () =>
+      putAlertSteps(this.inboxQueries, alert, cap),
     );
   }
 
