@@ -2,7 +2,8 @@
  * Migrating a PostgreSQL store created at schema version 4 (before the ts BRIN index of migration
  * 5), on a PostgreSQL this test starts: the store starts on it, keeps its rows, answers reads,
  * and retention deletes exactly the rows older than the cutoff, also rows written after the
- * migration (pages the BRIN index had no summary of).
+ * migration (pages the BRIN index had no summary of). Migration 9 counts the alerts a database
+ * at version 8 holds, and the cap applies from the next put.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
