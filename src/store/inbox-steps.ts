@@ -69,9 +69,12 @@ export function inboxSql(dialect: Dialect) {
       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
     /** Kept by triggers (migration 9): one key read, not a count of the user's alerts. */
     size: 'SELECT size AS n FROM barrage_alert_sizes WHERE user_id = $1',
-    /** The $2 oldest alerts of a user, read ones first (in the order of barrage_alerts_trim). */
-    trim: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts WHERE user_id = $1
-      ORDER BY (read_at IS NULL), seq LIMIT $2) RETURNING alert, read_at, expires_at`,
+    /** The $2 oldest read alerts of a user (from the partial index barrage_alerts_read). */
+    trimRead: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts WHERE user_id = $1
+      AND read_at IS NOT NULL ORDER BY seq LIMIT $2) RETURNING alert, read_at, expires_at`,
+    /** The $2 oldest alerts of a user: after trimRead fell short, all of them are unread. */
+    trimOldest: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts WHERE user_id = $1
+      ORDER BY seq LIMIT $2) RETURNING alert, read_at, expires_at`,
     countDrops: `INSERT INTO barrage_alert_drops (user_id, count, last_ts) VALUES ($1, $2, $3)
       ON CONFLICT (user_id) DO UPDATE SET count = barrage_alert_drops.count + excluded.count,
       last_ts = excluded.last_ts RETURNING count, last_ts`,
@@ -143,7 +146,12 @@ export function* putAlertSteps(q: InboxSql, a: NewAlert, cap: number): Steps<Put
   const [count] = yield { sql: q.size, params: [a.userId] };
   result.size = num(count?.n ?? 0);
   if (result.size > cap) {
-    const trimmed = yield { sql: q.trim, params: [a.userId, result.size - cap] };
+    // Read alerts go first; unread ones only when there are not enough read ones.
+    const over = result.size - cap;
+    const trimmed = yield { sql: q.trimRead, params: [a.userId, over] };
+    if (trimmed.length < over) {
+      trimmed.push(...(yield { sql: q.trimOldest, params: [a.userId, over - trimmed.length] }));
+    }
     result.size -= trimmed.length;
     result.dropped = trimmed
       .filter((r) => r.read_at === null && isLive(r.expires_at, a.ts))

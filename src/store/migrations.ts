@@ -310,7 +310,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // alerts a put took ~40x the time of one to a small inbox on SQLite and ~12x on PostgreSQL.
     // Now each user's size is kept in barrage_alert_sizes by row triggers (so every path that adds
     // or removes an alert, and another program's SQL, keeps it true; a user's row goes at 0), and
-    // the trim reads the oldest alerts in its own order (read ones first) from an index.
+    // the trim takes the oldest read alerts from a partial index of read ones (a stored push, which
+    // is unread, never touches it), then the oldest of the rest from (user_id, seq).
     // PostgreSQL: the table is locked while the sizes are first counted, so no write of an older
     // node slips between the count and the trigger.
     version: 9,
@@ -323,7 +324,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       INSERT INTO barrage_alert_sizes (user_id, size)
         SELECT user_id, count(*) FROM barrage_alerts GROUP BY user_id;
-      CREATE INDEX barrage_alerts_trim ON barrage_alerts (user_id, (read_at IS NULL), seq);
+      CREATE INDEX barrage_alerts_read ON barrage_alerts (user_id, seq) WHERE read_at IS NOT NULL;
       CREATE FUNCTION barrage_alerts_counted() RETURNS trigger LANGUAGE plpgsql
         SET search_path FROM CURRENT AS $$
       BEGIN
@@ -355,7 +356,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       INSERT INTO barrage_alert_sizes (user_id, size)
         SELECT user_id, COUNT(*) FROM barrage_alerts GROUP BY user_id;
-      CREATE INDEX barrage_alerts_trim ON barrage_alerts (user_id, (read_at IS NULL), seq);
+      CREATE INDEX barrage_alerts_read ON barrage_alerts (user_id, seq) WHERE read_at IS NOT NULL;
       CREATE TRIGGER barrage_alerts_counted AFTER INSERT ON barrage_alerts BEGIN
         INSERT INTO barrage_alert_sizes (user_id, size) VALUES (NEW.user_id, 1)
           ON CONFLICT (user_id) DO UPDATE SET size = size + 1;
