@@ -103,4 +103,59 @@ describe('readFramesRaw', () => {
     await closed;
     assert.deepEqual(p.closes, [4008]);
   });
+
+  it('closes 1002 on a masked frame, a reserved bit or an unknown opcode, and reads no further', {
+    timeout: 20_000,
+  }, async () => {
+    const frames = [
+      Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x60, 0x6b]), // masked: servers never mask
+      Buffer.from([0xc1, 0x01, 0x78]), // RSV1 without an extension
+      Buffer.from([0x83, 0x01, 0x78]), // opcode 3 (reserved)
+    ];
+    for (const bad of frames) {
+      const p = await pair();
+      const serverSocket = (p.server as unknown as { _socket: Socket })._socket;
+      const closed = once(p.client, 'close');
+      // A good message first, then the bad frame and a good one after it in the same write.
+      serverSocket.write(
+        Buffer.concat([
+          Buffer.from([0x81, 0x02, 0x6f, 0x6b]),
+          bad,
+          Buffer.from([0x81, 0x01, 0x7a]),
+        ]),
+      );
+      await closed;
+      assert.deepEqual(p.closes, [1002], bad.toString('hex'));
+      assert.deepEqual(
+        p.messages.map((m) => m.toString()),
+        ['ok'],
+        bad.toString('hex'),
+      );
+    }
+  });
+
+  it('leaves a connection that negotiated compression to ws', { timeout: 20_000 }, async () => {
+    const deflating = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+    await once(deflating, 'listening');
+    const port = (deflating.address() as AddressInfo).port;
+    const accepted = once(deflating, 'connection') as Promise<[WebSocket]>;
+    const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
+    const upgraded = new Promise<Socket>((res) => {
+      client.once('upgrade', (r) => res(r.socket as Socket));
+    });
+    await once(client, 'open');
+    const socket = await upgraded;
+    const [server] = await accepted;
+    const seen: Buffer[] = [];
+    const taken = readFramesRaw(client, socket, { message: (b) => seen.push(b), close: () => {} });
+    assert.equal(taken, false);
+    assert.match(client.extensions, /permessage-deflate/);
+    const got = once(client, 'message') as Promise<[Buffer]>;
+    server.send(Buffer.alloc(2000, 'z'), { compress: true });
+    const [message] = await got;
+    assert.ok(message.equals(Buffer.alloc(2000, 'z')), 'ws still reads (and inflates) it');
+    assert.equal(seen.length, 0);
+    client.terminate();
+    deflating.close();
+  });
 });
