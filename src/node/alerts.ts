@@ -23,7 +23,12 @@ import {
   withdrawnLine,
 } from '../protocol/index.js';
 import type { Session } from '../session/index.js';
-import type { AlertInbox, InboxPage, PutAlertResult } from '../store/inbox.js';
+import {
+  ALERT_KEY_TTL_MS,
+  type AlertInbox,
+  type InboxPage,
+  type PutAlertResult,
+} from '../store/inbox.js';
 import { encodeData } from './data.js';
 import { ReplyError } from './errors.js';
 import { viaStore } from './store-errors.js';
@@ -37,9 +42,24 @@ export const CONTROL_EVENT = '';
 /** Longest `ttlMs` of a stored push: 30 days. */
 export const MAX_ALERT_TTL_MS = 30 * 86_400_000;
 
-/** How often expired alerts are swept, ms, and how many at most per round. */
+/** How often expired alerts and old idempotency keys are swept, ms, and how many per round. */
 const SWEEP_MS = 1000;
 const SWEEP_BATCH = 1000;
+/**
+ * Rounds of one sweep while rounds come back full, and the time after which it stops anyway: a
+ * node storing more than SWEEP_BATCH alerts with a ttl (or with an id) a second keeps up, up to
+ * SWEEP_ROUNDS x SWEEP_BATCH a second, instead of a backlog growing for as long as the load lasts.
+ */
+const SWEEP_ROUNDS = 20;
+const SWEEP_BUDGET_MS = 500;
+
+/** Runs `round` (which returns how many rows it removed) again while it removes a full batch. */
+async function rounds(round: () => Promise<number>): Promise<void> {
+  const started = Date.now();
+  for (let i = 0; i < SWEEP_ROUNDS; i++) {
+    if ((await round()) < SWEEP_BATCH || Date.now() - started >= SWEEP_BUDGET_MS) return;
+  }
+}
 
 const NO_STORE = 'no store configured (--store none): alerts need a store';
 
@@ -295,21 +315,30 @@ export class Alerts {
     return result.deleted;
   }
 
-  /** One round of the expiry sweep (the node runs it every SWEEP_MS). */
+  /**
+   * One sweep (the node runs it every SWEEP_MS): expired alerts deleted, their unread ones
+   * withdrawn from the devices, and idempotency keys past ALERT_KEY_TTL_MS forgotten, each a
+   * round of SWEEP_BATCH at a time for as long as rounds come back full (see SWEEP_ROUNDS).
+   */
   async sweep(): Promise<void> {
     if (!this.options || this.sweeping) return;
     this.sweeping = true;
+    const { inbox } = this.options;
     try {
-      const expired = await this.options.inbox.expireAlerts(Date.now(), SWEEP_BATCH);
-      this.counts.expired += expired.length;
-      const byUser = new Map<string, string[]>();
-      for (const e of expired) {
-        if (!e.unread) continue;
-        const list = byUser.get(e.userId) ?? [];
-        list.push(e.alert);
-        byUser.set(e.userId, list);
-      }
-      for (const [userId, alerts] of byUser) this.withdraw(userId, alerts, 'expired');
+      await rounds(async () => {
+        const expired = await inbox.expireAlerts(Date.now(), SWEEP_BATCH);
+        this.counts.expired += expired.length;
+        const byUser = new Map<string, string[]>();
+        for (const e of expired) {
+          if (!e.unread) continue;
+          const list = byUser.get(e.userId) ?? [];
+          list.push(e.alert);
+          byUser.set(e.userId, list);
+        }
+        for (const [userId, alerts] of byUser) this.withdraw(userId, alerts, 'expired');
+        return expired.length;
+      });
+      await rounds(() => inbox.forgetKeys(Date.now() - ALERT_KEY_TTL_MS, SWEEP_BATCH));
     } catch (err) {
       this.engine.log.warn({ err: (err as Error).message }, 'alert expiry sweep failed');
     } finally {

@@ -102,7 +102,11 @@ export function inboxSql(dialect: Dialect) {
     /** Only PostgreSQL locks users (SQLite's one database thread writes alone). */
     lockUsers: dialect === 'postgres' ? LOCK_USERS : null,
     forgetKeys: `DELETE FROM barrage_alert_keys WHERE (user_id, key) IN (SELECT user_id, key
-      FROM barrage_alert_keys WHERE ts < $1 LIMIT $2)`,
+      FROM barrage_alert_keys WHERE ts < $1 LIMIT $2) RETURNING user_id`,
+    /** PostgreSQL's key sweep: the keys to forget, locked by user before the delete. */
+    oldKeys: 'SELECT user_id, key FROM barrage_alert_keys WHERE ts < $1 LIMIT $2',
+    forgetSome: `DELETE FROM barrage_alert_keys WHERE ts < $1 AND (user_id, key) IN
+      (SELECT u, k FROM json_to_recordset($2::text::json) AS x(u text, k text)) RETURNING user_id`,
   };
 }
 
@@ -229,7 +233,7 @@ export function* deleteAlertSteps(
   return { deleted: true, unread: row.read_at === null && isLive(row.expires_at, now) };
 }
 
-/** Deletes up to `max` expired alerts and forgets up to `max` old idempotency keys. */
+/** Deletes up to `max` expired alerts. */
 export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps<ExpiredAlert[]> {
   let rows: Rows;
   if (q.lockUsers === null) {
@@ -242,10 +246,23 @@ export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps
     const seqs = JSON.stringify(doomed.map((r) => String(r.seq)));
     rows = doomed.length > 0 ? yield { sql: q.expireSome, params: [now, seqs] } : [];
   }
-  yield { sql: q.forgetKeys, params: [now - ALERT_KEY_TTL_MS, max] };
   return rows.map((r) => ({
     userId: String(r.user_id),
     alert: String(r.alert),
     unread: r.read_at === null,
   }));
+}
+
+/** Forgets up to `max` idempotency keys taken before `before`; returns how many. */
+export function* forgetKeysSteps(q: InboxSql, before: number, max: number): Steps<number> {
+  if (q.lockUsers === null) {
+    return (yield { sql: q.forgetKeys, params: [before, max] }).length;
+  }
+  // As the expiry sweep: the keys' users locked first (a group may be re-taking one of them).
+  const old = yield { sql: q.oldKeys, params: [before, max] };
+  if (old.length === 0) return 0;
+  const users = [...new Set(old.map((r) => String(r.user_id)))];
+  yield { sql: q.lockUsers, params: [JSON.stringify(users)] };
+  const pairs = JSON.stringify(old.map((r) => ({ u: String(r.user_id), k: String(r.key) })));
+  return (yield { sql: q.forgetSome, params: [before, pairs] }).length;
 }

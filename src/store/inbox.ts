@@ -111,11 +111,10 @@ export interface AlertInbox {
     alert: string,
     now: number,
   ): Promise<{ deleted: boolean; unread: boolean }>;
-  /**
-   * Deletes up to `max` alerts expired at `now` and forgets idempotency keys older than
-   * ALERT_KEY_TTL_MS (up to `max`); returns the alerts deleted.
-   */
+  /** Deletes up to `max` alerts expired at `now`; returns them. */
   expireAlerts(now: number, max: number): Promise<ExpiredAlert[]>;
+  /** Forgets up to `max` idempotency keys taken before `before` (ms); returns how many. */
+  forgetKeys(before: number, max: number): Promise<number>;
 }
 
 /** Whether a store keeps alert inboxes (both SQL backends do). */

@@ -273,6 +273,26 @@ export function inboxContract(name: string, makeStores: () => Promise<StoreSet>)
       const left = await s!.inbox({ userId: u, unreadOnly: false, limit: 10, now: T0 });
       assert.deepEqual(ids(left.alerts), [keep.alert]);
     });
+    run('forgetKeys forgets keys taken before a time, a batch at a time', async ([s]) => {
+      const u = user();
+      for (const [n, key] of [
+        [1, 'k1'],
+        [2, 'k2'],
+        [5000, 'k3'],
+      ] as const) {
+        assert.equal((await s!.putAlert(alert(u, n, { key }), 100)).duplicate, false);
+      }
+      assert.equal(await s!.forgetKeys(T0 + 10, 1), 1, 'a round forgets at most `max`');
+      // Other cases share the database (PostgreSQL): forget until nothing old is left.
+      let rounds = 0;
+      while ((await s!.forgetKeys(T0 + 10, 1)) === 1) assert.ok(++rounds < 1000);
+      assert.equal(await s!.forgetKeys(T0 + 10, 100), 0);
+      // A forgotten key stores again; the key taken after the cutoff is still held.
+      assert.equal((await s!.putAlert(alert(u, 6, { key: 'k1' }), 100)).duplicate, false);
+      assert.equal((await s!.putAlert(alert(u, 7, { key: 'k2' }), 100)).duplicate, false);
+      assert.equal((await s!.putAlert(alert(u, 5001, { key: 'k3' }), 100)).duplicate, true);
+    });
+
     run('the size a put reports follows every path that adds or removes an alert', async ([s]) => {
       const u = user();
       const put = async (n: number, fields: Partial<NewAlert> = {}, cap = 100) =>

@@ -12,6 +12,7 @@ import type {
 import {
   deleteAlertSteps,
   expireAlertsSteps,
+  forgetKeysSteps,
   inboxSql,
   inboxSteps,
   markReadSteps,
@@ -288,6 +289,10 @@ export class PostgresStore implements Store, AlertInbox {
 
   expireAlerts(now: number, max: number): Promise<ExpiredAlert[]> {
     return this.steps(expireAlertsSteps(this.inboxQueries, now, max));
+  }
+
+  forgetKeys(before: number, max: number): Promise<number> {
+    return this.steps(forgetKeysSteps(this.inboxQueries, before, max));
   }
 
   /** Runs an inbox operation's statements in one transaction (see inbox-steps.ts). */

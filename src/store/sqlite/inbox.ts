@@ -7,6 +7,7 @@ import type { InboxQuery, NewAlert } from '../inbox.js';
 import {
   deleteAlertSteps,
   expireAlertsSteps,
+  forgetKeysSteps,
   inboxSql,
   inboxSteps,
   markReadSteps,
@@ -17,7 +18,13 @@ import {
 } from '../inbox-steps.js';
 
 /** The inbox operations the database thread answers. */
-export type InboxOp = 'putAlert' | 'inbox' | 'markRead' | 'deleteAlert' | 'expireAlerts';
+export type InboxOp =
+  | 'putAlert'
+  | 'inbox'
+  | 'markRead'
+  | 'deleteAlert'
+  | 'expireAlerts'
+  | 'forgetKeys';
 
 /** Handlers of the inbox operations for one open database. */
 export function inboxHandlers(db: Database.Database): Record<InboxOp, (args: unknown) => unknown> {
@@ -63,6 +70,10 @@ export function inboxHandlers(db: Database.Database): Record<InboxOp, (args: unk
     expireAlerts: (args) => {
       const { now, max } = args as { now: number; max: number };
       return run(expireAlertsSteps(q, now, max));
+    },
+    forgetKeys: (args) => {
+      const { before, max } = args as { before: number; max: number };
+      return run(forgetKeysSteps(q, before, max));
     },
   };
 }

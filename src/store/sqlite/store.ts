@@ -128,6 +128,10 @@ export class SqliteStore implements Store, AlertInbox {
     return this.call('expireAlerts', { now, max }) as Promise<ExpiredAlert[]>;
   }
 
+  forgetKeys(before: number, max: number): Promise<number> {
+    return this.call('forgetKeys', { before, max }) as Promise<number>;
+  }
+
   health(): StoreHealth {
     return this.failure ? { ok: false, detail: this.failure } : { ok: true };
   }

@@ -291,6 +291,7 @@ const GROUPED = new Set<WorkerRequest['op']>([
   'markRead',
   'deleteAlert',
   'expireAlerts',
+  'forgetKeys',
 ]);
 /** Most operations in one group transaction. */
 const MAX_GROUP = 256;
