@@ -37,18 +37,29 @@ const live = (n: number) => `(expires_at IS NULL OR expires_at > $${n})`;
  * a key space apart from the one-bigint form the migrations lock uses); the second is
  * hashtext(user id). A hash collision only makes two users wait for each other.
  */
-const INBOX_LOCK_CLASS = 0x62726769;
+export const INBOX_LOCK_CLASS = 0x62726769;
 
 /**
- * PostgreSQL: locks the users in $1 (a JSON array of ids) in the order of their keys. Every
- * transaction that writes a user's alerts (a group, inbox-group.ts, and the expiry sweep) takes
- * the locks of all its users with this one statement before it touches a row, so two of them
- * never wait for each other in a cycle (the subquery's ORDER BY fixes the order the outer call
- * takes them in), and the per-user cap's count and trim on two nodes run one after the other.
+ * PostgreSQL: locks the users in $1 (a JSON array of ids) in the order of their keys, waiting
+ * for each. Every transaction that writes a user's alerts takes its users' locks before it
+ * touches a row (a group, inbox-group.ts: with this one statement; the sweeps: TRY_LOCK_USERS),
+ * so a user's rows and size are written by one transaction at a time, two groups never wait for
+ * each other in a cycle (the subquery's ORDER BY fixes the order the outer call takes them in),
+ * and two nodes storing for one user run the cap's count and trim one after the other.
  */
 export const LOCK_USERS = `SELECT count(pg_advisory_xact_lock(${INBOX_LOCK_CLASS}, k)) AS n FROM
   (SELECT DISTINCT hashtext(u) AS k FROM json_array_elements_text($1::text::json) AS u
   ORDER BY 1) AS keys`;
+
+/**
+ * PostgreSQL: the users of $1 whose locks this transaction could take without waiting. The
+ * sweeps take only these and leave the rest for a later round: a sweep never waits for a lock, so
+ * it never joins a cycle, never holds up a group, and the nodes' sweeps split the work instead of
+ * queueing on the same users (a volatile call in the WHERE is not pushed into the subquery).
+ */
+const TRY_LOCK_USERS = `SELECT u FROM (SELECT u, hashtext(u) AS k FROM
+  (SELECT DISTINCT value AS u FROM json_array_elements_text($1::text::json)) AS d ORDER BY 2) AS users
+  WHERE pg_try_advisory_xact_lock(${INBOX_LOCK_CLASS}, k)`;
 
 /** The statements of one dialect. */
 export function inboxSql(dialect: Dialect) {
@@ -71,10 +82,10 @@ export function inboxSql(dialect: Dialect) {
     size: 'SELECT size AS n FROM barrage_alert_sizes WHERE user_id = $1',
     /** The $2 oldest read alerts of a user (from the partial index barrage_alerts_read). */
     trimRead: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts WHERE user_id = $1
-      AND read_at IS NOT NULL ORDER BY seq LIMIT $2) RETURNING alert, read_at, expires_at`,
+      AND read_at IS NOT NULL ORDER BY seq LIMIT $2) RETURNING seq, alert, read_at, expires_at`,
     /** The $2 oldest alerts of a user: after trimRead fell short, all of them are unread. */
     trimOldest: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts WHERE user_id = $1
-      ORDER BY seq LIMIT $2) RETURNING alert, read_at, expires_at`,
+      ORDER BY seq LIMIT $2) RETURNING seq, alert, read_at, expires_at`,
     countDrops: `INSERT INTO barrage_alert_drops (user_id, count, last_ts) VALUES ($1, $2, $3)
       ON CONFLICT (user_id) DO UPDATE SET count = barrage_alert_drops.count + excluded.count,
       last_ts = excluded.last_ts RETURNING count, last_ts`,
@@ -100,7 +111,7 @@ export function inboxSql(dialect: Dialect) {
       (SELECT value::bigint FROM json_array_elements_text($2::text::json))
       RETURNING user_id, alert, read_at`,
     /** Only PostgreSQL locks users (SQLite's one database thread writes alone). */
-    lockUsers: dialect === 'postgres' ? LOCK_USERS : null,
+    tryLockUsers: dialect === 'postgres' ? TRY_LOCK_USERS : null,
     forgetKeys: `DELETE FROM barrage_alert_keys WHERE (user_id, key) IN (SELECT user_id, key
       FROM barrage_alert_keys WHERE ts < $1 LIMIT $2) RETURNING user_id`,
     /** PostgreSQL's key sweep: the keys to forget, locked by user before the delete. */
@@ -157,6 +168,8 @@ export function* putAlertSteps(q: InboxSql, a: NewAlert, cap: number): Steps<Put
       trimmed.push(...(yield { sql: q.trimOldest, params: [a.userId, over - trimmed.length] }));
     }
     result.size -= trimmed.length;
+    // RETURNING lists rows in no promised order: oldest first.
+    trimmed.sort((x, y) => num(x.seq) - num(y.seq));
     result.dropped = trimmed
       .filter((r) => r.read_at === null && isLive(r.expires_at, a.ts))
       .map((r) => String(r.alert));
@@ -236,15 +249,14 @@ export function* deleteAlertSteps(
 /** Deletes up to `max` expired alerts. */
 export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps<ExpiredAlert[]> {
   let rows: Rows;
-  if (q.lockUsers === null) {
+  if (q.tryLockUsers === null) {
     rows = yield { sql: q.expire, params: [now, max] };
   } else {
-    // The users first, in the groups' lock order (see LOCK_USERS), then their expired alerts.
+    // The alerts of the users it could lock at once (see TRY_LOCK_USERS); the rest wait.
     const doomed = yield { sql: q.doomed, params: [now, max] };
-    const users = [...new Set(doomed.map((r) => String(r.user_id)))];
-    if (users.length > 0) yield { sql: q.lockUsers, params: [JSON.stringify(users)] };
-    const seqs = JSON.stringify(doomed.map((r) => String(r.seq)));
-    rows = doomed.length > 0 ? yield { sql: q.expireSome, params: [now, seqs] } : [];
+    const mine = yield* lockedUsers(q.tryLockUsers, doomed);
+    const seqs = doomed.filter((r) => mine.has(String(r.user_id))).map((r) => String(r.seq));
+    rows = seqs.length > 0 ? yield { sql: q.expireSome, params: [now, JSON.stringify(seqs)] } : [];
   }
   return rows.map((r) => ({
     userId: String(r.user_id),
@@ -255,14 +267,24 @@ export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps
 
 /** Forgets up to `max` idempotency keys taken before `before`; returns how many. */
 export function* forgetKeysSteps(q: InboxSql, before: number, max: number): Steps<number> {
-  if (q.lockUsers === null) {
+  if (q.tryLockUsers === null) {
     return (yield { sql: q.forgetKeys, params: [before, max] }).length;
   }
-  // As the expiry sweep: the keys' users locked first (a group may be re-taking one of them).
+  // As the expiry sweep: only keys of the users it could lock at once (a group may be re-taking
+  // one of them).
   const old = yield { sql: q.oldKeys, params: [before, max] };
-  if (old.length === 0) return 0;
-  const users = [...new Set(old.map((r) => String(r.user_id)))];
-  yield { sql: q.lockUsers, params: [JSON.stringify(users)] };
-  const pairs = JSON.stringify(old.map((r) => ({ u: String(r.user_id), k: String(r.key) })));
-  return (yield { sql: q.forgetSome, params: [before, pairs] }).length;
+  const mine = yield* lockedUsers(q.tryLockUsers, old);
+  const pairs = old
+    .filter((r) => mine.has(String(r.user_id)))
+    .map((r) => ({ u: String(r.user_id), k: String(r.key) }));
+  if (pairs.length === 0) return 0;
+  return (yield { sql: q.forgetSome, params: [before, JSON.stringify(pairs)] }).length;
+}
+
+/** The users of `rows` (their `user_id`) whose locks were taken without waiting. */
+function* lockedUsers(tryLock: string, rows: Rows): Steps<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const users = [...new Set(rows.map((r) => String(r.user_id)))];
+  const locked = yield { sql: tryLock, params: [JSON.stringify(users)] };
+  return new Set(locked.map((r) => String(r.u)));
 }

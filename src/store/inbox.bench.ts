@@ -1,8 +1,9 @@
 /**
  * Micro-benchmark of the alert inbox's stored push (`putAlert`): CPU per put (every thread of the
  * process: the embedded store's database thread included) to users with a few alerts each and to
- * users whose inbox is at the cap, where every put also trims one. Migration 9 made the second
- * case a few index lookups more than the first instead of a scan and sort of the inbox.
+ * users whose inbox is at the cap, where every put also trims one, and acks (`markRead` of one
+ * alert). Migration 9 made the second case a few index lookups more than the first instead of a
+ * scan and sort of the inbox.
  * PostgreSQL too when BARRAGE_BENCH_DATABASE_URL names a scratch database (it writes rows; the
  * server's CPU is not counted, so compare puts per second there).
  * Run: `npm run bench:micro -- inbox` (or `node --import tsx src/store/inbox.bench.ts`).
@@ -22,6 +23,8 @@ const SMALL_USERS = 5000;
 /** Puts in flight at once, as a busy node has them. */
 const IN_FLIGHT = 200;
 const OPS = 2000;
+/** Unread alerts stored for the ack case, more than its rounds take. */
+const ACKABLE = 60_000;
 
 let next = 0;
 const tag = Date.now().toString(36);
@@ -74,6 +77,24 @@ async function bench(name: string, store: Store & AlertInbox): Promise<Result[]>
       const perSecond = (done / (performance.now() - t0)) * 1000;
       results.push({ ...result, name: `${label}, ${Math.round(perSecond)} puts/s` });
     }
+    // Acks: one unread alert marked read a call, as a device acknowledges what it showed.
+    const unread: { userId: string; alert: string }[] = [];
+    for (let i = 0; i < ACKABLE; i++)
+      unread.push({ userId: small[i % SMALL_USERS]!, alert: `${tag}-${next + i}` });
+    await puts(store, small, ACKABLE);
+    const t0 = performance.now();
+    let acked = 0;
+    const label = `${name}: ack, one unread alert a call`;
+    const result = await measure(label, OPS, async () => {
+      for (let done = 0; done < OPS; done += IN_FLIGHT) {
+        const wave = unread.splice(0, IN_FLIGHT);
+        if (wave.length < IN_FLIGHT) throw new Error(`fewer than ${ACKABLE} acks were enough`);
+        await Promise.all(wave.map((a) => store.markRead(a.userId, [a.alert], Date.now())));
+      }
+      acked += OPS;
+    });
+    const perSecond = (acked / (performance.now() - t0)) * 1000;
+    results.push({ ...result, name: `${label}, ${Math.round(perSecond)} acks/s` });
     return results;
   } finally {
     await store.close();

@@ -307,9 +307,10 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     // The per-user cap at its limit (inbox-steps.ts putAlertSteps). Every stored push counted the
     // user's alerts and, over the cap, sorted all of them to find the oldest to drop: at 1000
-    // alerts a put took ~40x the time of one to a small inbox on SQLite and ~12x on PostgreSQL.
-    // Now each user's size is kept in barrage_alert_sizes by row triggers (so every path that adds
-    // or removes an alert, and another program's SQL, keeps it true; a user's row goes at 0), and
+    // alerts a put took ~33x the time of one to a small inbox on SQLite and ~12x on PostgreSQL.
+    // Now each user's size is kept in barrage_alert_sizes by row triggers (so every insert and
+    // delete, whatever path or program runs it, keeps it true; Barrage never changes an alert's
+    // user_id, and an UPDATE that did would not be counted; a user's row goes at 0), and
     // the trim takes the oldest read alerts from a partial index of read ones (a stored push, which
     // is unread, never touches it), then the oldest of the rest from (user_id, seq).
     // PostgreSQL: the table is locked while the sizes are first counted, so no write of an older

@@ -10,10 +10,10 @@
  * they are stored, docs/alerts.md) runs after that COMMIT and finds the alert. Every caller is
  * answered only after its group's COMMIT.
  *
- * A group first takes a transaction-scoped advisory lock per user, in one order (LOCK_USERS), so
- * two nodes' groups and the expiry sweep never deadlock on a user's rows or size (migration 9's
- * triggers), and two nodes storing for the same user run the cap's count and trim one after the
- * other and never keep more than the cap.
+ * A group first takes a transaction-scoped advisory lock per user it writes (stores, acks,
+ * deletes), in one order (LOCK_USERS), so two nodes' groups never deadlock on a user's rows or
+ * size (migration 9's triggers), and two nodes storing for the same user run the cap's count and
+ * trim one after the other and never keep more than the cap. Reads take no lock.
  */
 import type postgres from 'postgres';
 import { LOCK_USERS, type Rows, type Steps } from '../inbox-steps.js';
@@ -22,6 +22,8 @@ import { ReleaseQueue } from '../release.js';
 /** One waiting operation: its user (the unit of ordering) and a maker of its statements. */
 interface Waiting {
   user: string;
+  /** It writes the user's alerts: the group locks the user (LOCK_USERS); a read does not. */
+  writes: boolean;
   make: () => Steps<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
@@ -53,10 +55,10 @@ export class InboxGroupCommit {
   ) {}
 
   /** Queues an operation of `user`; resolves with its result after its group committed. */
-  submit<R>(user: string, make: () => Steps<R>): Promise<R> {
+  submit<R>(user: string, make: () => Steps<R>, writes: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const resolveAny = resolve as (value: unknown) => void;
-      this.queue.push({ user, make, resolve: resolveAny, reject });
+      this.queue.push({ user, writes, make, resolve: resolveAny, reject });
       // Started on the next turn, so operations called in the same turn share a group.
       if (!this.scheduled) {
         this.scheduled = true;
@@ -147,18 +149,21 @@ export class InboxGroupCommit {
 const first = (results: unknown[]) => results[0];
 
 /**
- * Runs a group's operations in one transaction: its users locked first, then one chain per
- * user, the chains side by side.
+ * Runs a group's operations in one transaction: the users it writes locked first, then one chain
+ * per user, the chains side by side.
  */
 async function runGroup(
   tx: postgres.TransactionSql,
   group: Waiting[],
   prepare: boolean,
 ): Promise<unknown[]> {
-  const users = [...new Set(group.map((op) => op.user))];
+  const writing = [...new Set(group.filter((op) => op.writes).map((op) => op.user))];
   // Sent first, but not waited for before the chains: the connection runs statements in the
   // order sent, so the locks are held before any operation's statement, at no extra round trip.
-  const locked = tx.unsafe(LOCK_USERS, [JSON.stringify(users)], { prepare }).execute();
+  const locked =
+    writing.length > 0
+      ? tx.unsafe(LOCK_USERS, [JSON.stringify(writing)], { prepare }).execute()
+      : null;
   const tails = new Map<string, Promise<unknown>>();
   const results = Promise.all(
     group.map((op) => {

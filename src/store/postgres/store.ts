@@ -262,18 +262,22 @@ export class PostgresStore implements Store, AlertInbox {
   }
 
   putAlert(alert: NewAlert, cap: number): Promise<PutAlertResult> {
-    return this.inboxGroups.submit(alert.userId, () =>
-      putAlertSteps(this.inboxQueries, alert, cap),
+    return this.inboxGroups.submit(
+      alert.userId,
+      () => putAlertSteps(this.inboxQueries, alert, cap),
+      true,
     );
   }
 
   inbox(query: InboxQuery): Promise<InboxPage> {
-    return this.inboxGroups.submit(query.userId, () => inboxSteps(this.inboxQueries, query));
+    return this.inboxGroups.submit(query.userId, () => inboxSteps(this.inboxQueries, query), false);
   }
 
   markRead(userId: string, alerts: readonly string[] | null, now: number): Promise<MarkReadResult> {
-    return this.inboxGroups.submit(userId, () =>
-      markReadSteps(this.inboxQueries, userId, alerts, now),
+    return this.inboxGroups.submit(
+      userId,
+      () => markReadSteps(this.inboxQueries, userId, alerts, now),
+      true,
     );
   }
 
@@ -282,8 +286,10 @@ export class PostgresStore implements Store, AlertInbox {
     alert: string,
     now: number,
   ): Promise<{ deleted: boolean; unread: boolean }> {
-    return this.inboxGroups.submit(userId, () =>
-      deleteAlertSteps(this.inboxQueries, userId, alert, now),
+    return this.inboxGroups.submit(
+      userId,
+      () => deleteAlertSteps(this.inboxQueries, userId, alert, now),
+      true,
     );
   }
 
