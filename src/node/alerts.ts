@@ -325,7 +325,7 @@ export class Alerts {
     this.sweeping = true;
     const { inbox } = this.options;
     try {
-      await rounds(async () => {
+      await this.sweepRounds('alert expiry sweep failed', async () => {
         const expired = await inbox.expireAlerts(Date.now(), SWEEP_BATCH);
         this.counts.expired += expired.length;
         const byUser = new Map<string, string[]>();
@@ -338,11 +338,21 @@ export class Alerts {
         for (const [userId, alerts] of byUser) this.withdraw(userId, alerts, 'expired');
         return expired.length;
       });
-      await rounds(() => inbox.forgetKeys(Date.now() - ALERT_KEY_TTL_MS, SWEEP_BATCH));
-    } catch (err) {
-      this.engine.log.warn({ err: (err as Error).message }, 'alert expiry sweep failed');
+      // Its own phase: a failing expiry does not stop old keys from being forgotten.
+      await this.sweepRounds('idempotency key sweep failed', () =>
+        inbox.forgetKeys(Date.now() - ALERT_KEY_TTL_MS, SWEEP_BATCH),
+      );
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /** `rounds` of one sweep phase; a failure is logged with `what`, never thrown. */
+  private async sweepRounds(what: string, round: () => Promise<number>): Promise<void> {
+    try {
+      await rounds(round);
+    } catch (err) {
+      this.engine.log.warn({ err: (err as Error).message }, what);
     }
   }
 

@@ -42,8 +42,8 @@ export const INBOX_LOCK_CLASS = 0x62726769;
 /**
  * PostgreSQL: locks the users in $1 (a JSON array of ids) in the order of their keys, waiting
  * for each. Every transaction that writes a user's alerts takes its users' locks before it
- * touches a row (a group, inbox-group.ts: with this one statement; the sweeps: TRY_LOCK_USERS),
- * so a user's rows and size are written by one transaction at a time, two groups never wait for
+ * touches a row (a group, inbox-group.ts, with this one statement; the sweeps with `tryLock`), so
+ * a user's rows and size are written by one transaction at a time, two groups never wait for
  * each other in a cycle (the subquery's ORDER BY fixes the order the outer call takes them in),
  * and two nodes storing for one user run the cap's count and trim one after the other.
  */
@@ -52,14 +52,16 @@ export const LOCK_USERS = `SELECT count(pg_advisory_xact_lock(${INBOX_LOCK_CLASS
   ORDER BY 1) AS keys`;
 
 /**
- * PostgreSQL: the users of $1 whose locks this transaction could take without waiting. The
- * sweeps take only these and leave the rest for a later round: a sweep never waits for a lock, so
- * it never joins a cycle, never holds up a group, and the nodes' sweeps split the work instead of
- * queueing on the same users (a volatile call in the WHERE is not pushed into the subquery).
+ * PostgreSQL's sweeps: up to $2 rows of `from` matching `where`, of users whose lock this
+ * transaction takes without waiting, the rows of other users passed over. A sweep never waits for
+ * a lock, so it never joins a cycle; a user busy in a group does not stop it from reaching the
+ * rows behind that user's; and the nodes' sweeps share the rows instead of queueing on the same
+ * users. `OFFSET 0` keeps the volatile lock call out of the inner scan, so it runs only on
+ * matching rows, and LIMIT stops the scan (and the locking) at $2 rows taken.
  */
-const TRY_LOCK_USERS = `SELECT u FROM (SELECT u, hashtext(u) AS k FROM
-  (SELECT DISTINCT value AS u FROM json_array_elements_text($1::text::json)) AS d ORDER BY 2) AS users
-  WHERE pg_try_advisory_xact_lock(${INBOX_LOCK_CLASS}, k)`;
+const tryLock = (columns: string, from: string, where: string) =>
+  `SELECT ${columns} FROM (SELECT ${columns} FROM ${from} WHERE ${where} OFFSET 0) AS candidates
+  WHERE pg_try_advisory_xact_lock(${INBOX_LOCK_CLASS}, hashtext(user_id)) LIMIT $2`;
 
 /** The statements of one dialect. */
 export function inboxSql(dialect: Dialect) {
@@ -105,17 +107,17 @@ export function inboxSql(dialect: Dialect) {
       RETURNING read_at, expires_at`,
     expire: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts
       WHERE expires_at <= $1 LIMIT $2) RETURNING user_id, alert, read_at`,
-    /** PostgreSQL's sweep: the alerts to delete and their users, locked before the delete. */
-    doomed: 'SELECT seq, user_id FROM barrage_alerts WHERE expires_at <= $1 LIMIT $2',
+    /** PostgreSQL's sweep: the alerts to delete, their users locked (see `tryLock`). */
+    doomed: tryLock('seq, user_id', 'barrage_alerts', 'expires_at <= $1'),
     expireSome: `DELETE FROM barrage_alerts WHERE expires_at <= $1 AND seq IN
       (SELECT value::bigint FROM json_array_elements_text($2::text::json))
       RETURNING user_id, alert, read_at`,
     /** Only PostgreSQL locks users (SQLite's one database thread writes alone). */
-    tryLockUsers: dialect === 'postgres' ? TRY_LOCK_USERS : null,
+    locksUsers: dialect === 'postgres',
     forgetKeys: `DELETE FROM barrage_alert_keys WHERE (user_id, key) IN (SELECT user_id, key
       FROM barrage_alert_keys WHERE ts < $1 LIMIT $2) RETURNING user_id`,
-    /** PostgreSQL's key sweep: the keys to forget, locked by user before the delete. */
-    oldKeys: 'SELECT user_id, key FROM barrage_alert_keys WHERE ts < $1 LIMIT $2',
+    /** PostgreSQL's key sweep: the keys to forget, their users locked (see `tryLock`). */
+    oldKeys: tryLock('user_id, key', 'barrage_alert_keys', 'ts < $1'),
     forgetSome: `DELETE FROM barrage_alert_keys WHERE ts < $1 AND (user_id, key) IN
       (SELECT u, k FROM json_to_recordset($2::text::json) AS x(u text, k text)) RETURNING user_id`,
   };
@@ -249,14 +251,12 @@ export function* deleteAlertSteps(
 /** Deletes up to `max` expired alerts. */
 export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps<ExpiredAlert[]> {
   let rows: Rows;
-  if (q.tryLockUsers === null) {
+  if (!q.locksUsers) {
     rows = yield { sql: q.expire, params: [now, max] };
   } else {
-    // The alerts of the users it could lock at once (see TRY_LOCK_USERS); the rest wait.
     const doomed = yield { sql: q.doomed, params: [now, max] };
-    const mine = yield* lockedUsers(q.tryLockUsers, doomed);
-    const seqs = doomed.filter((r) => mine.has(String(r.user_id))).map((r) => String(r.seq));
-    rows = seqs.length > 0 ? yield { sql: q.expireSome, params: [now, JSON.stringify(seqs)] } : [];
+    const seqs = JSON.stringify(doomed.map((r) => String(r.seq)));
+    rows = doomed.length > 0 ? yield { sql: q.expireSome, params: [now, seqs] } : [];
   }
   return rows.map((r) => ({
     userId: String(r.user_id),
@@ -267,24 +267,11 @@ export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps
 
 /** Forgets up to `max` idempotency keys taken before `before`; returns how many. */
 export function* forgetKeysSteps(q: InboxSql, before: number, max: number): Steps<number> {
-  if (q.tryLockUsers === null) {
+  if (!q.locksUsers) {
     return (yield { sql: q.forgetKeys, params: [before, max] }).length;
   }
-  // As the expiry sweep: only keys of the users it could lock at once (a group may be re-taking
-  // one of them).
   const old = yield { sql: q.oldKeys, params: [before, max] };
-  const mine = yield* lockedUsers(q.tryLockUsers, old);
-  const pairs = old
-    .filter((r) => mine.has(String(r.user_id)))
-    .map((r) => ({ u: String(r.user_id), k: String(r.key) }));
-  if (pairs.length === 0) return 0;
-  return (yield { sql: q.forgetSome, params: [before, JSON.stringify(pairs)] }).length;
-}
-
-/** The users of `rows` (their `user_id`) whose locks were taken without waiting. */
-function* lockedUsers(tryLock: string, rows: Rows): Steps<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const users = [...new Set(rows.map((r) => String(r.user_id)))];
-  const locked = yield { sql: tryLock, params: [JSON.stringify(users)] };
-  return new Set(locked.map((r) => String(r.u)));
+  if (old.length === 0) return 0;
+  const pairs = JSON.stringify(old.map((r) => ({ u: String(r.user_id), k: String(r.key) })));
+  return (yield { sql: q.forgetSome, params: [before, pairs] }).length;
 }
