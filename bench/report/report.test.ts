@@ -78,6 +78,7 @@ describe('report', () => {
     try {
       mkdirSync(join(dir, 'bench'));
       const old = report('bench --all', [run('hot-room', 'barrage'), run('alerts', 'old')]);
+      old.machine = { ...old.machine, cpu: 'another cpu' };
       writeFileSync(join(dir, 'bench', 'latest.json'), JSON.stringify(old));
       const alerts = run('alerts', 'barrage (embedded)');
       alerts.redelivery = {
@@ -100,7 +101,12 @@ describe('report', () => {
         ['barrage (embedded)', '20', '100', '20/20', '2.0', '12.5', '20.0', '21.0'],
       ]);
       const md = readFileSync(writeDocs(merged, dir), 'utf8');
-      assert.match(md, /- hot-room: `bench --all` \(bench --all start\)/);
+      // Kept rows name the machine that measured them when it is not this run's.
+      assert.match(
+        md,
+        /- hot-room: `bench --all` \(bench --all start, on another cpu, 2 cores, 1024 MiB RAM, Linux k, Node v20\)/,
+      );
+      assert.match(md, /- Machine: cpu, 2 cores/);
       assert.match(md, /## Alerts/);
       assert.match(md, /\| barrage \(embedded\) \| 20 \| 100 \| 20\/20 \|/);
     } finally {

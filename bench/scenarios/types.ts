@@ -177,7 +177,7 @@ export interface RunResult {
    * When and by which command the run was measured, for a report that merges runs of several
    * invocations (`--merge-docs`); absent: the report's own.
    */
-  measured?: { at: string; command: string };
+  measured?: { at: string; command: string; machine?: string };
   /** Alerts: the store the server ran with (`embedded` or `postgres`). */
   store?: string;
   /** Why the run failed, when it did. */
