@@ -18,6 +18,24 @@ interface Pair {
   readMessages(n: number): Promise<void>;
 }
 
+/** A client connected to `wss` at `url`, its TCP socket, and the server's side of it. */
+async function open(
+  wss: WebSocketServer,
+  url: string,
+  perMessageDeflate: boolean,
+): Promise<{ client: WebSocket; socket: Socket; server: WebSocket }> {
+  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+  const client = new WebSocket(url, { perMessageDeflate });
+  // 'open' follows 'upgrade' in the same turn: listen for both before waiting.
+  const upgraded = new Promise<Socket>((res) => {
+    client.once('upgrade', (r) => res(r.socket as Socket));
+  });
+  await once(client, 'open');
+  const socket = await upgraded;
+  const [server] = await accepted;
+  return { client, socket, server };
+}
+
 describe('readFramesRaw', () => {
   let wss: WebSocketServer;
   let url: string;
@@ -32,15 +50,7 @@ describe('readFramesRaw', () => {
   });
 
   async function pair(): Promise<Pair> {
-    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
-    const client = new WebSocket(url, { perMessageDeflate: false });
-    // 'open' follows 'upgrade' in the same turn: listen for both before waiting.
-    const upgraded = new Promise<Socket>((res) => {
-      client.once('upgrade', (r) => res(r.socket as Socket));
-    });
-    await once(client, 'open');
-    const socket = await upgraded;
-    const [server] = await accepted;
+    const { client, socket, server } = await open(wss, url, false);
     const messages: Buffer[] = [];
     const closes: number[] = [];
     const taken = readFramesRaw(client, socket, {
@@ -138,14 +148,7 @@ describe('readFramesRaw', () => {
     const deflating = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
     await once(deflating, 'listening');
     const port = (deflating.address() as AddressInfo).port;
-    const accepted = once(deflating, 'connection') as Promise<[WebSocket]>;
-    const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
-    const upgraded = new Promise<Socket>((res) => {
-      client.once('upgrade', (r) => res(r.socket as Socket));
-    });
-    await once(client, 'open');
-    const socket = await upgraded;
-    const [server] = await accepted;
+    const { client, socket, server } = await open(deflating, `ws://127.0.0.1:${port}`, true);
     const seen: Buffer[] = [];
     const taken = readFramesRaw(client, socket, { message: (b) => seen.push(b), close: () => {} });
     assert.equal(taken, false);

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { newAlert } from '../../test/support/new-alert.js';
 import { MemoryBroker } from '../broker/memory/broker.js';
 import { silentLogger } from '../log.js';
 import { ALERT_KEY_TTL_MS } from '../store/inbox.js';
@@ -27,23 +28,10 @@ describe('alert sweep', () => {
       const long = now - ALERT_KEY_TTL_MS - 60_000;
       const puts: Promise<unknown>[] = [];
       for (let i = 0; i < 1500; i++) {
-        const userId = `user-${i % 50}`;
-        puts.push(
-          store.putAlert(
-            {
-              userId,
-              alert: `A-${i}`,
-              event: 'e',
-              data: '{}',
-              ts: long,
-              // 1500 expired alerts, 1200 of them with a key taken more than 24 h ago.
-              expiresAt: now - 1000,
-              collapseKey: null,
-              key: i < 1200 ? `key-${i}` : null,
-            },
-            10_000,
-          ),
-        );
+        // 1500 expired alerts, 1200 of them with a key taken more than 24 h ago.
+        const key = i < 1200 ? `key-${i}` : null;
+        const alert = newAlert(`user-${i % 50}`, `A-${i}`, long, { expiresAt: now - 1000, key });
+        puts.push(store.putAlert(alert, 10_000));
       }
       await Promise.all(puts);
       const withdrawn = new Set<string>();

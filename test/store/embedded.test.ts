@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { newAlert } from '../support/new-alert.js';
 import { api, startServer } from '../support/server.js';
 
 const dirs: string[] = [];
@@ -104,21 +105,11 @@ describe('embedded store files', () => {
     db.close();
     const store = new SqliteStore(dir);
     await store.start();
-    const alert = (userId: string, id: string) => ({
-      userId,
-      alert: id,
-      event: 'e',
-      data: '{}',
-      ts: 100,
-      expiresAt: null,
-      collapseKey: null,
-      key: null,
-    });
     try {
-      const capped = await store.putAlert(alert('u1', 'b1'), 5);
+      const capped = await store.putAlert(newAlert('u1', 'b1', 100), 5);
       assert.equal(capped.size, 5);
       assert.deepEqual(capped.dropped, ['a1', 'a4', 'a7', 'a10', 'a13', 'a16']);
-      assert.equal((await store.putAlert(alert('u0', 'b2'), 100)).size, 11);
+      assert.equal((await store.putAlert(newAlert('u0', 'b2', 100), 100)).size, 11);
     } finally {
       await store.close();
     }

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
-import type { NewAlert } from '../../src/store/inbox.js';
 import { INBOX_LOCK_CLASS } from '../../src/store/inbox-steps.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
+import { newAlert } from '../support/new-alert.js';
 import { type PostgresProcess, startPostgres } from '../support/postgres-server.js';
 
 const T0 = 1_800_000_000_000;
@@ -28,16 +28,8 @@ after(async () => {
   await pg?.stop();
 });
 
-const alert = (userId: string, n: number): NewAlert => ({
-  userId,
-  alert: `${userId}-${n}`,
-  event: 'e',
-  data: '{}',
-  ts: T0 + n,
-  expiresAt: T0 + 10,
-  collapseKey: null,
-  key: `key-${n}`,
-});
+const alert = (userId: string, n: number) =>
+  newAlert(userId, `${userId}-${n}`, T0 + n, { expiresAt: T0 + 10, key: `key-${n}` });
 
 describe('postgres inbox locks', () => {
   it('the sweeps pass over a user another transaction holds, and take it once free', {

@@ -11,6 +11,7 @@ import postgres from 'postgres';
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL, SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { message } from '../contract/store-contract.js';
+import { newAlert } from '../support/new-alert.js';
 import { type PostgresProcess, startPostgres } from '../support/postgres-server.js';
 
 let pg: PostgresProcess;
@@ -111,19 +112,7 @@ describe('postgres migration 9 (inbox sizes)', () => {
           ['u2', 10],
         ],
       );
-      const put = await m9.putAlert(
-        {
-          userId: 'u1',
-          alert: 'b1',
-          event: 'e',
-          data: '{}',
-          ts: 100,
-          expiresAt: null,
-          collapseKey: null,
-          key: null,
-        },
-        5,
-      );
+      const put = await m9.putAlert(newAlert('u1', 'b1', 100), 5);
       assert.equal(put.size, 5);
       assert.deepEqual(put.dropped, ['a1', 'a4', 'a7', 'a10', 'a13', 'a16']);
     } finally {
