@@ -172,6 +172,40 @@ describe('Hub adaptive window', () => {
     assert.ok(transport.sent.length < 50, `${transport.sent.length} frames for 100 messages`);
   });
 
+  it('shows a sender of one line a second beside a flood, to a viewer budgeted below both', (t) => {
+    const { hub, advance } = setup(t);
+    const transport = new MemoryTransport();
+    const viewer = new Session('v', '127.0.0.1', transport, LIMITS, 0);
+    hub.addSession(viewer);
+    hub.completeJoin(hub.join(viewer, 'chat-1', 10), viewer, 0);
+    // One second: 'loud' writes 4 lines every 10 ms (400/s), 'quiet' one line every 100 ms.
+    let offset = 0;
+    const say = (who: string) => {
+      offset++;
+      hub.deliver('chat-1', offset, messageLine(messageParts('chat-1', '{}', 1, who), offset));
+    };
+    for (let ms = 0; ms < 1000; ms += 10) {
+      for (let k = 0; k < 4; k++) say('loud');
+      if (ms % 100 === 50) say('quiet');
+      advance(10);
+    }
+    advance(MAX_WINDOW);
+    const shown = transport.sent
+      .flatMap((f) => f.toString().split('\n'))
+      .filter((l) => l.includes('"type":"message"'));
+    const quiet = shown.filter((l) => l.includes('"from":"quiet"')).length;
+    const loud = shown.length - quiet;
+    // Max-min fairness gives each about half of the 10 a second. Before a batch could take a
+    // line on credit, only quiet lines that fell in a batch with a whole line of credit showed.
+    assert.ok(quiet >= 4, `quiet shown ${quiet} of 10 (loud ${loud})`);
+    assert.ok(loud >= 4, `loud shown ${loud}`);
+    // The budget still holds once the room's rate is known (its first ~100 ms pass more while the
+    // rate is measured): 0.8 s after the first 200 ms (offset 82) is 8 lines, and one on credit.
+    const offsetOf = (l: string) => Number(/"offset":(\d+)/.exec(l)?.[1]);
+    const late = shown.filter((l) => offsetOf(l) > 82).length;
+    assert.ok(late <= 8 + 1, `${late} lines in the last 0.8 s for a budget of 10 a second`);
+  });
+
   it("returns a member's own message sampled out of a frame sent at once", (t) => {
     const { hub, publish, advance } = setup(t);
     const transport = new MemoryTransport();

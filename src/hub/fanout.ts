@@ -7,7 +7,7 @@ import {
 } from '../protocol/index.js';
 import { SendResult, type Session } from '../session/index.js';
 import type { Room, Tier } from './room.js';
-import { sampleBatch } from './sampling.js';
+import { type SenderTurns, sampleBatch } from './sampling.js';
 
 /** A room's batch as the fan-out sees it: lines, offsets, classes, and the full merged frame. */
 export interface Batch {
@@ -97,11 +97,19 @@ function tierFrame(
   const low = levels.reduce((n, l) => (l < PROTECTED_LEVEL ? n + 1 : n), 0);
   if (low === 0) return full;
   tier.credit = Math.min(tier.budget, tier.credit + (low * tier.budget) / rate);
-  const quota = Math.min(low, Math.floor(tier.credit));
-  tier.credit -= quota;
-  if (quota === low) return full;
   let senders: string[] | null = null;
   const sendersOf = (): string[] => (senders ??= lines.map(lineSender));
+  // Never below 0: the credit is negative while a line taken on credit is being paid back.
+  let quota = Math.max(0, Math.min(low, Math.floor(tier.credit)));
+  // A batch whose credit is under one line would drop every line of it, however long ago their
+  // senders were last shown: a viewer budgeted to 10/s in a room of 400/s gets a line every few
+  // batches, and a sender who writes once a second was shown only when its line fell in one of
+  // those. So a batch with a line owed a turn (another sender was shown after its sender) takes
+  // one line on credit while nothing is owed; the next batches pay it back, so over any second
+  // the tier still gets its budget, give or take that one line.
+  if (quota === 0 && tier.credit >= 0 && owesATurn(levels, sendersOf, tier.turns)) quota = 1;
+  tier.credit -= quota;
+  if (quota === low) return full;
   const keep = sampleBatch(levels, sendersOf, quota, tier.turns);
   const kept: Buffer[] = [];
   keep.forEach((k, i) => {
@@ -116,6 +124,19 @@ function tierFrame(
     protectedCount: 0,
     sampledOut: skipped,
   };
+}
+
+/** Whether a low-class line of the batch has a sender another sender was shown after. */
+function owesATurn(
+  levels: readonly number[],
+  sendersOf: () => readonly string[],
+  turns: SenderTurns,
+): boolean {
+  const senders = sendersOf();
+  for (let i = 0; i < levels.length; i++) {
+    if (levels[i]! < PROTECTED_LEVEL && turns.owed(senders[i]!)) return true;
+  }
+  return false;
 }
 
 /**

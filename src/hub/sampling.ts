@@ -33,6 +33,11 @@ export class SenderTurns {
     if (this.lastServed.size >= this.limit) this.lastServed.clear();
     this.lastServed.set(sender, this.clock++);
   }
+
+  /** Whether someone else was served after this sender's last line (or it was never served). */
+  owed(sender: string): boolean {
+    return this.clock > 0 && this.servedAt(sender) < this.clock - 1;
+  }
 }
 
 /**
