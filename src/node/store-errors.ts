@@ -27,7 +27,7 @@ export async function viaStore<T>(log: Logger, call: () => Promise<T>): Promise<
 
 /**
  * Logs a store failure, a line a second at most. The message is the store's: the stores say
- * `postgres: …` / `sqlite: …` and redact their URL's password (postgres/store.ts), and no other
+ * `postgres: …` / `sqlite: …` and redact their URL's password (postgres/client.ts), and no other
  * field of the driver's error (its query, its parameters) is written.
  */
 function logFailure(log: Logger, err: unknown): void {

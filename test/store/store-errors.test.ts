@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { STORE_UNAVAILABLE } from '../../src/node/index.js';
-import { withoutPassword } from '../../src/store/postgres/store.js';
+import { withoutPassword } from '../../src/store/postgres/client.js';
 import { TestClient } from '../support/client.js';
 import { type Logged, recordingLogger } from '../support/logger.js';
 import { type PostgresProcess, startPostgres } from '../support/postgres-server.js';

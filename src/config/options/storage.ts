@@ -1,0 +1,93 @@
+/** Options of the group Storage (schema.ts): the store: kind, location, retention and the alert inbox. */
+import type { OptionSpec } from '../option-spec.js';
+
+export const STORAGE_OPTIONS = {
+  store: {
+    type: 'enum',
+    default: 'auto',
+    values: ['auto', 'embedded', 'postgres', 'none'],
+    group: 'Storage',
+    help: 'Durable store of timeline and stored rooms (docs/storage.md): embedded (SQLite in --data-dir), postgres (--database-url) or none; auto is postgres when --database-url is set, embedded on a single node without Redis, none otherwise',
+  },
+  databaseUrl: {
+    type: 'string',
+    default: '',
+    secret: true,
+    group: 'Storage',
+    help: 'PostgreSQL URL (postgres://user:password@host:port/db) of the postgres store',
+  },
+  dataDir: {
+    type: 'string',
+    default: './data',
+    group: 'Storage',
+    help: 'Directory of the embedded store (one Barrage process per directory)',
+  },
+  timelineRooms: {
+    type: 'list',
+    default: ['vod:*'],
+    group: 'Storage',
+    help: 'Room patterns whose comments live on a media timeline: publishes carry t (media ms) and are stored (docs/timeline.md)',
+  },
+  storedRooms: {
+    type: 'list',
+    default: [],
+    group: 'Storage',
+    help: 'Room patterns whose chat messages are all stored, for "load earlier" (join before, GET /api/rooms/:room/messages)',
+  },
+  timelineDensity: {
+    type: 'int',
+    default: 30,
+    min: 1,
+    max: 10_000,
+    group: 'Storage',
+    help: 'Most comments per second of media time in a viewer segment (paid and system always kept)',
+  },
+  timelineSegmentMs: {
+    type: 'int',
+    default: 360_000,
+    min: 10_000,
+    max: 3_600_000,
+    group: 'Storage',
+    help: 'Length of a viewer segment of the timeline, ms (segment N covers [N*len, (N+1)*len))',
+  },
+  timelineCacheBytes: {
+    type: 'int',
+    default: 64 * 1024 * 1024,
+    min: 0,
+    max: 4 * 1024 * 1024 * 1024,
+    group: 'Storage',
+    help: "Bytes of rendered viewer segments this node keeps in memory (least recently used out, each at most the segments' max-age; 0 turns the cache off)",
+  },
+  storeQueueSize: {
+    type: 'int',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    group: 'Storage',
+    help: 'Stored publishes waiting for a commit, at most; above it publishes to stored rooms are refused with unavailable',
+  },
+  storeFlushMs: {
+    type: 'int',
+    default: 20,
+    min: 1,
+    max: 1000,
+    group: 'Storage',
+    help: 'Longest wait before a batch of stored publishes is committed, ms (publishes are acknowledged after the commit)',
+  },
+  storeRetentionDays: {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 36_500,
+    group: 'Storage',
+    help: 'Stored messages older than this many days are deleted in batches; 0 keeps them',
+  },
+  alertInboxSize: {
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    group: 'Storage',
+    help: 'Alerts (stored pushes) kept per user; past it the oldest read ones, then the oldest unread ones are removed (docs/alerts.md)',
+  },
+} as const satisfies Record<string, OptionSpec>;
