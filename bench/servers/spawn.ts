@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ONE_CPU_GC_FLAG } from '../../src/cli/gc-hint.js';
 import type { TargetKind } from '../loadgen/dialects.js';
 import { buildCPeer } from './c-peer.js';
 
@@ -89,18 +90,12 @@ function listenPort(port: number): Promise<number> {
 }
 
 /**
- * Node's flags for a server pinned to `cpus`: a Node server on one CPU runs V8's garbage collector
- * on its main thread (`--single-threaded-gc`), as docs/performance.md advises for a one-CPU node.
- * With one core, V8's helper threads do not run beside the event loop but in its place, in
- * time slices of the scheduler's; their scavenges and concurrent marking then stall it for tens
- * of ms. Barrage and the Node peers get the same flags.
+ * Node's flags for a server pinned to `cpus`: on one CPU, V8's garbage collector on the main
+ * thread (src/cli/gc-hint.ts says why). Barrage and the Node peers get the same flags.
  */
 export function nodeFlagsFor(cpus: string | null): string[] {
   return cpus !== null && /^\d+$/.test(cpus.trim()) ? [ONE_CPU_GC_FLAG] : [];
 }
-
-/** The V8 flag of `nodeFlagsFor`. */
-export const ONE_CPU_GC_FLAG = '--single-threaded-gc';
 
 /** The command (argv) that runs a peer server script, with `nodeArgs` for Node itself. */
 export function peerCommand(

@@ -45,7 +45,7 @@ export async function serve(argv: string[]): Promise<number> {
   await server.listen();
   // Once per machine, not once per worker.
   const hint = index === null || index === 0 ? oneCpuGcHint() : null;
-  if (hint) createLogger({ level: config.logLevel, format: config.logFormat }).info({}, hint);
+  if (hint) server.node.log.info({}, hint);
   return new Promise<number>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', onTerm);

@@ -42,7 +42,7 @@ export const INBOX_LOCK_CLASS = 0x62726769;
 /**
  * PostgreSQL: locks the users in $1 (a JSON array of ids) in the order of their keys, waiting
  * for each. Every transaction that writes a user's alerts takes its users' locks before it
- * touches a row (a group, inbox-group.ts, with this one statement; the sweeps with `tryLock`), so
+ * touches a row (a group, inbox-group.ts, with this one statement; the sweeps through `tryLock`), so
  * a user's rows and size are written by one transaction at a time, two groups never wait for
  * each other in a cycle (the subquery's ORDER BY fixes the order the outer call takes them in),
  * and two nodes storing for one user run the cap's count and trim one after the other.
@@ -105,21 +105,22 @@ export function inboxSql(dialect: Dialect) {
     known: `SELECT alert FROM barrage_alerts WHERE user_id = $1 AND ${live(2)} AND alert IN ${ids(3)}`,
     remove: `DELETE FROM barrage_alerts WHERE user_id = $1 AND alert = $2
       RETURNING read_at, expires_at`,
-    expire: `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts
-      WHERE expires_at <= $1 LIMIT $2) RETURNING user_id, alert, read_at`,
-    /** PostgreSQL's sweep: the alerts to delete, their users locked (see `tryLock`). */
-    doomed: tryLock('seq, user_id', 'barrage_alerts', 'expires_at <= $1'),
-    expireSome: `DELETE FROM barrage_alerts WHERE expires_at <= $1 AND seq IN
-      (SELECT value::bigint FROM json_array_elements_text($2::text::json))
+    /** The sweep. PostgreSQL: only alerts of users it locks (see `tryLock`; a volatile CTE runs once). */
+    expire:
+      dialect === 'sqlite'
+        ? `DELETE FROM barrage_alerts WHERE seq IN (SELECT seq FROM barrage_alerts
+      WHERE expires_at <= $1 LIMIT $2) RETURNING user_id, alert, read_at`
+        : `WITH doomed AS (${tryLock('seq, user_id', 'barrage_alerts', 'expires_at <= $1')})
+      DELETE FROM barrage_alerts WHERE expires_at <= $1 AND seq IN (SELECT seq FROM doomed)
       RETURNING user_id, alert, read_at`,
-    /** Only PostgreSQL locks users (SQLite's one database thread writes alone). */
-    locksUsers: dialect === 'postgres',
-    forgetKeys: `DELETE FROM barrage_alert_keys WHERE (user_id, key) IN (SELECT user_id, key
-      FROM barrage_alert_keys WHERE ts < $1 LIMIT $2) RETURNING user_id`,
-    /** PostgreSQL's key sweep: the keys to forget, their users locked (see `tryLock`). */
-    oldKeys: tryLock('user_id, key', 'barrage_alert_keys', 'ts < $1'),
-    forgetSome: `DELETE FROM barrage_alert_keys WHERE ts < $1 AND (user_id, key) IN
-      (SELECT u, k FROM json_to_recordset($2::text::json) AS x(u text, k text)) RETURNING user_id`,
+    /** The key sweep, the same way. */
+    forgetKeys:
+      dialect === 'sqlite'
+        ? `DELETE FROM barrage_alert_keys WHERE (user_id, key) IN (SELECT user_id, key
+      FROM barrage_alert_keys WHERE ts < $1 LIMIT $2) RETURNING user_id`
+        : `WITH old AS (${tryLock('user_id, key', 'barrage_alert_keys', 'ts < $1')})
+      DELETE FROM barrage_alert_keys WHERE ts < $1 AND (user_id, key) IN (SELECT user_id, key FROM old)
+      RETURNING user_id`,
   };
 }
 
@@ -250,14 +251,7 @@ export function* deleteAlertSteps(
 
 /** Deletes up to `max` expired alerts. */
 export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps<ExpiredAlert[]> {
-  let rows: Rows;
-  if (!q.locksUsers) {
-    rows = yield { sql: q.expire, params: [now, max] };
-  } else {
-    const doomed = yield { sql: q.doomed, params: [now, max] };
-    const seqs = JSON.stringify(doomed.map((r) => String(r.seq)));
-    rows = doomed.length > 0 ? yield { sql: q.expireSome, params: [now, seqs] } : [];
-  }
+  const rows = yield { sql: q.expire, params: [now, max] };
   return rows.map((r) => ({
     userId: String(r.user_id),
     alert: String(r.alert),
@@ -267,11 +261,5 @@ export function* expireAlertsSteps(q: InboxSql, now: number, max: number): Steps
 
 /** Forgets up to `max` idempotency keys taken before `before`; returns how many. */
 export function* forgetKeysSteps(q: InboxSql, before: number, max: number): Steps<number> {
-  if (!q.locksUsers) {
-    return (yield { sql: q.forgetKeys, params: [before, max] }).length;
-  }
-  const old = yield { sql: q.oldKeys, params: [before, max] };
-  if (old.length === 0) return 0;
-  const pairs = JSON.stringify(old.map((r) => ({ u: String(r.user_id), k: String(r.key) })));
-  return (yield { sql: q.forgetSome, params: [before, pairs] }).length;
+  return (yield { sql: q.forgetKeys, params: [before, max] }).length;
 }

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measure, print, type Result } from '../../bench/micro/timing.js';
+import { newAlert } from '../../test/support/new-alert.js';
 import type { AlertInbox } from './inbox.js';
 import { PostgresStore } from './postgres/store.js';
 import { SqliteStore } from './sqlite/store.js';
@@ -30,19 +31,9 @@ let next = 0;
 const tag = Date.now().toString(36);
 
 function put(store: AlertInbox, userId: string): Promise<unknown> {
-  return store.putAlert(
-    {
-      userId,
-      alert: `${tag}-${next++}`,
-      event: 'bench',
-      data: '{"text":"your order shipped"}',
-      ts: Date.now(),
-      expiresAt: null,
-      collapseKey: null,
-      key: null,
-    },
-    CAP,
-  );
+  const data = '{"text":"your order shipped"}';
+  const alert = newAlert(userId, `${tag}-${next++}`, Date.now(), { event: 'bench', data });
+  return store.putAlert(alert, CAP);
 }
 
 /** `count` puts spread over `users`, IN_FLIGHT at a time. */

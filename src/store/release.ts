@@ -62,31 +62,28 @@ export class ReleaseQueue {
    * committed before it tells the rest of its callers).
    */
   flush(): void {
-    while (this.groups.length > 0) {
+    this.releaseUpTo(Number.POSITIVE_INFINITY);
+  }
+
+  /** Releases up to `budget` answers, in order, across groups. */
+  private releaseUpTo(budget: number): void {
+    // Bounded: each turn of the outer loop releases at least one item of the budget.
+    while (budget > 0 && this.groups.length > 0) {
       const group = this.groups[0]!;
-      while (group.at < group.count) {
+      const end = Math.min(group.count, group.at + budget);
+      budget -= end - group.at;
+      while (group.at < end) {
         this.waiting--;
         group.releaseAt(group.at++);
       }
-      this.groups.shift();
+      if (group.at === group.count) this.groups.shift();
     }
   }
 
   private readonly drain = (): void => {
     this.busy = true;
     try {
-      let budget = releaseSlice(this.waiting);
-      // Bounded: each turn of the outer loop releases at least one item of the budget.
-      while (budget > 0 && this.groups.length > 0) {
-        const group = this.groups[0]!;
-        const end = Math.min(group.count, group.at + budget);
-        budget -= end - group.at;
-        while (group.at < end) {
-          this.waiting--;
-          group.releaseAt(group.at++);
-        }
-        if (group.at === group.count) this.groups.shift();
-      }
+      this.releaseUpTo(releaseSlice(this.waiting));
     } finally {
       // setImmediate runs after the poll phase, so sockets that became readable meanwhile are
       // read before the next slice. (Also after a release threw: the rest still go out.)

@@ -27,17 +27,22 @@ after(async () => {
   await pg?.stop();
 });
 
+/** Applies the migrations up to `version` and records them, as an older Barrage left them. */
+async function migrateTo(db: postgres.Sql, version: number): Promise<void> {
+  await db.unsafe(MIGRATIONS_TABLE_SQL);
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+    if (m.postgres.trim() !== '') await db.unsafe(m.postgres);
+    await db`INSERT INTO barrage_migrations VALUES (${m.version}, ${m.name}, ${Date.now()})`;
+  }
+}
+
 const ROOM = 'vod:migrate';
 const count = async (where: string) =>
   Number((await sql.unsafe(`SELECT count(*) AS n FROM barrage_messages WHERE ${where}`))[0]!.n);
 
 describe('postgres migration from schema version 4', () => {
   it('applies migration 5 on a populated store; retention and reads work after', async () => {
-    await sql.unsafe(MIGRATIONS_TABLE_SQL);
-    for (const m of MIGRATIONS.filter((x) => x.version <= 4)) {
-      if (m.postgres.trim() !== '') await sql.unsafe(m.postgres);
-      await sql`INSERT INTO barrage_migrations VALUES (${m.version}, ${m.name}, ${Date.now()})`;
-    }
+    await migrateTo(sql, 4);
     // 5000 rows written at version 4, ts ascending with offset (as accept time grows).
     await sql.unsafe(`INSERT INTO barrage_messages (room, id, epoch, "offset", t, ts, sender, rank, data)
       SELECT '${ROOM}', 'ep1.' || o, 'ep1', o, o * 100, 1000000 + o, 'u', 0, '{}'
@@ -94,11 +99,7 @@ describe('postgres migration 9 (inbox sizes)', () => {
     const db = postgres(url, { max: 1, onnotice: () => {} });
     let m9: PostgresStore | null = null;
     try {
-      await db.unsafe(MIGRATIONS_TABLE_SQL);
-      for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
-        if (m.postgres.trim() !== '') await db.unsafe(m.postgres);
-        await db`INSERT INTO barrage_migrations VALUES (${m.version}, ${m.name}, ${Date.now()})`;
-      }
+      await migrateTo(db, 8);
       await db.unsafe(`INSERT INTO barrage_alerts (user_id, alert, event, data, ts)
         SELECT 'u' || (i % 3), 'a' || i, 'e', '{}', i FROM generate_series(0, 29) AS i`);
       m9 = new PostgresStore({ url });
